@@ -1,0 +1,1 @@
+"""HTTP routers. Handlers parse, call one service function and return JSON."""

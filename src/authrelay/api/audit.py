@@ -1,0 +1,31 @@
+"""`GET /api/v1/audit-logs`: the environment's change history, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from authrelay.api.deps import CurrentPrincipal, DbSession
+from authrelay.audit import list_audit_log
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+
+
+@router.get("/audit-logs")
+async def audit_logs(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    page_size: str | None = Query(None),
+    page_token: str | None = Query(None),
+    resource_type: str | None = Query(None),
+    resource_id: str | None = Query(None),
+) -> dict[str, Any]:
+    return await list_audit_log(
+        session,
+        principal,
+        page_size=page_size,
+        page_token=page_token,
+        resource_type=resource_type,
+        resource_id=resource_id,
+    )

@@ -1,0 +1,89 @@
+"""Provider routes (SPEC §4), wire-compatible with Scalekit's ProviderService."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Header, Query, Request
+from starlette.responses import JSONResponse
+
+from authrelay.api.bodies import read_json
+from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
+from authrelay.providers import service
+
+router = APIRouter(prefix="/api/v1", tags=["providers"])
+
+
+def _with_etag(body: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(
+        {"provider": body}, status_code=status, headers={"ETag": f'"{body["etag"]}"'}
+    )
+
+
+@router.get("/providers")
+async def list_providers(
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+    provider_type: str | None = Query(None, alias="filter.provider_type"),
+    page_size: str | None = Query(None),
+    page_token: str | None = Query(None),
+    identifier: str | None = Query(None),
+) -> dict[str, Any]:
+    return await service.list_providers(
+        session,
+        principal,
+        runtime.provider_services,
+        provider_type=provider_type,
+        page_size=page_size,
+        page_token=page_token,
+        identifier=identifier,
+    )
+
+
+@router.get("/providers/{identifier}")
+async def get_provider(
+    identifier: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> JSONResponse:
+    return _with_etag(
+        await service.get_provider(session, principal, runtime.provider_services, identifier)
+    )
+
+
+@router.post("/custom-providers")
+async def create_custom_provider(
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> JSONResponse:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    body = await service.create_provider(session, principal, runtime.provider_services, raw)
+    return _with_etag(body, 201)
+
+
+@router.put("/custom-providers/{identifier}")
+async def update_custom_provider(
+    identifier: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+    if_match: str | None = Header(None),
+) -> JSONResponse:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    body = await service.update_provider(
+        session, principal, runtime.provider_services, identifier, raw, if_match
+    )
+    return _with_etag(body)
+
+
+@router.delete("/custom-providers/{identifier}")
+async def delete_custom_provider(
+    identifier: str,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+    if_match: str | None = Header(None),
+) -> dict[str, Any]:
+    await service.delete_provider(
+        session, principal, runtime.provider_services, identifier, if_match
+    )
+    return {}

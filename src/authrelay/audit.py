@@ -1,0 +1,52 @@
+"""Reading the audit log (entries are written by each service in its own transaction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authrelay.auth.principal import Principal
+from authrelay.providers.service import decode_token, encode_token, parse_page_size
+from authrelay.store import audit as store
+from authrelay.store.db import as_utc
+
+
+async def list_audit_log(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    page_size: str | None,
+    page_token: str | None,
+    resource_type: str | None,
+    resource_id: str | None,
+) -> dict[str, Any]:
+    size = parse_page_size(page_size)
+    before_seq = decode_token(page_token, 1)[1][0] if page_token else None
+    rows, total = await store.list_entries(
+        session,
+        principal.environment_id,
+        before_seq=before_seq,
+        limit=size + 1,
+        resource_type=resource_type,
+        resource_id=resource_id,
+    )
+    more = len(rows) > size
+    rows = rows[:size]
+    return {
+        "audit_logs": [
+            {
+                "id": r.id,
+                "actor": {"client_id": r.actor},
+                "action": r.action,
+                "resource_type": r.resource_type,
+                "resource_id": r.resource_id,
+                "before": r.before,
+                "after": r.after,
+                "created_at": as_utc(r.created_at).isoformat().replace("+00:00", "Z"),
+            }
+            for r in rows
+        ],
+        "next_page_token": encode_token("b", (rows[-1].seq,)) if more else "",
+        "total_size": total,
+    }

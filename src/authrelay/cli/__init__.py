@@ -1,0 +1,1 @@
+"""The `authrelay` command line."""

@@ -1,0 +1,1 @@
+"""Provider definitions: the model, validation, identifiers, the built-in catalog, the service."""

@@ -1,0 +1,463 @@
+"""Custom-provider management (SPEC §4): create, list, update, delete, with an audit trail."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authrelay.auth.principal import Principal
+from authrelay.config import UpstreamAllowlist
+from authrelay.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
+from authrelay.providers.catalog import BuiltinProvider, Catalog
+from authrelay.providers.identifiers import derive_identifier
+from authrelay.providers.model import ProviderDefinition
+from authrelay.providers.validation import validate_definition
+from authrelay.store import audit
+from authrelay.store import providers as store
+from authrelay.store.db import as_utc, new_id, utcnow
+from authrelay.store.models import Provider
+
+ProviderType = Literal["DEFAULT", "CUSTOM", "ALL"]
+_TYPE_NAMES: dict[str, ProviderType] = {
+    "DEFAULT": "DEFAULT",
+    "CUSTOM": "CUSTOM",
+    "ALL": "ALL",
+    "0": "DEFAULT",
+    "1": "CUSTOM",
+    "2": "ALL",
+}
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 50
+Key = tuple[int, int]  # (0, catalog index) for built-ins, (1, seq) for custom providers
+
+
+@dataclass(frozen=True)
+class ProviderServices:
+    """What the provider service needs from the app: the catalog and the allow-list."""
+
+    catalog: Catalog
+    allowlist: UpstreamAllowlist
+
+
+def _ts(value: datetime | None) -> str | None:
+    return as_utc(value).isoformat().replace("+00:00", "Z") if value else None
+
+
+def etag_of(row: Provider) -> str:
+    digest = hashlib.sha256(f"{row.id}:{row.version}".encode()).hexdigest()[:12]
+    return f"{row.version}-{digest}"
+
+
+def _provider_json(
+    *,
+    id: str,
+    identifier: str,
+    definition: dict[str, Any],
+    is_custom: bool,
+    categories: list[str],
+    display_priority: int,
+    created_at: datetime | None,
+    updated_at: datetime | None,
+    etag: str,
+) -> dict[str, Any]:
+    patterns = definition.get("auth_patterns", [])
+    return {
+        "id": id,
+        "identifier": identifier,
+        "display_name": definition["display_name"],
+        "description": definition.get("description", ""),
+        "categories": categories,
+        "auth_patterns": patterns,
+        "icon_src": definition.get("icon_src") or "",
+        "display_priority": display_priority,
+        "coming_soon": False,
+        "proxy_url": definition["proxy_url"],
+        "proxy_enabled": bool(definition.get("proxy_enabled", False)),
+        "is_custom": is_custom,
+        "is_custom_mcp": is_custom and any(p.get("is_mcp") for p in patterns),
+        "metadata": definition.get("metadata", {}),
+        "created_at": _ts(created_at),
+        "updated_at": _ts(updated_at),
+        "etag": etag,
+    }
+
+
+def custom_json(row: Provider) -> dict[str, Any]:
+    return _provider_json(
+        id=row.id,
+        identifier=row.identifier,
+        definition=row.definition,
+        is_custom=True,
+        categories=[],
+        display_priority=0,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        etag=etag_of(row),
+    )
+
+
+def builtin_json(entry: BuiltinProvider) -> dict[str, Any]:
+    return _provider_json(
+        id=Catalog.provider_id(entry.identifier),
+        identifier=entry.identifier,
+        definition=entry.definition.public(),
+        is_custom=False,
+        categories=entry.categories,
+        display_priority=entry.display_priority,
+        created_at=None,
+        updated_at=None,
+        etag=entry.etag,
+    )
+
+
+# ---------------------------------------------------------------------------- listing
+
+
+def parse_provider_type(value: str | None) -> ProviderType:
+    if value is None or value == "":
+        return "ALL"
+    found = _TYPE_NAMES.get(value.strip().upper())
+    if found is None:
+        raise InvalidArgument.field(
+            "filter.provider_type", "must be CUSTOM, DEFAULT or ALL (or 1, 0, 2)"
+        )
+    return found
+
+
+def parse_page_size(value: str | None, maximum: int = MAX_PAGE_SIZE) -> int:
+    if value is None or value == "":
+        return DEFAULT_PAGE_SIZE
+    try:
+        size = int(value)
+    except ValueError:
+        raise InvalidArgument.field("page_size", "must be an integer") from None
+    if size < 0 or size > maximum:
+        raise InvalidArgument.field("page_size", f"must be between 0 and {maximum}")
+    return size or DEFAULT_PAGE_SIZE
+
+
+def encode_token(direction: str, key: tuple[int, ...]) -> str:
+    raw = json.dumps({direction: list(key)}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_token(token: str, length: int = 2) -> tuple[str, tuple[int, ...]]:
+    """(direction, key) of a page token; direction is "a" (after) or "b" (before)."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        ((direction, key),) = data.items()
+        if direction not in {"a", "b"} or len(key) != length:
+            raise ValueError
+        return direction, tuple(int(k) for k in key)
+    except (ValueError, TypeError, binascii.Error, AttributeError):
+        raise InvalidArgument.field("page_token", "is not a valid page token") from None
+
+
+class _Lister:
+    def __init__(
+        self,
+        session: AsyncSession,
+        env_id: str,
+        catalog: Catalog,
+        kind: ProviderType,
+        identifier: str | None,
+    ) -> None:
+        self.session = session
+        self.env_id = env_id
+        self.identifier = identifier
+        self.with_custom = kind in {"CUSTOM", "ALL"}
+        self.builtins: list[tuple[Key, BuiltinProvider]] = []
+        if kind in {"DEFAULT", "ALL"}:
+            self.builtins = [
+                ((0, i), e)
+                for i, e in enumerate(catalog.entries)
+                if not identifier or e.identifier == identifier
+            ]
+
+    async def after(self, key: Key | None, n: int) -> list[tuple[Key, Any]]:
+        out: list[tuple[Key, Any]] = [
+            item for item in self.builtins if key is None or item[0] > key
+        ][:n]
+        if len(out) < n and self.with_custom:
+            after_seq = key[1] if key is not None and key[0] == 1 else None
+            rows = await store.page(
+                self.session,
+                self.env_id,
+                identifier=self.identifier,
+                after_seq=after_seq,
+                before_seq=None,
+                limit=n - len(out),
+            )
+            out.extend(((1, r.seq), r) for r in rows)
+        return out
+
+    async def before(self, key: Key, n: int) -> list[tuple[Key, Any]]:
+        out: list[tuple[Key, Any]] = []
+        if key[0] == 1 and self.with_custom:
+            rows = await store.page(
+                self.session,
+                self.env_id,
+                identifier=self.identifier,
+                after_seq=None,
+                before_seq=key[1],
+                limit=n,
+            )
+            out = [((1, r.seq), r) for r in rows]
+        if len(out) < n:
+            earlier = [item for item in self.builtins if item[0] < key]
+            out = earlier[len(earlier) - (n - len(out)) :] + out
+        return out
+
+    async def total(self) -> int:
+        custom = await store.count(self.session, self.env_id, self.identifier) if self.with_custom else 0
+        return len(self.builtins) + custom
+
+
+def _item_json(item: Any) -> dict[str, Any]:
+    return builtin_json(item) if isinstance(item, BuiltinProvider) else custom_json(item)
+
+
+async def list_providers(
+    session: AsyncSession,
+    principal: Principal,
+    services: ProviderServices,
+    *,
+    provider_type: str | None,
+    page_size: str | None,
+    page_token: str | None,
+    identifier: str | None,
+) -> dict[str, Any]:
+    kind = parse_provider_type(provider_type)
+    size = parse_page_size(page_size)
+    lister = _Lister(session, principal.environment_id, services.catalog, kind, identifier or None)
+    if page_token:
+        direction, raw_key = decode_token(page_token)
+        key: Key = (raw_key[0], raw_key[1])
+        items = await lister.after(key, size) if direction == "a" else await lister.before(key, size)
+    else:
+        items = await lister.after(None, size)
+    next_token = prev_token = ""
+    if items:
+        if await lister.after(items[-1][0], 1):
+            next_token = encode_token("a", items[-1][0])
+        if await lister.before(items[0][0], 1):
+            prev_token = encode_token("b", items[0][0])
+    return {
+        "providers": [_item_json(item) for _, item in items],
+        "next_page_token": next_token,
+        "prev_page_token": prev_token,
+        "total_size": await lister.total(),
+    }
+
+
+# ---------------------------------------------------------------------------- changes
+
+
+def unwrap_definition(raw: Any) -> Any:
+    """Accept the definition itself or wrapped as ``{"provider": {...}}``."""
+    if isinstance(raw, dict) and set(raw) == {"provider"} and isinstance(raw["provider"], dict):
+        return raw["provider"]
+    return raw
+
+
+def _builtin_conflict(entry: BuiltinProvider) -> AlreadyExists:
+    name = entry.definition.display_name
+    return AlreadyExists(
+        f"a built-in provider {name!r} already has the identifier {entry.identifier!r}; "
+        "choose another display name",
+        [FieldViolation("display_name", f"derives identifier {entry.identifier!r}, taken")],
+    )
+
+
+def _custom_conflict(row: Provider) -> AlreadyExists:
+    return AlreadyExists(
+        f"provider {row.display_name!r} (identifier {row.identifier!r}, id {row.id}) already "
+        "exists in this environment; update it with PUT /api/v1/custom-providers/"
+        f"{row.identifier} or choose another display name",
+        [FieldViolation("display_name", f"derives identifier {row.identifier!r}, taken")],
+    )
+
+
+async def create_provider(
+    session: AsyncSession, principal: Principal, services: ProviderServices, raw: Any
+) -> dict[str, Any]:
+    definition = validate_definition(unwrap_definition(raw), services.allowlist)
+    identifier = derive_identifier(definition.display_name)
+    builtin = services.catalog.get(identifier)
+    if builtin is not None:
+        raise _builtin_conflict(builtin)
+    existing = await store.get_by_identifier(session, principal.environment_id, identifier)
+    if existing is not None:
+        raise _custom_conflict(existing)
+    now = utcnow()
+    row = Provider(
+        id=new_id("prv"),
+        environment_id=principal.environment_id,
+        identifier=identifier,
+        display_name=definition.display_name,
+        definition=definition.public(),
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    body = custom_json(row)
+    await audit.record(
+        session,
+        environment_id=principal.environment_id,
+        actor=principal.client_id,
+        action="provider.create",
+        resource_type="provider",
+        resource_id=identifier,
+        before=None,
+        after=row.definition,
+    )
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        winner = await store.get_by_identifier(session, principal.environment_id, identifier)
+        if winner is None:
+            raise
+        raise _custom_conflict(winner) from None
+    return body
+
+
+async def _custom_or_raise(
+    session: AsyncSession, principal: Principal, services: ProviderServices, identifier: str
+) -> Provider:
+    row = await store.get_by_identifier(session, principal.environment_id, identifier)
+    if row is not None:
+        return row
+    if services.catalog.get(identifier) is not None:
+        raise PermissionDenied(
+            f"{identifier!r} is a built-in provider and cannot be changed; create a custom "
+            "provider with another display name instead"
+        )
+    raise NotFound(f"no custom provider with identifier {identifier!r} in this environment")
+
+
+def etag_matches(if_match: str | None, etag: str) -> bool:
+    if if_match is None:
+        return True
+    for candidate in if_match.split(","):
+        value = candidate.strip()
+        if value == "*":
+            return True
+        value = value.removeprefix("W/").strip('"')
+        if value == etag:
+            return True
+    return False
+
+
+def _stale(row: Provider) -> FailedPrecondition:
+    return FailedPrecondition(
+        f"provider {row.identifier!r} has changed since it was read (current etag "
+        f"{etag_of(row)}); read it again and retry"
+    )
+
+
+async def update_provider(
+    session: AsyncSession,
+    principal: Principal,
+    services: ProviderServices,
+    identifier: str,
+    raw: Any,
+    if_match: str | None,
+) -> dict[str, Any]:
+    row = await _custom_or_raise(session, principal, services, identifier)
+    definition: ProviderDefinition = validate_definition(unwrap_definition(raw), services.allowlist)
+    if not etag_matches(if_match, etag_of(row)):
+        raise _stale(row)
+    before = row.definition
+    after = definition.public()
+    swapped = await store.replace_definition(
+        session,
+        row,
+        display_name=definition.display_name,
+        definition=after,
+        expected_version=row.version,
+        updated_at=utcnow(),
+    )
+    if not swapped:
+        # Another write landed between our read and our write: with If-Match the caller
+        # asked for exactly the version it read, so refuse; without it, last write wins.
+        await session.rollback()
+        if if_match is not None:
+            fresh = await _custom_or_raise(session, principal, services, identifier)
+            raise _stale(fresh)
+        return await update_provider(session, principal, services, identifier, raw, None)
+    await audit.record(
+        session,
+        environment_id=principal.environment_id,
+        actor=principal.client_id,
+        action="provider.update",
+        resource_type="provider",
+        resource_id=identifier,
+        before=before,
+        after=after,
+    )
+    await session.commit()
+    fresh_row = await store.get_by_identifier(session, principal.environment_id, identifier)
+    assert fresh_row is not None
+    await session.refresh(fresh_row)
+    return custom_json(fresh_row)
+
+
+async def delete_provider(
+    session: AsyncSession,
+    principal: Principal,
+    services: ProviderServices,
+    identifier: str,
+    if_match: str | None,
+) -> None:
+    row = await _custom_or_raise(session, principal, services, identifier)
+    if not etag_matches(if_match, etag_of(row)):
+        raise _stale(row)
+    in_use = await store.connections_using(session, principal.environment_id, identifier)
+    if in_use:
+        names = ", ".join(f"{name!r} ({n} connected account{'s' if n != 1 else ''})" for name, n in in_use)
+        raise FailedPrecondition(
+            f"provider {identifier!r} is used by {len(in_use)} connection"
+            f"{'s' if len(in_use) != 1 else ''}: {names}. Delete those connections (and their "
+            "connected accounts) first, then delete the provider."
+        )
+    await audit.record(
+        session,
+        environment_id=principal.environment_id,
+        actor=principal.client_id,
+        action="provider.delete",
+        resource_type="provider",
+        resource_id=identifier,
+        before=row.definition,
+        after=None,
+    )
+    await session.delete(row)
+    await session.commit()
+
+
+async def get_provider(
+    session: AsyncSession, principal: Principal, services: ProviderServices, identifier: str
+) -> dict[str, Any]:
+    row = await store.get_by_identifier(session, principal.environment_id, identifier)
+    if row is not None:
+        return custom_json(row)
+    builtin = services.catalog.get(identifier)
+    if builtin is not None:
+        return builtin_json(builtin)
+    raise NotFound(f"no provider with identifier {identifier!r} in this environment")

@@ -1,0 +1,89 @@
+"""URL rules for provider definitions: https (or allow-listed http), placeholders, no tricks."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from authrelay.config import UpstreamAllowlist
+
+PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
+_PLACEHOLDER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_HOST_DUMMY = "placeholder"
+_PATH_DUMMY = "segment"
+
+
+def placeholders(url: str) -> list[str]:
+    return PLACEHOLDER.findall(url)
+
+
+def _substitute(url: str) -> str:
+    """Replace placeholders with harmless values so the rest of the URL can be parsed."""
+    authority_end = url.find("/", url.find("//") + 2) if "//" in url else -1
+
+    def repl(match: re.Match[str]) -> str:
+        in_host = authority_end == -1 or match.start() < authority_end
+        return _HOST_DUMMY if in_host else _PATH_DUMMY
+
+    return PLACEHOLDER.sub(repl, url)
+
+
+def _valid_host(host: str) -> bool:
+    if host.startswith("["):
+        return host.endswith("]")
+    labels = host.rstrip(".").split(".")
+    return all(_HOST_LABEL.match(label) for label in labels)
+
+
+def check_https_url(value: str) -> str:
+    """An absolute https URL with a valid host (icons and other links)."""
+    if any(ch.isspace() for ch in value) or any(ord(ch) < 32 for ch in value):
+        raise ValueError("must not contain whitespace or control characters")
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError("must be an https URL")
+    return value
+
+
+def check_upstream_url(value: str, allowlist: UpstreamAllowlist, *, allow_query: bool) -> str:
+    """An upstream URL: https, or http for allow-listed hosts; placeholders well formed."""
+    if any(ch.isspace() for ch in value) or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain whitespace or control characters")
+    if "\\" in value:
+        raise ValueError("must not contain backslashes")
+    for name in placeholders(value):
+        if not _PLACEHOLDER_NAME.match(name):
+            raise ValueError(f"placeholder {{{{{name}}}}} is not a valid field name")
+    probe = _substitute(value)
+    if "{" in probe or "}" in probe:
+        raise ValueError("has an unbalanced placeholder: write placeholders as {{name}}")
+    try:
+        parts = urlsplit(probe)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from exc
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise ValueError("must be an https URL")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ValueError("must not contain user information")
+    if parts.fragment or probe.endswith("#"):
+        raise ValueError("must not contain a fragment")
+    if parts.query and not allow_query:
+        raise ValueError("must not contain a query string")
+    if port == 0:
+        raise ValueError("has an invalid port")
+    host = parts.hostname
+    if not _valid_host(host):
+        raise ValueError(f"has an invalid host name {host!r}")
+    segments = parts.path.split("/")
+    if any(seg in {".", ".."} for seg in segments) or "%2e" in parts.path.lower():
+        raise ValueError("must not contain dot segments")
+    if parts.scheme == "http":
+        real_host = urlsplit(value).hostname or ""
+        if PLACEHOLDER.search(urlsplit(value).netloc) or not allowlist.allows_host(real_host):
+            raise ValueError(
+                "must be an https URL (http:// is allowed only for hosts in the upstream "
+                "allow-list, AUTHRELAY_UPSTREAM_ALLOWLIST)"
+            )
+    return value

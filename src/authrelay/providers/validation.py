@@ -1,0 +1,254 @@
+"""Validation of provider definitions, reporting every violation at once (SPEC §2, §3).
+
+Two passes over the same input: the pydantic models check each field on its own; the rules
+below relate fields to each other (placeholders name fields, credential fields per type,
+oauth_config per type, unique field names). The second pass reads the raw JSON defensively,
+so both passes report even when the other finds problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from authrelay.config import UpstreamAllowlist
+from authrelay.errors import FieldViolation, InvalidArgument
+from authrelay.providers.identifiers import derive_identifier
+from authrelay.providers.model import ProviderDefinition
+from authrelay.providers.urls import PLACEHOLDER
+
+CREDENTIAL_FIELD = {"BASIC": "username", "BEARER": "token", "API_KEY": "api_key"}
+MUTABLE_FIELDS = {
+    "BASIC": {"username", "password"},
+    "BEARER": {"token"},
+    "API_KEY": {"api_key"},
+    "OAUTH": {"token"},
+}
+_RESERVED_AUTHORIZE_PARAMS = {
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "scope",
+}
+_TYPE_NAMES = {
+    "string_type": "must be a string",
+    "bool_type": "must be a boolean (true or false)",
+    "int_type": "must be an integer",
+    "list_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "missing": "is required",
+    "extra_forbidden": "unknown field",
+}
+
+
+def format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _describe(error: ErrorDetails) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind in _TYPE_NAMES:
+        return _TYPE_NAMES[kind]
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    if kind == "string_too_short":
+        n = ctx.get("min_length", 1)
+        return "must not be empty" if n == 1 else f"must be at least {n} characters"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters"
+    if kind == "too_short":
+        n = ctx.get("min_length", 1)
+        return "must not be empty" if n == 1 else f"must have at least {n} items"
+    if kind == "too_long":
+        return f"must have at most {ctx.get('max_length')} items"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}"
+    if kind == "string_pattern_mismatch":
+        return "contains characters that are not allowed"
+    return str(error["msg"])
+
+
+def _pydantic_violations(exc: ValidationError) -> list[FieldViolation]:
+    out: list[FieldViolation] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        # Dict-key errors carry a trailing "[key]" marker; report them on the key's path.
+        loc = tuple(p for p in loc if p != "[key]")
+        field = format_loc(loc) or "body"
+        if error["type"] == "extra_forbidden":
+            description = f"unknown field {loc[-1]!r}" if loc else "unknown field"
+        else:
+            description = _describe(error)
+        out.append(FieldViolation(field, description))
+    return out
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _field_names(fields: list[Any]) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    for i, f in enumerate(fields):
+        if isinstance(f, dict) and isinstance(f.get("field_name"), str):
+            yield i, f["field_name"], f
+
+
+def _pattern_rules(i: int, pattern: dict[str, Any]) -> Iterator[FieldViolation]:
+    at = f"auth_patterns[{i}]"
+    kind = pattern.get("type")
+    is_mcp = pattern.get("is_mcp") is True
+    fields = _as_list(pattern.get("fields"))
+    account_fields = _as_list(pattern.get("account_fields"))
+    oauth = pattern.get("oauth_config")
+
+    if kind == "OAUTH":
+        if oauth is None and not is_mcp:
+            yield FieldViolation(f"{at}.oauth_config", "is required for OAUTH patterns")
+        elif isinstance(oauth, dict) and not is_mcp:
+            for key in ("authorize_uri", "token_uri"):
+                if oauth.get(key) in (None, ""):
+                    yield FieldViolation(f"{at}.oauth_config.{key}", "is required")
+    elif kind in CREDENTIAL_FIELD:
+        if oauth is not None:
+            yield FieldViolation(f"{at}.oauth_config", f"is not allowed for {kind} patterns")
+        if account_fields:
+            yield FieldViolation(
+                f"{at}.account_fields", f"is for OAUTH patterns; put {kind} inputs in fields"
+            )
+        needed = CREDENTIAL_FIELD[kind]
+        if not any(name == needed for _, name, _ in _field_names(fields)):
+            yield FieldViolation(f"{at}.fields", f"{kind} patterns need a {needed!r} field")
+
+    seen: dict[str, str] = {}
+    for group, items in (("fields", fields), ("account_fields", account_fields)):
+        for j, name, spec in _field_names(items):
+            where = f"{at}.{group}[{j}].field_name"
+            if name in seen:
+                yield FieldViolation(where, f"{name!r} is already defined at {seen[name]}")
+            else:
+                seen[name] = where
+            if spec.get("input_type") == "select" and not _as_list(spec.get("options")):
+                yield FieldViolation(f"{at}.{group}[{j}].options", "select inputs need options")
+
+    mutations = pattern.get("auth_field_mutations")
+    if isinstance(mutations, dict) and kind in MUTABLE_FIELDS:
+        for key in mutations:
+            if key in {"api_key", "token", "username", "password"} and key not in MUTABLE_FIELDS[
+                kind
+            ]:
+                yield FieldViolation(
+                    f"{at}.auth_field_mutations.{key}", f"does not apply to {kind} patterns"
+                )
+
+    if isinstance(oauth, dict):
+        scopes_seen: set[str] = set()
+        for j, scope in enumerate(_as_list(oauth.get("available_scopes"))):
+            name = _as_dict(scope).get("scope")
+            if isinstance(name, str):
+                if name in scopes_seen:
+                    yield FieldViolation(
+                        f"{at}.oauth_config.available_scopes[{j}].scope", "is listed twice"
+                    )
+                scopes_seen.add(name)
+        reserved = set(_RESERVED_AUTHORIZE_PARAMS)
+        if isinstance(oauth.get("custom_scope_name"), str):
+            reserved.add(oauth["custom_scope_name"])
+        for key in _as_dict(oauth.get("authorization_params")):
+            if key in reserved:
+                yield FieldViolation(
+                    f"{at}.oauth_config.authorization_params.{key}",
+                    "is set by authrelay itself and cannot be overridden",
+                )
+        for key in ("authorize_uri", "token_uri", "user_info_uri"):
+            if isinstance(oauth.get(key), str):
+                yield from _placeholder_rules(
+                    f"{at}.oauth_config.{key}", oauth[key], [(i, pattern)]
+                )
+
+
+def _placeholder_rules(
+    field: str, url: str, patterns: list[tuple[int, dict[str, Any]]]
+) -> Iterator[FieldViolation]:
+    """Every {{name}} in `url` must name an input of each pattern (SPEC §3)."""
+    names = PLACEHOLDER.findall(url)
+    if not names:
+        return
+    scheme_end = url.find("//")
+    host_end = url.find("/", scheme_end + 2) if scheme_end >= 0 else -1
+    for match in PLACEHOLDER.finditer(url):
+        name = match.group(1)
+        in_host = host_end == -1 or match.start() < host_end
+        if in_host and name != "domain":
+            yield FieldViolation(
+                field, f"placeholder {{{{{name}}}}} cannot be in the host; only {{{{domain}}}} can"
+            )
+        if not in_host and name == "domain":
+            yield FieldViolation(field, "placeholder {{domain}} belongs in the host part")
+    for i, pattern in patterns:
+        kind = pattern.get("type")
+        group = "account_fields" if kind == "OAUTH" else "fields"
+        inputs = {name: spec for _, name, spec in _field_names(_as_list(pattern.get(group)))}
+        for name in dict.fromkeys(names):
+            spec = inputs.get(name)
+            if spec is None:
+                yield FieldViolation(
+                    field,
+                    f"placeholder {{{{{name}}}}} names no field of auth_patterns[{i}].{group}",
+                )
+            elif name not in {"domain", "version"} and spec.get("is_path_param") is not True:
+                yield FieldViolation(
+                    field,
+                    f"placeholder {{{{{name}}}}} needs auth_patterns[{i}].{group} field "
+                    f"{name!r} to have is_path_param: true",
+                )
+
+
+def _cross_field_rules(raw: dict[str, Any]) -> Iterator[FieldViolation]:
+    name = raw.get("display_name")
+    if isinstance(name, str) and name and not derive_identifier(name):
+        yield FieldViolation("display_name", "must contain at least one letter or digit")
+    patterns = [(i, p) for i, p in enumerate(_as_list(raw.get("auth_patterns"))) if isinstance(p, dict)]
+    for i, pattern in patterns:
+        yield from _pattern_rules(i, pattern)
+    proxy_url = raw.get("proxy_url")
+    if isinstance(proxy_url, str):
+        yield from _placeholder_rules("proxy_url", proxy_url, patterns)
+
+
+def validate_definition(raw: Any, allowlist: UpstreamAllowlist) -> ProviderDefinition:
+    """Parse a provider definition or raise InvalidArgument naming every offending field."""
+    if not isinstance(raw, dict):
+        raise InvalidArgument.field("body", "must be a JSON object (the provider definition)")
+    violations: list[FieldViolation] = []
+    definition: ProviderDefinition | None = None
+    try:
+        definition = ProviderDefinition.model_validate(raw, context={"allowlist": allowlist})
+    except ValidationError as exc:
+        violations.extend(_pydantic_violations(exc))
+    known = {(v.field, v.description) for v in violations}
+    for violation in _cross_field_rules(raw):
+        if (violation.field, violation.description) not in known:
+            known.add((violation.field, violation.description))
+            violations.append(violation)
+    if violations or definition is None:
+        raise InvalidArgument.from_violations(violations)
+    return definition

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, the engine, queries per resource, Alembic migrations."""

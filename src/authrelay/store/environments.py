@@ -1,0 +1,135 @@
+"""Environments, API clients and signing keys: queries and first-start bootstrap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from authrelay.auth.client_secrets import hash_secret, new_client_id, new_client_secret
+from authrelay.auth.jwt_keys import SigningKeyMaterial, generate_signing_key
+from authrelay.store.db import new_id, utcnow
+from authrelay.store.models import ApiClient, Environment, SigningKey
+from authrelay.vault import KeyRing
+
+DEFAULT_ENVIRONMENTS = ("dev", "production")
+_SIGNING_KEY_CONTEXT = "signing_key:"
+
+
+@dataclass(frozen=True)
+class EnvironmentInfo:
+    id: str
+    name: str
+    host: str | None
+
+
+@dataclass(frozen=True)
+class NewClient:
+    environment: EnvironmentInfo
+    client_id: str
+    client_secret: str
+
+
+def _info(row: Environment) -> EnvironmentInfo:
+    return EnvironmentInfo(row.id, row.name, row.host)
+
+
+async def list_environments(session: AsyncSession) -> list[EnvironmentInfo]:
+    rows = await session.scalars(select(Environment).order_by(Environment.created_at, Environment.name))
+    return [_info(r) for r in rows]
+
+
+async def get_environment(session: AsyncSession, name_or_id: str) -> EnvironmentInfo | None:
+    row = await session.scalar(
+        select(Environment).where((Environment.name == name_or_id) | (Environment.id == name_or_id))
+    )
+    return _info(row) if row else None
+
+
+async def create_environment(
+    session: AsyncSession, name: str, host: str | None = None
+) -> EnvironmentInfo:
+    row = Environment(id=new_id("env"), name=name, host=host, created_at=utcnow())
+    session.add(row)
+    await session.flush()
+    return _info(row)
+
+
+async def create_client(session: AsyncSession, env: EnvironmentInfo) -> NewClient:
+    client_id, secret = new_client_id(), new_client_secret()
+    session.add(
+        ApiClient(
+            id=client_id, environment_id=env.id, secret_hash=hash_secret(secret), created_at=utcnow()
+        )
+    )
+    await session.flush()
+    return NewClient(env, client_id, secret)
+
+
+async def get_client(session: AsyncSession, client_id: str) -> ApiClient | None:
+    return await session.get(ApiClient, client_id)
+
+
+async def list_clients(session: AsyncSession, env: EnvironmentInfo) -> list[ApiClient]:
+    rows = await session.scalars(
+        select(ApiClient).where(ApiClient.environment_id == env.id).order_by(ApiClient.created_at)
+    )
+    return list(rows)
+
+
+async def delete_client(session: AsyncSession, client_id: str) -> bool:
+    result = await session.execute(delete(ApiClient).where(ApiClient.id == client_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def environment_by_host(session: AsyncSession, host: str) -> EnvironmentInfo | None:
+    row = await session.scalar(select(Environment).where(Environment.host == host))
+    return _info(row) if row else None
+
+
+async def load_signing_keys(
+    session: AsyncSession, keyring: KeyRing
+) -> tuple[SigningKeyMaterial, list[dict[str, object]]]:
+    rows = list(await session.scalars(select(SigningKey).order_by(SigningKey.created_at)))
+    active = [r for r in rows if r.active]
+    if not active:
+        raise LookupError("no signing key")
+    row = active[-1]
+    pem = keyring.decrypt(row.private_key_ct, _SIGNING_KEY_CONTEXT + row.kid)
+    return SigningKeyMaterial(row.kid, pem, row.public_jwk), [r.public_jwk for r in rows]
+
+
+async def bootstrap(
+    sessions: async_sessionmaker[AsyncSession], keyring: KeyRing
+) -> list[EnvironmentInfo]:
+    """Create the default environments and a signing key if absent; return those created.
+
+    Safe when several processes start at once: each insert runs in its own transaction and
+    a unique-constraint conflict means another process won the race.
+    """
+    created: list[EnvironmentInfo] = []
+    for name in DEFAULT_ENVIRONMENTS:
+        try:
+            async with sessions() as session, session.begin():
+                if await get_environment(session, name) is None:
+                    created.append(await create_environment(session, name))
+        except IntegrityError:
+            continue
+    async with sessions() as session, session.begin():
+        has_key = await session.scalar(select(SigningKey.kid).where(SigningKey.active.is_(True)))
+        if has_key is None:
+            material = generate_signing_key()
+            session.add(
+                SigningKey(
+                    kid=material.kid,
+                    private_key_ct=keyring.encrypt(
+                        material.private_pem, _SIGNING_KEY_CONTEXT + material.kid
+                    ),
+                    public_jwk=material.public_jwk,
+                    active=True,
+                    created_at=utcnow(),
+                )
+            )
+    return created
