@@ -1,0 +1,3 @@
+from authrelay.cli.main import main
+
+main()

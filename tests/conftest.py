@@ -1,0 +1,67 @@
+"""Shared fixtures: one real server per database backend (SQLite always; PostgreSQL when
+AUTHRELAY_TEST_POSTGRES_URL is set), plus API clients for its environments."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from tests.support.servers import Backend, Server, create_client, start_server
+
+POSTGRES_URL = os.environ.get("AUTHRELAY_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+
+
+async def _create_database(base_url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(base_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def new_backend(kind: str, data_dir: Path) -> Backend:
+    """A fresh, empty store of the given kind."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if kind == "sqlite":
+        return Backend("sqlite", data_dir)
+    name = f"authrelay_test_{secrets.token_hex(6)}"
+    asyncio.run(_create_database(POSTGRES_URL, name))
+    parts = urlsplit(POSTGRES_URL)
+    return Backend("postgres", data_dir, urlunsplit(parts._replace(path=f"/{name}")))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Backend:
+    return new_backend(str(request.param), tmp_path_factory.mktemp(f"data-{request.param}"))
+
+
+@pytest.fixture(scope="session")
+def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(backend, tmp_path_factory.mktemp("logs"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def dev_client(server: Server) -> dict[str, str]:
+    return create_client(server.backend, "dev")
+
+
+@pytest.fixture(scope="session")
+def prod_client(server: Server) -> dict[str, str]:
+    return create_client(server.backend, "production")
+
+
+@pytest.fixture
+def unique() -> str:
+    """A display-name-safe unique suffix."""
+    return secrets.token_hex(4)

@@ -1,0 +1,135 @@
+"""Real server processes on free loopback ports, and the CLI run as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ALLOWLIST = "127.0.0.0/8,::1,localhost"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Backend:
+    """Where a server keeps its data: a data dir, and a DATABASE_URL for PostgreSQL."""
+
+    name: str
+    data_dir: Path
+    database_url: str | None = None
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AUTHRELAY_", "SCALEKIT_")) and k != "DATABASE_URL"
+        }
+        env["AUTHRELAY_DATA_DIR"] = str(self.data_dir)
+        env["AUTHRELAY_UPSTREAM_ALLOWLIST"] = ALLOWLIST
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
+        env.update(extra)
+        return env
+
+
+def run_cli(backend: Backend, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "authrelay", *args],
+        env=backend.env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"authrelay {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def create_client(backend: Backend, environment: str = "dev") -> dict[str, str]:
+    out = run_cli(backend, "env", "create-client", environment, "--json")
+    return dict(json.loads(out.stdout))
+
+
+@dataclass
+class Server:
+    backend: Backend
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def token(self, client: dict[str, str]) -> str:
+        response = httpx.post(
+            f"{self.url}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client["client_id"],
+                "client_secret": client["client_secret"],
+            },
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    def api(self, client: dict[str, str]) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {self.token(client)}"}, timeout=30
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(backend: Backend, log_dir: Path, **extra_env: str) -> Server:
+    port = free_port()
+    log_path = log_dir / f"server-{port}.log"
+    with log_path.open("wb") as handle:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "authrelay", "serve", "--port", str(port)],
+            env=backend.env(**extra_env),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(backend, port, process, log_path, extra_env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{server.log_text()}")
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise AssertionError(f"server did not become ready:\n{server.log_text()}")
+
+
+def json_of(response: httpx.Response) -> Any:
+    assert response.headers.get("content-type", "").startswith("application/json"), response.text
+    return response.json()
