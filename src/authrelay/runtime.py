@@ -55,7 +55,7 @@ async def create_runtime(settings: Settings, metrics: Metrics | None = None) -> 
     sessions = db.session_factory(engine)
     async with sessions() as session:
         active, published = await load_signing_keys(session, keyring)
-    keys = KeySet.build(active, list(published))  # type: ignore[arg-type]
+    keys = KeySet.build(active, list(published))
     return Runtime(
         settings=settings,
         engine=engine,

@@ -17,11 +17,15 @@ def definition(name: str, **changes: Any) -> dict[str, Any]:
         "display_name": name,
         "description": "lifecycle",
         "auth_patterns": [
-            {"type": "OAUTH", "fields": [], "oauth_config": {
-                "authorize_uri": "https://auth.example.com/authorize",
-                "token_uri": "https://auth.example.com/token",
-                "available_scopes": [{"scope": "read", "required": True}, {"scope": "write"}],
-            }}
+            {
+                "type": "OAUTH",
+                "fields": [],
+                "oauth_config": {
+                    "authorize_uri": "https://auth.example.com/authorize",
+                    "token_uri": "https://auth.example.com/token",
+                    "available_scopes": [{"scope": "read", "required": True}, {"scope": "write"}],
+                },
+            }
         ],
         "proxy_url": "https://api.example.com",
         "proxy_enabled": True,
@@ -30,36 +34,53 @@ def definition(name: str, **changes: Any) -> dict[str, Any]:
     return data
 
 
-def test_identifier_derivation_and_conflicts(server: Server, dev_client: dict[str, str], unique: str) -> None:
+def test_identifier_derivation_and_conflicts(
+    server: Server, dev_client: dict[str, str], unique: str
+) -> None:
     with server.api(dev_client) as api:
-        created = api.post("/api/v1/custom-providers", json={"provider": definition(f"My Asana {unique}")})
+        created = api.post(
+            "/api/v1/custom-providers", json={"provider": definition(f"My Asana {unique}")}
+        )
         assert created.status_code == 201  # the {"provider": {...}} wrapping is accepted too
         assert created.json()["provider"]["identifier"] == f"myasana{unique}"
         assert created.headers["etag"] == f'"{created.json()["provider"]["etag"]}"'
         clash = api.post("/api/v1/custom-providers", json=definition(f"my-asana-{unique.upper()}"))
         assert clash.status_code == 409
         body = clash.json()
-        assert body["code"] == 6 and f"myasana{unique}" in body["message"] and f"My Asana {unique}" in body["message"]
+        assert (
+            body["code"] == 6
+            and f"myasana{unique}" in body["message"]
+            and f"My Asana {unique}" in body["message"]
+        )
         builtin = api.post("/api/v1/custom-providers", json=definition("Git-Hub"))
         assert builtin.status_code == 409 and "built-in" in builtin.json()["message"]
 
 
 def test_builtin_providers_cannot_change(server: Server, dev_client: dict[str, str]) -> None:
     with server.api(dev_client) as api:
-        assert api.put("/api/v1/custom-providers/github", json=definition("GitHub")).status_code == 403
+        assert (
+            api.put("/api/v1/custom-providers/github", json=definition("GitHub")).status_code == 403
+        )
         response = api.delete("/api/v1/custom-providers/github")
         assert response.status_code == 403 and response.json()["code"] == 7
         github = api.get("/api/v1/providers", params={"identifier": "github"}).json()
         assert github["total_size"] == 1 and github["providers"][0]["is_custom"] is False
 
 
-def test_concurrent_creates_make_exactly_one(server: Server, dev_client: dict[str, str], unique: str) -> None:
+def test_concurrent_creates_make_exactly_one(
+    server: Server, dev_client: dict[str, str], unique: str
+) -> None:
     token = server.token(dev_client)
 
     async def race() -> list[int]:
-        async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+        async with httpx.AsyncClient(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as client:
             responses = await asyncio.gather(
-                *(client.post("/api/v1/custom-providers", json=definition(f"Racer {unique}")) for _ in range(20))
+                *(
+                    client.post("/api/v1/custom-providers", json=definition(f"Racer {unique}"))
+                    for _ in range(20)
+                )
             )
         return [r.status_code for r in responses]
 
@@ -70,19 +91,31 @@ def test_concurrent_creates_make_exactly_one(server: Server, dev_client: dict[st
         assert found["total_size"] == 1
 
 
-def test_stale_etags_are_refused_and_no_write_is_lost(server: Server, dev_client: dict[str, str], unique: str) -> None:
+def test_stale_etags_are_refused_and_no_write_is_lost(
+    server: Server, dev_client: dict[str, str], unique: str
+) -> None:
     name = f"Contended {unique}"
     ident = f"contended{unique}"
     token = server.token(dev_client)
     with server.api(dev_client) as api:
-        etag = api.post("/api/v1/custom-providers", json=definition(name)).json()["provider"]["etag"]
+        etag = api.post("/api/v1/custom-providers", json=definition(name)).json()["provider"][
+            "etag"
+        ]
 
     async def stale_writers() -> list[int]:
-        async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
-            responses = await asyncio.gather(*(
-                client.put(f"/api/v1/custom-providers/{ident}", json=definition(name, description=f"writer {i}"), headers={"If-Match": f'"{etag}"'})
-                for i in range(10)
-            ))
+        async with httpx.AsyncClient(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as client:
+            responses = await asyncio.gather(
+                *(
+                    client.put(
+                        f"/api/v1/custom-providers/{ident}",
+                        json=definition(name, description=f"writer {i}"),
+                        headers={"If-Match": f'"{etag}"'},
+                    )
+                    for i in range(10)
+                )
+            )
         return [r.status_code for r in responses]
 
     statuses = asyncio.run(stale_writers())
@@ -104,35 +137,60 @@ def test_stale_etags_are_refused_and_no_write_is_lost(server: Server, dev_client
             assert response.json()["code"] == 9
 
     async def careful_writers() -> None:
-        async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+        async with httpx.AsyncClient(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as client:
             await asyncio.gather(*(careful_writer(client, i) for i in range(8)))
 
     asyncio.run(careful_writers())
     with server.api(dev_client) as api:
         final = api.get(f"/api/v1/providers/{ident}").json()["provider"]
         assert final["metadata"] == {f"writer{i:02}": "done" for i in range(8)}
-        assert api.put(f"/api/v1/custom-providers/{ident}", json=definition(name), headers={"If-Match": "*"}).status_code == 200
+        assert (
+            api.put(
+                f"/api/v1/custom-providers/{ident}",
+                json=definition(name),
+                headers={"If-Match": "*"},
+            ).status_code
+            == 200
+        )
 
 
-def test_update_replaces_the_whole_definition(server: Server, dev_client: dict[str, str], unique: str) -> None:
+def test_update_replaces_the_whole_definition(
+    server: Server, dev_client: dict[str, str], unique: str
+) -> None:
     name = f"Replaced {unique}"
     with server.api(dev_client) as api:
-        api.post("/api/v1/custom-providers", json=definition(name, metadata={"team": "core", "tier": "gold"}))
+        api.post(
+            "/api/v1/custom-providers",
+            json=definition(name, metadata={"team": "core", "tier": "gold"}),
+        )
         replacement = definition(name, metadata={"owner": "me"})
-        replacement["auth_patterns"][0]["oauth_config"]["available_scopes"] = [{"scope": "read", "required": True}]
-        updated = api.put(f"/api/v1/custom-providers/replaced{unique}", json=replacement).json()["provider"]
+        replacement["auth_patterns"][0]["oauth_config"]["available_scopes"] = [
+            {"scope": "read", "required": True}
+        ]
+        updated = api.put(f"/api/v1/custom-providers/replaced{unique}", json=replacement).json()[
+            "provider"
+        ]
         assert updated["metadata"] == {"owner": "me"}
-        assert [s["scope"] for s in updated["auth_patterns"][0]["oauth_config"]["available_scopes"]] == ["read"]
+        assert [
+            s["scope"] for s in updated["auth_patterns"][0]["oauth_config"]["available_scopes"]
+        ] == ["read"]
 
 
-def test_pagination_is_stable_under_inserts(server: Server, dev_client: dict[str, str], unique: str) -> None:
+def test_pagination_is_stable_under_inserts(
+    server: Server, dev_client: dict[str, str], unique: str
+) -> None:
     # A fresh environment keeps the custom list small and predictable.
     env = f"pages-{unique}"
     run_cli(server.backend, "env", "create", env)
     client = create_client(server.backend, env)
     with server.api(client) as api:
         for i in range(7):
-            assert api.post("/api/v1/custom-providers", json=definition(f"Page {i}")).status_code == 201
+            assert (
+                api.post("/api/v1/custom-providers", json=definition(f"Page {i}")).status_code
+                == 201
+            )
         seen: list[str] = []
         params: dict[str, Any] = {"filter.provider_type": "CUSTOM", "page_size": 3}
         pages = []
@@ -149,14 +207,27 @@ def test_pagination_is_stable_under_inserts(server: Server, dev_client: dict[str
         assert seen[:7] == [f"page{i}" for i in range(7)]
         assert len(seen) == len(set(seen))
         assert pages[0]["prev_page_token"] == ""
-        back = api.get("/api/v1/providers", params={"filter.provider_type": "CUSTOM", "page_size": 3, "page_token": pages[1]["prev_page_token"]}).json()
+        back = api.get(
+            "/api/v1/providers",
+            params={
+                "filter.provider_type": "CUSTOM",
+                "page_size": 3,
+                "page_token": pages[1]["prev_page_token"],
+            },
+        ).json()
         assert [p["identifier"] for p in back["providers"]] == seen[:3]
         # ALL lists built-ins first, then custom ones, with one total
         everything = api.get("/api/v1/providers", params={"page_size": 1000}).json()
-        default = api.get("/api/v1/providers", params={"filter.provider_type": "0", "page_size": 1000}).json()
-        custom = api.get("/api/v1/providers", params={"filter.provider_type": "1", "page_size": 1000}).json()
+        default = api.get(
+            "/api/v1/providers", params={"filter.provider_type": "0", "page_size": 1000}
+        ).json()
+        custom = api.get(
+            "/api/v1/providers", params={"filter.provider_type": "1", "page_size": 1000}
+        ).json()
         assert everything["total_size"] == default["total_size"] + custom["total_size"]
-        assert [p["identifier"] for p in everything["providers"]] == [p["identifier"] for p in default["providers"] + custom["providers"]]
+        assert [p["identifier"] for p in everything["providers"]] == [
+            p["identifier"] for p in default["providers"] + custom["providers"]
+        ]
         assert default["total_size"] >= 25 and not any(p["is_custom"] for p in default["providers"])
         # walking ALL in small pages crosses from built-ins to custom without gaps
         walked, token = [], ""
@@ -169,7 +240,9 @@ def test_pagination_is_stable_under_inserts(server: Server, dev_client: dict[str
         assert walked == [p["identifier"] for p in everything["providers"]]
 
 
-def test_delete_refused_while_connections_use_it(server: Server, dev_client: dict[str, str], unique: str) -> None:
+def test_delete_refused_while_connections_use_it(
+    server: Server, dev_client: dict[str, str], unique: str
+) -> None:
     name = f"In Use {unique}"
     ident = f"inuse{unique}"
     with server.api(dev_client) as api:
@@ -198,9 +271,17 @@ def test_audit_log_records_changes(server: Server, dev_client: dict[str, str], u
         assert actions == ["provider.delete", "provider.update", "provider.create"]
         delete, update, create = entries["audit_logs"]
         assert create["before"] is None and create["after"]["display_name"] == name
-        assert update["before"]["description"] == "lifecycle" and update["after"]["description"] == "second"
+        assert (
+            update["before"]["description"] == "lifecycle"
+            and update["after"]["description"] == "second"
+        )
         assert delete["after"] is None and delete["before"]["description"] == "second"
-        assert all(e["actor"]["client_id"] == dev_client["client_id"] for e in entries["audit_logs"])
+        assert all(
+            e["actor"]["client_id"] == dev_client["client_id"] for e in entries["audit_logs"]
+        )
         page = api.get("/api/v1/audit-logs", params={"resource_id": ident, "page_size": 2}).json()
-        rest = api.get("/api/v1/audit-logs", params={"resource_id": ident, "page_size": 2, "page_token": page["next_page_token"]}).json()
+        rest = api.get(
+            "/api/v1/audit-logs",
+            params={"resource_id": ident, "page_size": 2, "page_token": page["next_page_token"]},
+        ).json()
         assert [e["action"] for e in page["audit_logs"] + rest["audit_logs"]] == actions

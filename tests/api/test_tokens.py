@@ -21,8 +21,13 @@ def _token_request(server: Server, **kwargs: Any) -> httpx.Response:
     return httpx.post(f"{server.url}/oauth/token", **kwargs)
 
 
-def test_form_json_and_basic_client_authentication(server: Server, dev_client: dict[str, str]) -> None:
-    form = {"grant_type": "client_credentials", **{k: dev_client[k] for k in ("client_id", "client_secret")}}
+def test_form_json_and_basic_client_authentication(
+    server: Server, dev_client: dict[str, str]
+) -> None:
+    form = {
+        "grant_type": "client_credentials",
+        **{k: dev_client[k] for k in ("client_id", "client_secret")},
+    }
     responses = [
         _token_request(server, data=form),
         _token_request(server, json=form),
@@ -40,7 +45,9 @@ def test_form_json_and_basic_client_authentication(server: Server, dev_client: d
         assert response.headers["cache-control"] == "no-store"
 
 
-def test_token_is_a_jwt_verifiable_with_the_jwks(server: Server, dev_client: dict[str, str]) -> None:
+def test_token_is_a_jwt_verifiable_with_the_jwks(
+    server: Server, dev_client: dict[str, str]
+) -> None:
     token = server.token(dev_client)
     keys = httpx.get(f"{server.url}/keys").json()["keys"]
     header = jwt.get_unverified_header(token)
@@ -56,16 +63,40 @@ def test_token_is_a_jwt_verifiable_with_the_jwks(server: Server, dev_client: dic
 @pytest.mark.parametrize(
     ("kwargs", "status", "error"),
     [
-        ({"data": {"grant_type": "client_credentials", "client_id": "arc_nobody", "client_secret": "x"}}, 401, "invalid_client"),
+        (
+            {
+                "data": {
+                    "grant_type": "client_credentials",
+                    "client_id": "arc_nobody",
+                    "client_secret": "x",
+                }
+            },
+            401,
+            "invalid_client",
+        ),
         ({"data": {"grant_type": "client_credentials"}}, 400, "invalid_request"),
         ({"data": {"client_id": "a", "client_secret": "b"}}, 400, "invalid_request"),
-        ({"data": {"grant_type": "password", "client_id": "a", "client_secret": "b"}}, 400, "unsupported_grant_type"),
-        ({"content": b"grant_type=client_credentials&grant_type=client_credentials"}, 400, "invalid_request"),
-        ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}, 400, "invalid_request"),
+        (
+            {"data": {"grant_type": "password", "client_id": "a", "client_secret": "b"}},
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            {"content": b"grant_type=client_credentials&grant_type=client_credentials"},
+            400,
+            "invalid_request",
+        ),
+        (
+            {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
+            400,
+            "invalid_request",
+        ),
         ({"json": {"grant_type": "client_credentials", "client_id": 5}}, 400, "invalid_request"),
     ],
 )
-def test_token_errors_follow_rfc6749(server: Server, kwargs: dict[str, Any], status: int, error: str) -> None:
+def test_token_errors_follow_rfc6749(
+    server: Server, kwargs: dict[str, Any], status: int, error: str
+) -> None:
     response = _token_request(server, **kwargs)
     assert response.status_code == status, response.text
     body = response.json()
@@ -75,7 +106,11 @@ def test_token_errors_follow_rfc6749(server: Server, kwargs: dict[str, Any], sta
 def test_wrong_secret_and_mixed_authentication(server: Server, dev_client: dict[str, str]) -> None:
     response = _token_request(
         server,
-        data={"grant_type": "client_credentials", "client_id": dev_client["client_id"], "client_secret": "wrong"},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": dev_client["client_id"],
+            "client_secret": "wrong",
+        },
     )
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
     response = _token_request(
@@ -84,7 +119,9 @@ def test_wrong_secret_and_mixed_authentication(server: Server, dev_client: dict[
         auth=(dev_client["client_id"], dev_client["client_secret"]),
     )
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
-    response = _token_request(server, data={"grant_type": "client_credentials"}, auth=(dev_client["client_id"], "bad"))
+    response = _token_request(
+        server, data={"grant_type": "client_credentials"}, auth=(dev_client["client_id"], "bad")
+    )
     assert response.status_code == 401 and "www-authenticate" in response.headers
 
 
@@ -121,24 +158,59 @@ def test_refused_tokens(server: Server, dev_client: dict[str, str]) -> None:
     kid, key = server_signing_key(server.backend)
     now = int(time.time())
     good = jwt.encode(_claims(server, dev_client), key, algorithm="EdDSA", headers={"kid": kid})
-    assert httpx.get(f"{server.url}/api/v1/providers", headers={"Authorization": f"Bearer {good}"}).status_code == 200
+    assert (
+        httpx.get(
+            f"{server.url}/api/v1/providers", headers={"Authorization": f"Bearer {good}"}
+        ).status_code
+        == 200
+    )
 
     _assert_401(server, None, "missing API token")
     _assert_401(server, "garbage", "malformed")
-    expired = jwt.encode(_claims(server, dev_client, iat=now - 7200, nbf=now - 7200, exp=now - 3600), key, algorithm="EdDSA", headers={"kid": kid})
+    expired = jwt.encode(
+        _claims(server, dev_client, iat=now - 7200, nbf=now - 7200, exp=now - 3600),
+        key,
+        algorithm="EdDSA",
+        headers={"kid": kid},
+    )
     _assert_401(server, expired, "expired")
-    forged = jwt.encode(_claims(server, dev_client), Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid})
+    forged = jwt.encode(
+        _claims(server, dev_client),
+        Ed25519PrivateKey.generate(),
+        algorithm="EdDSA",
+        headers={"kid": kid},
+    )
     _assert_401(server, forged, "invalid")
-    unknown_kid = jwt.encode(_claims(server, dev_client), Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": "key_other"})
+    unknown_kid = jwt.encode(
+        _claims(server, dev_client),
+        Ed25519PrivateKey.generate(),
+        algorithm="EdDSA",
+        headers={"kid": "key_other"},
+    )
     _assert_401(server, unknown_kid, "unknown key")
-    none_alg = _b64({"alg": "none", "typ": "JWT", "kid": kid}) + "." + _b64(_claims(server, dev_client)) + "."
+    none_alg = (
+        _b64({"alg": "none", "typ": "JWT", "kid": kid})
+        + "."
+        + _b64(_claims(server, dev_client))
+        + "."
+    )
     _assert_401(server, none_alg, "algorithm")
-    hs256 = jwt.encode(_claims(server, dev_client), "secret-guess-of-at-least-32-bytes!", algorithm="HS256", headers={"kid": kid})
+    hs256 = jwt.encode(
+        _claims(server, dev_client),
+        "secret-guess-of-at-least-32-bytes!",
+        algorithm="HS256",
+        headers={"kid": kid},
+    )
     _assert_401(server, hs256, "algorithm")
     tampered_env = good.split(".")
     tampered_env[1] = _b64(_claims(server, dev_client, env="env_other"))
     _assert_401(server, ".".join(tampered_env), "invalid")
-    wrong_audience = jwt.encode(_claims(server, dev_client, aud="someone-else"), key, algorithm="EdDSA", headers={"kid": kid})
+    wrong_audience = jwt.encode(
+        _claims(server, dev_client, aud="someone-else"),
+        key,
+        algorithm="EdDSA",
+        headers={"kid": kid},
+    )
     _assert_401(server, wrong_audience, "invalid")
 
 
@@ -150,37 +222,58 @@ def test_deleted_client_tokens_stop_working(server: Server) -> None:
     run_cli(server.backend, "env", "delete-client", client["client_id"])
     _assert_401(server, token, "no longer exists")
     response = _token_request(
-        server, data={"grant_type": "client_credentials", **{k: client[k] for k in ("client_id", "client_secret")}}
+        server,
+        data={
+            "grant_type": "client_credentials",
+            **{k: client[k] for k in ("client_id", "client_secret")},
+        },
     )
     assert response.status_code == 401
 
 
-def test_host_bound_environment_refuses_other_tokens(server: Server, prod_client: dict[str, str], unique: str) -> None:
+def test_host_bound_environment_refuses_other_tokens(
+    server: Server, prod_client: dict[str, str], unique: str
+) -> None:
     host = f"acme-{unique}.example.test"
     run_cli(server.backend, "env", "create", f"acme-{unique}", "--host", host)
     acme = create_client(server.backend, f"acme-{unique}")
     assert acme["environment_url"].startswith(f"http://{host}")
     on_host = {"Host": host}
     prod_token = server.token(prod_client)
-    response = httpx.get(f"{server.url}/api/v1/providers", headers={**on_host, "Authorization": f"Bearer {prod_token}"})
+    response = httpx.get(
+        f"{server.url}/api/v1/providers",
+        headers={**on_host, "Authorization": f"Bearer {prod_token}"},
+    )
     assert response.status_code == 401 and "another environment" in response.json()["message"]
     response = _token_request(
         server,
         headers=on_host,
-        data={"grant_type": "client_credentials", **{k: prod_client[k] for k in ("client_id", "client_secret")}},
+        data={
+            "grant_type": "client_credentials",
+            **{k: prod_client[k] for k in ("client_id", "client_secret")},
+        },
     )
     assert response.status_code == 401
     response = _token_request(
-        server, headers=on_host,
-        data={"grant_type": "client_credentials", **{k: acme[k] for k in ("client_id", "client_secret")}},
+        server,
+        headers=on_host,
+        data={
+            "grant_type": "client_credentials",
+            **{k: acme[k] for k in ("client_id", "client_secret")},
+        },
     )
     assert response.status_code == 200
     acme_token = response.json()["access_token"]
-    response = httpx.get(f"{server.url}/api/v1/providers", headers={**on_host, "Authorization": f"Bearer {acme_token}"})
+    response = httpx.get(
+        f"{server.url}/api/v1/providers",
+        headers={**on_host, "Authorization": f"Bearer {acme_token}"},
+    )
     assert response.status_code == 200
 
 
-def test_environments_are_isolated(server: Server, dev_client: dict[str, str], prod_client: dict[str, str], unique: str) -> None:
+def test_environments_are_isolated(
+    server: Server, dev_client: dict[str, str], prod_client: dict[str, str], unique: str
+) -> None:
     definition = {
         "display_name": f"Prod Only {unique}",
         "auth_patterns": [{"type": "BEARER", "fields": [{"field_name": "token"}]}],
@@ -192,12 +285,18 @@ def test_environments_are_isolated(server: Server, dev_client: dict[str, str], p
         assert prod.post("/api/v1/custom-providers", json=definition).status_code == 201
         listed = dev.get("/api/v1/providers", params={"page_size": 1000}).json()
         assert identifier not in {p["identifier"] for p in listed["providers"]}
-        assert dev.get("/api/v1/providers", params={"identifier": identifier}).json()["total_size"] == 0
+        assert (
+            dev.get("/api/v1/providers", params={"identifier": identifier}).json()["total_size"]
+            == 0
+        )
         assert dev.get(f"/api/v1/providers/{identifier}").status_code == 404
         assert dev.put(f"/api/v1/custom-providers/{identifier}", json=definition).status_code == 404
         assert dev.delete(f"/api/v1/custom-providers/{identifier}").status_code == 404
         # the same display name is free in dev: environments do not share custom identifiers
         assert dev.post("/api/v1/custom-providers", json=definition).status_code == 201
-        assert prod.get(f"/api/v1/providers/{identifier}").json()["provider"]["display_name"] == definition["display_name"]
+        assert (
+            prod.get(f"/api/v1/providers/{identifier}").json()["provider"]["display_name"]
+            == definition["display_name"]
+        )
         audit = dev.get("/api/v1/audit-logs").json()["audit_logs"]
         assert all(entry["actor"]["client_id"] == dev_client["client_id"] for entry in audit)

@@ -21,18 +21,32 @@ def insert_connection(backend: Backend, env: str, name: str, provider: str, acco
             async with db.session_factory(engine)() as session:
                 now = db.utcnow()
                 conn = Connection(
-                    id=db.new_id("conn"), environment_id=env_id, name=name,
-                    provider_identifier=provider, type="API_KEY", enabled=True, config={},
-                    created_at=now, updated_at=now,
+                    id=db.new_id("conn"),
+                    environment_id=env_id,
+                    name=name,
+                    provider_identifier=provider,
+                    type="API_KEY",
+                    enabled=True,
+                    config={},
+                    created_at=now,
+                    updated_at=now,
                 )
                 session.add(conn)
                 await session.flush()
                 for i in range(accounts):
-                    session.add(ConnectedAccount(
-                        id=db.new_id("ca"), environment_id=env_id, connection_id=conn.id,
-                        identifier=f"user{i}@example.com", status="ACTIVE",
-                        authorization_type="API_KEY", api_config={}, created_at=now, updated_at=now,
-                    ))
+                    session.add(
+                        ConnectedAccount(
+                            id=db.new_id("ca"),
+                            environment_id=env_id,
+                            connection_id=conn.id,
+                            identifier=f"user{i}@example.com",
+                            status="ACTIVE",
+                            authorization_type="API_KEY",
+                            api_config={},
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
                 await session.commit()
         finally:
             await engine.dispose()

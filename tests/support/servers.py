@@ -45,7 +45,9 @@ class Backend:
         return env
 
 
-def run_cli(backend: Backend, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    backend: Backend, *args: str, check: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
         [sys.executable, "-m", "authrelay", *args],
         env=backend.env(**env),

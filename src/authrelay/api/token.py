@@ -74,7 +74,9 @@ async def issue_token(request: Request, runtime: RuntimeDep, session: DbSession)
     if isinstance(form, JSONResponse):
         return form
     basic = _basic_credentials(request.headers.get("authorization", ""))
-    if basic is not None and ("client_secret" in form or "client_id" in form and basic[0] != form["client_id"]):
+    if basic is not None and (
+        "client_secret" in form or ("client_id" in form and basic[0] != form["client_id"])
+    ):
         return _oauth_error(
             "invalid_request", "use one client authentication method, not both Basic and body"
         )
@@ -85,9 +87,13 @@ async def issue_token(request: Request, runtime: RuntimeDep, session: DbSession)
         return _oauth_error(
             "unsupported_grant_type", "only the client_credentials grant is supported"
         )
-    client_id, client_secret = basic if basic is not None else (
-        form.get("client_id", ""),
-        form.get("client_secret", ""),
+    client_id, client_secret = (
+        basic
+        if basic is not None
+        else (
+            form.get("client_id", ""),
+            form.get("client_secret", ""),
+        )
     )
     if not client_id or not client_secret:
         return _oauth_error("invalid_request", "client_id and client_secret are required")

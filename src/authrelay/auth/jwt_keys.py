@@ -58,4 +58,6 @@ class KeySet:
         return cls(active.kid, private, public, published)
 
     def sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, self.signing_key, algorithm=ALGORITHM, headers={"kid": self.signing_kid})
+        return jwt.encode(
+            claims, self.signing_key, algorithm=ALGORITHM, headers={"kid": self.signing_kid}
+        )

@@ -106,8 +106,7 @@ def serve(
     for env in all_envs:
         console.print(f"Environment [bold]{env.name}[/bold]: {environment_url(settings, env)}")
     console.print(
-        "API credentials for an environment: "
-        f"authrelay env create-client dev --data-dir {where}"
+        f"API credentials for an environment: authrelay env create-client dev --data-dir {where}"
     )
     # Worker processes build their settings from the environment.
     os.environ["AUTHRELAY_DATA_DIR"] = str(where)
@@ -154,11 +153,14 @@ def env_list(
 ) -> None:
     """List environments."""
     settings = _settings(data_dir, database_url)
-    rows: list[envs.EnvironmentInfo] = asyncio.run(
-        _with_session(settings, envs.list_environments)
-    )
+    rows: list[envs.EnvironmentInfo] = asyncio.run(_with_session(settings, envs.list_environments))
     data = [
-        {"name": e.name, "id": e.id, "host": e.host, "environment_url": environment_url(settings, e)}
+        {
+            "name": e.name,
+            "id": e.id,
+            "host": e.host,
+            "environment_url": environment_url(settings, e),
+        }
         for e in rows
     ]
     if as_json:

@@ -151,7 +151,7 @@ class OAuthConfig(StrictModel):
         Annotated[str, StringConstraints(min_length=1, max_length=8), AfterValidator(_no_crlf)]
         | None
     ) = None
-    token_auth_method: TokenAuthMethod = "client_secret_post"
+    token_auth_method: TokenAuthMethod = "client_secret_post"  # noqa: S105 - a method name
     authorization_params: (
         Annotated[
             dict[

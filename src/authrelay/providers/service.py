@@ -224,7 +224,9 @@ class _Lister:
         return out
 
     async def total(self) -> int:
-        custom = await store.count(self.session, self.env_id, self.identifier) if self.with_custom else 0
+        custom = (
+            await store.count(self.session, self.env_id, self.identifier) if self.with_custom else 0
+        )
         return len(self.builtins) + custom
 
 
@@ -248,7 +250,9 @@ async def list_providers(
     if page_token:
         direction, raw_key = decode_token(page_token)
         key: Key = (raw_key[0], raw_key[1])
-        items = await lister.after(key, size) if direction == "a" else await lister.before(key, size)
+        items = (
+            await lister.after(key, size) if direction == "a" else await lister.before(key, size)
+        )
     else:
         items = await lister.after(None, size)
     next_token = prev_token = ""
@@ -431,7 +435,9 @@ async def delete_provider(
         raise _stale(row)
     in_use = await store.connections_using(session, principal.environment_id, identifier)
     if in_use:
-        names = ", ".join(f"{name!r} ({n} connected account{'s' if n != 1 else ''})" for name, n in in_use)
+        names = ", ".join(
+            f"{name!r} ({n} connected account{'s' if n != 1 else ''})" for name, n in in_use
+        )
         raise FailedPrecondition(
             f"provider {identifier!r} is used by {len(in_use)} connection"
             f"{'s' if len(in_use) != 1 else ''}: {names}. Delete those connections (and their "

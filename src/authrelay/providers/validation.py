@@ -114,7 +114,7 @@ def _field_names(fields: list[Any]) -> Iterator[tuple[int, str, dict[str, Any]]]
 
 def _pattern_rules(i: int, pattern: dict[str, Any]) -> Iterator[FieldViolation]:
     at = f"auth_patterns[{i}]"
-    kind = pattern.get("type")
+    kind = pattern.get("type") if isinstance(pattern.get("type"), str) else None
     is_mcp = pattern.get("is_mcp") is True
     fields = _as_list(pattern.get("fields"))
     account_fields = _as_list(pattern.get("account_fields"))
@@ -152,9 +152,10 @@ def _pattern_rules(i: int, pattern: dict[str, Any]) -> Iterator[FieldViolation]:
     mutations = pattern.get("auth_field_mutations")
     if isinstance(mutations, dict) and kind in MUTABLE_FIELDS:
         for key in mutations:
-            if key in {"api_key", "token", "username", "password"} and key not in MUTABLE_FIELDS[
-                kind
-            ]:
+            if (
+                key in {"api_key", "token", "username", "password"}
+                and key not in MUTABLE_FIELDS[kind]
+            ):
                 yield FieldViolation(
                     f"{at}.auth_field_mutations.{key}", f"does not apply to {kind} patterns"
                 )
@@ -162,13 +163,13 @@ def _pattern_rules(i: int, pattern: dict[str, Any]) -> Iterator[FieldViolation]:
     if isinstance(oauth, dict):
         scopes_seen: set[str] = set()
         for j, scope in enumerate(_as_list(oauth.get("available_scopes"))):
-            name = _as_dict(scope).get("scope")
-            if isinstance(name, str):
-                if name in scopes_seen:
+            scope_name = _as_dict(scope).get("scope")
+            if isinstance(scope_name, str):
+                if scope_name in scopes_seen:
                     yield FieldViolation(
                         f"{at}.oauth_config.available_scopes[{j}].scope", "is listed twice"
                     )
-                scopes_seen.add(name)
+                scopes_seen.add(scope_name)
         reserved = set(_RESERVED_AUTHORIZE_PARAMS)
         if isinstance(oauth.get("custom_scope_name"), str):
             reserved.add(oauth["custom_scope_name"])
@@ -226,7 +227,9 @@ def _cross_field_rules(raw: dict[str, Any]) -> Iterator[FieldViolation]:
     name = raw.get("display_name")
     if isinstance(name, str) and name and not derive_identifier(name):
         yield FieldViolation("display_name", "must contain at least one letter or digit")
-    patterns = [(i, p) for i, p in enumerate(_as_list(raw.get("auth_patterns"))) if isinstance(p, dict)]
+    patterns = [
+        (i, p) for i, p in enumerate(_as_list(raw.get("auth_patterns"))) if isinstance(p, dict)
+    ]
     for i, pattern in patterns:
         yield from _pattern_rules(i, pattern)
     proxy_url = raw.get("proxy_url")

@@ -37,7 +37,9 @@ def _info(row: Environment) -> EnvironmentInfo:
 
 
 async def list_environments(session: AsyncSession) -> list[EnvironmentInfo]:
-    rows = await session.scalars(select(Environment).order_by(Environment.created_at, Environment.name))
+    rows = await session.scalars(
+        select(Environment).order_by(Environment.created_at, Environment.name)
+    )
     return [_info(r) for r in rows]
 
 
@@ -61,7 +63,10 @@ async def create_client(session: AsyncSession, env: EnvironmentInfo) -> NewClien
     client_id, secret = new_client_id(), new_client_secret()
     session.add(
         ApiClient(
-            id=client_id, environment_id=env.id, secret_hash=hash_secret(secret), created_at=utcnow()
+            id=client_id,
+            environment_id=env.id,
+            secret_hash=hash_secret(secret),
+            created_at=utcnow(),
         )
     )
     await session.flush()

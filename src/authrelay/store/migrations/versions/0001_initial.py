@@ -28,7 +28,9 @@ def upgrade() -> None:
     op.create_table(
         "api_clients",
         sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column("environment_id", sa.String(40), sa.ForeignKey("environments.id"), nullable=False),
+        sa.Column(
+            "environment_id", sa.String(40), sa.ForeignKey("environments.id"), nullable=False
+        ),
         sa.Column("secret_hash", sa.String(128), nullable=False),
         sa.Column("created_at", TS, nullable=False),
     )
@@ -45,7 +47,9 @@ def upgrade() -> None:
         "providers",
         sa.Column("seq", Seq, primary_key=True, autoincrement=True),
         sa.Column("id", sa.String(40), nullable=False, unique=True),
-        sa.Column("environment_id", sa.String(40), sa.ForeignKey("environments.id"), nullable=False),
+        sa.Column(
+            "environment_id", sa.String(40), sa.ForeignKey("environments.id"), nullable=False
+        ),
         sa.Column("identifier", sa.String(200), nullable=False),
         sa.Column("display_name", sa.String(200), nullable=False),
         sa.Column("definition", sa.JSON, nullable=False),
@@ -57,7 +61,9 @@ def upgrade() -> None:
     op.create_table(
         "connections",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("environment_id", sa.String(40), sa.ForeignKey("environments.id"), nullable=False),
+        sa.Column(
+            "environment_id", sa.String(40), sa.ForeignKey("environments.id"), nullable=False
+        ),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("provider_identifier", sa.String(200), nullable=False),
         sa.Column("type", sa.String(32), nullable=False),
@@ -75,7 +81,9 @@ def upgrade() -> None:
         "connected_accounts",
         sa.Column("seq", Seq, primary_key=True, autoincrement=True),
         sa.Column("id", sa.String(40), nullable=False, unique=True),
-        sa.Column("environment_id", sa.String(40), sa.ForeignKey("environments.id"), nullable=False),
+        sa.Column(
+            "environment_id", sa.String(40), sa.ForeignKey("environments.id"), nullable=False
+        ),
         sa.Column("connection_id", sa.String(40), sa.ForeignKey("connections.id"), nullable=False),
         sa.Column("identifier", sa.String(255), nullable=False),
         sa.Column("status", sa.String(32), nullable=False),
@@ -96,7 +104,9 @@ def upgrade() -> None:
         "audit_log",
         sa.Column("seq", Seq, primary_key=True, autoincrement=True),
         sa.Column("id", sa.String(40), nullable=False, unique=True),
-        sa.Column("environment_id", sa.String(40), sa.ForeignKey("environments.id"), nullable=False),
+        sa.Column(
+            "environment_id", sa.String(40), sa.ForeignKey("environments.id"), nullable=False
+        ),
         sa.Column("actor", sa.String(64), nullable=False),
         sa.Column("action", sa.String(64), nullable=False),
         sa.Column("resource_type", sa.String(32), nullable=False),

@@ -1,0 +1,56 @@
+"""Health, readiness, metrics, the OpenAPI document, the first-start banner, and secrets
+kept out of the log."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.support.servers import Server
+
+
+def test_health_ready_metrics_openapi(server: Server, dev_client: dict[str, str]) -> None:
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{server.url}/readyz").json()["database"] == "ok"
+    server.token(dev_client)
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert (
+        'authrelay_http_requests_total{method="POST",route="/oauth/token",status="200"}' in metrics
+    )
+    spec = httpx.get(f"{server.url}/openapi.json").json()
+    for path in (
+        "/oauth/token",
+        "/keys",
+        "/api/v1/providers",
+        "/api/v1/custom-providers",
+        "/api/v1/custom-providers/{identifier}",
+        "/api/v1/audit-logs",
+    ):
+        assert path in spec["paths"], path
+
+
+def test_first_start_banner(server: Server) -> None:
+    log = server.log_text()
+    assert "Created environments: dev, production" in log
+    assert f"Environment dev: {server.url}" in log
+    assert "authrelay env create-client dev" in log
+
+
+def test_secrets_never_reach_the_log(server: Server, dev_client: dict[str, str]) -> None:
+    token = server.token(dev_client)
+    httpx.get(
+        f"{server.url}/api/v1/providers?page_size=1", headers={"Authorization": f"Bearer {token}"}
+    )
+    httpx.post(
+        f"{server.url}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": dev_client["client_id"],
+            "client_secret": dev_client["client_secret"] + "x",
+        },
+    )
+    log = server.log_text()
+    assert dev_client["client_secret"] not in log
+    assert token not in log and token.split(".")[2] not in log
+    with server.api(dev_client) as api:
+        audit = api.get("/api/v1/audit-logs", params={"page_size": 1000}).text
+    assert dev_client["client_secret"] not in audit and token not in audit
