@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.auth.principal import Principal
-from authrelay.providers.service import decode_token, encode_token, parse_page_size
+from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
 from authrelay.store import audit as store
 from authrelay.store.db import as_utc
 
@@ -21,8 +21,12 @@ async def list_audit_log(
     resource_type: str | None,
     resource_id: str | None,
 ) -> dict[str, Any]:
-    size = parse_page_size(page_size)
-    before_seq = decode_token(page_token, 1)[1][0] if page_token else None
+    size = parse_page_size(page_size, 1000)
+    before_seq = None
+    if page_token:
+        before_seq = decode_cursor(page_token)
+        if not isinstance(before_seq, int):
+            raise bad_token()
     rows, total = await store.list_entries(
         session,
         principal.environment_id,
@@ -47,6 +51,6 @@ async def list_audit_log(
             }
             for r in rows
         ],
-        "next_page_token": encode_token("b", (rows[-1].seq,)) if more else "",
+        "next_page_token": encode_cursor(rows[-1].seq) if more else "",
         "total_size": total,
     }

@@ -65,6 +65,16 @@ class UpstreamAllowlist:
         return f"UpstreamAllowlist({self.entries!r})"
 
 
+class AllowAnyHost(UpstreamAllowlist):
+    """For re-reading definitions that were validated when stored: URL rules already held."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def allows_host(self, host: str) -> bool:
+        return True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AUTHRELAY_", extra="forbid", populate_by_name=True, frozen=True

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from authrelay.auth.jwt_keys import KeySet
 from authrelay.auth.tokens import TokenService
 from authrelay.config import Settings
+from authrelay.context import ServiceContext
 from authrelay.observability import Metrics
 from authrelay.providers.catalog import Catalog, load_catalog
-from authrelay.providers.service import ProviderServices
 from authrelay.store import db
 from authrelay.store.environments import bootstrap, load_signing_keys
 from authrelay.vault import KeyRing, load_keyring
@@ -31,8 +31,13 @@ class Runtime:
     metrics: Metrics
 
     @property
-    def provider_services(self) -> ProviderServices:
-        return ProviderServices(self.catalog, self.settings.allowlist)
+    def services(self) -> ServiceContext:
+        return ServiceContext(
+            self.catalog,
+            self.settings.allowlist,
+            self.keyring,
+            self.settings.base_url,
+        )
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -33,7 +33,7 @@ async def list_providers(
     return await service.list_providers(
         session,
         principal,
-        runtime.provider_services,
+        runtime.services,
         provider_type=provider_type,
         page_size=page_size,
         page_token=page_token,
@@ -45,9 +45,7 @@ async def list_providers(
 async def get_provider(
     identifier: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
 ) -> JSONResponse:
-    return _with_etag(
-        await service.get_provider(session, principal, runtime.provider_services, identifier)
-    )
+    return _with_etag(await service.get_provider(session, principal, runtime.services, identifier))
 
 
 @router.post("/custom-providers")
@@ -55,7 +53,7 @@ async def create_custom_provider(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
 ) -> JSONResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
-    body = await service.create_provider(session, principal, runtime.provider_services, raw)
+    body = await service.create_provider(session, principal, runtime.services, raw)
     return _with_etag(body, 201)
 
 
@@ -70,7 +68,7 @@ async def update_custom_provider(
 ) -> JSONResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     body = await service.update_provider(
-        session, principal, runtime.provider_services, identifier, raw, if_match
+        session, principal, runtime.services, identifier, raw, if_match
     )
     return _with_etag(body)
 
@@ -83,7 +81,5 @@ async def delete_custom_provider(
     session: DbSession,
     if_match: str | None = Header(None),
 ) -> dict[str, Any]:
-    await service.delete_provider(
-        session, principal, runtime.provider_services, identifier, if_match
-    )
+    await service.delete_provider(session, principal, runtime.services, identifier, if_match)
     return {}

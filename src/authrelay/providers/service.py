@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -14,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.auth.principal import Principal
-from authrelay.config import UpstreamAllowlist
+from authrelay.config import AllowAnyHost
+from authrelay.context import ServiceContext
 from authrelay.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -23,11 +21,13 @@ from authrelay.errors import (
     NotFound,
     PermissionDenied,
 )
+from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
 from authrelay.providers.catalog import BuiltinProvider, Catalog
 from authrelay.providers.identifiers import derive_identifier
-from authrelay.providers.model import ProviderDefinition
+from authrelay.providers.model import AuthPattern, ProviderDefinition
 from authrelay.providers.validation import validate_definition
 from authrelay.store import audit
+from authrelay.store import cache as cache_store
 from authrelay.store import providers as store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import Provider
@@ -42,16 +42,7 @@ _TYPE_NAMES: dict[str, ProviderType] = {
     "2": "ALL",
 }
 MAX_PAGE_SIZE = 1000
-DEFAULT_PAGE_SIZE = 50
 Key = tuple[int, int]  # (0, catalog index) for built-ins, (1, seq) for custom providers
-
-
-@dataclass(frozen=True)
-class ProviderServices:
-    """What the provider service needs from the app: the catalog and the allow-list."""
-
-    catalog: Catalog
-    allowlist: UpstreamAllowlist
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -139,33 +130,20 @@ def parse_provider_type(value: str | None) -> ProviderType:
     return found
 
 
-def parse_page_size(value: str | None, maximum: int = MAX_PAGE_SIZE) -> int:
-    if value is None or value == "":
-        return DEFAULT_PAGE_SIZE
-    try:
-        size = int(value)
-    except ValueError:
-        raise InvalidArgument.field("page_size", "must be an integer") from None
-    if size < 0 or size > maximum:
-        raise InvalidArgument.field("page_size", f"must be between 0 and {maximum}")
-    return size or DEFAULT_PAGE_SIZE
-
-
 def encode_token(direction: str, key: tuple[int, ...]) -> str:
-    raw = json.dumps({direction: list(key)}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return encode_cursor({direction: list(key)})
 
 
 def decode_token(token: str, length: int = 2) -> tuple[str, tuple[int, ...]]:
     """(direction, key) of a page token; direction is "a" (after) or "b" (before)."""
+    data = decode_cursor(token)
     try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         ((direction, key),) = data.items()
         if direction not in {"a", "b"} or len(key) != length:
             raise ValueError
         return direction, tuple(int(k) for k in key)
-    except (ValueError, TypeError, binascii.Error, AttributeError):
-        raise InvalidArgument.field("page_token", "is not a valid page token") from None
+    except (ValueError, TypeError, AttributeError):
+        raise bad_token() from None
 
 
 class _Lister:
@@ -237,7 +215,7 @@ def _item_json(item: Any) -> dict[str, Any]:
 async def list_providers(
     session: AsyncSession,
     principal: Principal,
-    services: ProviderServices,
+    services: ServiceContext,
     *,
     provider_type: str | None,
     page_size: str | None,
@@ -245,7 +223,7 @@ async def list_providers(
     identifier: str | None,
 ) -> dict[str, Any]:
     kind = parse_provider_type(provider_type)
-    size = parse_page_size(page_size)
+    size = parse_page_size(page_size, MAX_PAGE_SIZE)
     lister = _Lister(session, principal.environment_id, services.catalog, kind, identifier or None)
     if page_token:
         direction, raw_key = decode_token(page_token)
@@ -298,7 +276,7 @@ def _custom_conflict(row: Provider) -> AlreadyExists:
 
 
 async def create_provider(
-    session: AsyncSession, principal: Principal, services: ProviderServices, raw: Any
+    session: AsyncSession, principal: Principal, services: ServiceContext, raw: Any
 ) -> dict[str, Any]:
     definition = validate_definition(unwrap_definition(raw), services.allowlist)
     identifier = derive_identifier(definition.display_name)
@@ -331,6 +309,7 @@ async def create_provider(
         before=None,
         after=row.definition,
     )
+    await cache_store.bump(session)
     try:
         await session.commit()
     except IntegrityError:
@@ -339,11 +318,12 @@ async def create_provider(
         if winner is None:
             raise
         raise _custom_conflict(winner) from None
+    services.invalidate()
     return body
 
 
 async def _custom_or_raise(
-    session: AsyncSession, principal: Principal, services: ProviderServices, identifier: str
+    session: AsyncSession, principal: Principal, services: ServiceContext, identifier: str
 ) -> Provider:
     row = await store.get_by_identifier(session, principal.environment_id, identifier)
     if row is not None:
@@ -379,7 +359,7 @@ def _stale(row: Provider) -> FailedPrecondition:
 async def update_provider(
     session: AsyncSession,
     principal: Principal,
-    services: ProviderServices,
+    services: ServiceContext,
     identifier: str,
     raw: Any,
     if_match: str | None,
@@ -416,7 +396,9 @@ async def update_provider(
         before=before,
         after=after,
     )
+    await cache_store.bump(session)
     await session.commit()
+    services.invalidate()
     fresh_row = await store.get_by_identifier(session, principal.environment_id, identifier)
     assert fresh_row is not None
     await session.refresh(fresh_row)
@@ -426,7 +408,7 @@ async def update_provider(
 async def delete_provider(
     session: AsyncSession,
     principal: Principal,
-    services: ProviderServices,
+    services: ServiceContext,
     identifier: str,
     if_match: str | None,
 ) -> None:
@@ -454,11 +436,13 @@ async def delete_provider(
         after=None,
     )
     await session.delete(row)
+    await cache_store.bump(session)
     await session.commit()
+    services.invalidate()
 
 
 async def get_provider(
-    session: AsyncSession, principal: Principal, services: ProviderServices, identifier: str
+    session: AsyncSession, principal: Principal, services: ServiceContext, identifier: str
 ) -> dict[str, Any]:
     row = await store.get_by_identifier(session, principal.environment_id, identifier)
     if row is not None:
@@ -467,3 +451,31 @@ async def get_provider(
     if builtin is not None:
         return builtin_json(builtin)
     raise NotFound(f"no provider with identifier {identifier!r} in this environment")
+
+
+@dataclass(frozen=True)
+class ResolvedProvider:
+    """A provider's parsed definition, built-in or custom."""
+
+    identifier: str
+    definition: ProviderDefinition
+    is_custom: bool
+
+    def pattern(self, kind: str) -> AuthPattern | None:
+        return next((p for p in self.definition.auth_patterns if p.type == kind), None)
+
+
+def parse_stored(definition: dict[str, Any]) -> ProviderDefinition:
+    return ProviderDefinition.model_validate(definition, context={"allowlist": AllowAnyHost()})
+
+
+async def resolve_provider(
+    session: AsyncSession, env_id: str, catalog: Catalog, identifier: str
+) -> ResolvedProvider | None:
+    row = await store.get_by_identifier(session, env_id, identifier)
+    if row is not None:
+        return ResolvedProvider(identifier, parse_stored(row.definition), True)
+    builtin = catalog.get(identifier)
+    if builtin is not None:
+        return ResolvedProvider(identifier, builtin.definition, False)
+    return None

@@ -9,9 +9,9 @@ so both passes report even when the other finds problems.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from authrelay.config import UpstreamAllowlist
@@ -19,6 +19,8 @@ from authrelay.errors import FieldViolation, InvalidArgument
 from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.model import ProviderDefinition
 from authrelay.providers.urls import PLACEHOLDER
+
+M = TypeVar("M", bound=BaseModel)
 
 CREDENTIAL_FIELD = {"BASIC": "username", "BEARER": "token", "API_KEY": "api_key"}
 MUTABLE_FIELDS = {
@@ -83,7 +85,7 @@ def _describe(error: ErrorDetails) -> str:
     return str(error["msg"])
 
 
-def _pydantic_violations(exc: ValidationError) -> list[FieldViolation]:
+def pydantic_violations(exc: ValidationError) -> list[FieldViolation]:
     out: list[FieldViolation] = []
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
@@ -246,7 +248,7 @@ def validate_definition(raw: Any, allowlist: UpstreamAllowlist) -> ProviderDefin
     try:
         definition = ProviderDefinition.model_validate(raw, context={"allowlist": allowlist})
     except ValidationError as exc:
-        violations.extend(_pydantic_violations(exc))
+        violations.extend(pydantic_violations(exc))
     known = {(v.field, v.description) for v in violations}
     for violation in _cross_field_rules(raw):
         if (violation.field, violation.description) not in known:
@@ -255,3 +257,18 @@ def validate_definition(raw: Any, allowlist: UpstreamAllowlist) -> ProviderDefin
     if violations or definition is None:
         raise InvalidArgument.from_violations(violations)
     return definition
+
+
+def parse_strict(model: type[M], raw: Any, extra: list[FieldViolation] | None = None) -> M:
+    """Validate `raw` with a strict model, raising InvalidArgument naming every bad field."""
+    if not isinstance(raw, dict):
+        raise InvalidArgument.field("body", "must be a JSON object")
+    violations = list(extra or [])
+    try:
+        parsed = model.model_validate(raw)
+    except ValidationError as exc:
+        violations.extend(pydantic_violations(exc))
+        raise InvalidArgument.from_violations(violations) from None
+    if violations:
+        raise InvalidArgument.from_violations(violations)
+    return parsed

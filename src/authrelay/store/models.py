@@ -105,9 +105,14 @@ class ConnectedAccount(Base):
     environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
     connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"), index=True)
     identifier: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[str | None] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(32))
     authorization_type: Mapped[str] = mapped_column(String(32))
     secret_ct: Mapped[str | None] = mapped_column(Text)
+    # `details` holds the non-secret inputs (domain, version, path parameters);
+    # every secret lives only in `secret_ct`.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     api_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -130,3 +135,12 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CacheState(Base):
+    """One row whose generation grows with every change the proxy caches depend on."""
+
+    __tablename__ = "cache_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(BigInteger)

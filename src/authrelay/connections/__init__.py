@@ -1,0 +1,1 @@
+"""Connections: a provider enabled in an environment under a connection name (SPEC §5)."""

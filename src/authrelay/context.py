@@ -1,0 +1,28 @@
+"""What services need from the running server, handed to them explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from authrelay.config import UpstreamAllowlist
+from authrelay.providers.catalog import Catalog
+from authrelay.vault import KeyRing
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    catalog: Catalog
+    allowlist: UpstreamAllowlist
+    keyring: KeyRing
+    public_url: str
+    #: drops this process's cached lookups after a change (other processes poll)
+    invalidate: Callable[[], None] = field(default=_nothing)
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.public_url}/oauth/callback"

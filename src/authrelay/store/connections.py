@@ -1,0 +1,61 @@
+"""Connections: queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authrelay.store.models import ConnectedAccount, Connection
+
+
+async def get(session: AsyncSession, env_id: str, id_or_name: str) -> Connection | None:
+    return await session.scalar(
+        select(Connection).where(
+            Connection.environment_id == env_id,
+            or_(Connection.id == id_or_name, Connection.name == id_or_name),
+        )
+    )
+
+
+async def by_name(session: AsyncSession, env_id: str, name: str) -> Connection | None:
+    return await session.scalar(
+        select(Connection).where(Connection.environment_id == env_id, Connection.name == name)
+    )
+
+
+async def page(
+    session: AsyncSession,
+    env_id: str,
+    *,
+    provider: str | None,
+    query: str | None,
+    after_name: str | None,
+    limit: int,
+) -> tuple[list[Connection], int]:
+    stmt = select(Connection).where(Connection.environment_id == env_id)
+    if provider:
+        stmt = stmt.where(Connection.provider_identifier == provider)
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Connection.name).like(like),
+                func.lower(Connection.provider_identifier).like(like),
+            )
+        )
+    total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    if after_name is not None:
+        stmt = stmt.where(Connection.name > after_name)
+    rows = await session.scalars(stmt.order_by(Connection.name).limit(limit))
+    return list(rows), total
+
+
+async def account_count(session: AsyncSession, connection_id: str) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(ConnectedAccount)
+            .where(ConnectedAccount.connection_id == connection_id)
+        )
+        or 0
+    )
