@@ -20,8 +20,9 @@ from contextlib import asynccontextmanager
 import aiohttp
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 UPSTREAM_URL = os.environ.get("BENCH_UPSTREAM_URL", "http://127.0.0.1:9001").rstrip("/")
@@ -38,7 +39,6 @@ REQUEST_SKIP = frozenset(
         "transfer-encoding",
         "upgrade",
         "host",
-        "content-length",
     }
 )
 RESPONSE_SKIP = frozenset(
@@ -62,7 +62,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         connector=connector,
         auto_decompress=False,
         timeout=aiohttp.ClientTimeout(total=60, connect=5),
-        skip_auto_headers=("User-Agent",),
+        skip_auto_headers=("User-Agent", "Accept-Encoding"),
     )
     app.state.session = session
     try:
@@ -71,12 +71,38 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await session.close()
 
 
-async def stream_body(upstream: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in upstream.content.iter_any():
-            yield chunk
-    finally:
-        upstream.release()
+class UpstreamResponse(Response):
+    """Streams an aiohttp response back chunk by chunk, then returns its connection to the pool.
+
+    Starlette's ``StreamingResponse`` is not used on purpose: under uvicorn (ASGI spec 2.3) it
+    runs every response in an anyio task group with a disconnect listener, which roughly halved
+    this proxy's throughput when measured. A disconnected client here surfaces as an error from
+    ``send``, which ends the loop just the same.
+    """
+
+    def __init__(self, upstream: aiohttp.ClientResponse) -> None:
+        self.upstream = upstream
+        self.status_code = upstream.status
+        self.background = None
+        self.raw_headers = [
+            (k.lower(), v) for k, v in upstream.raw_headers if k.lower() not in RESPONSE_SKIP
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        upstream = self.upstream
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            async for chunk in upstream.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            upstream.release()
 
 
 async def forward(request: Request) -> Response:
@@ -85,6 +111,7 @@ async def forward(request: Request) -> Response:
     target = UPSTREAM_URL + scope["raw_path"].decode("latin-1")
     if scope["query_string"]:
         target += "?" + scope["query_string"].decode("latin-1")
+    # Content-Length is forwarded as is, so a body of known length is not re-chunked.
     headers = [(k, v) for k, v in request.headers.items() if k not in REQUEST_SKIP]
     has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
     try:
@@ -97,11 +124,7 @@ async def forward(request: Request) -> Response:
         )
     except (aiohttp.ClientError, TimeoutError) as exc:
         return Response(f"upstream error: {type(exc).__name__}\n", status_code=502)
-    response = StreamingResponse(stream_body(upstream), status_code=upstream.status)
-    response.raw_headers = [
-        (k.lower(), v) for k, v in upstream.raw_headers if k.lower() not in RESPONSE_SKIP
-    ]
-    return response
+    return UpstreamResponse(upstream)
 
 
 app = Starlette(

@@ -6,15 +6,38 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authrelay import __version__
-from authrelay.api import audit, errors, health, providers, token
+from authrelay.api import accounts, audit, connections, errors, health, providers, token
 from authrelay.config import Settings
 from authrelay.observability import AccessLogMiddleware, Metrics
-from authrelay.runtime import create_runtime
+from authrelay.proxy.app import PREFIX, ProxyApp
+from authrelay.runtime import Runtime, create_runtime
 
 
-def create_app(settings: Settings) -> FastAPI:
+class Dispatcher:
+    """Sends `/proxy/...` straight to the proxy (the hot path skips FastAPI's routing and
+    middleware; it logs and counts itself) and everything else to the API."""
+
+    def __init__(self, api: FastAPI) -> None:
+        self.api = api
+        self.proxy = ProxyApp(self._runtime)
+
+    def _runtime(self) -> Runtime:
+        runtime: Runtime = self.api.state.runtime
+        return runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            scope["path"] == PREFIX or scope["path"].startswith(PREFIX + "/")
+        ):
+            await self.proxy(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+
+def create_app(settings: Settings) -> ASGIApp:
     metrics = Metrics()
 
     @asynccontextmanager
@@ -35,12 +58,19 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    for router in (health.router, token.router, providers.router, audit.router):
+    for router in (
+        health.router,
+        token.router,
+        providers.router,
+        connections.router,
+        accounts.router,
+        audit.router,
+    ):
         app.include_router(router)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
-    return app
+    return Dispatcher(app)
 
 
-def app_from_environment() -> FastAPI:
+def app_from_environment() -> ASGIApp:
     """Factory for `uvicorn --factory authrelay.app:app_from_environment` (settings from env)."""
     return create_app(Settings())

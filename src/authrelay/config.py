@@ -92,7 +92,11 @@ class Settings(BaseSettings):
     master_keys: SecretStr | None = None
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"
-    client_cache_seconds: float = Field(default=5.0, ge=0)
+    cache_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    last_used_flush_seconds: float = Field(default=5.0, gt=0, le=3600)
+    proxy_connect_timeout: float = Field(default=10.0, gt=0)
+    proxy_read_timeout: float = Field(default=60.0, gt=0)
+    proxy_follow_redirects: bool = False
 
     @classmethod
     def settings_customise_sources(

@@ -8,6 +8,8 @@
     ├── PermissionDenied       7 / 403  the resource exists but may not be changed (built-ins)
     ├── FailedPrecondition     9 / 412  the state forbids it (stale etag, provider in use)
     ├── Unauthenticated       16 / 401  missing, expired, forged or foreign API token
+    ├── Unavailable           14 / 502  the proxy could not reach the upstream
+    ├── DeadlineExceeded       4 / 504  the upstream did not answer in time
     └── InternalError         13 / 500  a bug; the message never carries details
 
 FAILED_PRECONDITION is always answered with HTTP 412 (see docs/api.md).
@@ -118,8 +120,35 @@ class Unauthenticated(AuthrelayError):
         super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="authrelay"'})
 
 
+class Unavailable(AuthrelayError):
+    """Raised by the proxy when the upstream cannot be reached."""
+
+    code = 14
+    http_status = 502
+
+
+class DeadlineExceeded(AuthrelayError):
+    """Raised by the proxy when the upstream does not answer within the read timeout."""
+
+    code = 4
+    http_status = 504
+
+
 class InternalError(AuthrelayError):
     """Raised (or substituted) for unexpected failures; the message never carries details."""
 
     code = 13
     http_status = 500
+
+
+CODE_NAMES = {
+    3: "INVALID_ARGUMENT",
+    4: "DEADLINE_EXCEEDED",
+    5: "NOT_FOUND",
+    6: "ALREADY_EXISTS",
+    7: "PERMISSION_DENIED",
+    9: "FAILED_PRECONDITION",
+    13: "INTERNAL",
+    14: "UNAVAILABLE",
+    16: "UNAUTHENTICATED",
+}

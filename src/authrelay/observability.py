@@ -55,6 +55,12 @@ class Metrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
+        self.proxy_requests = Counter(
+            "authrelay_proxy_requests",
+            "Proxied calls by the status answered to the caller",
+            ["status"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "authrelay_http_request_duration_seconds",
             "Time to answer an HTTP request",

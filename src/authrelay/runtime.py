@@ -1,12 +1,14 @@
-"""Everything a running server holds: settings, database, key ring, token service, catalog.
-
-Built once in the app's lifespan (`create_runtime`), never at import time.
-"""
+"""Everything a running server holds: settings, database, key ring, token service, catalog,
+the proxy's HTTP client and caches. Built once in the app's lifespan (`create_runtime`),
+never at import time."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 
+import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from authrelay.auth.jwt_keys import KeySet
@@ -15,6 +17,8 @@ from authrelay.config import Settings
 from authrelay.context import ServiceContext
 from authrelay.observability import Metrics
 from authrelay.providers.catalog import Catalog, load_catalog
+from authrelay.proxy.cache import LastUsed, ProxyCache, run_periodically
+from authrelay.proxy.guard import GuardedResolver
 from authrelay.store import db
 from authrelay.store.environments import bootstrap, load_signing_keys
 from authrelay.vault import KeyRing, load_keyring
@@ -29,6 +33,10 @@ class Runtime:
     tokens: TokenService
     catalog: Catalog
     metrics: Metrics
+    http: aiohttp.ClientSession
+    proxy_cache: ProxyCache = field(default_factory=ProxyCache)
+    last_used: LastUsed = field(default_factory=LastUsed)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def services(self) -> ServiceContext:
@@ -37,9 +45,33 @@ class Runtime:
             self.settings.allowlist,
             self.keyring,
             self.settings.base_url,
+            self.proxy_cache.invalidate,
         )
 
+    def start_background(self) -> None:
+        s = self.settings
+        self.tasks = [
+            asyncio.create_task(run_periodically(s.cache_poll_seconds, self._poll, "cache-poll")),
+            asyncio.create_task(
+                run_periodically(s.last_used_flush_seconds, self._flush, "last-used-flush")
+            ),
+        ]
+
+    async def _poll(self) -> None:
+        await self.proxy_cache.poll(self.sessions)
+
+    async def _flush(self) -> None:
+        await self.last_used.flush(self.sessions)
+
     async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(Exception):
+            await self.last_used.flush(self.sessions)
+        await self.http.close()
         await self.engine.dispose()
 
 
@@ -55,18 +87,38 @@ async def prepare_database(settings: Settings) -> tuple[AsyncEngine, KeyRing, li
     return engine, keyring, [e.name for e in created]
 
 
+def create_http_client(settings: Settings) -> aiohttp.ClientSession:
+    """One pooled client per process for every upstream call (keep-alive, guarded DNS)."""
+    connector = aiohttp.TCPConnector(
+        limit=0,
+        limit_per_host=0,
+        ttl_dns_cache=30,
+        resolver=GuardedResolver(settings.allowlist),
+        keepalive_timeout=30,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        auto_decompress=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        skip_auto_headers=("User-Agent",),
+    )
+
+
 async def create_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime:
     engine, keyring, _ = await prepare_database(settings)
     sessions = db.session_factory(engine)
     async with sessions() as session:
         active, published = await load_signing_keys(session, keyring)
-    keys = KeySet.build(active, list(published))
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         engine=engine,
         sessions=sessions,
         keyring=keyring,
-        tokens=TokenService(keys, settings.token_ttl_seconds),
+        tokens=TokenService(KeySet.build(active, list(published)), settings.token_ttl_seconds),
         catalog=load_catalog(),
         metrics=metrics or Metrics(),
+        http=create_http_client(settings),
     )
+    await runtime.proxy_cache.poll(sessions)
+    runtime.start_background()
+    return runtime

@@ -87,3 +87,28 @@ def check_upstream_url(value: str, allowlist: UpstreamAllowlist, *, allow_query:
                 "allow-list, AUTHRELAY_UPSTREAM_ALLOWLIST)"
             )
     return value
+
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9._~-]+$")
+
+
+def placeholder_value_problem(name: str, value: str) -> str | None:
+    """Why a value may not fill {{name}} at proxy time (SPEC §3), or None when it may.
+
+    ``domain`` must be a host-name label sequence (no port, user info, scheme or path);
+    every other placeholder a single path segment of unreserved characters.
+    """
+    if not value:
+        return "is empty"
+    if any(ch.isspace() for ch in value):
+        return "must not contain whitespace"
+    if ".." in value or value == ".":
+        return "must not contain '..'"
+    if name == "domain":
+        labels = value.lower().rstrip(".").split(".")
+        if len(value) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+            return "must be a host name (letters, digits, hyphens and dots; no port, path or '@')"
+        return None
+    if not _SEGMENT.match(value):
+        return "must be a single path segment (letters, digits, '.', '_', '~', '-')"
+    return None

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authrelay.auth.client_secrets import hash_secret, new_client_id, new_client_secret
 from authrelay.auth.jwt_keys import SigningKeyMaterial, generate_signing_key
+from authrelay.store import cache as cache_store
 from authrelay.store.db import new_id, utcnow
 from authrelay.store.models import ApiClient, Environment, SigningKey
 from authrelay.vault import KeyRing
@@ -56,6 +57,8 @@ async def create_environment(
     row = Environment(id=new_id("env"), name=name, host=host, created_at=utcnow())
     session.add(row)
     await session.flush()
+    if host:
+        await cache_store.bump(session)
     return _info(row)
 
 
@@ -86,7 +89,15 @@ async def list_clients(session: AsyncSession, env: EnvironmentInfo) -> list[ApiC
 
 async def delete_client(session: AsyncSession, client_id: str) -> bool:
     result = await session.execute(delete(ApiClient).where(ApiClient.id == client_id))
+    await cache_store.bump(session)  # proxies cache API clients
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def bound_hosts(session: AsyncSession) -> dict[str, str]:
+    rows = await session.execute(
+        select(Environment.host, Environment.id).where(Environment.host.is_not(None))
+    )
+    return {str(host): env_id for host, env_id in rows.tuples()}
 
 
 async def environment_by_host(session: AsyncSession, host: str) -> EnvironmentInfo | None:

@@ -1,0 +1,803 @@
+"""Proxy benchmark: requests/s and p50/p99 latency of three targets, measured with wrk.
+
+(a) the local upstream called directly; (b) a minimal pass-through proxy with no lookups, the
+floor for a Python proxy; (c) authrelay's proxy with a real connected account. Everything runs
+on this machine, in this one run, on 127.0.0.1 only. See docs/benchmarks.md.
+
+    .venv/bin/python bench/run.py [--duration 10] [--connections 1,16,64] [--workers 2]
+                                  [--out docs/benchmarks-latest.md]
+
+Exits non-zero only when the harness itself fails; missed targets are reported, not fatal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+import httpx
+
+BENCH_DIR = Path(__file__).resolve().parent
+VENV_BIN = Path(sys.executable).parent
+LOCALHOST = "127.0.0.1"
+# What every target is asked for (the same request line and headers for all three).
+REQUEST_PATH = "/anything/path?x=1"
+# What wrk sends for (c) besides the token (see setup_connected_account).
+CONNECTION_NAME = "bench"
+IDENTIFIER = "user@example.com"
+API_KEY = "bench-secret-key"
+PROVIDER_IDENTIFIER = "benchupstream"
+# Targets from the issue.
+MIN_THROUGHPUT_RATIO = 0.80  # (c) / (b) at 16 and 64 connections
+MAX_ADDED_P50_MS = 1.0  # (c) p50 - (a) p50 at 1 connection
+READY_TIMEOUT_S = 60.0
+DEFAULT_WORKERS = "2"
+
+
+class HarnessError(Exception):
+    """The benchmark itself could not run (not a missed target)."""
+
+
+class ProxyUnavailable(Exception):
+    """authrelay's proxy cannot be measured yet (e.g. its API is not there); the reason says why."""
+
+
+# ------------------------------------------------------------------------------------ wrk
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
+
+    @property
+    def errors(self) -> int:
+        return self.non_2xx + self.socket_errors
+
+
+_TIME_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * _TIME_UNITS_MS[unit]
+
+
+def parse_wrk(output: str) -> WrkResult:
+    """requests/s, p50 and p99 (in ms) and error counts from ``wrk --latency`` output."""
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
+    p50 = re.search(r"^\s+50(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M)
+    p99 = re.search(r"^\s+99(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M)
+    total = re.search(r"^\s+(\d+) requests in ", output, re.M)
+    if not (rps and p50 and p99 and total):
+        raise HarnessError(f"could not parse wrk output:\n{output}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    return WrkResult(
+        requests_per_s=float(rps.group(1)),
+        p50_ms=_ms(*p50.groups()),
+        p99_ms=_ms(*p99.groups()),
+        requests=int(total.group(1)),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
+    )
+
+
+def ensure_wrk() -> str:
+    """The path of wrk, installing the Debian package when it is missing and we are root."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    how = "install it with: sudo apt-get install wrk (Debian/Ubuntu) or brew install wrk (macOS)"
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        raise HarnessError(f"wrk is not installed; {how}")
+    print("wrk is missing; installing it: apt-get update && apt-get install -y wrk", flush=True)
+    try:
+        subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=300)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, timeout=300)
+    except (subprocess.SubprocessError, OSError) as exc:
+        raise HarnessError(f"could not install wrk ({exc}); {how}") from exc
+    found = shutil.which("wrk")
+    if not found:
+        raise HarnessError(f"wrk is still missing after apt-get; {how}")
+    return found
+
+
+def wrk_version(wrk: str) -> str:
+    # `wrk -v` prints its version on the first line (and exits non-zero).
+    out = subprocess.run([wrk, "-v"], capture_output=True, text=True, timeout=10)
+    return (out.stdout or out.stderr).splitlines()[0].strip() if (out.stdout or out.stderr) else "?"
+
+
+def run_wrk(
+    wrk: str, url: str, connections: int, duration_s: int, headers: dict[str, str]
+) -> WrkResult:
+    argv = [
+        wrk,
+        f"--threads={min(connections, 2)}",
+        f"--connections={connections}",
+        f"--duration={duration_s}s",
+        "--timeout=5s",
+        "--latency",
+    ]
+    for name, value in headers.items():
+        argv += ["--header", f"{name}: {value}"]
+    argv.append(url)
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 30)
+    except subprocess.TimeoutExpired as exc:
+        raise HarnessError(f"wrk did not finish: {' '.join(argv)}") from exc
+    if done.returncode != 0:
+        raise HarnessError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    return parse_wrk(done.stdout)
+
+
+# ------------------------------------------------------------------------------ processes
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOCALHOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class Processes:
+    """Starts servers in their own process groups and always stops them (by group id)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.servers: list[Server] = []
+
+    def start(
+        self, name: str, url: str, argv: Sequence[str], env: dict[str, str] | None = None
+    ) -> Server:
+        log_path = self.log_dir / f"{name}.log"
+        log: IO[bytes] = log_path.open("wb")
+        with log:
+            process = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,  # its own process group: uvicorn workers die with it
+            )
+        server = Server(name, url, process, log_path)
+        self.servers.append(server)
+        return server
+
+    def stop(self, server: Server) -> None:
+        process = server.process
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        # Workers left behind by a supervisor that died first.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        if server in self.servers:
+            self.servers.remove(server)
+
+    def stop_all(self) -> None:
+        for server in list(reversed(self.servers)):
+            self.stop(server)
+
+
+def wait_ready(server: Server, path: str, timeout_s: float = READY_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    last = "no answer"
+    with httpx.Client(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise HarnessError(
+                    f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}"
+                )
+            try:
+                response = client.get(server.url + path)
+                if response.status_code == 200:
+                    return
+                last = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+            time.sleep(0.2)
+    raise HarnessError(
+        f"{server.name} not ready after {timeout_s:.0f}s ({last}):\n{server.log_tail()}"
+    )
+
+
+def uvicorn_argv(app: str, app_dir: Path, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--app-dir",
+        str(app_dir),
+        "--host",
+        LOCALHOST,
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
+def start_upstream(procs: Processes) -> Server:
+    port = free_port()
+    argv = [sys.executable, str(BENCH_DIR / "upstream.py"), "--port", str(port)]
+    server = procs.start("upstream", f"http://{LOCALHOST}:{port}", argv)
+    wait_ready(server, "/ready")
+    return server
+
+
+def start_passthrough(procs: Processes, upstream: Server, workers: int) -> Server:
+    port = free_port()
+    argv = uvicorn_argv("passthrough:app", BENCH_DIR, port, workers)
+    env = {"BENCH_UPSTREAM_URL": upstream.url}
+    server = procs.start(f"passthrough-w{workers}", f"http://{LOCALHOST}:{port}", argv, env)
+    wait_ready(server, "/ready")
+    return server
+
+
+def start_authrelay(procs: Processes, data_dir: Path, workers: int) -> Server:
+    port = free_port()
+    argv = [
+        str(VENV_BIN / "authrelay"),
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--workers",
+        str(workers),
+    ]
+    env = {"AUTHRELAY_UPSTREAM_ALLOWLIST": f"{LOCALHOST}/32,localhost"}
+    server = procs.start(f"authrelay-w{workers}", f"http://{LOCALHOST}:{port}", argv, env)
+    wait_ready(server, "/readyz")
+    return server
+
+
+# --------------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str  # "a", "b" or "c"
+    label: str
+    workers: int | None  # uvicorn workers of the server under test (None: the upstream)
+    url: str
+    headers: dict[str, str]
+
+
+def expect_upstream_body(url: str, headers: dict[str, str], what: str) -> None:
+    """One request before measuring: the target must answer 200 with the upstream's body."""
+    from upstream import BODY  # bench/ is on sys.path when this file runs
+
+    try:
+        response = httpx.get(url, headers=headers, timeout=10)
+    except httpx.HTTPError as exc:
+        raise HarnessError(f"{what}: {url} failed: {exc!r}") from exc
+    if response.status_code != 200 or response.content != BODY:
+        raise HarnessError(
+            f"{what}: {url} answered {response.status_code} {response.text[:300]!r}, "
+            "not the upstream's 200 body"
+        )
+
+
+def _api(client: httpx.Client, method: str, path: str, expect: int, **kwargs: Any) -> Any:
+    """One authrelay API call; anything unexpected makes (c) unavailable, with the reason."""
+    try:
+        response = client.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        raise ProxyUnavailable(f"{method} {path} failed: {exc!r}") from exc
+    if response.status_code != expect:
+        raise ProxyUnavailable(
+            f"{method} {path} answered {response.status_code}: {response.text[:300]}"
+        )
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ProxyUnavailable(f"{method} {path} did not answer JSON") from exc
+
+
+def setup_connected_account(authrelay: Server, data_dir: Path, upstream: Server) -> dict[str, str]:
+    """Create API credentials, a custom provider for the upstream, a connection and a connected
+    account through authrelay's API; return the headers of a proxied request (SPEC: proxy).
+
+    Raises ProxyUnavailable (never fakes anything) when a step is not implemented or fails.
+    """
+    created = subprocess.run(
+        [
+            str(VENV_BIN / "authrelay"),
+            "env",
+            "create-client",
+            "dev",
+            "--data-dir",
+            str(data_dir),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if created.returncode != 0:
+        raise HarnessError(f"authrelay env create-client failed: {created.stderr}")
+    creds = json.loads(created.stdout)
+    with httpx.Client(base_url=authrelay.url, timeout=30) as client:
+        token = _api(
+            client,
+            "POST",
+            "/oauth/token",
+            200,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": creds["client_id"],
+                "client_secret": creds["client_secret"],
+            },
+        )["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        provider = {
+            "display_name": "Bench Upstream",
+            "description": "benchmark",
+            "auth_patterns": [
+                {
+                    "type": "API_KEY",
+                    "display_name": "API key",
+                    "description": "k",
+                    "fields": [
+                        {
+                            "field_name": "api_key",
+                            "label": "API key",
+                            "input_type": "password",
+                            "required": True,
+                        }
+                    ],
+                    "auth_header_key_override": "x-api-key",
+                }
+            ],
+            "proxy_url": upstream.url,
+            "proxy_enabled": True,
+        }
+        _api(client, "POST", "/api/v1/custom-providers", 201, json=provider)
+        _api(
+            client,
+            "POST",
+            "/api/v1/connections",
+            201,
+            params={"flags.is_app": "true"},
+            json={
+                "provider_key": PROVIDER_IDENTIFIER,
+                "key_id": CONNECTION_NAME,
+                "type": "API_KEY",
+            },
+        )
+        _api(
+            client,
+            "POST",
+            "/api/v1/connected_accounts",
+            201,
+            json={
+                "connector": CONNECTION_NAME,
+                "identifier": IDENTIFIER,
+                "connected_account": {
+                    "authorization_details": {"static_auth": {"details": {"api_key": API_KEY}}}
+                },
+            },
+        )
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "connection_name": CONNECTION_NAME,
+            "identifier": IDENTIFIER,
+        }
+        # The upstream must see the connected account's key (its echo path shows its headers).
+        echo = client.get("/proxy/anything/__echo_headers?x=1", headers=headers)
+        if echo.status_code != 200:
+            raise ProxyUnavailable(f"GET /proxy/... answered {echo.status_code}: {echo.text[:300]}")
+        try:
+            seen = echo.json()["headers"].get("x-api-key")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ProxyUnavailable(
+                f"the proxy's answer is not the upstream's: {echo.text[:300]}"
+            ) from exc
+        if seen != API_KEY:
+            raise ProxyUnavailable(f"the upstream saw x-api-key={seen!r}, not the account's key")
+    return headers
+
+
+# ------------------------------------------------------------------------------ measuring
+
+
+@dataclass
+class Row:
+    target: Target
+    connections: int
+    result: WrkResult | None = None
+    note: str = ""
+
+
+@dataclass
+class Report:
+    started: dt.datetime
+    machine: dict[str, str]
+    settings: dict[str, str]
+    rows: list[Row] = field(default_factory=list)
+    unavailable: dict[int, str] = field(default_factory=dict)  # workers -> why (c) is missing
+
+    def find(self, key: str, workers: int | None, connections: int) -> WrkResult | None:
+        for row in self.rows:
+            if (
+                row.target.key == key
+                and row.connections == connections
+                and (workers is None or row.target.workers == workers)
+            ):
+                return row.result
+        return None
+
+
+def measure(
+    wrk: str, target: Target, connections: Sequence[int], duration: int, warmup: int
+) -> list[Row]:
+    expect_upstream_body(target.url, target.headers, target.label)
+    rows = []
+    for conns in connections:
+        if warmup > 0:
+            run_wrk(wrk, target.url, conns, warmup, target.headers)
+        result = run_wrk(wrk, target.url, conns, duration, target.headers)
+        row = Row(target, conns, result)
+        if result.errors:
+            row.note = f"{result.non_2xx} non-2xx, {result.socket_errors} socket errors"
+        print(f"  {format_row(row)}", flush=True)
+        rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------------------------- reporting
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def cpu_busy_fraction(seconds: float = 1.0) -> float:
+    """Share of all CPUs busy over a short window (before we start anything)."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return sum(fields), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    total = total1 - total0
+    return 0.0 if total <= 0 else 1.0 - (idle1 - idle0) / total
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def package_versions(names: Sequence[str]) -> str:
+    parts = []
+    for name in names:
+        try:
+            parts.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name} (missing)")
+    return ", ".join(parts)
+
+
+def machine_info(wrk: str) -> dict[str, str]:
+    return {
+        "CPUs (nproc)": str(len(os.sched_getaffinity(0))),
+        "CPU model": cpu_model(),
+        "Kernel": f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        "Packages": package_versions(
+            ["authrelay", "uvicorn", "uvloop", "httptools", "starlette", "aiohttp"]
+        ),
+        "wrk": wrk_version(wrk),
+    }
+
+
+def format_row(row: Row) -> str:
+    if row.result is None:
+        return f"{row.target.label} c={row.connections}: {row.note}"
+    r = row.result
+    return (
+        f"{row.target.label} c={row.connections}: {r.requests_per_s:,.0f} req/s, "
+        f"p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms" + (f" ({row.note})" if row.note else "")
+    )
+
+
+def results_table(report: Report) -> list[str]:
+    lines = [
+        "| Target | Workers | Connections | Requests/s | p50 (ms) | p99 (ms) | Errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in report.rows:
+        workers = "-" if row.target.workers is None else str(row.target.workers)
+        if row.result is None:
+            lines.append(
+                f"| {row.target.label} | {workers} | {row.connections} | {row.note} | | | |"
+            )
+            continue
+        r = row.result
+        lines.append(
+            f"| {row.target.label} | {workers} | {row.connections} | {r.requests_per_s:,.0f} "
+            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |"
+        )
+    return lines
+
+
+def _valid(*results: WrkResult | None) -> bool:
+    return all(r is not None and r.errors == 0 for r in results)
+
+
+def target_checks(report: Report, workers: Sequence[int], connections: Sequence[int]) -> list[str]:
+    lines = ["| Check | Workers | Measured | Target | Result |", "|---|---:|---:|---:|---|"]
+    for w in workers:
+        missing = report.unavailable.get(w)
+        for conns in (16, 64):
+            if conns not in connections:
+                continue
+            name = f"(c)/(b) throughput at {conns} connections"
+            if missing:
+                lines.append(
+                    f"| {name} | {w} | - | ≥ {MIN_THROUGHPUT_RATIO:.0%} | n/a: (c) not available |"
+                )
+                continue
+            b = report.find("b", w, conns)
+            c = report.find("c", w, conns)
+            if not _valid(b, c) or b is None or c is None:
+                lines.append(
+                    f"| {name} | {w} | - | ≥ {MIN_THROUGHPUT_RATIO:.0%} | "
+                    "INVALID (errors during the run) |"
+                )
+                continue
+            ratio = c.requests_per_s / b.requests_per_s
+            verdict = "PASS" if ratio >= MIN_THROUGHPUT_RATIO else "FAIL"
+            lines.append(
+                f"| {name} | {w} | {ratio:.0%} ({c.requests_per_s:,.0f} / "
+                f"{b.requests_per_s:,.0f}) | ≥ {MIN_THROUGHPUT_RATIO:.0%} | {verdict} |"
+            )
+        if 1 in connections:
+            name = "(c) p50 minus (a) p50 at 1 connection"
+            if missing:
+                lines.append(
+                    f"| {name} | {w} | - | ≤ {MAX_ADDED_P50_MS:.1f} ms | n/a: (c) not available |"
+                )
+                continue
+            a = report.find("a", None, 1)
+            c = report.find("c", w, 1)
+            if not _valid(a, c) or a is None or c is None:
+                lines.append(
+                    f"| {name} | {w} | - | ≤ {MAX_ADDED_P50_MS:.1f} ms | "
+                    "INVALID (errors during the run) |"
+                )
+                continue
+            added = c.p50_ms - a.p50_ms
+            verdict = "PASS" if added <= MAX_ADDED_P50_MS else "FAIL"
+            lines.append(
+                f"| {name} | {w} | {added:.2f} ms ({c.p50_ms:.2f} - {a.p50_ms:.2f}) "
+                f"| ≤ {MAX_ADDED_P50_MS:.1f} ms | {verdict} |"
+            )
+    return lines
+
+
+def render(report: Report, workers: Sequence[int], connections: Sequence[int]) -> str:
+    lines = [f"## Benchmark run {report.started:%Y-%m-%d %H:%M} UTC", ""]
+    lines += [f"- {k}: {v}" for k, v in {**report.machine, **report.settings}.items()]
+    lines += ["", "### Results", "", *results_table(report), ""]
+    for w, why in sorted(report.unavailable.items()):
+        lines.append(f"(c) authrelay with {w} worker(s): not available: {why}")
+        lines.append("")
+    lines += ["### Targets", "", *target_checks(report, workers, connections), ""]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ main
+
+
+def int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text}") from exc
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError("give positive integers, e.g. 1,16,64")
+    return values
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark (a) upstream, (b) pass-through floor, (c) authrelay's proxy."
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each")
+    parser.add_argument("--connections", type=int_list, default=[1, 16, 64])
+    parser.add_argument(
+        "--workers",
+        type=int_list,
+        default=int_list(DEFAULT_WORKERS),
+        help="uvicorn worker processes for (b) and (c); a list (1,2) measures each",
+    )
+    parser.add_argument("--out", type=Path, help="also write the markdown report to this file")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs")
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.warmup < 0:
+        parser.error("--duration must be ≥ 1 and --warmup ≥ 0")
+    return args
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the finally that stops the servers
+
+
+@contextlib.contextmanager
+def work_dir(keep: bool) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="authrelay-bench-"))
+    try:
+        yield path
+    finally:
+        if keep:
+            print(f"logs and data kept in {path}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def run(args: argparse.Namespace) -> Report:
+    wrk = ensure_wrk()
+    busy = cpu_busy_fraction()
+    report = Report(
+        started=dt.datetime.now(dt.UTC),
+        machine=machine_info(wrk),
+        settings={
+            "Duration": f"{args.duration}s per measurement after a {args.warmup}s warm-up, "
+            "wrk threads = min(connections, 2)",
+            "CPU busy before the run": f"{busy:.0%} (load average {load_average()})",
+        },
+    )
+    if busy > 0.10:
+        print(
+            f"warning: the CPUs were {busy:.0%} busy before the run; numbers will be noisy",
+            file=sys.stderr,
+        )
+    no_account = {"connection_name": CONNECTION_NAME, "identifier": IDENTIFIER}
+    with work_dir(args.keep_logs) as tmp:
+        procs = Processes(tmp)
+        try:
+            upstream = start_upstream(procs)
+            print(f"(a) upstream at {upstream.url}", flush=True)
+            direct = Target(
+                "a", "(a) upstream direct", None, upstream.url + REQUEST_PATH, no_account
+            )
+            report.rows += measure(wrk, direct, args.connections, args.duration, args.warmup)
+            for workers in args.workers:
+                passthrough = start_passthrough(procs, upstream, workers)
+                data_dir = tmp / f"authrelay-data-w{workers}"
+                data_dir.mkdir()
+                authrelay = start_authrelay(procs, data_dir, workers)
+                headers: dict[str, str] | None
+                try:
+                    headers = setup_connected_account(authrelay, data_dir, upstream)
+                except ProxyUnavailable as exc:
+                    headers = None
+                    report.unavailable[workers] = str(exc)
+                    print(f"(c) authrelay ({workers} workers) not available: {exc}", flush=True)
+                same_request = headers or no_account
+                floor = Target(
+                    "b", "(b) pass-through", workers, passthrough.url + REQUEST_PATH, same_request
+                )
+                print(f"(b) pass-through, {workers} worker(s), at {passthrough.url}", flush=True)
+                report.rows += measure(wrk, floor, args.connections, args.duration, args.warmup)
+                proxied = Target(
+                    "c",
+                    "(c) authrelay",
+                    workers,
+                    authrelay.url + "/proxy" + REQUEST_PATH,
+                    same_request,
+                )
+                if headers is None:
+                    report.rows += [
+                        Row(proxied, conns, None, "not available") for conns in args.connections
+                    ]
+                else:
+                    print(f"(c) authrelay, {workers} worker(s), at {authrelay.url}", flush=True)
+                    report.rows += measure(
+                        wrk, proxied, args.connections, args.duration, args.warmup
+                    )
+                procs.stop(authrelay)
+                procs.stop(passthrough)
+        except HarnessError:
+            if args.keep_logs:
+                raise
+            for server in procs.servers:
+                print(f"--- {server.name} log (tail)\n{server.log_tail()}", file=sys.stderr)
+            raise
+        finally:
+            procs.stop_all()
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    sys.path.insert(0, str(BENCH_DIR))
+    try:
+        report = run(args)
+    except HarnessError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 1
+    text = render(report, args.workers, args.connections)
+    print()
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,425 @@
+"""Connected-account management (SPEC §6): create, update, delete, list, search, auth,
+details, disconnect. Secrets are encrypted in one vault blob per account."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authrelay.accounts.credentials import StaticInputs, validate_oauth_inputs, validate_static
+from authrelay.accounts.model import (
+    AccountBody,
+    AccountRef,
+    CreateAccountRequest,
+    UpdateAccountRequest,
+)
+from authrelay.auth.principal import Principal
+from authrelay.context import ServiceContext
+from authrelay.enums import AUTHORIZATION_TYPE
+from authrelay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
+from authrelay.providers.model import AuthPattern
+from authrelay.providers.service import ResolvedProvider, resolve_provider
+from authrelay.providers.validation import parse_strict
+from authrelay.store import accounts as store
+from authrelay.store import audit
+from authrelay.store import cache as cache_store
+from authrelay.store import connections as connection_store
+from authrelay.store.db import as_utc, new_id, utcnow
+from authrelay.store.models import ConnectedAccount, Connection
+
+MAX_PAGE_SIZE = 100
+
+
+def secret_context(account_id: str) -> str:
+    return f"account:{account_id}:credentials"
+
+
+def _ts(value: datetime | None) -> str | None:
+    return as_utc(value).isoformat().replace("+00:00", "Z") if value else None
+
+
+@dataclass
+class Target:
+    connection: Connection
+    provider: ResolvedProvider
+    pattern: AuthPattern
+
+
+async def _target(
+    session: AsyncSession, principal: Principal, ctx: ServiceContext, connector: str
+) -> Target:
+    connection = await connection_store.get(session, principal.environment_id, connector)
+    if connection is None:
+        raise NotFound(
+            f"no connection named {connector!r} in this environment (connector is the "
+            "connection name)"
+        )
+    provider = await resolve_provider(
+        session, principal.environment_id, ctx.catalog, connection.provider_identifier
+    )
+    pattern = provider.pattern(connection.type) if provider else None
+    if provider is None or pattern is None:
+        raise FailedPrecondition(
+            f"connection {connection.name!r} refers to provider "
+            f"{connection.provider_identifier!r}, which no longer has a {connection.type} pattern"
+        )
+    return Target(connection, provider, pattern)
+
+
+def decrypt_secrets(ctx: ServiceContext, row: ConnectedAccount) -> dict[str, Any]:
+    if not row.secret_ct:
+        return {}
+    data: dict[str, Any] = json.loads(ctx.keyring.decrypt(row.secret_ct, secret_context(row.id)))
+    return data
+
+
+def _authorization_details(
+    row: ConnectedAccount, ctx: ServiceContext, *, reveal: bool
+) -> dict[str, Any]:
+    if row.authorization_type == "OAUTH":
+        token: dict[str, Any] = {
+            "scopes": row.details.get("scopes", []),
+            "domain": row.details.get("domain", ""),
+        }
+        if reveal:
+            secrets = decrypt_secrets(ctx, row)
+            token["access_token"] = secrets.get("access_token", "")
+            token["refresh_token"] = secrets.get("refresh_token", "")
+        return {"oauth_token": token}
+    details = dict(row.details)
+    if reveal:
+        details.update(decrypt_secrets(ctx, row).get("values", {}))
+    return {"static_auth": {"details": details}}
+
+
+def account_json(
+    row: ConnectedAccount,
+    connection: Connection,
+    ctx: ServiceContext,
+    *,
+    full: bool,
+    reveal: bool = False,
+    last_used: datetime | None = None,
+) -> dict[str, Any]:
+    used = row.last_used_at
+    if last_used is not None and (used is None or as_utc(used) < last_used):
+        used = last_used
+    data: dict[str, Any] = {
+        "id": row.id,
+        "identifier": row.identifier,
+        "provider": connection.provider_identifier,
+        "connector": connection.name,
+        "connection_id": connection.id,
+        "status": row.status,
+        "authorization_type": AUTHORIZATION_TYPE.get(
+            row.authorization_type, row.authorization_type
+        ),
+        "token_expires_at": _ts(row.token_expires_at),
+        "updated_at": _ts(row.updated_at),
+        "last_used_at": _ts(used),
+        "is_org_wide_credential": False,
+    }
+    if row.organization_id:
+        data["organization_id"] = row.organization_id
+    if row.user_id:
+        data["user_id"] = row.user_id
+    if full:
+        data["authorization_details"] = _authorization_details(row, ctx, reveal=reveal)
+        data["api_config"] = row.api_config
+    return data
+
+
+def _audit_view(row: ConnectedAccount, connection: Connection) -> dict[str, Any]:
+    return {
+        "identifier": row.identifier,
+        "connector": connection.name,
+        "status": row.status,
+        "public_details": row.details,
+    }
+
+
+def _apply_credentials(
+    row: ConnectedAccount, target: Target, body: AccountBody | None, ctx: ServiceContext
+) -> None:
+    """Validate and store the account's credentials and api_config; sets the status."""
+    body = body or AccountBody()
+    api_config = body.api_config if body.api_config is not None else dict(row.api_config or {})
+    details = body.authorization_details
+    kind = target.pattern.type
+    if details is not None and details.oauth_token and details.static_auth:
+        raise InvalidArgument.field(
+            "connected_account.authorization_details", "give either oauth_token or static_auth"
+        )
+    if kind == "OAUTH":
+        if details is not None and details.static_auth is not None:
+            raise InvalidArgument.field(
+                "connected_account.authorization_details.static_auth",
+                "this connection uses OAuth; import tokens with oauth_token",
+            )
+        token = details.oauth_token if details else None
+        if token is not None:
+            validate_oauth_inputs(target.provider.definition, target.pattern, api_config)
+            secrets = {
+                "access_token": token.access_token,
+                "refresh_token": token.refresh_token or "",
+            }
+            row.secret_ct = ctx.keyring.encrypt(json.dumps(secrets), secret_context(row.id))
+            row.details = {"scopes": token.scopes or [], "domain": token.domain or ""}
+            row.status = "ACTIVE"
+            row.token_expires_at = None
+        elif row.secret_ct is None:
+            row.status = "PENDING_AUTH"
+            row.details = {}
+    else:
+        if details is not None and details.oauth_token is not None:
+            raise InvalidArgument.field(
+                "connected_account.authorization_details.oauth_token",
+                f"this connection uses {kind}; send static_auth.details",
+            )
+        static = details.static_auth if details else None
+        if static is None:
+            if row.secret_ct is None:
+                raise InvalidArgument.field(
+                    "connected_account.authorization_details.static_auth.details",
+                    f"is required: the {kind} fields of the provider",
+                )
+        else:
+            inputs: StaticInputs = validate_static(
+                target.provider.definition, target.pattern, static.details
+            )
+            row.secret_ct = ctx.keyring.encrypt(
+                json.dumps({"values": inputs.values, "path_variables": inputs.path_variables}),
+                secret_context(row.id),
+            )
+            row.details = inputs.public(target.pattern)
+            row.status = "ACTIVE"
+    row.api_config = api_config
+    row.authorization_type = kind
+
+
+async def create_account(
+    session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any
+) -> dict[str, Any]:
+    body = parse_strict(CreateAccountRequest, raw)
+    target = await _target(session, principal, ctx, body.connector)
+    existing = await store.get(
+        session, principal.environment_id, account_id=None,
+        connection_id=target.connection.id, identifier=body.identifier,
+    )  # fmt: skip
+    if existing is not None:
+        raise _taken(existing, target.connection)
+    now = utcnow()
+    row = ConnectedAccount(
+        id=new_id("ca"),
+        environment_id=principal.environment_id,
+        connection_id=target.connection.id,
+        identifier=body.identifier,
+        organization_id=body.organization_id or None,
+        user_id=body.user_id or None,
+        status="PENDING_AUTH",
+        authorization_type=target.pattern.type,
+        details={},
+        api_config={},
+        created_at=now,
+        updated_at=now,
+    )
+    _apply_credentials(row, target, body.connected_account, ctx)
+    session.add(row)
+    await audit.record(
+        session, environment_id=principal.environment_id, actor=principal.client_id,
+        action="connected_account.create", resource_type="connected_account",
+        resource_id=row.id, before=None, after=_audit_view(row, target.connection),
+    )  # fmt: skip
+    await cache_store.bump(session)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise AlreadyExists(
+            f"connector {target.connection.name!r} already has an account for {body.identifier!r}"
+        ) from None
+    ctx.invalidate()
+    return account_json(row, target.connection, ctx, full=True)
+
+
+def _taken(row: ConnectedAccount, connection: Connection) -> AlreadyExists:
+    return AlreadyExists(
+        f"connector {connection.name!r} already has an account for {row.identifier!r} "
+        f"({row.id}); update it with PUT /api/v1/connected_accounts"
+    )
+
+
+async def find_account(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    account_id: str | None,
+    connector: str | None,
+    identifier: str | None,
+) -> tuple[ConnectedAccount, Connection]:
+    if not account_id and not (connector and identifier):
+        raise InvalidArgument.field(
+            "identifier", "name the account by id, or by connector and identifier"
+        )
+    connection_id = None
+    if connector:
+        connection = await connection_store.get(session, principal.environment_id, connector)
+        if connection is None:
+            raise NotFound(f"no connection named {connector!r} in this environment")
+        connection_id = connection.id
+    row = await store.get(
+        session, principal.environment_id, account_id=account_id or None,
+        connection_id=connection_id, identifier=identifier if not account_id else None,
+    )  # fmt: skip
+    if row is None:
+        who = account_id or f"{identifier!r} on connector {connector!r}"
+        raise NotFound(f"no connected account {who} in this environment")
+    owner = await connection_store.get(session, principal.environment_id, row.connection_id)
+    assert owner is not None
+    return row, owner
+
+
+async def update_account(
+    session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any
+) -> dict[str, Any]:
+    body = parse_strict(UpdateAccountRequest, raw)
+    row, connection = await find_account(
+        session, principal, account_id=body.id, connector=body.connector, identifier=body.identifier
+    )
+    target = await _target(session, principal, ctx, connection.id)
+    before = _audit_view(row, connection)
+    _apply_credentials(row, target, body.connected_account, ctx)
+    if body.scope_selection is not None:
+        row.api_config = {**row.api_config, "scope_selection": body.scope_selection.model_dump()}
+    if body.organization_id is not None:
+        row.organization_id = body.organization_id or None
+    if body.user_id is not None:
+        row.user_id = body.user_id or None
+    row.updated_at = utcnow()
+    await audit.record(
+        session, environment_id=principal.environment_id, actor=principal.client_id,
+        action="connected_account.update", resource_type="connected_account",
+        resource_id=row.id, before=before, after=_audit_view(row, connection),
+    )  # fmt: skip
+    await cache_store.bump(session)
+    await session.commit()
+    ctx.invalidate()
+    return account_json(row, connection, ctx, full=True)
+
+
+async def delete_account(
+    session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any
+) -> None:
+    ref = parse_strict(AccountRef, raw)
+    row, connection = await find_account(
+        session, principal, account_id=ref.id, connector=ref.connector, identifier=ref.identifier
+    )
+    await audit.record(
+        session, environment_id=principal.environment_id, actor=principal.client_id,
+        action="connected_account.delete", resource_type="connected_account",
+        resource_id=row.id, before=_audit_view(row, connection), after=None,
+    )  # fmt: skip
+    await session.delete(row)
+    await cache_store.bump(session)
+    await session.commit()
+    ctx.invalidate()
+
+
+async def disconnect_account(
+    session: AsyncSession, principal: Principal, ctx: ServiceContext, account_id: str
+) -> dict[str, Any]:
+    row, connection = await find_account(
+        session, principal, account_id=account_id, connector=None, identifier=None
+    )
+    before = _audit_view(row, connection)
+    row.secret_ct = None
+    row.details = {}
+    row.status = "DISCONNECTED"
+    row.token_expires_at = None
+    row.updated_at = utcnow()
+    await audit.record(
+        session, environment_id=principal.environment_id, actor=principal.client_id,
+        action="connected_account.disconnect", resource_type="connected_account",
+        resource_id=row.id, before=before, after=_audit_view(row, connection),
+    )  # fmt: skip
+    await cache_store.bump(session)
+    await session.commit()
+    ctx.invalidate()
+    return {"connected_account": account_json(row, connection, ctx, full=True)}
+
+
+async def get_account(
+    session: AsyncSession,
+    principal: Principal,
+    ctx: ServiceContext,
+    *,
+    account_id: str | None,
+    connector: str | None,
+    identifier: str | None,
+    reveal: bool,
+    last_used: Any = None,
+) -> dict[str, Any]:
+    row, connection = await find_account(
+        session, principal, account_id=account_id, connector=connector, identifier=identifier
+    )
+    if reveal:
+        # Reading credentials is itself worth a trace (without the values).
+        await audit.record(
+            session, environment_id=principal.environment_id, actor=principal.client_id,
+            action="connected_account.read_auth", resource_type="connected_account",
+            resource_id=row.id, before=None, after=None,
+        )  # fmt: skip
+        await session.commit()
+    used = last_used(row.id) if last_used else None
+    return {
+        "connected_account": account_json(
+            row, connection, ctx, full=True, reveal=reveal, last_used=used
+        )
+    }
+
+
+async def list_accounts(
+    session: AsyncSession,
+    principal: Principal,
+    ctx: ServiceContext,
+    filters: store.AccountFilter,
+    *,
+    page_size: str | None,
+    page_token: str | None,
+    last_used: Any = None,
+) -> dict[str, Any]:
+    size = parse_page_size(page_size, MAX_PAGE_SIZE)
+    after = decode_cursor(page_token) if page_token else None
+    if after is not None and not isinstance(after, int):
+        raise bad_token()
+    rows, total = await store.page(
+        session, principal.environment_id, filters, after_seq=after, limit=size + 1
+    )
+    more = len(rows) > size
+    rows = rows[:size]
+    return {
+        "connected_accounts": [
+            account_json(a, c, ctx, full=False, last_used=last_used(a.id) if last_used else None)
+            for a, c in rows
+        ],
+        "next_page_token": encode_cursor(rows[-1][0].seq) if more else "",
+        "prev_page_token": "",
+        "total_size": total,
+    }
+
+
+async def connection_ids(
+    session: AsyncSession, principal: Principal, names: list[str]
+) -> list[str]:
+    ids = []
+    for name in names:
+        row = await connection_store.get(session, principal.environment_id, name)
+        if row is not None:
+            ids.append(row.id)
+    return ids

@@ -1,0 +1,135 @@
+"""Connected-account routes (`/api/v1/connected_accounts`, SPEC §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import JSONResponse
+
+from authrelay.accounts import service
+from authrelay.api.bodies import read_json
+from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
+from authrelay.store.accounts import AccountFilter
+
+router = APIRouter(prefix="/api/v1", tags=["connected accounts"])
+
+
+@router.get("/connected_accounts")
+async def list_connected_accounts(
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+    organization_id: str | None = Query(None),
+    user_id: str | None = Query(None),
+    connector: str | None = Query(None),
+    identifier: str | None = Query(None),
+    provider: str | None = Query(None),
+    page_size: str | None = Query(None),
+    page_token: str | None = Query(None),
+    query: str | None = Query(None),
+    connection_names: list[str] | None = Query(None),
+) -> dict[str, Any]:
+    names = [*(connection_names or []), *([connector] if connector else [])]
+    ids = await service.connection_ids(session, principal, names) if names else None
+    filters = AccountFilter(
+        connection_ids=ids, identifier=identifier or None, provider=provider or None,
+        organization_id=organization_id or None, user_id=user_id or None, query=query or None,
+    )  # fmt: skip
+    return await service.list_accounts(
+        session, principal, runtime.services, filters,
+        page_size=page_size, page_token=page_token, last_used=runtime.last_used.get,
+    )  # fmt: skip
+
+
+@router.get("/connected_accounts:search")
+async def search_connected_accounts(
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+    query: str | None = Query(None),
+    page_size: str | None = Query(None),
+    page_token: str | None = Query(None),
+    connection_id: str | None = Query(None),
+) -> dict[str, Any]:
+    ids = (
+        await service.connection_ids(session, principal, [connection_id]) if connection_id else None
+    )
+    filters = AccountFilter(connection_ids=ids, query=query or None)
+    return await service.list_accounts(
+        session, principal, runtime.services, filters,
+        page_size=page_size, page_token=page_token, last_used=runtime.last_used.get,
+    )  # fmt: skip
+
+
+@router.post("/connected_accounts")
+async def create_connected_account(
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> JSONResponse:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    body = await service.create_account(session, principal, runtime.services, raw)
+    return JSONResponse({"connected_account": body}, status_code=201)
+
+
+@router.put("/connected_accounts")
+async def update_connected_account(
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> dict[str, Any]:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    return {
+        "connected_account": await service.update_account(session, principal, runtime.services, raw)
+    }
+
+
+@router.post("/connected_accounts:delete")
+async def delete_connected_account(
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> dict[str, Any]:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    await service.delete_account(session, principal, runtime.services, raw)
+    return {}
+
+
+async def _lookup(
+    runtime: Any, session: Any, principal: Any, reveal: bool,
+    id: str | None, connector: str | None, identifier: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    return await service.get_account(
+        session, principal, runtime.services, account_id=id, connector=connector,
+        identifier=identifier, reveal=reveal, last_used=runtime.last_used.get,
+    )  # fmt: skip
+
+
+@router.get("/connected_accounts/auth")
+async def connected_account_auth(
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+    organization_id: str | None = Query(None),
+    user_id: str | None = Query(None),
+    connector: str | None = Query(None),
+    identifier: str | None = Query(None),
+    id: str | None = Query(None),
+) -> dict[str, Any]:
+    return await _lookup(runtime, session, principal, True, id, connector, identifier)
+
+
+@router.get("/connected_accounts/details")
+async def connected_account_details(
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+    organization_id: str | None = Query(None),
+    user_id: str | None = Query(None),
+    connector: str | None = Query(None),
+    identifier: str | None = Query(None),
+    id: str | None = Query(None),
+) -> dict[str, Any]:
+    return await _lookup(runtime, session, principal, False, id, connector, identifier)
+
+
+@router.post("/connected_accounts/{account_id}:disconnect")
+async def disconnect_connected_account(
+    account_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> dict[str, Any]:
+    return await service.disconnect_account(session, principal, runtime.services, account_id)

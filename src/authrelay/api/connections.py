@@ -1,0 +1,94 @@
+"""Connection routes: Scalekit's environment app connections (SPEC §5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import JSONResponse
+
+from authrelay.api.bodies import read_json
+from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
+from authrelay.connections import service
+
+router = APIRouter(prefix="/api/v1/connections", tags=["connections"])
+
+
+@router.post("")
+async def create_connection(
+    request: Request,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+    is_app: str | None = Query(None, alias="flags.is_app"),
+) -> JSONResponse:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    body = await service.create_connection(session, principal, runtime.services, raw)
+    return JSONResponse({"connection": body}, status_code=201)
+
+
+@router.get("/app")
+async def list_app_connections(
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+    page_size: str | None = Query(None),
+    page_token: str | None = Query(None),
+    provider: str | None = Query(None),
+    query: str | None = Query(None),
+) -> dict[str, Any]:
+    return await service.list_connections(
+        session, principal, runtime.services,
+        page_size=page_size, page_token=page_token, provider=provider, query=query,
+    )  # fmt: skip
+
+
+# The ":enable"/":disable" routes come before "/{connection_id}", which would match them.
+@router.patch("/{connection_id}:enable")
+async def enable_connection(
+    connection_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> dict[str, Any]:
+    return await service.set_enabled(session, principal, runtime.services, connection_id, True)
+
+
+@router.patch("/{connection_id}:disable")
+async def disable_connection(
+    connection_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> dict[str, Any]:
+    return await service.set_enabled(session, principal, runtime.services, connection_id, False)
+
+
+@router.get("/{connection_id}")
+async def get_connection(
+    connection_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> dict[str, Any]:
+    return {
+        "connection": await service.get_connection(
+            session, principal, runtime.services, connection_id
+        )
+    }
+
+
+@router.patch("/{connection_id}")
+async def update_connection(
+    connection_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+) -> dict[str, Any]:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    body = await service.update_connection(session, principal, runtime.services, connection_id, raw)
+    return {"connection": body}
+
+
+@router.delete("/{connection_id}")
+async def delete_connection(
+    connection_id: str,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+    force: bool = Query(False),
+) -> dict[str, Any]:
+    await service.delete_connection(session, principal, runtime.services, connection_id, force)
+    return {}

@@ -1,0 +1,307 @@
+"""The proxy's ASGI app: authenticate, resolve the route (cached), check the target, forward
+with streaming both ways. A plain ASGI callable rather than a FastAPI route: this is the hot
+path, and every layer costs (docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from multidict import CIMultiDict
+from starlette.types import Receive, Scope, Send
+from yarl import URL
+
+from authrelay.errors import (
+    CODE_NAMES,
+    AuthrelayError,
+    DeadlineExceeded,
+    FieldViolation,
+    InternalError,
+    InvalidArgument,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+)
+from authrelay.proxy.guard import (
+    BlockedAddress,
+    PathRejected,
+    blocked_cause,
+    check_host,
+    check_path,
+)
+from authrelay.proxy.routes import Route, load_route
+from authrelay.store.environments import bound_hosts, get_client
+
+if TYPE_CHECKING:
+    from authrelay.runtime import Runtime
+
+log = logging.getLogger("authrelay.proxy")
+
+ERROR_HEADER = b"x-authrelay-error"
+PREFIX = "/proxy"
+_HOP_BY_HOP = {
+    b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization",
+    b"proxy-connection", b"te", b"trailer", b"trailers", b"transfer-encoding", b"upgrade",
+}  # fmt: skip
+_NOT_FORWARDED = _HOP_BY_HOP | {
+    b"host", b"authorization", b"cookie", b"connection_name", b"identifier", b"content-length",
+}  # fmt: skip
+_SKIP_AUTO = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
+_MAX_REDIRECTS = 5
+
+
+def _decode(value: bytes) -> str:
+    return value.decode("latin-1")
+
+
+async def _send_error(send: Send, exc: AuthrelayError) -> int:
+    body = json.dumps(exc.body()).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (ERROR_HEADER, CODE_NAMES.get(exc.code, "UNKNOWN").encode()),
+        *((k.lower().encode(), v.encode()) for k, v in exc.headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": exc.http_status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return exc.http_status
+
+
+class ProxyApp:
+    def __init__(self, runtime: Callable[[], Runtime]) -> None:
+        self._runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.perf_counter()
+        runtime = self._runtime()
+        info = {
+            "connection": "",
+            "identifier": "",
+            "method": scope["method"],
+            "path": scope["path"],
+        }
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                info["status"] = message["status"]
+            await send(message)
+
+        try:
+            await self._handle(runtime, scope, receive, tracking_send, info)
+        except AuthrelayError as exc:
+            if started:
+                raise
+            await _send_error(tracking_send, exc)
+        except Exception:
+            if started:
+                raise
+            log.exception("proxy failure", extra={k: v for k, v in info.items() if k != "status"})
+            await _send_error(tracking_send, InternalError("internal error in the proxy"))
+        finally:
+            elapsed = time.perf_counter() - start
+            runtime.metrics.proxy_requests.labels(str(info.get("status", 0))).inc()
+            log.info("proxy", extra={**info, "duration_ms": round(elapsed * 1000, 2)})
+
+    async def _principal_env(self, runtime: Runtime, token: str, host: str) -> str:
+        claims = runtime.tokens.verify(token)
+        cache = runtime.proxy_cache
+        if cache.hosts is None:
+            async with runtime.sessions() as session:
+                cache.hosts = dict(await bound_hosts(session))
+        bound = cache.hosts.get(host)
+        if bound is not None and bound != claims.environment_id:
+            raise Unauthenticated("the access token belongs to another environment")
+        if claims.client_id not in cache.clients:
+            async with runtime.sessions() as session:
+                client = await get_client(session, claims.client_id)
+            cache.remember(
+                cache.clients, claims.client_id, client.environment_id if client else None
+            )
+        if cache.clients[claims.client_id] != claims.environment_id:
+            raise Unauthenticated("the API client of this access token no longer exists")
+        return claims.environment_id
+
+    async def _route(
+        self, runtime: Runtime, env_id: str, connection: str, identifier: str
+    ) -> Route:
+        key = (env_id, connection, identifier)
+        cache = runtime.proxy_cache
+        route = cache.cached_route(key)
+        if route is None:
+            try:
+                async with runtime.sessions() as session:
+                    route = await load_route(
+                        session, runtime.keyring, runtime.catalog, env_id, connection, identifier
+                    )
+            except AuthrelayError as exc:
+                cache.remember(cache.routes, key, exc)
+                raise
+            cache.remember(cache.routes, key, route)
+        assert isinstance(route, Route)
+        return route
+
+    async def _handle(
+        self, runtime: Runtime, scope: Scope, receive: Receive, send: Send, info: dict[str, Any]
+    ) -> None:
+        token = connection = identifier = host = ""
+        hop_extra: set[bytes] = set()
+        has_body = False
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, rest = _decode(value).partition(" ")
+                token = rest.strip() if scheme.lower() == "bearer" else ""
+            elif name == b"connection_name":
+                connection = _decode(value)
+            elif name == b"identifier":
+                identifier = _decode(value)
+            elif name == b"host":
+                host = _decode(value).rsplit(":", 1)[0].lower()
+            elif name == b"connection":
+                hop_extra.update(t.strip().lower().encode() for t in _decode(value).split(","))
+            elif name == b"content-length":
+                has_body = value.strip() not in (b"", b"0")
+            elif name == b"transfer-encoding":
+                has_body = True
+        if not token:
+            raise Unauthenticated(
+                "missing API token: send Authorization: Bearer <token> from POST /oauth/token"
+            )
+        env_id = await self._principal_env(runtime, token, host)
+        missing = [
+            h for h, v in (("connection_name", connection), ("identifier", identifier)) if not v
+        ]
+        if missing:
+            raise InvalidArgument.from_violations(
+                [FieldViolation(h, "header is required") for h in missing]
+            )
+        info["connection"], info["identifier"] = connection, identifier
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        rest = _decode(raw_path)[len(PREFIX) :]
+        rest = rest[1:] if rest.startswith("/") else rest
+        try:
+            rest = check_path(rest)
+        except PathRejected as exc:
+            raise InvalidArgument.from_violations([FieldViolation("path", str(exc))]) from None
+        route = await self._route(runtime, env_id, connection, identifier)
+        url = _target_url(route, rest, scope.get("query_string", b""))
+        forward = CIMultiDict[str]()
+        for name, value in scope["headers"]:
+            if name not in _NOT_FORWARDED and name not in hop_extra:
+                forward.add(_decode(name), _decode(value))
+        content_length = _header(scope, b"content-length")
+        if has_body and content_length:
+            forward["Content-Length"] = content_length
+        forward[route.header_name] = route.header_value
+        body = _request_body(receive) if has_body else None
+        response = await self._upstream(runtime, scope["method"], url, forward, body, route)
+        runtime.last_used.mark(route.account_id)
+        try:
+            await _relay(response, send)
+        finally:
+            response.release()
+
+    async def _upstream(
+        self,
+        runtime: Runtime,
+        method: str,
+        url: URL,
+        headers: CIMultiDict[str],
+        body: AsyncIterator[bytes] | None,
+        route: Route,
+    ) -> aiohttp.ClientResponse:
+        settings = runtime.settings
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=settings.proxy_connect_timeout,
+            sock_read=settings.proxy_read_timeout,
+        )
+        for _ in range(_MAX_REDIRECTS + 1):
+            try:
+                check_host(url.host or "", settings.allowlist)
+                response = await runtime.http.request(
+                    method, url, headers=headers, data=body, allow_redirects=False,
+                    timeout=timeout, skip_auto_headers=_SKIP_AUTO,
+                )  # fmt: skip
+            except BlockedAddress as exc:
+                raise PermissionDenied(f"upstream target refused: {exc}") from None
+            except TimeoutError:
+                raise DeadlineExceeded(
+                    f"the upstream did not answer within {settings.proxy_read_timeout:g}s"
+                ) from None
+            except aiohttp.ClientError as exc:
+                blocked = blocked_cause(exc)
+                if blocked is not None:
+                    raise PermissionDenied(f"upstream target refused: {blocked}") from None
+                raise Unavailable(f"could not reach the upstream: {type(exc).__name__}") from None
+            location = response.headers.get("Location")
+            if not (settings.proxy_follow_redirects and body is None and location
+                    and response.status in {301, 302, 303, 307, 308}):  # fmt: skip
+                return response
+            response.release()
+            url = url.join(URL(location))
+            if url.scheme not in {"http", "https"}:
+                raise PermissionDenied("upstream redirected to a non-HTTP URL")
+            if (url.scheme, url.host, url.port or 0) != route.origin:
+                headers.pop(route.header_name, None)  # credentials stay with their origin
+            if response.status == 303:
+                method = "GET"
+        raise Unavailable("the upstream redirected too many times")
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope["headers"]:
+        if name == wanted:
+            return _decode(value)
+    return None
+
+
+def _target_url(route: Route, rest: str, query: bytes) -> URL:
+    target = f"{route.base_url}/{rest}" if rest else route.base_url
+    if query:
+        target += "?" + _decode(query)
+    try:
+        url = URL(target, encoded=True)
+    except ValueError:
+        raise InvalidArgument.from_violations(
+            [FieldViolation("path", "is not a valid URL path")]
+        ) from None
+    # Belt and braces: whatever the path held, the target stays under proxy_url.
+    if (url.scheme, url.host, url.port or 0) != route.origin or not url.raw_path.startswith(
+        route.base_path
+    ):
+        raise InvalidArgument.from_violations(
+            [FieldViolation("path", "leaves the provider's proxy_url")]
+        )
+    return url
+
+
+async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise asyncio.CancelledError("client went away")
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+async def _relay(response: aiohttp.ClientResponse, send: Send) -> None:
+    headers = [
+        (name.lower(), value)
+        for name, value in response.raw_headers
+        if name.lower() not in _HOP_BY_HOP
+    ]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    async for chunk in response.content.iter_any():
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})

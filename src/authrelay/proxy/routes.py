@@ -1,0 +1,121 @@
+"""Resolving (environment, connection name, identifier) to everything a proxied call needs,
+cached per process and dropped whenever the cache generation moves (see `ProxyCache`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from yarl import URL
+
+from authrelay.accounts.service import secret_context
+from authrelay.errors import AuthrelayError, FailedPrecondition, InternalError, NotFound
+from authrelay.providers.catalog import Catalog
+from authrelay.providers.model import AuthPattern
+from authrelay.providers.service import resolve_provider
+from authrelay.providers.urls import PLACEHOLDER, placeholder_value_problem
+from authrelay.proxy.inject import credential_header
+from authrelay.store import accounts as account_store
+from authrelay.store import connections as connection_store
+from authrelay.vault import KeyRing
+
+
+class PlaceholderRejected(AuthrelayError):
+    """A stored value cannot fill a proxy_url placeholder (SPEC §3 value checks)."""
+
+    code = 3
+    http_status = 400
+
+
+@dataclass(frozen=True)
+class Route:
+    account_id: str
+    base_url: str  # proxy_url with placeholders filled, no trailing slash
+    origin: tuple[str, str, int]  # scheme, host, port of base_url
+    base_path: str
+    header_name: str
+    header_value: str
+    pattern: AuthPattern
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    def repl(match: Any) -> str:
+        name = match.group(1)
+        value = values.get(name, "")
+        problem = placeholder_value_problem(name, value)
+        if problem:
+            raise PlaceholderRejected(
+                f"the connected account's value for {{{{{name}}}}} {problem}; update the "
+                "connected account"
+            )
+        return value
+
+    return PLACEHOLDER.sub(repl, template)
+
+
+async def load_route(
+    session: AsyncSession,
+    keyring: KeyRing,
+    catalog: Catalog,
+    env_id: str,
+    connection_name: str,
+    identifier: str,
+) -> Route:
+    connection = await connection_store.by_name(session, env_id, connection_name)
+    if connection is None:
+        raise NotFound(f"no connection named {connection_name!r} in this environment")
+    if not connection.enabled:
+        raise FailedPrecondition(f"connection {connection_name!r} is disabled; enable it first")
+    provider = await resolve_provider(session, env_id, catalog, connection.provider_identifier)
+    pattern = provider.pattern(connection.type) if provider else None
+    if provider is None or pattern is None:
+        raise FailedPrecondition(
+            f"connection {connection_name!r} refers to provider "
+            f"{connection.provider_identifier!r}, which no longer has a {connection.type} pattern"
+        )
+    if not provider.definition.proxy_enabled:
+        raise FailedPrecondition(
+            f"provider {provider.identifier!r} has proxy_enabled: false; the tool proxy is off "
+            "for it"
+        )
+    account = await account_store.get(
+        session, env_id, account_id=None, connection_id=connection.id, identifier=identifier
+    )
+    if account is None:
+        raise NotFound(
+            f"no connected account for {identifier!r} on connection {connection_name!r}; "
+            "create one or send the user an authorization link"
+        )
+    if account.status != "ACTIVE" or not account.secret_ct:
+        raise FailedPrecondition(
+            f"the connected account for {identifier!r} is {account.status}; the user must "
+            "(re-)authorize it: create a new authorization link (magic link) for them"
+        )
+    stored = json.loads(keyring.decrypt(account.secret_ct, secret_context(account.id)))
+    if pattern.type == "OAUTH":
+        secrets = {"access_token": stored.get("access_token", "")}
+        api_config = account.api_config or {}
+        paths = api_config.get("path_variables") or {}
+        values = {k: v for k, v in {**api_config, **paths}.items() if isinstance(v, str)}
+    else:
+        secrets = stored.get("values", {})
+        values = {**stored.get("values", {}), **stored.get("path_variables", {})}
+    base = _fill(provider.definition.proxy_url, values).rstrip("/")
+    try:
+        header_name, header_value = credential_header(pattern, secrets)
+    except ValueError as exc:
+        raise InternalError("stored credentials cannot be sent as a header") from exc
+    url = URL(base, encoded=True)
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise PlaceholderRejected("the provider's proxy_url does not make a valid URL")
+    return Route(
+        account_id=account.id,
+        base_url=base,
+        origin=(url.scheme, url.host, url.port or 0),
+        base_path=url.raw_path.rstrip("/"),
+        header_name=header_name,
+        header_value=header_value,
+        pattern=pattern,
+    )
