@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from tests.support.servers import Backend, Server, create_client, start_server
+from tests.support.upstream import RecordingUpstream
 
 POSTGRES_URL = os.environ.get("AUTHRELAY_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
@@ -65,3 +66,10 @@ def prod_client(server: Server) -> dict[str, str]:
 def unique() -> str:
     """A display-name-safe unique suffix."""
     return secrets.token_hex(4)
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[RecordingUpstream]:
+    server = RecordingUpstream().start()
+    yield server
+    server.stop()

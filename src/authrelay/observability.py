@@ -10,6 +10,8 @@ import json
 import logging
 import sys
 import time
+import traceback
+from email.utils import formatdate
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -29,8 +31,11 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_") and key != "color_message":
                 data[key] = value
-        if record.exc_info:
-            data["error"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[0] is not None:
+            # The exception's type and stack, never its message: messages can quote values
+            # (a pydantic error quotes its input), and values can be credentials.
+            data["error_type"] = record.exc_info[0].__qualname__
+            data["stack"] = "".join(traceback.format_tb(record.exc_info[2]))
         return json.dumps(data, default=str)
 
 
@@ -90,6 +95,9 @@ class AccessLogMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"date", formatdate(usegmt=True).encode()))
+                message = {**message, "headers": headers}
             await send(message)
 
         try:

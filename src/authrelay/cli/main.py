@@ -126,6 +126,10 @@ def serve(
         access_log=False,
         log_config=None,
         proxy_headers=False,
+        # The proxy relays the upstream's own Date and Server headers unchanged;
+        # the API adds a Date header itself (observability.AccessLogMiddleware).
+        server_header=False,
+        date_header=False,
     )
 
 

@@ -212,7 +212,6 @@ class ProviderDefinition(StrictModel):
         data = self.model_dump(mode="json", exclude_unset=True)
         for key in ("description", "proxy_enabled", "metadata"):
             data.setdefault(key, getattr(self, key))
-        data.setdefault("icon_src", self.icon_src or "")
         data["auth_patterns"] = [
             p.model_dump(mode="json", exclude_unset=True) for p in self.auth_patterns
         ]
