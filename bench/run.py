@@ -452,6 +452,14 @@ def setup_connected_account(authrelay: Server, data_dir: Path, upstream: Server)
             ) from exc
         if seen != API_KEY:
             raise ProxyUnavailable(f"the upstream saw x-api-key={seen!r}, not the account's key")
+        from upstream import BODY  # bench/ is on sys.path when this file runs
+
+        plain = client.get("/proxy" + REQUEST_PATH, headers=headers)
+        if plain.status_code != 200 or plain.content != BODY:
+            raise ProxyUnavailable(
+                f"GET /proxy{REQUEST_PATH} answered {plain.status_code} {plain.text[:300]!r}, "
+                "not the upstream's 200 body"
+            )
     return headers
 
 
@@ -459,11 +467,19 @@ def setup_connected_account(authrelay: Server, data_dir: Path, upstream: Server)
 
 
 def _cpu_ticks() -> tuple[int, int]:
-    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    total = sum(values[:8])  # guest time is already counted in user
-    return total - idle, total
+    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat.
+
+    Busy is user + nice + system + steal: time that processes (or the hypervisor) took. Interrupt
+    and softirq time is left out because the kernel does not charge it to any process, and here
+    it is mostly the benchmark's own loopback traffic.
+    """
+    user, nice, system, idle, iowait, irq, softirq, steal = (
+        int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]
+    )
+    return (
+        user + nice + system + steal,
+        user + nice + system + idle + iowait + irq + softirq + steal,
+    )
 
 
 def _group_ticks(pgids: set[int]) -> int:
@@ -537,26 +553,18 @@ class Report:
 
 
 def measure(
-    wrk: str,
-    target: Target,
-    connections: Sequence[int],
-    duration: int,
-    warmup: int,
-    procs: Processes,
-) -> list[Row]:
-    expect_upstream_body(target.url, target.headers, target.label)
-    rows = []
-    for conns in connections:
-        if warmup > 0:
-            run_wrk(wrk, target.url, conns, warmup, target.headers)
-        meter = OtherCpu({server.process.pid for server in procs.servers})
-        result = run_wrk(wrk, target.url, conns, duration, target.headers)
-        row = Row(target, conns, result, other_cpu=meter.fraction())
-        if result.errors:
-            row.note = f"{result.non_2xx} non-2xx, {result.socket_errors} socket errors"
-        print(f"  {format_row(row)}", flush=True)
-        rows.append(row)
-    return rows
+    wrk: str, target: Target, conns: int, args: argparse.Namespace, procs: Processes
+) -> Row:
+    """A warm-up run, then the measured run (with the other processes' CPU use alongside)."""
+    if args.warmup > 0:
+        run_wrk(wrk, target.url, conns, args.warmup, target.headers)
+    meter = OtherCpu({server.process.pid for server in procs.servers})
+    result = run_wrk(wrk, target.url, conns, args.duration, target.headers)
+    row = Row(target, conns, result, other_cpu=meter.fraction())
+    if result.errors:
+        row.note = f"{result.non_2xx} non-2xx, {result.socket_errors} socket errors"
+    print(f"  {format_row(row)}", flush=True)
+    return row
 
 
 # ------------------------------------------------------------------------------- reporting
@@ -750,6 +758,51 @@ def work_dir(keep: bool) -> Iterator[Path]:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def run_for_workers(
+    wrk: str,
+    args: argparse.Namespace,
+    procs: Processes,
+    upstream: Server,
+    workers: int,
+    report: Report,
+    with_direct: bool,
+) -> None:
+    """(b) and (c) with this many uvicorn workers (and (a) once), interleaved per connection
+    count so that slow drifts in the machine's load hit the compared rows alike."""
+    passthrough = start_passthrough(procs, upstream, workers)
+    data_dir = procs.log_dir / f"authrelay-data-w{workers}"
+    data_dir.mkdir()
+    authrelay = start_authrelay(procs, data_dir, workers)
+    try:
+        headers: dict[str, str] | None = setup_connected_account(authrelay, data_dir, upstream)
+    except ProxyUnavailable as exc:
+        headers = None
+        report.unavailable[workers] = str(exc)
+        print(f"(c) authrelay, {workers} worker(s): not available: {exc}", flush=True)
+    # All three targets get the same request line and headers.
+    request_headers = headers or {"connection_name": CONNECTION_NAME, "identifier": IDENTIFIER}
+    direct = Target("a", "(a) upstream direct", None, upstream.url + REQUEST_PATH, request_headers)
+    floor = Target(
+        "b", "(b) pass-through", workers, passthrough.url + REQUEST_PATH, request_headers
+    )
+    proxied = Target(
+        "c", "(c) authrelay", workers, authrelay.url + "/proxy" + REQUEST_PATH, request_headers
+    )
+    targets = [direct] if with_direct else []
+    targets.append(floor)
+    if headers is not None:
+        targets.append(proxied)
+    for target in (t for t in targets if t.key != "c"):  # setup_connected_account checked (c)
+        expect_upstream_body(target.url, target.headers, target.label)
+    print(f"{workers} worker(s) for (b) and (c):", flush=True)
+    for conns in args.connections:
+        report.rows += [measure(wrk, target, conns, args, procs) for target in targets]
+        if headers is None:
+            report.rows.append(Row(proxied, conns, None, "not available"))
+    procs.stop(authrelay)
+    procs.stop(passthrough)
+
+
 def run(args: argparse.Namespace) -> Report:
     wrk = ensure_wrk()
     busy = cpu_busy_fraction()
@@ -767,62 +820,19 @@ def run(args: argparse.Namespace) -> Report:
             f"warning: the CPUs were {busy:.0%} busy before the run; numbers will be noisy",
             file=sys.stderr,
         )
-    no_account = {"connection_name": CONNECTION_NAME, "identifier": IDENTIFIER}
     with work_dir(args.keep_logs) as tmp:
         procs = Processes(tmp)
         try:
             upstream = start_upstream(procs)
-            print(f"(a) upstream at {upstream.url}", flush=True)
-            direct = Target(
-                "a", "(a) upstream direct", None, upstream.url + REQUEST_PATH, no_account
-            )
-            report.rows += measure(wrk, direct, args.connections, args.duration, args.warmup, procs)
-            for workers in args.workers:
-                passthrough = start_passthrough(procs, upstream, workers)
-                data_dir = tmp / f"authrelay-data-w{workers}"
-                data_dir.mkdir()
-                authrelay = start_authrelay(procs, data_dir, workers)
-                headers: dict[str, str] | None
-                try:
-                    headers = setup_connected_account(authrelay, data_dir, upstream)
-                except ProxyUnavailable as exc:
-                    headers = None
-                    report.unavailable[workers] = str(exc)
-                    print(f"(c) authrelay ({workers} workers) not available: {exc}", flush=True)
-                same_request = headers or no_account
-                floor = Target(
-                    "b", "(b) pass-through", workers, passthrough.url + REQUEST_PATH, same_request
-                )
-                print(f"(b) pass-through, {workers} worker(s), at {passthrough.url}", flush=True)
-                report.rows += measure(
-                    wrk, floor, args.connections, args.duration, args.warmup, procs
-                )
-                proxied = Target(
-                    "c",
-                    "(c) authrelay",
-                    workers,
-                    authrelay.url + "/proxy" + REQUEST_PATH,
-                    same_request,
-                )
-                if headers is None:
-                    report.rows += [
-                        Row(proxied, conns, None, "not available") for conns in args.connections
-                    ]
-                else:
-                    print(f"(c) authrelay, {workers} worker(s), at {authrelay.url}", flush=True)
-                    report.rows += measure(
-                        wrk, proxied, args.connections, args.duration, args.warmup, procs
-                    )
-                procs.stop(authrelay)
-                procs.stop(passthrough)
+            for i, workers in enumerate(args.workers):
+                run_for_workers(wrk, args, procs, upstream, workers, report, with_direct=i == 0)
         except HarnessError:
-            if args.keep_logs:
-                raise
             for server in procs.servers:
                 print(f"--- {server.name} log (tail)\n{server.log_tail()}", file=sys.stderr)
             raise
         finally:
             procs.stop_all()
+    report.rows.sort(key=lambda row: (row.target.key, row.target.workers or 0, row.connections))
     return report
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from tests.support.servers import Backend, Server, create_client, start_server
+from tests.support.tls import make_tls
 from tests.support.upstream import RecordingUpstream
 
 POSTGRES_URL = os.environ.get("AUTHRELAY_TEST_POSTGRES_URL", "")
@@ -46,8 +48,18 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="session")
-def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(backend, tmp_path_factory.mktemp("logs"))
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ssl.SSLContext]:
+    """A test CA (trusted by the servers started here) and a localhost server context."""
+    return make_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def server(
+    backend: Backend, tmp_path_factory: pytest.TempPathFactory, tls: tuple[Path, ssl.SSLContext]
+) -> Iterator[Server]:
+    srv = start_server(
+        backend, tmp_path_factory.mktemp("logs"), AUTHRELAY_PROXY_CA_FILE=str(tls[0])
+    )
     yield srv
     srv.stop()
 
@@ -71,5 +83,12 @@ def unique() -> str:
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[RecordingUpstream]:
     server = RecordingUpstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_upstream(tls: tuple[Path, ssl.SSLContext]) -> Iterator[RecordingUpstream]:
+    server = RecordingUpstream(tls=tls[1]).start()
     yield server
     server.stop()

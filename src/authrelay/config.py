@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     proxy_connect_timeout: float = Field(default=10.0, gt=0)
     proxy_read_timeout: float = Field(default=60.0, gt=0)
     proxy_follow_redirects: bool = False
+    proxy_ca_file: Path | None = None
 
     @classmethod
     def settings_customise_sources(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -89,7 +90,11 @@ async def prepare_database(settings: Settings) -> tuple[AsyncEngine, KeyRing, li
 
 def create_http_client(settings: Settings) -> aiohttp.ClientSession:
     """One pooled client per process for every upstream call (keep-alive, guarded DNS)."""
+    tls = ssl.create_default_context()
+    if settings.proxy_ca_file is not None:
+        tls.load_verify_locations(cafile=str(settings.proxy_ca_file))
     connector = aiohttp.TCPConnector(
+        ssl=tls,
         limit=0,
         limit_per_host=0,
         ttl_dns_cache=30,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ class RecordingUpstream:
     _loop: asyncio.AbstractEventLoop | None = None
     _runner: web.AppRunner | None = None
     _thread: threading.Thread | None = None
+    tls: ssl.SSLContext | None = None
 
     @property
     def url(self) -> str:
@@ -65,18 +67,18 @@ class RecordingUpstream:
             )
         )
         path = request.path
-        if path.startswith("/status/"):
-            code = int(path.split("/")[2])
+        if "/status/" in path:
+            code = int(path.split("/status/")[1].split("/")[0])
             return web.Response(
                 status=code,
                 body=b'{"upstream_error": true}',
                 headers={"Content-Type": "application/json", "X-Upstream": "yes",
                          "Set-Cookie": "upstream=1"},
             )  # fmt: skip
-        if path.startswith("/redirect"):
+        if "/redirect" in path:
             return web.Response(status=302, headers={"Location": request.query.get("to", "/")})
-        if path.startswith("/big/"):
-            total = int(path.split("/")[2])
+        if "/big/" in path:
+            total = int(path.split("/big/")[1].split("/")[0])
             response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
             response.content_length = total
             await response.prepare(request)
@@ -88,7 +90,7 @@ class RecordingUpstream:
                 sent += len(piece)
             await response.write_eof()
             return response
-        if path.startswith("/slow"):
+        if "/slow" in path:
             await asyncio.sleep(float(request.query.get("s", "3")))
         return web.json_response(
             {"method": request.method, "path": request.raw_path, "size": size},
@@ -106,11 +108,13 @@ class RecordingUpstream:
             app.router.add_route("*", "/{tail:.*}", self._handle)
             self._runner = web.AppRunner(app, access_log=None)
             loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+            site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.tls)
             loop.run_until_complete(site.start())
             ready.set()
             loop.run_forever()
             loop.run_until_complete(self._runner.cleanup())
+            # let closing (TLS) transports finish before the loop goes away
+            loop.run_until_complete(asyncio.sleep(0.2))
             loop.close()
 
         self._thread = threading.Thread(target=run, daemon=True)
