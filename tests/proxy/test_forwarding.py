@@ -18,56 +18,152 @@ def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def _call(api: httpx.Client, upstream: RecordingUpstream, conn: str, who: str, path: str = "/proxy/v1/me", **kw: Any) -> Any:
+def _call(
+    api: httpx.Client,
+    upstream: RecordingUpstream,
+    conn: str,
+    who: str,
+    path: str = "/proxy/v1/me",
+    **kw: Any,
+) -> Any:
     upstream.clear()
-    response = api.request(kw.pop("method", "GET"), path, headers=proxy_headers(conn, who, **kw.pop("headers", {})), **kw)
+    response = api.request(
+        kw.pop("method", "GET"),
+        path,
+        headers=proxy_headers(conn, who, **kw.pop("headers", {})),
+        **kw,
+    )
     return response, (upstream.requests[-1] if upstream.requests else None)
 
 
-def test_credentials_for_each_auth_type(server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str) -> None:
+def test_credentials_for_each_auth_type(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
     cases: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
         # Zendesk-style username suffix with a Freshdesk-style default password
-        ({"type": "BASIC", "fields": [{"field_name": "username", "required": True}],
-          "auth_field_mutations": {"username": {"suffix": "/token"}, "password": {"default": "X"}}},
-         {"username": "key123"}, "Authorization", _basic("key123/token", "X")),
-        ({"type": "BASIC", "fields": [{"field_name": "username"}, {"field_name": "password", "input_type": "password"}]},
-         {"username": "sid", "password": "pw:with:colons"}, "Authorization", _basic("sid", "pw:with:colons")),
-        ({"type": "BASIC", "fields": [{"field_name": "username"}, {"field_name": "password"}],
-          "auth_field_mutations": {"password": {"default": "fallback"}}},
-         {"username": "u", "password": ""}, "Authorization", _basic("u", "fallback")),
+        (
+            {
+                "type": "BASIC",
+                "fields": [{"field_name": "username", "required": True}],
+                "auth_field_mutations": {
+                    "username": {"suffix": "/token"},
+                    "password": {"default": "X"},
+                },
+            },
+            {"username": "key123"},
+            "Authorization",
+            _basic("key123/token", "X"),
+        ),
+        (
+            {
+                "type": "BASIC",
+                "fields": [
+                    {"field_name": "username"},
+                    {"field_name": "password", "input_type": "password"},
+                ],
+            },
+            {"username": "sid", "password": "pw:with:colons"},
+            "Authorization",
+            _basic("sid", "pw:with:colons"),
+        ),
+        (
+            {
+                "type": "BASIC",
+                "fields": [{"field_name": "username"}, {"field_name": "password"}],
+                "auth_field_mutations": {"password": {"default": "fallback"}},
+            },
+            {"username": "u", "password": ""},
+            "Authorization",
+            _basic("u", "fallback"),
+        ),
         ({"type": "BEARER"}, {"token": "tok-abc"}, "Authorization", "Bearer tok-abc"),
         ({"type": "API_KEY"}, {"api_key": "raw-key"}, "Authorization", "raw-key"),
-        ({"type": "API_KEY", "auth_header_key_override": "x-api-key",
-          "auth_field_mutations": {"api_key": {"prefix": "Klaviyo-API-Key "}}},
-         {"api_key": "pk_live"}, "x-api-key", "Klaviyo-API-Key pk_live"),
-        ({"type": "API_KEY", "auth_field_mutations": {"api_key": {"prefix": "Bearer ", "suffix": "!"}}},
-         {"api_key": "sk"}, "Authorization", "Bearer sk!"),
+        (
+            {
+                "type": "API_KEY",
+                "auth_header_key_override": "x-api-key",
+                "auth_field_mutations": {"api_key": {"prefix": "Klaviyo-API-Key "}},
+            },
+            {"api_key": "pk_live"},
+            "x-api-key",
+            "Klaviyo-API-Key pk_live",
+        ),
+        (
+            {
+                "type": "API_KEY",
+                "auth_field_mutations": {"api_key": {"prefix": "Bearer ", "suffix": "!"}},
+            },
+            {"api_key": "sk"},
+            "Authorization",
+            "Bearer sk!",
+        ),
     ]
     with server.api(dev_client) as api:
         for i, (pattern, details, header, expected) in enumerate(cases):
             conn = f"auth{i}-{unique}"
-            enable(api, provider_definition(f"Auth {i} {unique}", upstream, **pattern), conn, "user@example.com", details)
+            enable(
+                api,
+                provider_definition(f"Auth {i} {unique}", upstream, **pattern),
+                conn,
+                "user@example.com",
+                details,
+            )
             response, seen = _call(api, upstream, conn, "user@example.com")
             assert response.status_code == 200, response.text
-            assert seen is not None and seen.header(header) == expected, (i, seen.headers if seen else None)
+            assert seen is not None and seen.header(header) == expected, (
+                i,
+                seen.headers if seen else None,
+            )
             assert seen.raw_path == "/api/v1/me"
         oauth_conn = f"oauth-{unique}"
-        definition = provider_definition(f"OAuth Import {unique}", upstream, type="OAUTH", fields=[],
-                                         oauth_config={"authorize_uri": f"{upstream.url}/authorize", "token_uri": f"{upstream.url}/token"})
-        enable(api, definition, oauth_conn, "user@example.com", oauth_token={"access_token": "at-123", "refresh_token": "rt-9"})
+        definition = provider_definition(
+            f"OAuth Import {unique}",
+            upstream,
+            type="OAUTH",
+            fields=[],
+            oauth_config={
+                "authorize_uri": f"{upstream.url}/authorize",
+                "token_uri": f"{upstream.url}/token",
+            },
+        )
+        enable(
+            api,
+            definition,
+            oauth_conn,
+            "user@example.com",
+            oauth_token={"access_token": "at-123", "refresh_token": "rt-9"},
+        )
         response, seen = _call(api, upstream, oauth_conn, "user@example.com")
         assert response.status_code == 200 and seen is not None
         assert seen.header("Authorization") == "Bearer at-123"
 
 
-def test_templated_proxy_urls(server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, tls_upstream: RecordingUpstream, unique: str) -> None:
+def test_templated_proxy_urls(
+    server: Server,
+    dev_client: dict[str, str],
+    upstream: RecordingUpstream,
+    tls_upstream: RecordingUpstream,
+    unique: str,
+) -> None:
     with server.api(dev_client) as api:
         definition = provider_definition(
-            f"Templated {unique}", upstream, type="BEARER",
+            f"Templated {unique}",
+            upstream,
+            type="BEARER",
             proxy_url=f"{upstream.url}/{{{{version}}}}/orgs/{{{{org_id}}}}",
-            fields=[{"field_name": "token"}, {"field_name": "version"}, {"field_name": "org_id", "is_path_param": True}],
+            fields=[
+                {"field_name": "token"},
+                {"field_name": "version"},
+                {"field_name": "org_id", "is_path_param": True},
+            ],
         )
-        enable(api, definition, f"tpl-{unique}", "u1", {"token": "t", "version": "v2", "path_variables": {"org_id": "acme-42"}})
+        enable(
+            api,
+            definition,
+            f"tpl-{unique}",
+            "u1",
+            {"token": "t", "version": "v2", "path_variables": {"org_id": "acme-42"}},
+        )
         response, seen = _call(api, upstream, f"tpl-{unique}", "u1", "/proxy/projects/7?expand=all")
         assert response.status_code == 200
         assert seen is not None and seen.raw_path == "/v2/orgs/acme-42/projects/7?expand=all"
@@ -75,12 +171,19 @@ def test_templated_proxy_urls(server: Server, dev_client: dict[str, str], upstre
         port = tls_upstream.port
         freshdesk_like = {
             "display_name": f"Domain {unique}",
-            "auth_patterns": [{"type": "BASIC", "fields": [{"field_name": "domain"}, {"field_name": "username"}],
-                               "auth_field_mutations": {"password": {"default": "X"}}}],
+            "auth_patterns": [
+                {
+                    "type": "BASIC",
+                    "fields": [{"field_name": "domain"}, {"field_name": "username"}],
+                    "auth_field_mutations": {"password": {"default": "X"}},
+                }
+            ],
             "proxy_url": f"https://{{{{domain}}}}:{port}/api",
             "proxy_enabled": True,
         }
-        enable(api, freshdesk_like, f"dom-{unique}", "u2", {"domain": "localhost", "username": "fdkey"})
+        enable(
+            api, freshdesk_like, f"dom-{unique}", "u2", {"domain": "localhost", "username": "fdkey"}
+        )
         tls_upstream.clear()
         response = api.get("/proxy/v2/tickets?page=2", headers=proxy_headers(f"dom-{unique}", "u2"))
         assert response.status_code == 200, response.text
@@ -90,7 +193,9 @@ def test_templated_proxy_urls(server: Server, dev_client: dict[str, str], upstre
         assert seen.header("Authorization") == _basic("fdkey", "X")
 
 
-def test_query_body_and_headers(server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str) -> None:
+def test_query_body_and_headers(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
     conn = f"fwd-{unique}"
     with server.api(dev_client) as api:
         enable(api, provider_definition(f"Forward {unique}", upstream), conn, "u", {"api_key": "k"})
@@ -98,11 +203,20 @@ def test_query_body_and_headers(server: Server, dev_client: dict[str, str], upst
     query = "a=1&a=2&b=%20x%2Fy&c=&d=%E2%9C%93&e"
     body = bytes(range(256)) * 40
     headers = [
-        ("Authorization", token), ("connection_name", conn), ("identifier", "u"),
-        ("Content-Type", "application/octet-stream"), ("Content-Length", str(len(body))),
-        ("X-Custom", "kept"), ("Accept", "text/plain"), ("Cookie", "session=caller"),
-        ("Connection", "X-Drop-Me"), ("X-Drop-Me", "hop"), ("Keep-Alive", "timeout=5"),
-        ("Proxy-Authorization", "Basic Zm9vOmJhcg=="), ("TE", "trailers"), ("Trailer", "X-T"),
+        ("Authorization", token),
+        ("connection_name", conn),
+        ("identifier", "u"),
+        ("Content-Type", "application/octet-stream"),
+        ("Content-Length", str(len(body))),
+        ("X-Custom", "kept"),
+        ("Accept", "text/plain"),
+        ("Cookie", "session=caller"),
+        ("Connection", "X-Drop-Me"),
+        ("X-Drop-Me", "hop"),
+        ("Keep-Alive", "timeout=5"),
+        ("Proxy-Authorization", "Basic Zm9vOmJhcg=="),
+        ("TE", "trailers"),
+        ("Trailer", "X-T"),
     ]
     upstream.clear()
     with httpx.Client(base_url=server.url) as client:
@@ -116,28 +230,44 @@ def test_query_body_and_headers(server: Server, dev_client: dict[str, str], upst
     assert seen.header("Content-Type") == "application/octet-stream"
     assert seen.header("Authorization") == "k"
     names = seen.header_names()
-    for stripped in ("cookie", "x-drop-me", "keep-alive", "proxy-authorization", "te", "trailer",
-                     "connection_name", "identifier"):
+    for stripped in (
+        "cookie",
+        "x-drop-me",
+        "keep-alive",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "connection_name",
+        "identifier",
+    ):
         assert stripped not in names, stripped
     assert [v for k, v in seen.headers if k.lower() == "authorization"] == ["k"]
 
 
-def test_underscore_header_names_in_any_case(server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str) -> None:
+def test_underscore_header_names_in_any_case(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
     conn = f"case-{unique}"
     with server.api(dev_client) as api:
         enable(api, provider_definition(f"Case {unique}", upstream), conn, "u", {"api_key": "k"})
         token = api.headers["Authorization"]
     for name in ("Connection_name", "CONNECTION_NAME", "connection_name"):
         upstream.clear()
-        response = send_raw(server.port, "/proxy/x", [("Authorization", token), (name, conn), ("Identifier", "u")])
+        response = send_raw(
+            server.port, "/proxy/x", [("Authorization", token), (name, conn), ("Identifier", "u")]
+        )
         assert response.status == 200, response.body
         assert upstream.requests[-1].raw_path == "/api/x"
 
 
-def test_upstream_answers_are_returned_unchanged(server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str) -> None:
+def test_upstream_answers_are_returned_unchanged(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
     conn = f"ret-{unique}"
     with server.api(dev_client) as api:
-        enable(api, provider_definition(f"Returned {unique}", upstream), conn, "u", {"api_key": "k"})
+        enable(
+            api, provider_definition(f"Returned {unique}", upstream), conn, "u", {"api_key": "k"}
+        )
         for status in (200, 201, 400, 401, 404, 409, 429, 500, 503):
             response, _ = _call(api, upstream, conn, "u", f"/proxy/status/{status}")
             assert response.status_code == status
@@ -146,7 +276,9 @@ def test_upstream_answers_are_returned_unchanged(server: Server, dev_client: dic
             assert response.headers["set-cookie"] == "upstream=1"
             assert "x-authrelay-error" not in response.headers
         response, _ = _call(api, upstream, conn, "u", "/proxy/ok")
-        assert response.headers.get_list("server") == ["Python/3.11 aiohttp/" + response.headers["server"].split("aiohttp/")[1]]
+        assert response.headers.get_list("server") == [
+            "Python/3.11 aiohttp/" + response.headers["server"].split("aiohttp/")[1]
+        ]
         assert len(response.headers.get_list("date")) == 1
         assert "keep-alive" not in response.headers
         response, _ = _call(api, upstream, conn, "u", "/proxy/redirect?to=/elsewhere")
@@ -155,19 +287,39 @@ def test_upstream_answers_are_returned_unchanged(server: Server, dev_client: dic
         assert response.status_code == 200 and response.content == b""
 
 
-def test_authrelay_errors_are_json_with_a_marker(server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str) -> None:
+def test_authrelay_errors_are_json_with_a_marker(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
     with server.api(dev_client) as api:
-        enable(api, provider_definition(f"Errors {unique}", upstream), f"err-{unique}", "u", {"api_key": "k"})
+        enable(
+            api,
+            provider_definition(f"Errors {unique}", upstream),
+            f"err-{unique}",
+            "u",
+            {"api_key": "k"},
+        )
         off = provider_definition(f"Proxy Off {unique}", upstream)
         off["proxy_enabled"] = False
         enable(api, off, f"off-{unique}", "u", {"api_key": "k"})
-        gone = provider_definition(f"Closed Port {unique}", upstream, proxy_url="http://127.0.0.1:9/api")
+        gone = provider_definition(
+            f"Closed Port {unique}", upstream, proxy_url="http://127.0.0.1:9/api"
+        )
         enable(api, gone, f"closed-{unique}", "u", {"api_key": "k"})
-        oauth = provider_definition(f"Pending {unique}", upstream, type="OAUTH", fields=[],
-                                    oauth_config={"authorize_uri": f"{upstream.url}/a", "token_uri": f"{upstream.url}/t"})
+        oauth = provider_definition(
+            f"Pending {unique}",
+            upstream,
+            type="OAUTH",
+            fields=[],
+            oauth_config={"authorize_uri": f"{upstream.url}/a", "token_uri": f"{upstream.url}/t"},
+        )
         assert api.post("/api/v1/custom-providers", json=oauth).status_code == 201
-        api.post("/api/v1/connections", json={"provider_key": f"pending{unique}", "key_id": f"pend-{unique}"})
-        pending = api.post("/api/v1/connected_accounts", json={"connector": f"pend-{unique}", "identifier": "u"})
+        api.post(
+            "/api/v1/connections",
+            json={"provider_key": f"pending{unique}", "key_id": f"pend-{unique}"},
+        )
+        pending = api.post(
+            "/api/v1/connected_accounts", json={"connector": f"pend-{unique}", "identifier": "u"}
+        )
         assert pending.json()["connected_account"]["status"] == "PENDING_AUTH"
         upstream.clear()
         cases = [
@@ -186,23 +338,41 @@ def test_authrelay_errors_are_json_with_a_marker(server: Server, dev_client: dic
             assert body["code"] == code and text in body["message"], body
             assert response.headers["x-authrelay-error"]
         conn_id = api.get(f"/api/v1/connections/err-{unique}").json()["connection"]["id"]
-        assert api.patch(f"/api/v1/connections/{conn_id}:disable").json() == {"enabled": False, "error_message": ""}
+        assert api.patch(f"/api/v1/connections/{conn_id}:disable").json() == {
+            "enabled": False,
+            "error_message": "",
+        }
         response = api.get("/proxy/v1/x", headers=proxy_headers(f"err-{unique}", "u"))
         assert response.status_code == 412 and "disabled" in response.json()["message"]
         api.patch(f"/api/v1/connections/{conn_id}:enable")
-        assert api.get("/proxy/v1/x", headers=proxy_headers(f"err-{unique}", "u")).status_code == 200
+        assert (
+            api.get("/proxy/v1/x", headers=proxy_headers(f"err-{unique}", "u")).status_code == 200
+        )
     no_token = httpx.get(f"{server.url}/proxy/v1/x", headers=proxy_headers(f"err-{unique}", "u"))
-    assert no_token.status_code == 401 and no_token.headers["x-authrelay-error"] == "UNAUTHENTICATED"
+    assert (
+        no_token.status_code == 401 and no_token.headers["x-authrelay-error"] == "UNAUTHENTICATED"
+    )
     assert all(r.raw_path.startswith("/api/v1/x") for r in upstream.requests)
 
 
-def test_changes_reach_the_proxy_at_once(server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str) -> None:
+def test_changes_reach_the_proxy_at_once(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
     conn = f"fresh-{unique}"
     with server.api(dev_client) as api:
         enable(api, provider_definition(f"Fresh {unique}", upstream), conn, "u", {"api_key": "old"})
         _, seen = _call(api, upstream, conn, "u")
         assert seen is not None and seen.header("Authorization") == "old"
-        api.put("/api/v1/connected_accounts", json={"connector": conn, "identifier": "u", "connected_account": {"authorization_details": {"static_auth": {"details": {"api_key": "new"}}}}})
+        api.put(
+            "/api/v1/connected_accounts",
+            json={
+                "connector": conn,
+                "identifier": "u",
+                "connected_account": {
+                    "authorization_details": {"static_auth": {"details": {"api_key": "new"}}}
+                },
+            },
+        )
         _, seen = _call(api, upstream, conn, "u")
         assert seen is not None and seen.header("Authorization") == "new"
         changed = provider_definition(f"Fresh {unique}", upstream, proxy_url=f"{upstream.url}/v9")
@@ -214,20 +384,36 @@ def test_changes_reach_the_proxy_at_once(server: Server, dev_client: dict[str, s
         assert response.status_code == 404 and seen is None
 
 
-def test_last_used_and_the_log_line(server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str) -> None:
+def test_last_used_and_the_log_line(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
     conn = f"used-{unique}"
     secret = f"planted-{unique}-secret"
     with server.api(dev_client) as api:
-        enable(api, provider_definition(f"Used {unique}", upstream), conn, "who@example.com", {"api_key": secret})
-        before = api.get("/api/v1/connected_accounts/details", params={"connector": conn, "identifier": "who@example.com"}).json()
+        enable(
+            api,
+            provider_definition(f"Used {unique}", upstream),
+            conn,
+            "who@example.com",
+            {"api_key": secret},
+        )
+        before = api.get(
+            "/api/v1/connected_accounts/details",
+            params={"connector": conn, "identifier": "who@example.com"},
+        ).json()
         assert before["connected_account"]["last_used_at"] is None
         _call(api, upstream, conn, "who@example.com")
-        after = api.get("/api/v1/connected_accounts/details", params={"connector": conn, "identifier": "who@example.com"}).json()
+        after = api.get(
+            "/api/v1/connected_accounts/details",
+            params={"connector": conn, "identifier": "who@example.com"},
+        ).json()
         assert after["connected_account"]["last_used_at"] is not None
         listed = api.get("/api/v1/connected_accounts", params={"connector": conn}).json()
         assert listed["connected_accounts"][0]["last_used_at"] is not None
     log = server.log_text()
-    lines = [line for line in log.splitlines() if '"logger": "authrelay.proxy"' in line and conn in line]
+    lines = [
+        line for line in log.splitlines() if '"logger": "authrelay.proxy"' in line and conn in line
+    ]
     assert lines and '"identifier": "who@example.com"' in lines[-1] and '"status": 200' in lines[-1]
     assert '"duration_ms"' in lines[-1] and '"method": "GET"' in lines[-1]
     assert secret not in log

@@ -18,7 +18,9 @@ class RawResponse:
         return json.loads(self.body)
 
 
-def send_raw(port: int, target: str, headers: list[tuple[str, str]], method: str = "GET") -> RawResponse:
+def send_raw(
+    port: int, target: str, headers: list[tuple[str, str]], method: str = "GET"
+) -> RawResponse:
     lines = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in headers]
     data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

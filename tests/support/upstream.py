@@ -134,7 +134,14 @@ def provider_definition(name: str, upstream: Any, **pattern: Any) -> dict[str, A
     fields = pattern.pop("fields", None)
     if fields is None:
         field_name = {"API_KEY": "api_key", "BEARER": "token", "BASIC": "username"}[kind]
-        fields = [{"field_name": field_name, "label": "Secret", "input_type": "password", "required": True}]
+        fields = [
+            {
+                "field_name": field_name,
+                "label": "Secret",
+                "input_type": "password",
+                "required": True,
+            }
+        ]
     proxy_url = pattern.pop("proxy_url", f"{upstream.url}/api")
     return {
         "display_name": name,

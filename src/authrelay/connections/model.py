@@ -32,7 +32,16 @@ def _printable(value: str) -> str:
     return value
 
 
+def _enum_value(value: Any) -> str | int:
+    # One check instead of a `str | int` union, whose errors would name "type.str" and
+    # "type.int" instead of the field.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("must be an enum name (a string) or its number")
+    return value
+
+
 ConnectionName = Annotated[str, AfterValidator(_connection_name)]
+EnumValue = Annotated[Any, AfterValidator(_enum_value)]
 Credential = Annotated[
     str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_printable)
 ]
@@ -53,9 +62,9 @@ class OAuthConnectionInput(StrictModel):
 
 class ConnectionInput(StrictModel):
     provider_key: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    type: str | int | None = None
+    type: EnumValue | None = None
     key_id: ConnectionName | None = None
-    auth_mode: str | int | None = None
+    auth_mode: EnumValue | None = None
     enabled: bool | None = None
     oauth_config: OAuthConnectionInput | None = None
     static_config: dict[str, Any] | None = None

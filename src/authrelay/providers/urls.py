@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -30,10 +31,19 @@ def _substitute(url: str) -> str:
 
 
 def _valid_host(host: str) -> bool:
-    if host.startswith("["):
-        return host.endswith("]")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        pass
     labels = host.rstrip(".").split(".")
-    return all(_HOST_LABEL.match(label) for label in labels)
+    # The last label is a top-level domain, which always starts with a letter: this refuses
+    # numeric spellings of addresses ("2130706433", "0x7f000001") that resolvers accept.
+    return (
+        all(_HOST_LABEL.match(label) for label in labels)
+        and labels[-1][:1].isalpha()
+        and not labels[-1].lower().startswith("0x")
+    )
 
 
 def check_https_url(value: str) -> str:
@@ -105,8 +115,7 @@ def placeholder_value_problem(name: str, value: str) -> str | None:
     if ".." in value or value == ".":
         return "must not contain '..'"
     if name == "domain":
-        labels = value.lower().rstrip(".").split(".")
-        if len(value) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        if len(value) > 253 or not _valid_host(value.lower()):
             return "must be a host name (letters, digits, hyphens and dots; no port, path or '@')"
         return None
     if not _SEGMENT.match(value):

@@ -236,6 +236,8 @@ class ProxyApp:
                 raise DeadlineExceeded(
                     f"the upstream did not answer within {settings.proxy_read_timeout:g}s"
                 ) from None
+            except aiohttp.InvalidURL:
+                raise InvalidArgument("the upstream URL is not valid") from None
             except aiohttp.ClientError as exc:
                 blocked = blocked_cause(exc)
                 if blocked is not None:

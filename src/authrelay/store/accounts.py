@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authrelay.store.connections import contains_pattern
 from authrelay.store.models import ConnectedAccount, Connection
 
 
@@ -58,12 +59,12 @@ async def page(
     if filters.user_id:
         stmt = stmt.where(ConnectedAccount.user_id == filters.user_id)
     if filters.query:
-        like = f"%{filters.query.lower()}%"
+        like = contains_pattern(filters.query)
         stmt = stmt.where(
             or_(
-                func.lower(ConnectedAccount.identifier).like(like),
-                func.lower(Connection.name).like(like),
-                func.lower(Connection.provider_identifier).like(like),
+                func.lower(ConnectedAccount.identifier).like(like, escape="\\"),
+                func.lower(Connection.name).like(like, escape="\\"),
+                func.lower(Connection.provider_identifier).like(like, escape="\\"),
             )
         )
     total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)

@@ -8,6 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authrelay.store.models import ConnectedAccount, Connection
 
 
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (escape character backslash) matching `text` anywhere, literally:
+    `%` and `_` in a search query are not wildcards."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 async def get(session: AsyncSession, env_id: str, id_or_name: str) -> Connection | None:
     return await session.scalar(
         select(Connection).where(
@@ -36,11 +43,11 @@ async def page(
     if provider:
         stmt = stmt.where(Connection.provider_identifier == provider)
     if query:
-        like = f"%{query.lower()}%"
+        like = contains_pattern(query)
         stmt = stmt.where(
             or_(
-                func.lower(Connection.name).like(like),
-                func.lower(Connection.provider_identifier).like(like),
+                func.lower(Connection.name).like(like, escape="\\"),
+                func.lower(Connection.provider_identifier).like(like, escape="\\"),
             )
         )
     total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
