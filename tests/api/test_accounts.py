@@ -574,9 +574,38 @@ def test_update_account(server: Server, dev_client: dict[str, str], unique: str)
         # an id that contradicts the connector/identifier given with it
         other = create_account(api, conn_name, "quinn", static(token="q", region="us", tenant="q"))
         clash = api.put(ACCOUNTS, json={"id": other["id"], "identifier": "paul",
-                                        "connector": conn_name})  # fmt: skip
-        assert response.status_code != 500
-        assert clash.status_code in {400, 404}, clash.text
+                                        "connector": conn_name, "user_id": "stolen"})  # fmt: skip
+        assert set(violations(clash)) == {"identifier"}
+        assert "user_id" not in api.get(DETAILS, params={"id": other["id"]}).json()[
+            "connected_account"
+        ]
+        # partial credentials: only the named fields change
+        partial = api.put(
+            ACCOUNTS,
+            json={"id": made["id"],
+                  "connected_account": {"authorization_details": static(token="newer")}},
+        )  # fmt: skip
+        assert partial.status_code == 200, partial.text
+        auth = api.get(AUTH, params={"id": made["id"]}).json()["connected_account"]
+        assert auth["authorization_details"]["static_auth"]["details"] == {
+            "token": "newer",
+            "region": "eu",
+            "path_variables": {"tenant": "t2"},
+        }
+        moved = api.put(
+            ACCOUNTS,
+            json={"id": made["id"], "connected_account": {"authorization_details": static(
+                path_variables={"tenant": "t3"})}},
+        )  # fmt: skip
+        assert moved.json()["connected_account"]["authorization_details"]["static_auth"][
+            "details"
+        ] == {"region": "eu", "path_variables": {"tenant": "t3"}}
+        escape = api.put(
+            ACCOUNTS,
+            json={"id": made["id"], "connected_account": {"authorization_details": static(
+                path_variables={"tenant": "../admin"})}},
+        )  # fmt: skip
+        assert set(violations(escape)) == {f"{STATIC_AT}.path_variables.tenant"}
 
         error_of(api.put(ACCOUNTS, json={"connector": conn_name, "identifier": "nobody"}), 404, 5)
         error_of(api.put(ACCOUNTS, json={"id": "ca_nosuch"}), 404, 5)
@@ -699,6 +728,13 @@ def test_list_filters_and_pagination(server: Server, unique: str) -> None:
         assert ids({"query": "gamma"}) == [everyone[4]]
         assert ids({"query": "%"}) == [] and ids({"query": "_"}) == []
         assert ids({"connector": "alpha", "user_id": "u2"}) == [everyone[1]]
+        combined = api.get(ACCOUNTS, params={"connector": "alpha", "connection_names": ["beta"]})
+        assert set(violations(combined)) == {"connection_names"}
+        too_many = api.get(ACCOUNTS, params={"connection_names": [f"c{i}" for i in range(21)]})
+        assert set(violations(too_many)) == {"connection_names"}
+        assert ids({"connection_names": [f"c{i}" for i in range(19)] + ["beta"]}) == [
+            everyone[3]
+        ]
 
         seen: list[str] = []
         params: dict[str, Any] = {"page_size": 2}

@@ -32,7 +32,8 @@ class StaticInputs:
         return out
 
     def lookup(self, name: str) -> str | None:
-        return self.values.get(name) or self.path_variables.get(name)
+        # path variables win, as at proxy time
+        return self.path_variables.get(name) or self.values.get(name)
 
 
 def _check_value(spec: InputField, value: Any, where: str, out: list[FieldViolation]) -> str | None:
@@ -51,32 +52,56 @@ def _check_value(spec: InputField, value: Any, where: str, out: list[FieldViolat
     return value
 
 
-def placeholder_problems(
-    definition: ProviderDefinition, pattern: AuthPattern, lookup: Any, where: dict[str, str]
-) -> list[FieldViolation]:
-    """Every placeholder of the provider's URLs needs a value that passes SPEC §3's check."""
+def _placeholder_names(definition: ProviderDefinition, pattern: AuthPattern) -> list[str]:
     names = set(PLACEHOLDER.findall(definition.proxy_url))
     if pattern.oauth_config:
         for url in (pattern.oauth_config.authorize_uri, pattern.oauth_config.token_uri):
             names.update(PLACEHOLDER.findall(url or ""))
+    return sorted(names)
+
+
+def placeholder_problems(
+    definition: ProviderDefinition,
+    pattern: AuthPattern,
+    given: dict[str, list[tuple[str, str]]],
+    default_at: dict[str, str],
+    *,
+    skip: set[str],
+    require: bool = True,
+) -> list[FieldViolation]:
+    """Every placeholder of the provider's URLs needs a value that passes SPEC §3's check.
+
+    `given` maps a placeholder name to each (location, value) the request supplied for it:
+    every one is checked, since the proxy may use any of them (path variables win over
+    plain fields). Names in `skip` were already reported."""
     out = []
-    for name in sorted(names):
-        value = lookup(name)
-        at = where.get(name, name)
-        if value is None or value == "":
-            out.append(FieldViolation(at, f"is required: the provider's URLs use {{{{{name}}}}}"))
+    for name in _placeholder_names(definition, pattern):
+        if name in skip:
             continue
-        problem = placeholder_value_problem(name, value)
-        if problem:
-            out.append(FieldViolation(at, problem))
+        values = [(at, value) for at, value in given.get(name, []) if value != ""]
+        if not values:
+            if require:
+                out.append(
+                    FieldViolation(
+                        default_at.get(name, name),
+                        f"is required: the provider's URLs use {{{{{name}}}}}",
+                    )
+                )
+            continue
+        for at, value in values:
+            problem = placeholder_value_problem(name, value)
+            if problem:
+                out.append(FieldViolation(at, problem))
     return out
 
 
 def validate_static(
     definition: ProviderDefinition, pattern: AuthPattern, details: dict[str, Any]
 ) -> StaticInputs:
-    """Required fields present, unknown ones refused, select values from options."""
+    """Required fields present, unknown ones refused, select values from options, and the
+    values the provider's URLs use well formed. Each field is reported once."""
     violations: list[FieldViolation] = []
+    reported: set[str] = set()  # field names with a violation already
     specs = {f.field_name: f for f in pattern.fields}
     inputs = StaticInputs()
     raw_paths = details.get("path_variables", {})
@@ -95,7 +120,9 @@ def validate_static(
             )
             continue
         checked = _check_value(spec, value, where, violations)
-        if checked is not None:
+        if checked is None:
+            reported.add(key)
+        else:
             inputs.values[key] = checked
     for key, value in raw_paths.items():
         where = f"{STATIC_AT}.path_variables.{key}"
@@ -104,62 +131,79 @@ def validate_static(
             violations.append(FieldViolation(where, "is not a path parameter of this provider"))
             continue
         checked = _check_value(spec, value, where, violations)
-        if checked is not None:
+        if checked is None:
+            reported.add(key)
+        else:
             inputs.path_variables[key] = checked
+
+    def location(name: str) -> str:
+        if name in inputs.path_variables:
+            return f"{STATIC_AT}.path_variables.{name}"
+        return f"{STATIC_AT}.{name}"
+
     for name, spec in specs.items():
-        if spec.required and not inputs.lookup(name):
-            violations.append(FieldViolation(f"{STATIC_AT}.{name}", "is required"))
-    locations = {
-        name: f"{STATIC_AT}.path_variables.{name}"
-        if name in inputs.path_variables
-        else f"{STATIC_AT}.{name}"
-        for name in specs
-    }
-    reported = {v.field for v in violations}
-    violations += [
-        v
-        for v in placeholder_problems(definition, pattern, inputs.lookup, locations)
-        if v.field not in reported
-    ]
+        if name not in reported and spec.required and not inputs.lookup(name):
+            violations.append(FieldViolation(location(name), "is required"))
+            reported.add(name)
+    given: dict[str, list[tuple[str, str]]] = {}
+    for name, value in inputs.path_variables.items():
+        given.setdefault(name, []).append((f"{STATIC_AT}.path_variables.{name}", value))
+    for name, value in inputs.values.items():
+        given.setdefault(name, []).append((f"{STATIC_AT}.{name}", value))
+    violations += placeholder_problems(
+        definition, pattern, given, {name: location(name) for name in specs}, skip=reported
+    )
     if violations:
         raise InvalidArgument.from_violations(violations)
     return inputs
 
 
-def oauth_lookup(api_config: dict[str, Any]) -> Any:
-    paths = api_config.get("path_variables")
-    paths = paths if isinstance(paths, dict) else {}
-
-    def lookup(name: str) -> str | None:
-        value = paths.get(name, api_config.get(name))
-        return value if isinstance(value, str) else None
-
-    return lookup
-
-
 def validate_oauth_inputs(
-    definition: ProviderDefinition, pattern: AuthPattern, api_config: dict[str, Any]
+    definition: ProviderDefinition,
+    pattern: AuthPattern,
+    api_config: dict[str, Any],
+    *,
+    require: bool = True,
 ) -> None:
-    """Account fields (path parameters) of OAuth patterns come from api_config."""
+    """Account fields (path parameters) of OAuth patterns come from `api_config`: its
+    `path_variables`, or (as the proxy also reads them) its top-level string values.
+    Without tokens yet (`require=False`) only the values given are checked."""
     violations: list[FieldViolation] = []
     paths = api_config.get("path_variables", {})
-    if not isinstance(paths, dict) or not all(isinstance(v, str) for v in paths.values()):
-        raise InvalidArgument.field(
-            f"{API_CONFIG_AT}.path_variables", "must be an object of strings"
-        )
-    lookup = oauth_lookup(api_config)
-    for spec in pattern.account_fields:
-        if spec.required and not lookup(spec.field_name):
-            violations.append(
-                FieldViolation(f"{API_CONFIG_AT}.path_variables.{spec.field_name}", "is required")
-            )
+    if not isinstance(paths, dict):
+        raise InvalidArgument.field(f"{API_CONFIG_AT}.path_variables", "must be an object")
+    reported: set[str] = set()
+    for key, value in paths.items():
+        where = f"{API_CONFIG_AT}.path_variables.{key}"
+        if not isinstance(value, str):
+            violations.append(FieldViolation(where, "must be a string"))
+            reported.add(key)
+        elif "\r" in value or "\n" in value or "\x00" in value:
+            violations.append(FieldViolation(where, "must not contain CR, LF or NUL characters"))
+            reported.add(key)
+    given: dict[str, list[tuple[str, str]]] = {}
+    for key, value in paths.items():
+        if key not in reported:
+            given.setdefault(key, []).append((f"{API_CONFIG_AT}.path_variables.{key}", value))
+    for key, value in api_config.items():
+        if key != "path_variables" and isinstance(value, str):
+            given.setdefault(key, []).append((f"{API_CONFIG_AT}.{key}", value))
+    if require:
+        for spec in pattern.account_fields:
+            name = spec.field_name
+            if (
+                spec.required
+                and name not in reported
+                and not any(v for _, v in given.get(name, []))
+            ):
+                violations.append(FieldViolation(f"{API_CONFIG_AT}.path_variables.{name}", "is required"))
+                reported.add(name)
     where = {
         f.field_name: f"{API_CONFIG_AT}.path_variables.{f.field_name}"
         for f in pattern.account_fields
     }
-    known = {v.field for v in violations}
-    violations += [
-        v for v in placeholder_problems(definition, pattern, lookup, where) if v.field not in known
-    ]
+    violations += placeholder_problems(
+        definition, pattern, given, where, skip=reported, require=require
+    )
     if violations:
         raise InvalidArgument.from_violations(violations)

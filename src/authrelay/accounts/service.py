@@ -144,12 +144,42 @@ def _audit_view(row: ConnectedAccount, connection: Connection) -> dict[str, Any]
     }
 
 
+def _merged_static(
+    row: ConnectedAccount, pattern: AuthPattern, details: dict[str, Any], ctx: ServiceContext
+) -> dict[str, Any]:
+    """An update changes only the fields it names (Scalekit's UpdateConnectedAccount): the
+    stored values of the pattern's other fields are kept."""
+    if row.secret_ct is None:
+        return details
+    stored = decrypt_secrets(ctx, row)
+    known = {f.field_name for f in pattern.fields}
+    merged = {k: v for k, v in stored.get("values", {}).items() if k in known}
+    merged.update({k: v for k, v in details.items() if k != "path_variables"})
+    paths = details.get("path_variables")
+    old_paths = {k: v for k, v in stored.get("path_variables", {}).items() if k in known}
+    if isinstance(paths, dict):
+        merged["path_variables"] = {**old_paths, **paths}
+    elif paths is not None:
+        merged["path_variables"] = paths  # reported by the validation
+    elif old_paths:
+        merged["path_variables"] = old_paths
+    return merged
+
+
 def _apply_credentials(
-    row: ConnectedAccount, target: Target, body: AccountBody | None, ctx: ServiceContext
+    row: ConnectedAccount,
+    target: Target,
+    body: AccountBody | None,
+    ctx: ServiceContext,
+    *,
+    update: bool = False,
 ) -> None:
-    """Validate and store the account's credentials and api_config; sets the status."""
+    """Validate and store the account's credentials and api_config; sets the status.
+
+    On update, `api_config` is merged into the stored one (top-level keys), and credentials
+    change only where given (Scalekit: "only included fields will be modified")."""
     body = body or AccountBody()
-    api_config = body.api_config if body.api_config is not None else dict(row.api_config or {})
+    api_config = {**(row.api_config or {}), **(body.api_config or {})}
     details = body.authorization_details
     kind = target.pattern.type
     if details is not None and details.oauth_token and details.static_auth:
@@ -165,17 +195,32 @@ def _apply_credentials(
         token = details.oauth_token if details else None
         if token is not None:
             validate_oauth_inputs(target.provider.definition, target.pattern, api_config)
+            previous = decrypt_secrets(ctx, row) if update and row.secret_ct else {}
+            old = row.details if update and row.secret_ct else {}
             secrets = {
                 "access_token": token.access_token,
-                "refresh_token": token.refresh_token or "",
+                "refresh_token": token.refresh_token
+                if token.refresh_token is not None
+                else previous.get("refresh_token", ""),
             }
             row.secret_ct = ctx.keyring.encrypt(json.dumps(secrets), secret_context(row.id))
-            row.details = {"scopes": token.scopes or [], "domain": token.domain or ""}
+            row.details = {
+                "scopes": token.scopes if token.scopes is not None else old.get("scopes", []),
+                "domain": token.domain if token.domain is not None else old.get("domain", ""),
+            }
             row.status = "ACTIVE"
             row.token_expires_at = None
-        elif row.secret_ct is None:
-            row.status = "PENDING_AUTH"
-            row.details = {}
+        else:
+            # without tokens (yet) only the values given are checked
+            validate_oauth_inputs(
+                target.provider.definition,
+                target.pattern,
+                api_config,
+                require=row.secret_ct is not None,
+            )
+            if row.secret_ct is None:
+                row.status = "PENDING_AUTH"
+                row.details = {}
     else:
         if details is not None and details.oauth_token is not None:
             raise InvalidArgument.field(
@@ -190,8 +235,11 @@ def _apply_credentials(
                     f"is required: the {kind} fields of the provider",
                 )
         else:
+            given = _merged_static(row, target.pattern, static.details, ctx) if update else (
+                static.details
+            )  # fmt: skip
             inputs: StaticInputs = validate_static(
-                target.provider.definition, target.pattern, static.details
+                target.provider.definition, target.pattern, given
             )
             row.secret_ct = ctx.keyring.encrypt(
                 json.dumps({"values": inputs.values, "path_variables": inputs.path_variables}),
@@ -280,6 +328,12 @@ async def find_account(
     if row is None:
         who = account_id or f"{identifier!r} on connector {connector!r}"
         raise NotFound(f"no connected account {who} in this environment")
+    if account_id and identifier is not None and identifier != row.identifier:
+        raise InvalidArgument.field(
+            "identifier",
+            f"does not match connected account {row.id} (its identifier is {row.identifier!r}); "
+            "name the account by id or by connector and identifier",
+        )
     owner = await connection_store.get(session, principal.environment_id, row.connection_id)
     assert owner is not None
     return row, owner
@@ -294,7 +348,7 @@ async def update_account(
     )
     target = await _target(session, principal, ctx, connection.id)
     before = _audit_view(row, connection)
-    _apply_credentials(row, target, body.connected_account, ctx)
+    _apply_credentials(row, target, body.connected_account, ctx, update=True)
     if body.scope_selection is not None:
         row.api_config = {**row.api_config, "scope_selection": body.scope_selection.model_dump()}
     if body.organization_id is not None:

@@ -10,9 +10,11 @@ from starlette.responses import JSONResponse
 from authrelay.accounts import service
 from authrelay.api.bodies import read_json
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
+from authrelay.errors import InvalidArgument
 from authrelay.store.accounts import AccountFilter
 
 router = APIRouter(prefix="/api/v1", tags=["connected accounts"])
+MAX_CONNECTION_NAMES = 20  # as Scalekit documents for ListConnectedAccounts
 
 
 @router.get("/connected_accounts")
@@ -30,7 +32,17 @@ async def list_connected_accounts(
     query: str | None = Query(None),
     connection_names: list[str] | None = Query(None),
 ) -> dict[str, Any]:
-    names = [*(connection_names or []), *([connector] if connector else [])]
+    names = [name for name in connection_names or [] if name]
+    if names and connector:
+        raise InvalidArgument.field(
+            "connection_names", "cannot be combined with connector; use one or the other"
+        )
+    if len(names) > MAX_CONNECTION_NAMES:
+        raise InvalidArgument.field(
+            "connection_names", f"at most {MAX_CONNECTION_NAMES} names per request"
+        )
+    if connector:
+        names = [connector]
     ids = await service.connection_ids(session, principal, names) if names else None
     filters = AccountFilter(
         connection_ids=ids, identifier=identifier or None, provider=provider or None,
