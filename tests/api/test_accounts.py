@@ -161,6 +161,15 @@ def test_bearer_account_with_select_and_path_parameter(
             "region": "us",
             "tenant": "t1",
         }
+        # given in both places, both values are checked (the proxy uses path_variables)
+        sneaky = api.post(
+            ACCOUNTS,
+            json={"connector": conn_name, "identifier": "fred",
+                  "connected_account": {"authorization_details": static(
+                      token="t", region="us", tenant="fine",
+                      path_variables={"tenant": "../admin"})}},
+        )  # fmt: skip
+        assert set(violations(sneaky)) == {f"{STATIC_AT}.path_variables.tenant"}
 
 
 def test_static_validation_reports_every_problem(
@@ -223,7 +232,9 @@ def test_static_validation_reports_every_problem(
 
 
 @pytest.mark.parametrize(
-    "value", ["evil.com/x", "a@b", "host:8080", "..", "a b", "https://x", "a?b", "a#b", ""]
+    "value",
+    ["evil.com/x", "a@b", "host:8080", "..", "a b", "https://x", "a?b", "a#b", "", "::1",
+     "[::1]", "a\\b", "-a", "a..b"],
 )
 def test_domain_values_that_would_break_the_url(
     server: Server, dev_client: dict[str, str], unique: str, value: str
@@ -309,6 +320,21 @@ def test_oauth_accounts(server: Server, dev_client: dict[str, str], unique: str)
         assert updated.status_code == 200, updated.text
         assert updated.json()["connected_account"]["status"] == "ACTIVE"
         assert "new-access" not in updated.text
+
+        # a new access token alone keeps the refresh token, scopes and domain
+        renewed = api.put(
+            ACCOUNTS,
+            json={"connector": conn_name, "identifier": "jack",
+                  "connected_account": {"authorization_details": {
+                      "oauth_token": {"access_token": "renewed"}}}},
+        )  # fmt: skip
+        assert renewed.json()["connected_account"]["authorization_details"] == (
+            imported["authorization_details"]
+        )
+        token = api.get(AUTH, params={"id": imported["id"]}).json()["connected_account"][
+            "authorization_details"
+        ]["oauth_token"]
+        assert token["access_token"] == "renewed" and token["refresh_token"] == refresh
 
         # wrong kind of credentials for the connection
         wrong = api.post(

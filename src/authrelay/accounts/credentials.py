@@ -52,6 +52,14 @@ def _check_value(spec: InputField, value: Any, where: str, out: list[FieldViolat
     return value
 
 
+def _value_problem(name: str, value: str) -> str | None:
+    # IPv6 literals pass the host-name check of providers/urls.py, but "::1" or "[::1]"
+    # inside a URL template such as https://{{domain}}.example.com breaks the authority.
+    if name == "domain" and any(ch in value for ch in ":[]"):
+        return "must be a host name (letters, digits, hyphens and dots; no port, path or '@')"
+    return placeholder_value_problem(name, value)
+
+
 def _placeholder_names(definition: ProviderDefinition, pattern: AuthPattern) -> list[str]:
     names = set(PLACEHOLDER.findall(definition.proxy_url))
     if pattern.oauth_config:
@@ -89,7 +97,7 @@ def placeholder_problems(
                 )
             continue
         for at, value in values:
-            problem = placeholder_value_problem(name, value)
+            problem = _value_problem(name, value)
             if problem:
                 out.append(FieldViolation(at, problem))
     return out
@@ -196,7 +204,9 @@ def validate_oauth_inputs(
                 and name not in reported
                 and not any(v for _, v in given.get(name, []))
             ):
-                violations.append(FieldViolation(f"{API_CONFIG_AT}.path_variables.{name}", "is required"))
+                violations.append(
+                    FieldViolation(f"{API_CONFIG_AT}.path_variables.{name}", "is required")
+                )
                 reported.add(name)
     where = {
         f.field_name: f"{API_CONFIG_AT}.path_variables.{f.field_name}"

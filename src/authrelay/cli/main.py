@@ -28,8 +28,10 @@ app = typer.Typer(
 )
 env_app = typer.Typer(help="Environments and their API clients.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="Vault keys (AES-256-GCM).", no_args_is_help=True)
 app.add_typer(env_app, name="env")
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -293,6 +295,54 @@ def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> No
 
     asyncio.run(_with_session(settings, work))
     console.print("✅ database schema is up to date")
+
+
+# ---------------------------------------------------------------------------- keys
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Make a new primary key and re-encrypt every stored secret under it.
+
+    With the key file (the default) a new key is added in front of it; older keys stay for
+    reading. With AUTHRELAY_MASTER_KEYS, put the new key first in that variable on every
+    replica, then run this to re-encrypt under it.
+    """
+    from authrelay.runtime import prepare_database
+    from authrelay.vault.keyring import add_primary_key, key_file, load_keyring
+    from authrelay.vault.rotate import rotate
+
+    settings = _settings(data_dir, database_url)
+    env_keys = settings.master_keys.get_secret_value() if settings.master_keys else None
+
+    async def work() -> Any:
+        engine, _ring, _ = await prepare_database(settings)  # creates the key file if absent
+        try:
+            if env_keys is None:
+                add_primary_key(key_file(settings.data_dir))
+            keyring = load_keyring(env_keys, settings.data_dir)
+            return await rotate(db.session_factory(engine), keyring)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(work())
+    data = {
+        "primary_key": report.primary_key,
+        "reencrypted": report.reencrypted,
+        "already_current": report.already_current,
+        "key_source": "AUTHRELAY_MASTER_KEYS" if env_keys else "key file",
+    }
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    total = sum(report.reencrypted.values())
+    console.print(f"✅ primary key is now {report.primary_key}; re-encrypted {total} secrets")
+    for table, count in report.reencrypted.items():
+        console.print(f"   {table}: {count}")
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from authrelay.store.models import ApiClient, Environment, SigningKey
 from authrelay.vault import KeyRing
 
 DEFAULT_ENVIRONMENTS = ("dev", "production")
-_SIGNING_KEY_CONTEXT = "signing_key:"
+SIGNING_KEY_CONTEXT = "signing_key:"
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ async def load_signing_keys(
     if not active:
         raise LookupError("no signing key")
     row = active[-1]
-    pem = keyring.decrypt(row.private_key_ct, _SIGNING_KEY_CONTEXT + row.kid)
+    pem = keyring.decrypt(row.private_key_ct, SIGNING_KEY_CONTEXT + row.kid)
     return SigningKeyMaterial(row.kid, pem, row.public_jwk), [r.public_jwk for r in rows]
 
 
@@ -141,7 +141,7 @@ async def bootstrap(
                 SigningKey(
                     kid=material.kid,
                     private_key_ct=keyring.encrypt(
-                        material.private_pem, _SIGNING_KEY_CONTEXT + material.kid
+                        material.private_pem, SIGNING_KEY_CONTEXT + material.kid
                     ),
                     public_jwk=material.public_jwk,
                     active=True,

@@ -69,12 +69,31 @@ def parse_entries(text: str) -> list[tuple[str, bytes]]:
 class KeyRing:
     primary_id: str
     keys: dict[str, AESGCM]
+    #: the key file this ring came from; re-read when it changes (rotation by another process)
+    source: Path | None = None
+    source_mtime: float = 0.0
 
     @classmethod
     def from_entries(cls, entries: list[tuple[str, bytes]]) -> KeyRing:
         return cls(primary_id=entries[0][0], keys={kid: AESGCM(key) for kid, key in entries})
 
+    def refresh(self) -> None:
+        """Pick up a rotated key file: new primary for writes, every key for reads."""
+        if self.source is None:
+            return
+        try:
+            mtime = self.source.stat().st_mtime
+        except OSError:
+            return
+        if mtime == self.source_mtime:
+            return
+        entries = parse_entries(self.source.read_text())
+        self.primary_id = entries[0][0]
+        self.keys = {kid: AESGCM(key) for kid, key in entries}
+        self.source_mtime = mtime
+
     def encrypt(self, plaintext: str, context: str) -> str:
+        self.refresh()
         nonce = os.urandom(12)
         sealed = self.keys[self.primary_id].encrypt(
             nonce, plaintext.encode("utf-8"), context.encode("utf-8")
@@ -86,6 +105,8 @@ class KeyRing:
             prefix, kid, body = ciphertext.split(".", 2)
         except ValueError as exc:
             raise VaultError("malformed ciphertext") from exc
+        if kid not in self.keys:
+            self.refresh()
         if prefix != _PREFIX or kid not in self.keys:
             raise VaultError(f"ciphertext under unknown key {kid!r}")
         raw = _b64d(body)
@@ -123,4 +144,19 @@ def load_keyring(master_keys: str | None, data_dir: Path, *, create: bool = True
             pass
         finally:
             tmp.unlink()
-    return KeyRing.from_entries(parse_entries(path.read_text()))
+    ring = KeyRing.from_entries(parse_entries(path.read_text()))
+    ring.source, ring.source_mtime = path, path.stat().st_mtime
+    return ring
+
+
+def add_primary_key(path: Path) -> str:
+    """Put a new key first in the key file (older keys stay for reading); return its id."""
+    entries = parse_entries(path.read_text())
+    kid, key = new_key_entry()
+    lines = [format_entry(kid, key)] + [format_entry(k, v) for k, v in entries]
+    tmp = path.with_name(f".{KEY_FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)  # atomic: readers see the old file or the new one
+    return kid

@@ -1,0 +1,46 @@
+"""Everything the database holds, as bytes or rows, for scanning (no ORM in between)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from tests.support.servers import Backend
+
+TABLES = ["environments", "api_clients", "signing_keys", "providers", "connections",
+          "connected_accounts", "audit_log"]  # fmt: skip
+
+
+def raw_bytes(backend: Backend) -> bytes:
+    """The SQLite files (database and WAL) as they lie on disk, or a text dump of PostgreSQL."""
+    if backend.database_url is None:
+        out = b""
+        for suffix in ("", "-wal"):
+            path = backend.data_dir / f"authrelay.db{suffix}"
+            if path.exists():
+                out += path.read_bytes()
+        return out
+    return json.dumps(rows(backend, TABLES), default=str).encode()
+
+
+def rows(backend: Backend, tables: list[str]) -> dict[str, list[dict[str, object]]]:
+    async def dump() -> dict[str, list[dict[str, object]]]:
+        if backend.database_url is None:
+            import aiosqlite
+
+            async with aiosqlite.connect(backend.data_dir / "authrelay.db") as conn:
+                conn.row_factory = aiosqlite.Row
+                result = {}
+                for table in tables:
+                    cursor = await conn.execute(f"SELECT * FROM {table}")  # noqa: S608
+                    result[table] = [dict(r) for r in await cursor.fetchall()]
+                return result
+        import asyncpg
+
+        conn = await asyncpg.connect(backend.database_url)
+        try:
+            return {t: [dict(r) for r in await conn.fetch(f"SELECT * FROM {t}")] for t in tables}  # noqa: S608
+        finally:
+            await conn.close()
+
+    return asyncio.run(dump())
