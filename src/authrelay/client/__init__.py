@@ -1,0 +1,1 @@
+"""The Python client for authrelay (and Scalekit-compatible servers)."""

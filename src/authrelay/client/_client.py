@@ -1,0 +1,112 @@
+"""`Client` and `AsyncClient`: one pooled httpx client each, with token renewal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from authrelay.client._actions import Actions, AsyncActions, is_stale_token
+from authrelay.client._auth import Credentials, TokenState
+
+DEFAULT_TIMEOUT = 60.0
+
+
+class Client:
+    """Synchronous client: `Client(env_url, client_id, client_secret)`.
+
+    Missing arguments come from AUTHRELAY_ENVIRONMENT_URL / _CLIENT_ID / _CLIENT_SECRET or
+    Scalekit's SCALEKIT_* variables.
+    """
+
+    def __init__(
+        self,
+        env_url: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self._auth = TokenState(Credentials.resolve(env_url, client_id, client_secret))
+        self._http = http or httpx.Client(timeout=timeout)
+        self.actions = Actions(self)
+
+    @property
+    def env_url(self) -> str:
+        return self._auth.credentials.env_url
+
+    def _token(self) -> str:
+        if self._auth.needs_renewal():
+            request = self._auth.request()
+            self._auth.accept(self._http.post(request["url"], data=request["data"]))
+        assert self._auth.token is not None
+        return self._auth.token
+
+    def _send(self, request: dict[str, Any], timeout: float | None) -> httpx.Response:
+        for attempt in (1, 2):
+            headers = {**request["headers"], "Authorization": f"Bearer {self._token()}"}
+            limit = timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
+            response = self._http.request(**{**request, "headers": headers}, timeout=limit)
+            if attempt == 1 and is_stale_token(response):
+                self._auth.forget()  # renewed on the next round
+                continue
+            return response
+        return response
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class AsyncClient:
+    """Asynchronous client with the same surface as `Client`."""
+
+    def __init__(
+        self,
+        env_url: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._auth = TokenState(Credentials.resolve(env_url, client_id, client_secret))
+        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self.actions = AsyncActions(self)
+
+    @property
+    def env_url(self) -> str:
+        return self._auth.credentials.env_url
+
+    async def _token(self) -> str:
+        if self._auth.needs_renewal():
+            request = self._auth.request()
+            self._auth.accept(await self._http.post(request["url"], data=request["data"]))
+        assert self._auth.token is not None
+        return self._auth.token
+
+    async def _send(self, request: dict[str, Any], timeout: float | None) -> httpx.Response:  # noqa: ASYNC109
+        for attempt in (1, 2):
+            headers = {**request["headers"], "Authorization": f"Bearer {await self._token()}"}
+            limit = timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
+            response = await self._http.request(**{**request, "headers": headers}, timeout=limit)
+            if attempt == 1 and is_stale_token(response):
+                self._auth.forget()
+                continue
+            return response
+        return response
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
