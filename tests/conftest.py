@@ -92,3 +92,18 @@ def tls_upstream(tls: tuple[Path, ssl.SSLContext]) -> Iterator[RecordingUpstream
     server = RecordingUpstream(tls=tls[1]).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def strict_server(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A second server on the same store: allows only 127.0.0.1, follows redirects, and
+    gives up on upstreams after one second."""
+    srv = start_server(
+        server.backend,
+        tmp_path_factory.mktemp("strict"),
+        AUTHRELAY_UPSTREAM_ALLOWLIST="127.0.0.1/32",
+        AUTHRELAY_PROXY_FOLLOW_REDIRECTS="true",
+        AUTHRELAY_PROXY_READ_TIMEOUT="1",
+    )
+    yield srv
+    srv.stop()

@@ -42,9 +42,7 @@ def connected(api: httpx.Client, definition: dict[str, Any], name: str) -> dict[
     return create_connection(api, {"provider_key": identifier, "key_id": name})
 
 
-def test_api_key_account_lifecycle(
-    server: Server, dev_client: dict[str, str], unique: str
-) -> None:
+def test_api_key_account_lifecycle(server: Server, dev_client: dict[str, str], unique: str) -> None:
     secret = f"sk-live-{unique}-KEY"
     conn_name = f"acct-key-{unique}"
     with server.api(dev_client) as api:
@@ -67,7 +65,9 @@ def test_api_key_account_lifecycle(
         assert made["token_expires_at"] is None and made["updated_at"].endswith("Z")
         assert made["is_org_wide_credential"] is False
 
-        details = api.get(DETAILS, params={"connector": conn_name, "identifier": "alice@example.com"})
+        details = api.get(
+            DETAILS, params={"connector": conn_name, "identifier": "alice@example.com"}
+        )
         assert details.status_code == 200, details.text
         assert details.json() == {"connected_account": made}
         assert secret not in details.text
@@ -99,8 +99,9 @@ def test_api_key_account_lifecycle(
         # the identifier is per connection: the same user on another connection is fine
         other = f"acct-key2-{unique}"
         create_connection(api, {"provider_key": conn["provider_key"], "key_id": other})
-        assert create_account(api, other, "alice@example.com", static(api_key="x"))["id"] != (
-            made["id"]
+        assert (
+            create_account(api, other, "alice@example.com", static(api_key="x"))["id"]
+            != (made["id"])
         )
 
 
@@ -224,17 +225,31 @@ def test_static_validation_reports_every_problem(
             f"{STATIC_AT}.path_variables",
             f"{STATIC_AT}.tenant",
         }
-        assert set(
-            attempt({"token": "t", "region": "us", "path_variables": {"tenant": 5}})
-        ) == {f"{STATIC_AT}.path_variables.tenant"}
+        assert set(attempt({"token": "t", "region": "us", "path_variables": {"tenant": 5}})) == {
+            f"{STATIC_AT}.path_variables.tenant"
+        }
         # nothing was stored
         assert api.get(ACCOUNTS, params={"connector": conn_name}).json()["total_size"] == 0
 
 
 @pytest.mark.parametrize(
     "value",
-    ["evil.com/x", "a@b", "host:8080", "..", "a b", "https://x", "a?b", "a#b", "", "::1",
-     "[::1]", "a\\b", "-a", "a..b"],
+    [
+        "evil.com/x",
+        "a@b",
+        "host:8080",
+        "..",
+        "a b",
+        "https://x",
+        "a?b",
+        "a#b",
+        "",
+        "::1",
+        "[::1]",
+        "a\\b",
+        "-a",
+        "a..b",
+    ],
 )
 def test_domain_values_that_would_break_the_url(
     server: Server, dev_client: dict[str, str], unique: str, value: str
@@ -297,8 +312,9 @@ def test_oauth_accounts(server: Server, dev_client: dict[str, str], unique: str)
         }
         details = api.get(DETAILS, params={"connector": conn_name, "identifier": "jack"})
         assert access not in details.text and refresh not in details.text
-        assert details.json()["connected_account"]["authorization_details"] == (
-            imported["authorization_details"]
+        assert (
+            details.json()["connected_account"]["authorization_details"]
+            == (imported["authorization_details"])
         )
         revealed = api.get(AUTH, params={"connector": conn_name, "identifier": "jack"}).json()
         assert revealed["connected_account"]["authorization_details"] == {
@@ -328,8 +344,9 @@ def test_oauth_accounts(server: Server, dev_client: dict[str, str], unique: str)
                   "connected_account": {"authorization_details": {
                       "oauth_token": {"access_token": "renewed"}}}},
         )  # fmt: skip
-        assert renewed.json()["connected_account"]["authorization_details"] == (
-            imported["authorization_details"]
+        assert (
+            renewed.json()["connected_account"]["authorization_details"]
+            == (imported["authorization_details"])
         )
         token = api.get(AUTH, params={"id": imported["id"]}).json()["connected_account"][
             "authorization_details"
@@ -602,9 +619,10 @@ def test_update_account(server: Server, dev_client: dict[str, str], unique: str)
         clash = api.put(ACCOUNTS, json={"id": other["id"], "identifier": "paul",
                                         "connector": conn_name, "user_id": "stolen"})  # fmt: skip
         assert set(violations(clash)) == {"identifier"}
-        assert "user_id" not in api.get(DETAILS, params={"id": other["id"]}).json()[
-            "connected_account"
-        ]
+        assert (
+            "user_id"
+            not in api.get(DETAILS, params={"id": other["id"]}).json()["connected_account"]
+        )
         # partial credentials: only the named fields change
         partial = api.put(
             ACCOUNTS,
@@ -636,9 +654,7 @@ def test_update_account(server: Server, dev_client: dict[str, str], unique: str)
         error_of(api.put(ACCOUNTS, json={"connector": conn_name, "identifier": "nobody"}), 404, 5)
         error_of(api.put(ACCOUNTS, json={"id": "ca_nosuch"}), 404, 5)
         assert set(violations(api.put(ACCOUNTS, json={"connector": conn_name}))) == {"identifier"}
-        assert set(violations(api.put(ACCOUNTS, json={"id": made["id"], "extra": 1}))) == {
-            "extra"
-        }
+        assert set(violations(api.put(ACCOUNTS, json={"id": made["id"], "extra": 1}))) == {"extra"}
 
 
 def test_delete_account(server: Server, dev_client: dict[str, str], unique: str) -> None:
@@ -662,7 +678,9 @@ def test_delete_account(server: Server, dev_client: dict[str, str], unique: str)
         assert set(violations(api.post(delete, json={}))) == {"identifier"}
         assert set(violations(api.post(delete, json={"identifier": "x"}))) == {"identifier"}
         assert set(violations(api.post(delete, json={"id": "x", "bogus": True}))) == {"bogus"}
-        error_of(api.post(delete, json={"connector": f"nosuch-{unique}", "identifier": "x"}), 404, 5)
+        error_of(
+            api.post(delete, json={"connector": f"nosuch-{unique}", "identifier": "x"}), 404, 5
+        )
 
         # the identifier can be used again
         again = create_account(api, conn_name, "rita", static(api_key="r2"))
@@ -724,8 +742,9 @@ def test_list_filters_and_pagination(server: Server, unique: str) -> None:
         ):
             extra = {k: v for k, v in (("organization_id", org), ("user_id", user)) if v}
             made.append(
-                create_account(api, conn, f"person{i}@Example.com", static(api_key=f"k{i}"),
-                               **extra)  # fmt: skip
+                create_account(
+                    api, conn, f"person{i}@Example.com", static(api_key=f"k{i}"), **extra
+                )  # fmt: skip
             )
 
         def ids(params: Any) -> list[str]:
@@ -758,9 +777,7 @@ def test_list_filters_and_pagination(server: Server, unique: str) -> None:
         assert set(violations(combined)) == {"connection_names"}
         too_many = api.get(ACCOUNTS, params={"connection_names": [f"c{i}" for i in range(21)]})
         assert set(violations(too_many)) == {"connection_names"}
-        assert ids({"connection_names": [f"c{i}" for i in range(19)] + ["beta"]}) == [
-            everyone[3]
-        ]
+        assert ids({"connection_names": [f"c{i}" for i in range(19)] + ["beta"]}) == [everyone[3]]
 
         seen: list[str] = []
         params: dict[str, Any] = {"page_size": 2}
@@ -778,9 +795,7 @@ def test_list_filters_and_pagination(server: Server, unique: str) -> None:
 
         for bad in ({"page_size": 101}, {"page_size": "x"}, {"page_size": -2}):
             assert set(violations(api.get(ACCOUNTS, params=bad))) == {"page_size"}
-        assert set(violations(api.get(ACCOUNTS, params={"page_token": "IngiIg"}))) == {
-            "page_token"
-        }
+        assert set(violations(api.get(ACCOUNTS, params={"page_token": "IngiIg"}))) == {"page_token"}
 
         # search: by text, and within one connection (by id or name)
         search = "/api/v1/connected_accounts:search"

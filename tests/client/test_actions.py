@@ -22,38 +22,77 @@ def test_public_surface() -> None:
         assert hasattr(authrelay, name)
 
 
-def test_sync_request(server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str) -> None:
+def test_sync_request(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
     with server.api(dev_client) as api:
-        enable(api, provider_definition(f"Sdk {unique}", upstream), f"sdk-{unique}", "user@example.com", {"api_key": "sdk-key"})
-    with authrelay.Client(server.url, dev_client["client_id"], dev_client["client_secret"]) as client:
+        enable(
+            api,
+            provider_definition(f"Sdk {unique}", upstream),
+            f"sdk-{unique}",
+            "user@example.com",
+            {"api_key": "sdk-key"},
+        )
+    with authrelay.Client(
+        server.url, dev_client["client_id"], dev_client["client_secret"]
+    ) as client:
         upstream.clear()
-        response = client.actions.request(f"sdk-{unique}", "user@example.com", "/v1/items", method="post",
-                                          query_params={"q": "a b"}, body={"name": "x"}, headers={"X-Trace": "1"})
+        response = client.actions.request(
+            f"sdk-{unique}",
+            "user@example.com",
+            "/v1/items",
+            method="post",
+            query_params={"q": "a b"},
+            body={"name": "x"},
+            headers={"X-Trace": "1"},
+        )
         assert response.status_code == 200
         seen = upstream.requests[-1]
         assert seen.method == "POST" and seen.raw_path == "/api/v1/items?q=a+b"
         assert seen.body == b'{"name":"x"}' and seen.header("Content-Type") == "application/json"
         assert seen.header("Authorization") == "sdk-key" and seen.header("X-Trace") == "1"
-        client.actions.request(f"sdk-{unique}", "user@example.com", "v1/form", method="POST", form_data={"a": "1"})
+        client.actions.request(
+            f"sdk-{unique}", "user@example.com", "v1/form", method="POST", form_data={"a": "1"}
+        )
         assert upstream.requests[-1].body == b"a=1"
-        client.actions.request(f"sdk-{unique}", "user@example.com", "v1/raw", method="PUT", raw_body=b"\x00\x01")
+        client.actions.request(
+            f"sdk-{unique}", "user@example.com", "v1/raw", method="PUT", raw_body=b"\x00\x01"
+        )
         assert upstream.requests[-1].body == b"\x00\x01"
         # the upstream's own errors come back as responses
-        assert client.actions.request(f"sdk-{unique}", "user@example.com", "status/404").status_code == 404
+        assert (
+            client.actions.request(f"sdk-{unique}", "user@example.com", "status/404").status_code
+            == 404
+        )
         # authrelay's own refusals raise
         with pytest.raises(authrelay.ProxyError) as caught:
             client.actions.request(f"sdk-{unique}", "nobody", "v1/items")
         assert caught.value.status == 404 and caught.value.code == 5
         # a stale token is renewed once, transparently
         client._auth.token = "expired-or-revoked"
-        assert client.actions.request(f"sdk-{unique}", "user@example.com", "v1/again").status_code == 200
+        assert (
+            client.actions.request(f"sdk-{unique}", "user@example.com", "v1/again").status_code
+            == 200
+        )
         with pytest.raises(ValueError):
             client.actions.request(f"sdk-{unique}", "user@example.com", "x", body={}, raw_body=b"")
 
 
-def test_async_request_and_configuration_from_environment(server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_async_request_and_configuration_from_environment(
+    server: Server,
+    dev_client: dict[str, str],
+    upstream: RecordingUpstream,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with server.api(dev_client) as api:
-        enable(api, provider_definition(f"Async Sdk {unique}", upstream, type="BEARER"), f"asdk-{unique}", "u", {"token": "tkn"})
+        enable(
+            api,
+            provider_definition(f"Async Sdk {unique}", upstream, type="BEARER"),
+            f"asdk-{unique}",
+            "u",
+            {"token": "tkn"},
+        )
     monkeypatch.setenv("SCALEKIT_ENVIRONMENT_URL", server.url)
     monkeypatch.setenv("SCALEKIT_CLIENT_ID", dev_client["client_id"])
     monkeypatch.setenv("SCALEKIT_CLIENT_SECRET", dev_client["client_secret"])
@@ -61,14 +100,21 @@ def test_async_request_and_configuration_from_environment(server: Server, dev_cl
     async def run() -> None:
         async with authrelay.AsyncClient() as client:
             upstream.clear()
-            responses = await asyncio.gather(*(client.actions.request(f"asdk-{unique}", "u", f"n/{i}") for i in range(5)))
+            responses = await asyncio.gather(
+                *(client.actions.request(f"asdk-{unique}", "u", f"n/{i}") for i in range(5))
+            )
             assert [r.status_code for r in responses] == [200] * 5
             assert {r.header("Authorization") for r in upstream.requests} == {"Bearer tkn"}
             client._auth.token = "stale"
-            assert (await client.actions.request(f"asdk-{unique}", "u", "again", timeout=10)).status_code == 200
+            assert (
+                await client.actions.request(f"asdk-{unique}", "u", "again", timeout=10)
+            ).status_code == 200
 
     asyncio.run(run())
-    with authrelay.Client(server.url, dev_client["client_id"], "wrong") as wrong, pytest.raises(authrelay.AuthenticationError):
+    with (
+        authrelay.Client(server.url, dev_client["client_id"], "wrong") as wrong,
+        pytest.raises(authrelay.AuthenticationError),
+    ):
         wrong.actions.request("x", "y", "z")
     monkeypatch.delenv("SCALEKIT_CLIENT_SECRET")
     with pytest.raises(authrelay.ConfigurationError):

@@ -10,7 +10,7 @@ import httpx
 
 from tests.proxy.helpers import enable, proxy_headers
 from tests.support.rawhttp import send_raw
-from tests.support.servers import Server
+from tests.support.servers import Server, create_client
 from tests.support.upstream import RecordingUpstream, provider_definition
 
 
@@ -417,3 +417,25 @@ def test_last_used_and_the_log_line(
     assert lines and '"identifier": "who@example.com"' in lines[-1] and '"status": 200' in lines[-1]
     assert '"duration_ms"' in lines[-1] and '"method": "GET"' in lines[-1]
     assert secret not in log
+
+
+def test_upstream_read_timeout(
+    strict_server: Server, upstream: RecordingUpstream, unique: str
+) -> None:
+    client = create_client(strict_server.backend, "dev")
+    with strict_server.api(client) as api:
+        enable(
+            api,
+            provider_definition(f"Slow {unique}", upstream),
+            f"slow-{unique}",
+            "u",
+            {"api_key": "k"},
+        )
+        response = api.get(
+            "/proxy/slow", params={"s": "5"}, headers=proxy_headers(f"slow-{unique}", "u")
+        )
+    assert response.status_code == 504
+    assert (
+        response.headers["x-authrelay-error"] == "DEADLINE_EXCEEDED"
+        and response.json()["code"] == 4
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from authrelay.proxy.guard import (
 )
 from tests.proxy.helpers import enable, proxy_headers
 from tests.support.rawhttp import send_raw
-from tests.support.servers import Server, create_client, start_server
+from tests.support.servers import Server, create_client
 from tests.support.upstream import RecordingUpstream, provider_definition
 
 HOSTILE_PATHS = [
@@ -196,19 +195,6 @@ def test_placeholder_values_are_checked_again_at_proxy_time(
         response = api.get("/proxy/x", headers=proxy_headers(f"later-{unique}", "u"))
         assert response.status_code == 400 and "{{region}}" in response.json()["message"]
     assert upstream.requests == []
-
-
-@pytest.fixture(scope="module")
-def strict_server(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A second server on the same store that allows only 127.0.0.1 and follows redirects."""
-    srv = start_server(
-        server.backend,
-        tmp_path_factory.mktemp("strict"),
-        AUTHRELAY_UPSTREAM_ALLOWLIST="127.0.0.1/32",
-        AUTHRELAY_PROXY_FOLLOW_REDIRECTS="true",
-    )
-    yield srv
-    srv.stop()
 
 
 SSRF_TARGETS = [

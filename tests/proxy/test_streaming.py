@@ -27,7 +27,9 @@ def chunks() -> Iterator[bytes]:
         yield CHUNK
 
 
-def test_fifty_megabytes_each_way_with_flat_memory(server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str) -> None:
+def test_fifty_megabytes_each_way_with_flat_memory(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
     conn = f"stream-{unique}"
     with server.api(dev_client) as api:
         enable(api, provider_definition(f"Stream {unique}", upstream), conn, "u", {"api_key": "k"})
@@ -52,7 +54,9 @@ def test_fifty_megabytes_each_way_with_flat_memory(server: Server, dev_client: d
         assert seen.body_size == SIZE
         assert seen.body_sha256 == hashlib.sha256(CHUNK * (SIZE // len(CHUNK))).hexdigest()
         upstream.clear()
-        response = client.post("/proxy/upload", content=chunks(), headers={**headers, "Content-Length": str(SIZE)})
+        response = client.post(
+            "/proxy/upload", content=chunks(), headers={**headers, "Content-Length": str(SIZE)}
+        )
         assert response.status_code == 200, response.text
         assert upstream.requests[-1].body_size == SIZE
         assert upstream.requests[-1].header("Content-Length") == str(SIZE)
