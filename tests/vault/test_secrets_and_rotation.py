@@ -179,7 +179,8 @@ def test_planted_secrets_stay_secret_and_survive_rotation(
             ).json()
             for conn in auth
         }
-        assert again == auth
+        for k in auth:
+            assert again[k] == auth[k], (again[k], auth[k])
         enable(
             api,
             provider_definition(f"Sec After {unique}", upstream),

@@ -74,14 +74,14 @@ class LastUsed:
         if not self.pending:
             return
         batch, self.pending = self.pending, {}
+        if len(self.latest) > _MAX_ENTRIES:
+            self.latest.clear()
+        self.latest.update(batch)  # before the write, so readers never see a gap
         async with sessions() as session:
             await account_store.touch_last_used(
                 session, {k: datetime.fromtimestamp(v, UTC) for k, v in batch.items()}
             )
             await session.commit()
-        if len(self.latest) > _MAX_ENTRIES:
-            self.latest.clear()
-        self.latest.update(batch)
 
 
 async def run_periodically(interval: float, work: Any, name: str) -> None:
