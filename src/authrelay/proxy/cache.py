@@ -77,11 +77,16 @@ class LastUsed:
         if len(self.latest) > _MAX_ENTRIES:
             self.latest.clear()
         self.latest.update(batch)  # before the write, so readers never see a gap
-        async with sessions() as session:
-            await account_store.touch_last_used(
-                session, {k: datetime.fromtimestamp(v, UTC) for k, v in batch.items()}
-            )
-            await session.commit()
+        try:
+            async with sessions() as session:
+                await account_store.touch_last_used(
+                    session, {k: datetime.fromtimestamp(v, UTC) for k, v in batch.items()}
+                )
+                await session.commit()
+        except Exception:
+            for key, when in batch.items():  # keep them for the next round
+                self.pending[key] = max(when, self.pending.get(key, 0.0))
+            raise
 
 
 async def run_periodically(interval: float, work: Any, name: str) -> None:
