@@ -14,6 +14,7 @@ from authrelay.config import Settings
 from authrelay.observability import AccessLogMiddleware, Metrics
 from authrelay.proxy.app import PREFIX, ProxyApp
 from authrelay.runtime import Runtime, create_runtime
+from authrelay.web import routes as web_routes
 
 
 class Dispatcher:
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> ASGIApp:
         connections.router,
         accounts.router,
         audit.router,
+        web_routes.router,
     ):
         app.include_router(router)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     proxy_read_timeout: float = Field(default=60.0, gt=0)
     proxy_follow_redirects: bool = False
     proxy_ca_file: Path | None = None
+    link_ttl_seconds: int = Field(default=600, ge=30, le=7 * 86400)
+    refresh_margin_seconds: float = Field(default=60.0, ge=0)
+    retry_body_limit: int = Field(default=1_048_576, ge=0)
 
     @classmethod
     def settings_customise_sources(

@@ -7,16 +7,33 @@ from typing import Any
 from authrelay.errors import InvalidArgument
 
 CONNECTION_TYPES = {
-    "INVALID": 0, "OIDC": 1, "SAML": 2, "PASSWORD": 3, "OAUTH": 4, "PASSWORDLESS": 5,
-    "BASIC": 6, "BEARER": 7, "API_KEY": 8, "WEBAUTHN": 9, "OAUTH_M2M": 10,
-    "TRELLO_OAUTH1": 11, "GOOGLE_DWD": 12, "TRUSTED_IDP": 13, "SMART_FHIR": 14, "NO_AUTH": 15,
-}  # fmt: skip
+    "INVALID": 0,
+    "OIDC": 1,
+    "SAML": 2,
+    "PASSWORD": 3,
+    "OAUTH": 4,
+    "PASSWORDLESS": 5,
+    "BASIC": 6,
+    "BEARER": 7,
+    "API_KEY": 8,
+    "WEBAUTHN": 9,
+    "OAUTH_M2M": 10,
+    "TRELLO_OAUTH1": 11,
+    "GOOGLE_DWD": 12,
+    "TRUSTED_IDP": 13,
+    "SMART_FHIR": 14,
+    "NO_AUTH": 15,
+}
 CONNECTION_STATUSES = {"DRAFT": 1, "IN_PROGRESS": 2, "COMPLETED": 3}
 AUTH_MODES = {"USER": 1, "ORG_WIDE": 2}
 ACCOUNT_STATUSES = {
-    "CONNECTION_STATUS_UNSPECIFIED": 0, "ACTIVE": 1, "EXPIRED": 2, "PENDING_AUTH": 3,
-    "PENDING_VERIFICATION": 4, "DISCONNECTED": 5,
-}  # fmt: skip
+    "CONNECTION_STATUS_UNSPECIFIED": 0,
+    "ACTIVE": 1,
+    "EXPIRED": 2,
+    "PENDING_AUTH": 3,
+    "PENDING_VERIFICATION": 4,
+    "DISCONNECTED": 5,
+}
 
 #: pattern type (SPEC §3) → ConnectorType name used as `authorization_type`
 AUTHORIZATION_TYPE = {

@@ -16,6 +16,7 @@ from authrelay.auth.jwt_keys import KeySet
 from authrelay.auth.tokens import TokenService
 from authrelay.config import Settings
 from authrelay.context import ServiceContext
+from authrelay.oauth.refresh import Refresher
 from authrelay.observability import Metrics
 from authrelay.providers.catalog import Catalog, load_catalog
 from authrelay.proxy.cache import LastUsed, ProxyCache, run_periodically
@@ -38,6 +39,18 @@ class Runtime:
     proxy_cache: ProxyCache = field(default_factory=ProxyCache)
     last_used: LastUsed = field(default_factory=LastUsed)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    refresher: Refresher | None = None
+
+    def __post_init__(self) -> None:
+        self.refresher = Refresher(
+            self.sessions,
+            self.keyring,
+            self.catalog,
+            self.http,
+            lambda key, route: self.proxy_cache.remember(self.proxy_cache.routes, key, route),
+            self.proxy_cache.invalidate,
+            self.settings.refresh_margin_seconds,
+        )
 
     @property
     def services(self) -> ServiceContext:

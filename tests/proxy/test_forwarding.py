@@ -328,7 +328,7 @@ def test_authrelay_errors_are_json_with_a_marker(
             (proxy_headers(f"nope-{unique}", "u"), 404, 5, "no connection"),
             (proxy_headers(f"err-{unique}", "nobody"), 404, 5, "no connected account"),
             (proxy_headers(f"off-{unique}", "u"), 412, 9, "proxy_enabled"),
-            (proxy_headers(f"pend-{unique}", "u"), 412, 9, "magic link"),
+            (proxy_headers(f"pend-{unique}", "u"), 412, 9, "magic_link"),
             (proxy_headers(f"closed-{unique}", "u"), 502, 14, "could not reach"),
         ]
         for headers, status, code, text in cases:

@@ -235,9 +235,11 @@ def _apply_credentials(
                     f"is required: the {kind} fields of the provider",
                 )
         else:
-            given = _merged_static(row, target.pattern, static.details, ctx) if update else (
-                static.details
-            )  # fmt: skip
+            given = (
+                _merged_static(row, target.pattern, static.details, ctx)
+                if update
+                else (static.details)
+            )
             inputs: StaticInputs = validate_static(
                 target.provider.definition, target.pattern, given
             )
@@ -257,9 +259,12 @@ async def create_account(
     body = parse_strict(CreateAccountRequest, raw)
     target = await _target(session, principal, ctx, body.connector)
     existing = await store.get(
-        session, principal.environment_id, account_id=None,
-        connection_id=target.connection.id, identifier=body.identifier,
-    )  # fmt: skip
+        session,
+        principal.environment_id,
+        account_id=None,
+        connection_id=target.connection.id,
+        identifier=body.identifier,
+    )
     if existing is not None:
         raise _taken(existing, target.connection)
     now = utcnow()
@@ -280,10 +285,15 @@ async def create_account(
     _apply_credentials(row, target, body.connected_account, ctx)
     session.add(row)
     await audit.record(
-        session, environment_id=principal.environment_id, actor=principal.client_id,
-        action="connected_account.create", resource_type="connected_account",
-        resource_id=row.id, before=None, after=_audit_view(row, target.connection),
-    )  # fmt: skip
+        session,
+        environment_id=principal.environment_id,
+        actor=principal.client_id,
+        action="connected_account.create",
+        resource_type="connected_account",
+        resource_id=row.id,
+        before=None,
+        after=_audit_view(row, target.connection),
+    )
     await cache_store.bump(session)
     try:
         await session.commit()
@@ -322,9 +332,12 @@ async def find_account(
             raise NotFound(f"no connection named {connector!r} in this environment")
         connection_id = connection.id
     row = await store.get(
-        session, principal.environment_id, account_id=account_id or None,
-        connection_id=connection_id, identifier=identifier if not account_id else None,
-    )  # fmt: skip
+        session,
+        principal.environment_id,
+        account_id=account_id or None,
+        connection_id=connection_id,
+        identifier=identifier if not account_id else None,
+    )
     if row is None:
         who = account_id or f"{identifier!r} on connector {connector!r}"
         raise NotFound(f"no connected account {who} in this environment")
@@ -357,10 +370,15 @@ async def update_account(
         row.user_id = body.user_id or None
     row.updated_at = utcnow()
     await audit.record(
-        session, environment_id=principal.environment_id, actor=principal.client_id,
-        action="connected_account.update", resource_type="connected_account",
-        resource_id=row.id, before=before, after=_audit_view(row, connection),
-    )  # fmt: skip
+        session,
+        environment_id=principal.environment_id,
+        actor=principal.client_id,
+        action="connected_account.update",
+        resource_type="connected_account",
+        resource_id=row.id,
+        before=before,
+        after=_audit_view(row, connection),
+    )
     await cache_store.bump(session)
     await session.commit()
     ctx.invalidate()
@@ -375,10 +393,15 @@ async def delete_account(
         session, principal, account_id=ref.id, connector=ref.connector, identifier=ref.identifier
     )
     await audit.record(
-        session, environment_id=principal.environment_id, actor=principal.client_id,
-        action="connected_account.delete", resource_type="connected_account",
-        resource_id=row.id, before=_audit_view(row, connection), after=None,
-    )  # fmt: skip
+        session,
+        environment_id=principal.environment_id,
+        actor=principal.client_id,
+        action="connected_account.delete",
+        resource_type="connected_account",
+        resource_id=row.id,
+        before=_audit_view(row, connection),
+        after=None,
+    )
     await session.delete(row)
     await cache_store.bump(session)
     await session.commit()
@@ -398,10 +421,15 @@ async def disconnect_account(
     row.token_expires_at = None
     row.updated_at = utcnow()
     await audit.record(
-        session, environment_id=principal.environment_id, actor=principal.client_id,
-        action="connected_account.disconnect", resource_type="connected_account",
-        resource_id=row.id, before=before, after=_audit_view(row, connection),
-    )  # fmt: skip
+        session,
+        environment_id=principal.environment_id,
+        actor=principal.client_id,
+        action="connected_account.disconnect",
+        resource_type="connected_account",
+        resource_id=row.id,
+        before=before,
+        after=_audit_view(row, connection),
+    )
     await cache_store.bump(session)
     await session.commit()
     ctx.invalidate()
@@ -425,10 +453,15 @@ async def get_account(
     if reveal:
         # Reading credentials is itself worth a trace (without the values).
         await audit.record(
-            session, environment_id=principal.environment_id, actor=principal.client_id,
-            action="connected_account.read_auth", resource_type="connected_account",
-            resource_id=row.id, before=None, after=None,
-        )  # fmt: skip
+            session,
+            environment_id=principal.environment_id,
+            actor=principal.client_id,
+            action="connected_account.read_auth",
+            resource_type="connected_account",
+            resource_id=row.id,
+            before=None,
+            after=None,
+        )
         await session.commit()
     used = last_used(row.id) if last_used else None
     return {

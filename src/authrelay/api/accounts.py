@@ -11,6 +11,7 @@ from authrelay.accounts import service
 from authrelay.api.bodies import read_json
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
 from authrelay.errors import InvalidArgument
+from authrelay.oauth import flows
 from authrelay.store.accounts import AccountFilter
 
 router = APIRouter(prefix="/api/v1", tags=["connected accounts"])
@@ -45,13 +46,22 @@ async def list_connected_accounts(
         names = [connector]
     ids = await service.connection_ids(session, principal, names) if names else None
     filters = AccountFilter(
-        connection_ids=ids, identifier=identifier or None, provider=provider or None,
-        organization_id=organization_id or None, user_id=user_id or None, query=query or None,
-    )  # fmt: skip
+        connection_ids=ids,
+        identifier=identifier or None,
+        provider=provider or None,
+        organization_id=organization_id or None,
+        user_id=user_id or None,
+        query=query or None,
+    )
     return await service.list_accounts(
-        session, principal, runtime.services, filters,
-        page_size=page_size, page_token=page_token, last_used=runtime.last_used.get,
-    )  # fmt: skip
+        session,
+        principal,
+        runtime.services,
+        filters,
+        page_size=page_size,
+        page_token=page_token,
+        last_used=runtime.last_used.get,
+    )
 
 
 @router.get("/connected_accounts:search")
@@ -69,9 +79,14 @@ async def search_connected_accounts(
     )
     filters = AccountFilter(connection_ids=ids, query=query or None)
     return await service.list_accounts(
-        session, principal, runtime.services, filters,
-        page_size=page_size, page_token=page_token, last_used=runtime.last_used.get,
-    )  # fmt: skip
+        session,
+        principal,
+        runtime.services,
+        filters,
+        page_size=page_size,
+        page_token=page_token,
+        last_used=runtime.last_used.get,
+    )
 
 
 @router.post("/connected_accounts")
@@ -103,13 +118,24 @@ async def delete_connected_account(
 
 
 async def _lookup(
-    runtime: Any, session: Any, principal: Any, reveal: bool,
-    id: str | None, connector: str | None, identifier: str | None,
-) -> dict[str, Any]:  # fmt: skip
+    runtime: Any,
+    session: Any,
+    principal: Any,
+    reveal: bool,
+    id: str | None,
+    connector: str | None,
+    identifier: str | None,
+) -> dict[str, Any]:
     return await service.get_account(
-        session, principal, runtime.services, account_id=id, connector=connector,
-        identifier=identifier, reveal=reveal, last_used=runtime.last_used.get,
-    )  # fmt: skip
+        session,
+        principal,
+        runtime.services,
+        account_id=id,
+        connector=connector,
+        identifier=identifier,
+        reveal=reveal,
+        last_used=runtime.last_used.get,
+    )
 
 
 @router.get("/connected_accounts/auth")
@@ -138,6 +164,24 @@ async def connected_account_details(
     id: str | None = Query(None),
 ) -> dict[str, Any]:
     return await _lookup(runtime, session, principal, False, id, connector, identifier)
+
+
+@router.post("/connected_accounts/magic_link")
+async def magic_link(
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> dict[str, Any]:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    return await flows.create_magic_link(
+        session, principal, runtime.services, raw, runtime.settings.link_ttl_seconds
+    )
+
+
+@router.post("/connected_accounts/user/verify")
+async def verify_user(
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> dict[str, Any]:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    return await flows.verify_user(session, principal, runtime.services, raw)
 
 
 @router.post("/connected_accounts/{account_id}:disconnect")

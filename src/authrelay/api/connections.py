@@ -38,9 +38,14 @@ async def list_app_connections(
     query: str | None = Query(None),
 ) -> dict[str, Any]:
     return await service.list_connections(
-        session, principal, runtime.services,
-        page_size=page_size, page_token=page_token, provider=provider, query=query,
-    )  # fmt: skip
+        session,
+        principal,
+        runtime.services,
+        page_size=page_size,
+        page_token=page_token,
+        provider=provider,
+        query=query,
+    )
 
 
 # The ":enable"/":disable" routes come before "/{connection_id}", which would match them.

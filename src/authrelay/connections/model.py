@@ -12,9 +12,17 @@ from authrelay.providers.model import ScopeName, StrictModel
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 READ_ONLY = {
-    "id", "status", "create_time", "update_time", "resolved_proxy_url", "redirect_uri",
-    "authorize_uri", "token_uri", "user_info_uri", "required_scopes",
-}  # fmt: skip
+    "id",
+    "status",
+    "create_time",
+    "update_time",
+    "resolved_proxy_url",
+    "redirect_uri",
+    "authorize_uri",
+    "token_uri",
+    "user_info_uri",
+    "required_scopes",
+}
 
 
 def _connection_name(value: str) -> str:

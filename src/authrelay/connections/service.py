@@ -217,10 +217,15 @@ async def create_connection(
     _apply_oauth(row, body, pattern, ctx)
     session.add(row)
     await audit.record(
-        session, environment_id=principal.environment_id, actor=principal.client_id,
-        action="connection.create", resource_type="connection", resource_id=name,
-        before=None, after=_audit_view(row),
-    )  # fmt: skip
+        session,
+        environment_id=principal.environment_id,
+        actor=principal.client_id,
+        action="connection.create",
+        resource_type="connection",
+        resource_id=name,
+        before=None,
+        after=_audit_view(row),
+    )
     await cache_store.bump(session)
     try:
         await session.commit()
@@ -275,9 +280,13 @@ async def list_connections(
     if after is not None and not isinstance(after, str):
         raise bad_token()
     rows, total = await store.page(
-        session, principal.environment_id, provider=provider or None, query=query or None,
-        after_name=after, limit=size + 1,
-    )  # fmt: skip
+        session,
+        principal.environment_id,
+        provider=provider or None,
+        query=query or None,
+        after_name=after,
+        limit=size + 1,
+    )
     more = len(rows) > size
     rows = rows[:size]
     providers: dict[str, ResolvedProvider | None] = {}
@@ -321,10 +330,15 @@ async def update_connection(
     _apply_oauth(row, body, pattern, ctx)
     row.updated_at = utcnow()
     await audit.record(
-        session, environment_id=principal.environment_id, actor=principal.client_id,
-        action="connection.update", resource_type="connection", resource_id=row.name,
-        before=before, after=_audit_view(row),
-    )  # fmt: skip
+        session,
+        environment_id=principal.environment_id,
+        actor=principal.client_id,
+        action="connection.update",
+        resource_type="connection",
+        resource_id=row.name,
+        before=before,
+        after=_audit_view(row),
+    )
     await cache_store.bump(session)
     try:
         await session.commit()
@@ -347,10 +361,15 @@ async def set_enabled(
     row.enabled = enabled
     row.updated_at = utcnow()
     await audit.record(
-        session, environment_id=principal.environment_id, actor=principal.client_id,
+        session,
+        environment_id=principal.environment_id,
+        actor=principal.client_id,
         action="connection.enable" if enabled else "connection.disable",
-        resource_type="connection", resource_id=row.name, before=before, after=_audit_view(row),
-    )  # fmt: skip
+        resource_type="connection",
+        resource_id=row.name,
+        before=before,
+        after=_audit_view(row),
+    )
     await cache_store.bump(session)
     await session.commit()
     ctx.invalidate()
@@ -374,10 +393,15 @@ async def delete_connection(
         )
     removed = await account_store.delete_for_connection(session, row.id)
     await audit.record(
-        session, environment_id=principal.environment_id, actor=principal.client_id,
-        action="connection.delete", resource_type="connection", resource_id=row.name,
-        before={**_audit_view(row), "connected_accounts_deleted": removed}, after=None,
-    )  # fmt: skip
+        session,
+        environment_id=principal.environment_id,
+        actor=principal.client_id,
+        action="connection.delete",
+        resource_type="connection",
+        resource_id=row.name,
+        before={**_audit_view(row), "connected_accounts_deleted": removed},
+        after=None,
+    )
     await session.delete(row)
     await cache_store.bump(session)
     await session.commit()

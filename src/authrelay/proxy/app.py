@@ -45,12 +45,25 @@ log = logging.getLogger("authrelay.proxy")
 ERROR_HEADER = b"x-authrelay-error"
 PREFIX = "/proxy"
 _HOP_BY_HOP = {
-    b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization",
-    b"proxy-connection", b"te", b"trailer", b"trailers", b"transfer-encoding", b"upgrade",
-}  # fmt: skip
+    b"connection",
+    b"keep-alive",
+    b"proxy-authenticate",
+    b"proxy-authorization",
+    b"proxy-connection",
+    b"te",
+    b"trailer",
+    b"trailers",
+    b"transfer-encoding",
+    b"upgrade",
+}
 _NOT_FORWARDED = _HOP_BY_HOP | {
-    b"host", b"authorization", b"cookie", b"connection_name", b"identifier", b"content-length",
-}  # fmt: skip
+    b"host",
+    b"authorization",
+    b"cookie",
+    b"connection_name",
+    b"identifier",
+    b"content-length",
+}
 _SKIP_AUTO = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 _MAX_REDIRECTS = 5
 
@@ -190,7 +203,12 @@ class ProxyApp:
             rest = check_path(rest)
         except PathRejected as exc:
             raise InvalidArgument.from_violations([FieldViolation("path", str(exc))]) from None
+        key = (env_id, connection, identifier)
         route = await self._route(runtime, env_id, connection, identifier)
+        refresher = runtime.refresher
+        assert refresher is not None
+        if route.oauth and not route.usable(runtime.settings.refresh_margin_seconds):
+            route = await refresher.fresh_route(route, key)
         url = _target_url(route, rest, scope.get("query_string", b""))
         forward = CIMultiDict[str]()
         for name, value in scope["headers"]:
@@ -200,8 +218,21 @@ class ProxyApp:
         if has_body and content_length:
             forward["Content-Length"] = content_length
         forward[route.header_name] = route.header_value
-        body = _request_body(receive) if has_body else None
+        body: AsyncIterator[bytes] | bytes | None = _request_body(receive) if has_body else None
+        # An OAuth call may be retried once after a refresh, so a small body is kept;
+        # larger ones stream through and a 401 on them is returned as it is.
+        replayable = not has_body
+        limit = runtime.settings.retry_body_limit
+        if route.oauth and has_body and content_length and content_length.isdigit():
+            if int(content_length) <= limit:
+                body = b"".join([chunk async for chunk in _request_body(receive)])
+                replayable = True
         response = await self._upstream(runtime, scope["method"], url, forward, body, route)
+        if response.status == 401 and route.oauth and replayable:
+            response.release()
+            route = await refresher.fresh_route(route, key, rejected=True)
+            forward[route.header_name] = route.header_value
+            response = await self._upstream(runtime, scope["method"], url, forward, body, route)
         runtime.last_used.mark(route.account_id)
         try:
             await _relay(response, send)
@@ -214,7 +245,7 @@ class ProxyApp:
         method: str,
         url: URL,
         headers: CIMultiDict[str],
-        body: AsyncIterator[bytes] | None,
+        body: AsyncIterator[bytes] | bytes | None,
         route: Route,
     ) -> aiohttp.ClientResponse:
         settings = runtime.settings
@@ -227,9 +258,14 @@ class ProxyApp:
             try:
                 check_host(url.host or "", settings.allowlist)
                 response = await runtime.http.request(
-                    method, url, headers=headers, data=body, allow_redirects=False,
-                    timeout=timeout, skip_auto_headers=_SKIP_AUTO,
-                )  # fmt: skip
+                    method,
+                    url,
+                    headers=headers,
+                    data=body,
+                    allow_redirects=False,
+                    timeout=timeout,
+                    skip_auto_headers=_SKIP_AUTO,
+                )
             except BlockedAddress as exc:
                 raise PermissionDenied(f"upstream target refused: {exc}") from None
             except TimeoutError:
@@ -244,8 +280,12 @@ class ProxyApp:
                     raise PermissionDenied(f"upstream target refused: {blocked}") from None
                 raise Unavailable(f"could not reach the upstream: {type(exc).__name__}") from None
             location = response.headers.get("Location")
-            if not (settings.proxy_follow_redirects and body is None and location
-                    and response.status in {301, 302, 303, 307, 308}):  # fmt: skip
+            if not (
+                settings.proxy_follow_redirects
+                and body is None
+                and location
+                and response.status in {301, 302, 303, 307, 308}
+            ):
                 return response
             response.release()
             url = url.join(URL(location))

@@ -4,6 +4,7 @@ cached per process and dropped whenever the cache generation moves (see `ProxyCa
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from authrelay.providers.urls import PLACEHOLDER, placeholder_value_problem
 from authrelay.proxy.inject import credential_header
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
+from authrelay.store.db import as_utc
 from authrelay.vault import KeyRing
 
 
@@ -38,6 +40,21 @@ class Route:
     header_name: str
     header_value: str
     pattern: AuthPattern
+    token_version: int = 0
+    expires_at: float | None = None  # OAuth access tokens only
+    loaded_at: float = 0.0
+
+    @property
+    def oauth(self) -> bool:
+        return self.pattern.type == "OAUTH"
+
+    def usable(self, margin: float) -> bool:
+        """False when an OAuth token should be refreshed first: it expires within `margin`
+        seconds, or within half of the life it had left when loaded, whichever is less."""
+        if self.expires_at is None:
+            return True
+        left_at_load = max(self.expires_at - self.loaded_at, 0.0)
+        return time.time() < self.expires_at - min(margin, left_at_load / 2)
 
 
 def _fill(template: str, values: dict[str, str]) -> str:
@@ -89,10 +106,7 @@ async def load_route(
             "create one or send the user an authorization link"
         )
     if account.status != "ACTIVE" or not account.secret_ct:
-        raise FailedPrecondition(
-            f"the connected account for {identifier!r} is {account.status}; the user must "
-            "(re-)authorize it: create a new authorization link (magic link) for them"
-        )
+        raise not_active(identifier, account.status)
     stored = json.loads(keyring.decrypt(account.secret_ct, secret_context(account.id)))
     if pattern.type == "OAUTH":
         secrets = {"access_token": stored.get("access_token", "")}
@@ -118,4 +132,17 @@ async def load_route(
         header_name=header_name,
         header_value=header_value,
         pattern=pattern,
+        token_version=account.token_version or 0,
+        expires_at=as_utc(account.token_expires_at).timestamp()
+        if account.token_expires_at
+        else None,
+        loaded_at=time.time(),
+    )
+
+
+def not_active(identifier: str, status: str) -> FailedPrecondition:
+    return FailedPrecondition(
+        f"the connected account for {identifier!r} is {status}; the user must (re-)authorize "
+        "it: create a new authorization link (POST /api/v1/connected_accounts/magic_link) "
+        "and send it to them"
     )

@@ -118,6 +118,36 @@ class ConnectedAccount(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # OAuth: grows with every token change; the refresh lease makes one process refresh.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    refresh_lease_owner: Mapped[str | None] = mapped_column(String(64))
+    refresh_lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuthFlow(Base):
+    """One authorization link and what happens after it is opened (SPEC §7).
+
+    Only hashes of the link token, the OAuth state and the CSRF token are stored; the PKCE
+    verifier and tokens awaiting user verification live encrypted in `secret_ct`.
+    """
+
+    __tablename__ = "auth_flows"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"))
+    account_id: Mapped[str] = mapped_column(String(40), index=True)
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    state_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    csrf_hash: Mapped[str | None] = mapped_column(String(64))
+    caller_state: Mapped[str | None] = mapped_column(Text)
+    user_verify_url: Mapped[str | None] = mapped_column(Text)
+    secret_ct: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEntry(Base):

@@ -1,0 +1,197 @@
+"""The OAuth 2.0 client (RFC 6749): the authorization request, the code exchange (§4.1)
+and refresh (§6), with `client_secret_post` or `client_secret_basic` (§2.3.1).
+
+One exception class per RFC error code the rest of authrelay acts on; every other failure
+is `TokenEndpointError`. The core never knows the storage: callers persist what it returns.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import aiohttp
+
+
+class OAuthFlowError(Exception):
+    """Base: the upstream's OAuth server refused or failed; `error` is the RFC code."""
+
+    error = "server_error"
+
+    def __init__(self, description: str, error: str | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        if error:
+            self.error = error
+
+
+class InvalidGrant(OAuthFlowError):
+    """`invalid_grant`: the code or refresh token is invalid, expired or revoked."""
+
+    error = "invalid_grant"
+
+
+class AccessDenied(OAuthFlowError):
+    """`access_denied`: the user (or the server) declined the authorization."""
+
+    error = "access_denied"
+
+
+class TokenEndpointError(OAuthFlowError):
+    """Any other failure at the token endpoint: an error code, non-JSON, unreachable."""
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    client_id: str
+    client_secret: str
+    token_uri: str
+    auth_method: str = "client_secret_post"
+
+
+@dataclass
+class TokenSet:
+    access_token: str
+    refresh_token: str | None
+    expires_at: float | None
+    scopes: list[str] | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def authorization_url(
+    authorize_uri: str,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    state: str,
+    scopes: list[str],
+    scope_param: str = "scope",
+    scope_separator: str = " ",
+    code_challenge: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> str:
+    params: dict[str, str] = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "state": state,
+    }
+    if scopes:
+        params[scope_param] = scope_separator.join(scopes)
+    if code_challenge:
+        params["code_challenge"] = code_challenge
+        params["code_challenge_method"] = "S256"
+    for key, value in (extra or {}).items():
+        params.setdefault(key, value)
+    separator = "&" if urlsplit(authorize_uri).query else "?"
+    return authorize_uri + separator + urlencode(params, quote_via=quote)
+
+
+def _client_auth(client: ClientConfig, form: dict[str, str]) -> dict[str, str]:
+    if client.auth_method == "client_secret_basic":
+        user = quote(client.client_id, safe="")
+        secret = quote(client.client_secret, safe="")
+        raw = base64.b64encode(f"{user}:{secret}".encode()).decode()
+        return {"Authorization": f"Basic {raw}"}
+    form["client_id"] = client.client_id
+    form["client_secret"] = client.client_secret
+    return {}
+
+
+def parse_token_response(status: int, text: str, previous_refresh: str | None) -> TokenSet:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise TokenEndpointError(
+            f"the token endpoint answered HTTP {status} with a body that is not JSON"
+        ) from None
+    if not isinstance(body, dict):
+        raise TokenEndpointError("the token endpoint answered JSON that is not an object")
+    if status >= 400 or "error" in body:
+        code = str(body.get("error", "server_error"))
+        description = str(body.get("error_description", "")) or f"HTTP {status}"
+        if code == "invalid_grant":
+            raise InvalidGrant(description)
+        raise TokenEndpointError(description, code)
+    access = body.get("access_token")
+    if not isinstance(access, str) or not access:
+        raise TokenEndpointError("the token endpoint answered without an access_token")
+    expires_in = body.get("expires_in")
+    try:
+        expires_at = time.time() + float(expires_in) if expires_in is not None else None
+    except (TypeError, ValueError):
+        expires_at = None
+    refresh = body.get("refresh_token")
+    scope = body.get("scope")
+    scopes = scope.replace(",", " ").split() if isinstance(scope, str) else None
+    return TokenSet(
+        access_token=access,
+        # RFC 6749 §6: when no new refresh token is issued, the old one stays valid.
+        refresh_token=refresh if isinstance(refresh, str) and refresh else previous_refresh,
+        expires_at=expires_at,
+        scopes=scopes,
+    )
+
+
+async def _token_request(
+    http: aiohttp.ClientSession, client: ClientConfig, form: dict[str, str], previous: str | None
+) -> TokenSet:
+    headers = {"Accept": "application/json", **_client_auth(client, form)}
+    try:
+        async with http.post(
+            client.token_uri,
+            data=form,
+            headers=headers,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=30),
+        ) as response:
+            text = await response.text(errors="replace")
+            return parse_token_response(response.status, text, previous)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise TokenEndpointError(
+            f"could not reach the token endpoint ({type(exc).__name__})"
+        ) from None
+
+
+async def exchange_code(
+    http: aiohttp.ClientSession,
+    client: ClientConfig,
+    *,
+    code: str,
+    redirect_uri: str,
+    code_verifier: str | None,
+) -> TokenSet:
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if code_verifier:
+        form["code_verifier"] = code_verifier
+    return await _token_request(http, client, form, None)
+
+
+async def refresh(
+    http: aiohttp.ClientSession, client: ClientConfig, refresh_token: str
+) -> TokenSet:
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    return await _token_request(http, client, form, refresh_token)
+
+
+async def user_info(
+    http: aiohttp.ClientSession, url: str, access_token: str
+) -> dict[str, Any] | None:
+    """The user_info_uri's JSON object, or None when it cannot be had (never fatal)."""
+    try:
+        async with http.get(
+            url,
+            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=15),
+        ) as response:
+            if response.status != 200:
+                return None
+            body = json.loads(await response.text(errors="replace"))
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None

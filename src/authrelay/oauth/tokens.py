@@ -1,0 +1,91 @@
+"""Storing OAuth tokens on a connected account (after a callback, a verification, a
+refresh) and reading the client configuration a token request needs."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from authrelay.accounts.service import secret_context as account_context
+from authrelay.connections.service import secret_context as connection_context
+from authrelay.errors import FailedPrecondition
+from authrelay.oauth.rfc6749 import ClientConfig, TokenSet
+from authrelay.providers.model import AuthPattern
+from authrelay.providers.urls import PLACEHOLDER
+from authrelay.store.db import utcnow
+from authrelay.store.models import ConnectedAccount, Connection
+from authrelay.vault import KeyRing
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), template)
+
+
+def account_values(row: ConnectedAccount) -> dict[str, str]:
+    config = row.api_config or {}
+    paths = config.get("path_variables") or {}
+    return {k: v for k, v in {**config, **paths}.items() if isinstance(v, str)}
+
+
+def client_config(
+    connection: Connection, pattern: AuthPattern, keyring: KeyRing, values: dict[str, str]
+) -> ClientConfig:
+    oauth = pattern.oauth_config
+    client_id = connection.config.get("client_id")
+    if oauth is None or not oauth.token_uri or not client_id or not connection.secret_ct:
+        raise FailedPrecondition(
+            f"connection {connection.name!r} has no OAuth client id and secret yet; set "
+            "oauth_config.client_id and client_secret on the connection"
+        )
+    return ClientConfig(
+        client_id=client_id,
+        client_secret=keyring.decrypt(connection.secret_ct, connection_context(connection.id)),
+        token_uri=fill(oauth.token_uri, values),
+        auth_method=connection.config.get("token_endpoint_auth_method", oauth.token_auth_method),
+    )
+
+
+def stored_tokens(row: ConnectedAccount, keyring: KeyRing) -> dict[str, Any]:
+    if not row.secret_ct:
+        return {}
+    data: dict[str, Any] = json.loads(keyring.decrypt(row.secret_ct, account_context(row.id)))
+    return data
+
+
+def apply_tokens(
+    row: ConnectedAccount,
+    tokens: TokenSet,
+    keyring: KeyRing,
+    *,
+    requested_scopes: list[str] | None = None,
+    user_info: dict[str, Any] | None = None,
+) -> None:
+    secrets = {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token or ""}
+    row.secret_ct = keyring.encrypt(json.dumps(secrets), account_context(row.id))
+    row.token_expires_at = (
+        datetime.fromtimestamp(tokens.expires_at, UTC) if tokens.expires_at else None
+    )
+    details = dict(row.details or {})
+    if tokens.scopes is not None or requested_scopes is not None:
+        details["scopes"] = tokens.scopes if tokens.scopes is not None else requested_scopes
+    details.setdefault("domain", "")
+    if user_info is not None:
+        details["user_info"] = user_info
+    row.details = details
+    row.token_version = (row.token_version or 0) + 1
+    row.status = "ACTIVE"
+    row.updated_at = utcnow()
+
+
+def public_user_info(info: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What of the user-info answer is kept: small, and nothing token-like."""
+    if info is None:
+        return None
+    kept = {
+        k: v
+        for k, v in info.items()
+        if isinstance(v, str | int | float | bool | type(None))
+        and not any(s in k.lower() for s in ("token", "secret", "password", "key"))
+    }
+    return kept if len(json.dumps(kept)) <= 16384 else {"truncated": True}

@@ -1,0 +1,1 @@
+"""Hosted pages: authorization links, the static-credentials form, the OAuth callback."""
