@@ -44,3 +44,25 @@ def rows(backend: Backend, tables: list[str]) -> dict[str, list[dict[str, object
             await conn.close()
 
     return asyncio.run(dump())
+
+
+def execute(backend: Backend, sql: str) -> None:
+    """Run one statement directly (for states no API call produces, like an expired link)."""
+
+    async def run() -> None:
+        if backend.database_url is None:
+            import aiosqlite
+
+            async with aiosqlite.connect(backend.data_dir / "authrelay.db") as conn:
+                await conn.execute(sql)
+                await conn.commit()
+            return
+        import asyncpg
+
+        conn = await asyncpg.connect(backend.database_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())

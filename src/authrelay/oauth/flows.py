@@ -36,6 +36,7 @@ from authrelay.oauth.tokens import (
 from authrelay.providers.model import StrictModel
 from authrelay.providers.urls import check_upstream_url
 from authrelay.providers.validation import parse_strict
+from authrelay.store import accounts as account_store
 from authrelay.store import audit
 from authrelay.store import cache as cache_store
 from authrelay.store.db import as_utc, new_id, utcnow
@@ -191,7 +192,7 @@ def _principal(flow: AuthFlow) -> Principal:
 async def _flow_target(
     session: AsyncSession, ctx: ServiceContext, flow: AuthFlow
 ) -> tuple[ConnectedAccount, Target]:
-    account = await session.get(ConnectedAccount, flow.account_id)
+    account = await account_store.by_id(session, flow.account_id)
     if account is None:
         raise NotFound("the connected account of this link no longer exists")
     target = await _target(session, _principal(flow), ctx, account.connection_id)
@@ -541,7 +542,7 @@ async def verify_user(
         raise FailedPrecondition("this authorization request was already verified or is closed")
     if _expired(flow):
         raise FailedPrecondition("this authorization request has expired; send a new link")
-    account = await session.get(ConnectedAccount, flow.account_id)
+    account = await account_store.by_id(session, flow.account_id)
     if account is None:
         raise NotFound("the connected account no longer exists")
     if not secrets.compare_digest(account.identifier, body.identifier):

@@ -28,6 +28,7 @@ from authrelay.oauth.tokens import account_values, client_config, stored_tokens
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.service import resolve_provider
 from authrelay.proxy.routes import Route, load_route, not_active
+from authrelay.store import accounts as account_store
 from authrelay.store import cache as cache_store
 from authrelay.store.db import as_utc, utcnow
 from authrelay.store.models import ConnectedAccount, Connection
@@ -69,7 +70,7 @@ class Refresher:
             deadline = asyncio.get_running_loop().time() + LEASE_SECONDS + 5
             while asyncio.get_running_loop().time() < deadline:
                 async with self.sessions() as session:
-                    row = await session.get(ConnectedAccount, route.account_id)
+                    row = await account_store.by_id(session, route.account_id)
                     if row is None:
                         raise NotFound("the connected account no longer exists")
                     if row.status != "ACTIVE":
@@ -129,7 +130,7 @@ class Refresher:
 
     async def _refresh(self, account_id: str, version: int, key: tuple[str, str, str]) -> Route:
         async with self.sessions() as session:
-            row = await session.get(ConnectedAccount, account_id)
+            row = await account_store.by_id(session, account_id)
             connection = await session.get(Connection, row.connection_id) if row else None
             if row is None or connection is None:
                 raise NotFound("the connected account no longer exists")

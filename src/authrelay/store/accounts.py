@@ -91,3 +91,7 @@ async def touch_last_used(session: AsyncSession, used: dict[str, datetime]) -> N
             )
             .values(last_used_at=when)
         )
+
+
+async def by_id(session: AsyncSession, account_id: str) -> ConnectedAccount | None:
+    return await session.scalar(select(ConnectedAccount).where(ConnectedAccount.id == account_id))
