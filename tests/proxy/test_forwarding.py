@@ -439,3 +439,44 @@ def test_upstream_read_timeout(
         response.headers["x-authrelay-error"] == "DEADLINE_EXCEEDED"
         and response.json()["code"] == 4
     )
+
+
+def test_changes_reach_other_replicas(
+    server: Server,
+    strict_server: Server,
+    dev_client: dict[str, str],
+    upstream: RecordingUpstream,
+    unique: str,
+) -> None:
+    """Two processes on one database: a change made through one reaches the other's cache
+    (within its poll interval; the loop below is bounded, not a timing assertion)."""
+    import time
+
+    conn = f"replica-{unique}"
+    with server.api(dev_client) as a, strict_server.api(dev_client) as b:
+        enable(
+            a, provider_definition(f"Replica {unique}", upstream), conn, "u", {"api_key": "first"}
+        )
+        upstream.clear()
+        assert b.get("/proxy/x", headers=proxy_headers(conn, "u")).status_code == 200
+        assert upstream.requests[-1].header("Authorization") == "first"
+        a.put(
+            "/api/v1/connected_accounts",
+            json={
+                "connector": conn,
+                "identifier": "u",
+                "connected_account": {
+                    "authorization_details": {"static_auth": {"details": {"api_key": "second"}}}
+                },
+            },
+        )
+        seen = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            upstream.clear()
+            b.get("/proxy/x", headers=proxy_headers(conn, "u"))
+            seen = upstream.requests[-1].header("Authorization")
+            if seen == "second":
+                break
+            time.sleep(0.2)
+        assert seen == "second"
