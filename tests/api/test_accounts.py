@@ -744,7 +744,7 @@ def test_list_filters_and_pagination(server: Server, unique: str) -> None:
             made.append(
                 create_account(
                     api, conn, f"person{i}@Example.com", static(api_key=f"k{i}"), **extra
-                )  # fmt: skip
+                )
             )
 
         def ids(params: Any) -> list[str]:
@@ -860,14 +860,14 @@ def test_secrets_appear_only_in_auth(
             )  # fmt: skip
             return str(response.json()["connected_account"]["id"])
 
+        basic = static(domain="acme", username=planted["user"], password=planted["password"])
+        tokens = {"access_token": planted["access"], "refresh_token": planted["refresh"]}
         ids = [
             create(key_conn, static(api_key=planted["api_key"])),
-            create(basic_conn, static(domain="acme", username=planted["user"],
-                                      password=planted["password"])),  # fmt: skip
+            create(basic_conn, basic),
             create(bearer_conn, static(token=planted["token"], region="us", tenant="t")),
-            create(oauth_conn, {"oauth_token": {"access_token": planted["access"],
-                                                "refresh_token": planted["refresh"]}}),
-        ]  # fmt: skip
+            create(oauth_conn, {"oauth_token": tokens}),
+        ]
         keep(api.put(ACCOUNTS, json={
             "connector": key_conn, "identifier": "victim@example.com",
             "connected_account": {"authorization_details": static(api_key=planted["updated"])}}),
@@ -911,6 +911,7 @@ def test_secrets_appear_only_in_auth(
         keep(api.get(f"/api/v1/connections/{oauth_conn}"), 200)
         seen.append(audit_text(api))
 
+        seen.append(server.log_text())
         everything = "\n".join(seen)
         for name, value in planted.items():
             assert value not in everything, name

@@ -284,6 +284,7 @@ BAD_CREATE: list[tuple[str, dict[str, Any], set[str]]] = [
     ("empty key_id", {"provider_key": "{key}", "key_id": ""}, {"key_id"}),
     ("key_id too long", {"provider_key": "{key}", "key_id": "k" * 101}, {"key_id"}),
     ("key_id not a string", {"provider_key": "{key}", "key_id": 7}, {"key_id"}),
+    ("key_id shaped like an id", {"provider_key": "{key}", "key_id": "conn_123"}, {"key_id"}),
     ("enabled not a boolean", {"provider_key": "{key}", "enabled": "yes"}, {"enabled"}),
     ("bad auth_mode", {"provider_key": "{key}", "auth_mode": "EVERYONE"}, {"auth_mode"}),
     (

@@ -208,12 +208,12 @@ def validate_oauth_inputs(
                     FieldViolation(f"{API_CONFIG_AT}.path_variables.{name}", "is required")
                 )
                 reported.add(name)
-    where = {
+    default_at = {
         f.field_name: f"{API_CONFIG_AT}.path_variables.{f.field_name}"
         for f in pattern.account_fields
     }
     violations += placeholder_problems(
-        definition, pattern, given, where, skip=reported, require=require
+        definition, pattern, given, default_at, skip=reported, require=require
     )
     if violations:
         raise InvalidArgument.from_violations(violations)

@@ -238,7 +238,7 @@ def _apply_credentials(
             given = (
                 _merged_static(row, target.pattern, static.details, ctx)
                 if update
-                else (static.details)
+                else static.details
             )
             inputs: StaticInputs = validate_static(
                 target.provider.definition, target.pattern, given

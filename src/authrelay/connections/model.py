@@ -31,6 +31,9 @@ def _connection_name(value: str) -> str:
             "must be 1-100 characters: letters, digits, '_', '-' and '.', starting with a "
             "letter or digit (it travels in the connection_name header)"
         )
+    if value.lower().startswith("conn_"):
+        # routes take a connection id or name: a name shaped like an id would be ambiguous
+        raise ValueError("must not start with 'conn_' (the prefix of connection ids)")
     return value
 
 

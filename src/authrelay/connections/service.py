@@ -344,7 +344,10 @@ async def update_connection(
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise AlreadyExists(f"a connection named {body.key_id!r} already exists") from None
+        winner = await store.by_name(session, principal.environment_id, body.key_id or "")
+        if winner is None:
+            raise
+        raise _name_taken(winner) from None
     ctx.invalidate()
     return connection_json(row, provider, ctx)
 

@@ -115,7 +115,7 @@ def placeholder_value_problem(name: str, value: str) -> str | None:
     if ".." in value or value == ".":
         return "must not contain '..'"
     if name == "domain":
-        if len(value) > 253 or not _valid_host(value.lower()):
+        if any(ch in value for ch in ":[]") or len(value) > 253 or not _valid_host(value.lower()):
             return "must be a host name (letters, digits, hyphens and dots; no port, path or '@')"
         return None
     if not _SEGMENT.match(value):

@@ -16,12 +16,15 @@ def contains_pattern(text: str) -> str:
 
 
 async def get(session: AsyncSession, env_id: str, id_or_name: str) -> Connection | None:
-    return await session.scalar(
+    """By id, else by name (an id match wins, so the answer is never ambiguous)."""
+    rows = await session.scalars(
         select(Connection).where(
             Connection.environment_id == env_id,
             or_(Connection.id == id_or_name, Connection.name == id_or_name),
         )
     )
+    found = list(rows)
+    return next((row for row in found if row.id == id_or_name), found[0] if found else None)
 
 
 async def by_name(session: AsyncSession, env_id: str, name: str) -> Connection | None:
