@@ -32,14 +32,14 @@ def rows(backend: Backend, tables: list[str]) -> dict[str, list[dict[str, object
                 conn.row_factory = aiosqlite.Row
                 result = {}
                 for table in tables:
-                    cursor = await conn.execute(f"SELECT * FROM {table}")  # noqa: S608
+                    cursor = await conn.execute(f"SELECT * FROM {table}")
                     result[table] = [dict(r) for r in await cursor.fetchall()]
                 return result
         import asyncpg
 
         conn = await asyncpg.connect(backend.database_url)
         try:
-            return {t: [dict(r) for r in await conn.fetch(f"SELECT * FROM {t}")] for t in tables}  # noqa: S608
+            return {t: [dict(r) for r in await conn.fetch(f"SELECT * FROM {t}")] for t in tables}
         finally:
             await conn.close()
 
