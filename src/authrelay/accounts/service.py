@@ -91,6 +91,9 @@ def _authorization_details(
             secrets = decrypt_secrets(ctx, row)
             token["access_token"] = secrets.get("access_token", "")
             token["refresh_token"] = secrets.get("refresh_token", "")
+        if row.details.get("user_info"):
+            # what the provider's user_info_uri answered at authorization (no secrets)
+            token["user_info"] = row.details["user_info"]
         return {"oauth_token": token}
     details = dict(row.details)
     if reveal:
@@ -210,6 +213,7 @@ def _apply_credentials(
             }
             row.status = "ACTIVE"
             row.token_expires_at = None
+            row.token_version = (row.token_version or 0) + 1  # the proxy reloads the token
         else:
             # without tokens (yet) only the values given are checked
             validate_oauth_inputs(
