@@ -9,6 +9,12 @@
 //   POST /__reset             zero the counters
 //   POST /__revoke_refresh    destroy refresh tokens (?sub=<account id>; all when omitted)
 //
+// and one strictness check oidc-provider does not make: a client registered with
+// client_secret_basic that sends its secret in the body (or one registered with
+// client_secret_post that uses HTTP Basic) is refused with invalid_client, so tests notice a
+// wrong client authentication method (oidc-provider itself accepts either secret method).
+// Set "strict_client_auth": false in the config to turn that off.
+//
 // Usage: node server.js <config.json>     (or OAUTH_SERVER_CONFIG=<config.json> node server.js)
 //
 // config.json:
@@ -17,7 +23,8 @@
 //     "clients": [ {client metadata as oidc-provider takes it} ],
 //     "access_token_ttl": 3600,             // seconds (ttl.AccessToken)
 //     "refresh_token_ttl": 1209600,         // optional, seconds (ttl.RefreshToken)
-//     "scopes": ["openid", "offline_access", "read", "write"]
+//     "scopes": ["openid", "offline_access", "read", "write"],
+//     "strict_client_auth": true            // optional, default true (see above)
 //   }
 //
 // Prints "READY http://127.0.0.1:<port>" on stdout once listening; exits on SIGTERM / SIGINT.
@@ -148,6 +155,9 @@ const clients = (config.clients || []).map((client) => ({
   ...client,
 }));
 
+const clientsById = new Map(clients.map((client) => [client.client_id, client]));
+const strictClientAuth = config.strict_client_auth !== false;
+
 const scopes = [...new Set(['openid', 'offline_access', ...(config.scopes || [])])];
 const accessTokenTTL = Number(config.access_token_ttl ?? 3600);
 const refreshTokenTTL = Number(config.refresh_token_ttl ?? 14 * 24 * 60 * 60);
@@ -265,6 +275,46 @@ async function whoami(ctx) {
   });
 }
 
+const CLIENT_AUTH_PATHS = new Set(['/token', '/token/revocation', '/token/introspection']);
+const BODY_LIMIT = 56 * 1024;
+
+async function readRawBody(req) {
+  const chunks = [];
+  let received = 0;
+  for await (const chunk of req) {
+    received += chunk.length;
+    if (received > BODY_LIMIT) throw new Error('request entity too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, received).toString('utf8');
+}
+
+// The client authentication method a token/revocation/introspection request used, and for which
+// client; undefined when it is none of the two secret methods.
+function usedSecretMethod(ctx, form) {
+  const header = ctx.get('authorization');
+  if (/^basic\s/i.test(header)) {
+    let clientId;
+    try {
+      const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+      clientId = decodeURIComponent(decoded.slice(0, decoded.indexOf(':')).replace(/\+/g, '%20'));
+    } catch {
+      return undefined;
+    }
+    return { method: 'client_secret_basic', clientId };
+  }
+  if (form.has('client_secret')) {
+    return { method: 'client_secret_post', clientId: form.get('client_id') };
+  }
+  return undefined;
+}
+
+function countTokenRequest(grantType) {
+  stats.token_requests += 1;
+  const label = typeof grantType === 'string' && grantType ? grantType : 'unknown';
+  stats.token_requests_by_grant[label] = (stats.token_requests_by_grant[label] || 0) + 1;
+}
+
 provider.use(async (ctx, next) => {
   const { path, method } = ctx;
 
@@ -287,19 +337,44 @@ provider.use(async (ctx, next) => {
     return;
   }
 
+  if (method === 'POST' && CLIENT_AUTH_PATHS.has(path)) {
+    let form;
+    if (ctx.is('application/x-www-form-urlencoded')) {
+      // Read the body here and hand it to oidc-provider as an already-parsed body (it uses
+      // req.body when the stream was consumed), so the grant type and the client authentication
+      // method can be seen before the request is processed.
+      let raw;
+      try {
+        raw = await readRawBody(ctx.req);
+      } catch {
+        sendJson(ctx, 400, { error: 'invalid_request', error_description: 'unreadable body' });
+        return;
+      }
+      ctx.req.body = raw;
+      form = new URLSearchParams(raw);
+    }
+    if (path === '/token') countTokenRequest(form?.get('grant_type'));
+    if (strictClientAuth && form) {
+      const used = usedSecretMethod(ctx, form);
+      const registered = used && clientsById.get(used.clientId)?.token_endpoint_auth_method;
+      if (
+        used
+        && ['client_secret_basic', 'client_secret_post'].includes(registered)
+        && registered !== used.method
+      ) {
+        ctx.set('WWW-Authenticate', 'Basic realm="token"');
+        sendJson(ctx, 401, {
+          error: 'invalid_client',
+          error_description: `client authentication failed: client is registered with ${registered}, the request used ${used.method}`,
+        });
+        return;
+      }
+    }
+  }
+
   await next();
 
-  if (path === '/token' && method === 'POST') {
-    stats.token_requests += 1;
-    let grantType;
-    try {
-      grantType = ctx.oidc?.params?.grant_type;
-    } catch {
-      grantType = undefined;
-    }
-    const label = typeof grantType === 'string' && grantType ? grantType : 'unknown';
-    stats.token_requests_by_grant[label] = (stats.token_requests_by_grant[label] || 0) + 1;
-  } else if (path === '/me' && (method === 'GET' || method === 'POST')) {
+  if (path === '/me' && (method === 'GET' || method === 'POST')) {
     stats.userinfo_requests += 1;
   }
 });

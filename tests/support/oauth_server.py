@@ -22,6 +22,9 @@ Quirks worth knowing when writing tests against it:
   ``access_denied`` ("End-User aborted interaction"). :func:`complete_login` with
   ``approve=False`` follows that link on the consent page, so the flow ends at the client's
   ``redirect_uri`` with ``error=access_denied`` (plus ``state`` and ``iss``).
+* Client authentication: oidc-provider accepts ``client_secret_basic`` and
+  ``client_secret_post`` interchangeably; ``server.js`` refuses the one a client is not
+  registered with (``invalid_client``) unless started with ``strict_client_auth=False``.
 * Userinfo (``/me``) answers only for access tokens whose scope includes ``openid``; the
   test-only resource ``GET /api/whoami`` accepts any valid access token.
 """
@@ -215,10 +218,16 @@ def start_oauth_server(
     *,
     scopes: list[str] | None = None,
     refresh_token_ttl: int | None = None,
+    strict_client_auth: bool = True,
 ) -> OAuthServer:
     """Start oidc-provider on a free loopback port with these clients (oidc-provider client
     metadata; grant_types default to authorization_code + refresh_token, response_types to
-    code, token_endpoint_auth_method to client_secret_basic). Call ``.stop()`` when done."""
+    code, token_endpoint_auth_method to client_secret_basic). Call ``.stop()`` when done.
+
+    ``strict_client_auth`` (default) makes the token, revocation and introspection endpoints
+    refuse a client that authenticates with the other secret method than the one it is
+    registered with (oidc-provider alone accepts client_secret_basic and client_secret_post
+    interchangeably)."""
     ensure_node_modules()
     tmp_dir = Path(tmp_dir)
     tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -230,6 +239,7 @@ def start_oauth_server(
             "clients": clients,
             "access_token_ttl": access_token_ttl,
             "scopes": list(DEFAULT_SCOPES if scopes is None else scopes),
+            "strict_client_auth": strict_client_auth,
         }
         if refresh_token_ttl is not None:
             config["refresh_token_ttl"] = refresh_token_ttl
