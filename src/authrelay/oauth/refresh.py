@@ -193,4 +193,5 @@ class Refresher:
             await cache_store.bump(session)
             await session.commit()
             self.invalidate()
-            return await self._reload(session, key)
+        async with self.sessions() as fresh:  # not the session above: its rows are stale
+            return await self._reload(fresh, key)
