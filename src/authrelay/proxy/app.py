@@ -27,6 +27,7 @@ from authrelay.errors import (
     Unauthenticated,
     Unavailable,
 )
+from authrelay.observability import log_line
 from authrelay.proxy.guard import (
     BlockedAddress,
     PathRejected,
@@ -121,7 +122,8 @@ class ProxyApp:
         finally:
             elapsed = time.perf_counter() - start
             runtime.metrics.proxy_requests.labels(str(info.get("status", 0))).inc()
-            log.info("proxy", extra={**info, "duration_ms": round(elapsed * 1000, 2)})
+            info["duration_ms"] = round(elapsed * 1000, 2)
+            log_line(log, "proxy", info)
 
     async def _principal_env(self, runtime: Runtime, token: str, host: str) -> str:
         claims = runtime.tokens.verify(token)
