@@ -106,12 +106,19 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self._proxied: dict[int, Any] = {}
         self.latency = Histogram(
             "authrelay_http_request_duration_seconds",
             "Time to answer an HTTP request",
             ["route"],
             registry=self.registry,
         )
+
+    def count_proxied(self, status: int) -> None:
+        child = self._proxied.get(status)
+        if child is None:
+            child = self._proxied[status] = self.proxy_requests.labels(str(status))
+        child.inc()
 
 
 access_log = logging.getLogger("authrelay.access")

@@ -40,6 +40,7 @@ class Runtime:
     last_used: LastUsed = field(default_factory=LastUsed)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     refresher: Refresher | None = None
+    proxy_timeout: aiohttp.ClientTimeout | None = None
 
     def __post_init__(self) -> None:
         self.refresher = Refresher(
@@ -50,6 +51,12 @@ class Runtime:
             lambda key, route: self.proxy_cache.remember(self.proxy_cache.routes, key, route),
             self.proxy_cache.invalidate,
             self.settings.refresh_margin_seconds,
+            self.settings.allowlist,
+        )
+        self.proxy_timeout = aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=self.settings.proxy_connect_timeout,
+            sock_read=self.settings.proxy_read_timeout,
         )
 
     @property

@@ -22,6 +22,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authrelay.accounts.service import secret_context as account_context
+from authrelay.config import UpstreamAllowlist
 from authrelay.errors import NotFound, Unavailable
 from authrelay.oauth import rfc6749
 from authrelay.oauth.tokens import account_values, client_config, stored_tokens
@@ -49,7 +50,9 @@ class Refresher:
         remember: Callable[[tuple[str, str, str], Route], None],
         invalidate: Callable[[], None],
         margin: float,
+        allowlist: UpstreamAllowlist,
     ) -> None:
+        self.allowlist = allowlist
         self.sessions = sessions
         self.keyring = keyring
         self.catalog = catalog
@@ -93,7 +96,7 @@ class Refresher:
         raise Unavailable("timed out waiting for another process to refresh the access token")
 
     async def _reload(self, session: AsyncSession, key: tuple[str, str, str]) -> Route:
-        route = await load_route(session, self.keyring, self.catalog, *key)
+        route = await load_route(session, self.keyring, self.catalog, self.allowlist, *key)
         self.remember(key, route)
         return route
 

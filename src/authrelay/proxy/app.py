@@ -73,7 +73,7 @@ def _decode(value: bytes) -> str:
     return value.decode("latin-1")
 
 
-async def _send_error(send: Send, exc: AuthrelayError) -> int:
+async def _send_error(send: Send, exc: AuthrelayError, info: dict[str, Any]) -> None:
     body = json.dumps(exc.body()).encode()
     headers = [
         (b"content-type", b"application/json"),
@@ -81,9 +81,9 @@ async def _send_error(send: Send, exc: AuthrelayError) -> int:
         (ERROR_HEADER, CODE_NAMES.get(exc.code, "UNKNOWN").encode()),
         *((k.lower().encode(), v.encode()) for k, v in exc.headers.items()),
     ]
+    info["status"] = exc.http_status
     await send({"type": "http.response.start", "status": exc.http_status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-    return exc.http_status
 
 
 class ProxyApp:
@@ -99,29 +99,20 @@ class ProxyApp:
             "method": scope["method"],
             "path": scope["path"],
         }
-        started = False
-
-        async def tracking_send(message: Any) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                info["status"] = message["status"]
-            await send(message)
-
         try:
-            await self._handle(runtime, scope, receive, tracking_send, info)
+            await self._handle(runtime, scope, receive, send, info)
         except AuthrelayError as exc:
-            if started:
+            if "status" in info:  # the response had started: nothing to do but end it
                 raise
-            await _send_error(tracking_send, exc)
+            await _send_error(send, exc, info)
         except Exception:
-            if started:
+            if "status" in info:
                 raise
             log.exception("proxy failure", extra={k: v for k, v in info.items() if k != "status"})
-            await _send_error(tracking_send, InternalError("internal error in the proxy"))
+            await _send_error(send, InternalError("internal error in the proxy"), info)
         finally:
             elapsed = time.perf_counter() - start
-            runtime.metrics.proxy_requests.labels(str(info.get("status", 0))).inc()
+            runtime.metrics.count_proxied(info.get("status", 0))
             info["duration_ms"] = round(elapsed * 1000, 2)
             log_line(log, "proxy", info)
 
@@ -154,7 +145,13 @@ class ProxyApp:
             try:
                 async with runtime.sessions() as session:
                     route = await load_route(
-                        session, runtime.keyring, runtime.catalog, env_id, connection, identifier
+                        session,
+                        runtime.keyring,
+                        runtime.catalog,
+                        runtime.settings.allowlist,
+                        env_id,
+                        connection,
+                        identifier,
                     )
             except AuthrelayError as exc:
                 cache.remember(cache.routes, key, exc)
@@ -166,7 +163,7 @@ class ProxyApp:
     async def _handle(
         self, runtime: Runtime, scope: Scope, receive: Receive, send: Send, info: dict[str, Any]
     ) -> None:
-        token = connection = identifier = host = ""
+        token = connection = identifier = host = content_length = ""
         hop_extra: set[bytes] = set()
         has_body = False
         for name, value in scope["headers"]:
@@ -182,7 +179,8 @@ class ProxyApp:
             elif name == b"connection":
                 hop_extra.update(t.strip().lower().encode() for t in _decode(value).split(","))
             elif name == b"content-length":
-                has_body = value.strip() not in (b"", b"0")
+                content_length = _decode(value).strip()
+                has_body = content_length not in ("", "0")
             elif name == b"transfer-encoding":
                 has_body = True
         if not token:
@@ -216,7 +214,6 @@ class ProxyApp:
         for name, value in scope["headers"]:
             if name not in _NOT_FORWARDED and name not in hop_extra:
                 forward.add(_decode(name), _decode(value))
-        content_length = _header(scope, b"content-length")
         if has_body and content_length:
             forward["Content-Length"] = content_length
         forward[route.header_name] = route.header_value
@@ -225,7 +222,7 @@ class ProxyApp:
         # larger ones stream through and a 401 on them is returned as it is.
         replayable = not has_body
         limit = runtime.settings.retry_body_limit
-        if route.oauth and has_body and content_length and content_length.isdigit():
+        if route.oauth and has_body and content_length.isdigit():
             if int(content_length) <= limit:
                 body = b"".join([chunk async for chunk in _request_body(receive)])
                 replayable = True
@@ -237,7 +234,7 @@ class ProxyApp:
             response = await self._upstream(runtime, scope["method"], url, forward, body, route)
         runtime.last_used.mark(route.account_id)
         try:
-            await _relay(response, send)
+            await _relay(response, send, info)
         finally:
             response.release()
 
@@ -251,14 +248,11 @@ class ProxyApp:
         route: Route,
     ) -> aiohttp.ClientResponse:
         settings = runtime.settings
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            sock_connect=settings.proxy_connect_timeout,
-            sock_read=settings.proxy_read_timeout,
-        )
-        for _ in range(_MAX_REDIRECTS + 1):
+        timeout = runtime.proxy_timeout
+        for hop in range(_MAX_REDIRECTS + 1):
             try:
-                check_host(url.host or "", settings.allowlist)
+                if hop:  # the route's own host was checked when the route was loaded
+                    check_host(url.host or "", settings.allowlist)
                 response = await runtime.http.request(
                     method,
                     url,
@@ -300,13 +294,6 @@ class ProxyApp:
         raise Unavailable("the upstream redirected too many times")
 
 
-def _header(scope: Scope, wanted: bytes) -> str | None:
-    for name, value in scope["headers"]:
-        if name == wanted:
-            return _decode(value)
-    return None
-
-
 def _target_url(route: Route, rest: str, query: bytes) -> URL:
     target = f"{route.base_url}/{rest}" if rest else route.base_url
     if query:
@@ -339,13 +326,22 @@ async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
-async def _relay(response: aiohttp.ClientResponse, send: Send) -> None:
+_SMALL_BODY = 65536
+
+
+async def _relay(response: aiohttp.ClientResponse, send: Send, info: dict[str, Any]) -> None:
     headers = [
         (name.lower(), value)
         for name, value in response.raw_headers
         if name.lower() not in _HOP_BY_HOP
     ]
+    info["status"] = response.status
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    length = response.content_length
+    if length is not None and length <= _SMALL_BODY:
+        # A small body of known length goes in one message (fewer sends, same bytes).
+        await send({"type": "http.response.body", "body": await response.read()})
+        return
     async for chunk in response.content.iter_any():
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})

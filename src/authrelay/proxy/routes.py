@@ -12,11 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yarl import URL
 
 from authrelay.accounts.service import secret_context
-from authrelay.errors import AuthrelayError, FailedPrecondition, InternalError, NotFound
+from authrelay.config import UpstreamAllowlist
+from authrelay.errors import (
+    AuthrelayError,
+    FailedPrecondition,
+    InternalError,
+    NotFound,
+    PermissionDenied,
+)
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.model import AuthPattern
 from authrelay.providers.service import resolve_provider
 from authrelay.providers.urls import PLACEHOLDER, placeholder_value_problem
+from authrelay.proxy.guard import BlockedAddress, check_host
 from authrelay.proxy.inject import credential_header
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
@@ -76,6 +84,7 @@ async def load_route(
     session: AsyncSession,
     keyring: KeyRing,
     catalog: Catalog,
+    allowlist: UpstreamAllowlist,
     env_id: str,
     connection_name: str,
     identifier: str,
@@ -124,6 +133,10 @@ async def load_route(
     url = URL(base, encoded=True)
     if url.scheme not in {"http", "https"} or not url.host:
         raise PlaceholderRejected("the provider's proxy_url does not make a valid URL")
+    try:
+        check_host(url.host, allowlist)
+    except BlockedAddress as exc:
+        raise PermissionDenied(f"upstream target refused: {exc}") from None
     return Route(
         account_id=account.id,
         base_url=base,
