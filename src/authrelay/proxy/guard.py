@@ -23,7 +23,6 @@ _DOUBLE_ENCODED = ("%2e", "%2f", "%5c")
 _PLAIN = re.compile(r"^(?:[A-Za-z0-9_~!$&'()*+,;=@-]+(?:/|$))*$")  # no '.', '%', ':' or '\\'
 
 
-
 class PathRejected(ValueError):
     """The path after /proxy/ would leave the provider's proxy_url."""
 
