@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,6 +46,10 @@ def create_app(settings: Settings) -> ASGIApp:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await create_runtime(settings, metrics)
         app.state.runtime = runtime
+        # Everything built so far lives as long as the process: keep it out of the cyclic
+        # garbage collector's scans, which otherwise stall requests (p99) for milliseconds.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
