@@ -119,3 +119,38 @@ def test_async_request_and_configuration_from_environment(
     monkeypatch.delenv("SCALEKIT_CLIENT_SECRET")
     with pytest.raises(authrelay.ConfigurationError):
         authrelay.Client()
+
+
+def test_get_authorization_link(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
+    with server.api(dev_client) as api:
+        definition = provider_definition(f"Link Sdk {unique}", upstream)
+        assert api.post("/api/v1/custom-providers", json=definition).status_code == 201
+        api.post(
+            "/api/v1/connections",
+            json={"provider_key": f"linksdk{unique}", "key_id": f"lsdk-{unique}"},
+        )
+    with authrelay.Client(
+        server.url, dev_client["client_id"], dev_client["client_secret"]
+    ) as client:
+        link = client.actions.get_authorization_link(
+            f"lsdk-{unique}",
+            "new@example.com",
+            state="s1",
+            user_verify_url="https://app.example.com/v",
+        )
+        assert link["link"].startswith(f"{server.url}/connect/") and link["expiry"]
+        with pytest.raises(authrelay.ApiError) as caught:
+            client.actions.get_authorization_link(f"nope-{unique}", "x")
+        assert caught.value.status == 404
+
+    async def run() -> dict[str, str]:
+        async with authrelay.AsyncClient(
+            server.url, dev_client["client_id"], dev_client["client_secret"]
+        ) as client:
+            return await client.actions.get_authorization_link(
+                f"lsdk-{unique}", "other@example.com"
+            )
+
+    assert asyncio.run(run())["link"].startswith(f"{server.url}/connect/")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from authrelay.client._exceptions import ProxyError
+from authrelay.client._exceptions import ApiError, ProxyError
 
 if TYPE_CHECKING:
     from authrelay.client._client import AsyncClient, Client
@@ -63,9 +63,53 @@ def is_stale_token(response: httpx.Response) -> bool:
     return response.status_code == 401 and response.headers.get(ERROR_HEADER) == "UNAUTHENTICATED"
 
 
+def link_request(
+    env_url: str,
+    connection_name: str,
+    identifier: str,
+    state: str | None,
+    user_verify_url: str | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"connector": connection_name, "identifier": identifier}
+    if state is not None:
+        body["state"] = state
+    if user_verify_url is not None:
+        body["user_verify_url"] = user_verify_url
+    return {
+        "method": "POST",
+        "url": f"{env_url}/api/v1/connected_accounts/magic_link",
+        "json": body,
+        "headers": {},
+    }
+
+
+def api_answer(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"message": response.text[:200]}
+    if response.status_code >= 400 or not isinstance(body, dict):
+        raise ApiError(response.status_code, body if isinstance(body, dict) else {})
+    return body
+
+
 class Actions:
     def __init__(self, client: Client) -> None:
         self._client = client
+
+    def get_authorization_link(
+        self,
+        connection_name: str,
+        identifier: str,
+        state: str | None = None,
+        user_verify_url: str | None = None,
+    ) -> dict[str, Any]:
+        """A single-use authorization link for the user: `{"link", "expiry"}`. The connected
+        account is created (PENDING_AUTH) when it does not exist yet."""
+        request = link_request(
+            self._client.env_url, connection_name, identifier, state, user_verify_url
+        )
+        return api_answer(self._client._send(request, None))
 
     def request(
         self,
@@ -107,6 +151,19 @@ class Actions:
 class AsyncActions:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+
+    async def get_authorization_link(
+        self,
+        connection_name: str,
+        identifier: str,
+        state: str | None = None,
+        user_verify_url: str | None = None,
+    ) -> dict[str, Any]:
+        """The async form of `Actions.get_authorization_link`."""
+        request = link_request(
+            self._client.env_url, connection_name, identifier, state, user_verify_url
+        )
+        return api_answer(await self._client._send(request, None))
 
     async def request(
         self,
