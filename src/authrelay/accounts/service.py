@@ -51,7 +51,7 @@ class Target:
     pattern: AuthPattern
 
 
-async def _target(
+async def resolve_target(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, connector: str
 ) -> Target:
     connection = await connection_store.get(session, principal.environment_id, connector)
@@ -261,7 +261,7 @@ async def create_account(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any
 ) -> dict[str, Any]:
     body = parse_strict(CreateAccountRequest, raw)
-    target = await _target(session, principal, ctx, body.connector)
+    target = await resolve_target(session, principal, ctx, body.connector)
     existing = await store.get(
         session,
         principal.environment_id,
@@ -271,20 +271,8 @@ async def create_account(
     )
     if existing is not None:
         raise _taken(existing, target.connection)
-    now = utcnow()
-    row = ConnectedAccount(
-        id=new_id("ca"),
-        environment_id=principal.environment_id,
-        connection_id=target.connection.id,
-        identifier=body.identifier,
-        organization_id=body.organization_id or None,
-        user_id=body.user_id or None,
-        status="PENDING_AUTH",
-        authorization_type=target.pattern.type,
-        details={},
-        api_config={},
-        created_at=now,
-        updated_at=now,
+    row = pending_account(
+        principal.environment_id, target, body.identifier, body.organization_id, body.user_id
     )
     _apply_credentials(row, target, body.connected_account, ctx)
     session.add(row)
@@ -308,6 +296,28 @@ async def create_account(
         ) from None
     ctx.invalidate()
     return account_json(row, target.connection, ctx, full=True)
+
+
+def pending_account(
+    env_id: str, target: Target, identifier: str, organization_id: str | None, user_id: str | None
+) -> ConnectedAccount:
+    """A new account without credentials (PENDING_AUTH) for the target's connection."""
+    now = utcnow()
+    return ConnectedAccount(
+        id=new_id("ca"),
+        environment_id=env_id,
+        connection_id=target.connection.id,
+        identifier=identifier,
+        organization_id=organization_id or None,
+        user_id=user_id or None,
+        status="PENDING_AUTH",
+        authorization_type=target.pattern.type,
+        details={},
+        api_config={},
+        token_version=0,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def _taken(row: ConnectedAccount, connection: Connection) -> AlreadyExists:
@@ -363,7 +373,7 @@ async def update_account(
     row, connection = await find_account(
         session, principal, account_id=body.id, connector=body.connector, identifier=body.identifier
     )
-    target = await _target(session, principal, ctx, connection.id)
+    target = await resolve_target(session, principal, ctx, connection.id)
     before = _audit_view(row, connection)
     _apply_credentials(row, target, body.connected_account, ctx, update=True)
     if body.scope_selection is not None:

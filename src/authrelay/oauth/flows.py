@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.accounts.credentials import validate_static
 from authrelay.accounts.model import Identifier, OptionalId
-from authrelay.accounts.service import Target, _target, find_account
+from authrelay.accounts.service import Target, find_account, pending_account, resolve_target
 from authrelay.accounts.service import secret_context as account_context
 from authrelay.auth.principal import Principal
 from authrelay.context import ServiceContext
@@ -103,11 +103,11 @@ async def create_magic_link(
         row, connection = await find_account(
             session, principal, account_id=body.id, connector=None, identifier=None
         )
-        target = await _target(session, principal, ctx, connection.id)
+        target = await resolve_target(session, principal, ctx, connection.id)
     else:
         if not body.connector or not body.identifier:
             raise InvalidArgument.field("identifier", "give id, or connector and identifier")
-        target = await _target(session, principal, ctx, body.connector)
+        target = await resolve_target(session, principal, ctx, body.connector)
         existing = await session.scalar(
             select(ConnectedAccount).where(
                 ConnectedAccount.connection_id == target.connection.id,
@@ -117,21 +117,12 @@ async def create_magic_link(
         if existing is not None:
             row = existing
         else:
-            now = utcnow()
-            row = ConnectedAccount(
-                id=new_id("ca"),
-                environment_id=principal.environment_id,
-                connection_id=target.connection.id,
-                identifier=body.identifier,
-                organization_id=body.organization_id or None,
-                user_id=body.user_id or None,
-                status="PENDING_AUTH",
-                authorization_type=target.pattern.type,
-                details={},
-                api_config={},
-                token_version=0,
-                created_at=now,
-                updated_at=now,
+            row = pending_account(
+                principal.environment_id,
+                target,
+                body.identifier,
+                body.organization_id,
+                body.user_id,
             )
             session.add(row)
             await cache_store.bump(session)
@@ -195,7 +186,7 @@ async def _flow_target(
     account = await account_store.by_id(session, flow.account_id)
     if account is None:
         raise NotFound("the connected account of this link no longer exists")
-    target = await _target(session, _principal(flow), ctx, account.connection_id)
+    target = await resolve_target(session, _principal(flow), ctx, account.connection_id)
     return account, target
 
 
