@@ -432,3 +432,57 @@ def test_single_flight_refresh_across_two_processes(
     stats = oauth_as.stats()
     assert stats["token_requests_by_grant"].get("refresh_token", 0) == 1, stats
     assert len({r.json()["token_suffix"] for r in responses}) == 1
+
+
+def test_upstream_401_refreshes_once_and_retries(
+    server: Server, dev_client: dict[str, str], oauth_as: OAuthServer, unique: str
+) -> None:
+    """Imported tokens have no known expiry: a 401 from the upstream triggers one refresh
+    and one retry; the rotated refresh token is stored."""
+    with server.api(dev_client) as api:
+        conn = f"r401-{unique}"
+        _connect(api, oauth_as, f"Retry {unique}", conn)
+        location, _ = _authorize(_link(api, conn, "jack"))
+        assert _callback(complete_login(location, "jack").headers["location"]).status_code == 200
+        issued = _account(api, conn, "jack", reveal=True)["authorization_details"]["oauth_token"]
+        # a second account imports a dead access token with the live refresh token
+        response = api.put(
+            "/api/v1/connected_accounts",
+            json={
+                "connector": conn,
+                "identifier": "jack",
+                "connected_account": {
+                    "authorization_details": {
+                        "oauth_token": {
+                            "access_token": "no-longer-valid",
+                            "refresh_token": issued["refresh_token"],
+                        }
+                    }
+                },
+            },
+        )
+        assert response.status_code == 200, response.text
+        oauth_as.reset()
+        response = api.get("/proxy/api/whoami", headers=proxy_headers(conn, "jack"))
+        assert response.status_code == 200, response.text
+        assert response.json()["sub"] == "jack"
+        stats = oauth_as.stats()
+        assert (
+            stats["token_requests"] == 1 and stats["token_requests_by_grant"]["refresh_token"] == 1
+        )
+        stored = _account(api, conn, "jack", reveal=True)["authorization_details"]["oauth_token"]
+        assert stored["refresh_token"] != issued["refresh_token"]  # rotated by the server
+        assert stored["access_token"] != "no-longer-valid"
+
+
+def test_token_endpoint_answering_html(
+    server: Server, dev_client: dict[str, str], upstream: Any, oauth_as: OAuthServer, unique: str
+) -> None:
+    with server.api(dev_client) as api:
+        conn = f"html-{unique}"
+        _connect(api, oauth_as, f"Html {unique}", conn, token_uri=f"{upstream.url}/token/html")
+        _, params = _authorize(_link(api, conn, "kim"))
+        page = _callback(f"{server.url}/oauth/callback?code=whatever&state={params['state'][0]}")
+        assert page.status_code == 400 and "not JSON" in page.text
+        account = _account(api, conn, "kim")
+        assert account["status"] == "PENDING_AUTH" and "access_token" not in str(account)

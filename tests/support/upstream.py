@@ -75,6 +75,8 @@ class RecordingUpstream:
                 headers={"Content-Type": "application/json", "X-Upstream": "yes",
                          "Set-Cookie": "upstream=1"},
             )  # fmt: skip
+        if path.endswith("/html"):
+            return web.Response(status=200, body=b"<html>not json</html>", content_type="text/html")
         if "/redirect" in path:
             return web.Response(status=302, headers={"Location": request.query.get("to", "/")})
         if "/big/" in path:
