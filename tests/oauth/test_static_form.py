@@ -175,3 +175,49 @@ def test_links_expire_and_refuse_bad_targets(
             ).status_code
             == 404
         )
+
+
+def test_concurrent_links_and_creates_for_a_new_account(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
+    import asyncio
+
+    with server.api(dev_client) as api:
+        conn = _setup(api, upstream, unique)
+    token = server.token(dev_client)
+
+    async def race() -> tuple[list[int], list[int]]:
+        async with httpx.AsyncClient(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as http:
+            links = await asyncio.gather(
+                *(
+                    http.post(
+                        "/api/v1/connected_accounts/magic_link",
+                        json={"connector": conn, "identifier": "new@x"},
+                    )
+                    for _ in range(10)
+                )
+            )
+            body = {
+                "connector": conn,
+                "identifier": "made@x",
+                "connected_account": {
+                    "authorization_details": {
+                        "static_auth": {
+                            "details": {"username": "u", "password": "p", "region": "eu"}
+                        }
+                    }
+                },
+            }
+            creates = await asyncio.gather(
+                *(http.post("/api/v1/connected_accounts", json=body) for _ in range(10))
+            )
+        return [r.status_code for r in links], [r.status_code for r in creates]
+
+    links, creates = asyncio.run(race())
+    assert links == [200] * 10
+    assert creates.count(201) == 1 and creates.count(409) == 9, creates
+    with server.api(dev_client) as api:
+        listed = api.get("/api/v1/connected_accounts", params={"connector": conn}).json()
+        assert sorted(a["identifier"] for a in listed["connected_accounts"]) == ["made@x", "new@x"]

@@ -286,8 +286,9 @@ async def create_account(
         before=None,
         after=_audit_view(row, target.connection),
     )
-    await cache_store.bump(session)
     try:
+        # The flush before the bump is where a concurrent duplicate surfaces on PostgreSQL.
+        await cache_store.bump(session)
         await session.commit()
     except IntegrityError:
         await session.rollback()

@@ -226,8 +226,9 @@ async def create_connection(
         before=None,
         after=_audit_view(row),
     )
-    await cache_store.bump(session)
     try:
+        # The flush before the bump is where a concurrent duplicate surfaces on PostgreSQL.
+        await cache_store.bump(session)
         await session.commit()
     except IntegrityError:
         await session.rollback()
@@ -339,8 +340,9 @@ async def update_connection(
         before=before,
         after=_audit_view(row),
     )
-    await cache_store.bump(session)
     try:
+        # The flush before the bump is where a concurrent duplicate surfaces on PostgreSQL.
+        await cache_store.bump(session)
         await session.commit()
     except IntegrityError:
         await session.rollback()

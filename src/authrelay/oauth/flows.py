@@ -15,6 +15,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import aiohttp
 from pydantic import AfterValidator, StringConstraints
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.accounts.credentials import validate_static
@@ -91,6 +92,17 @@ def error_page(title: str, message: str, status: int = 400) -> Page:
 
 
 async def create_magic_link(
+    session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any, ttl: int
+) -> dict[str, Any]:
+    try:
+        return await _create_magic_link(session, principal, ctx, raw, ttl)
+    except IntegrityError:
+        # Two links for a new account at once: the other request created it; use it.
+        await session.rollback()
+        return await _create_magic_link(session, principal, ctx, raw, ttl)
+
+
+async def _create_magic_link(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any, ttl: int
 ) -> dict[str, Any]:
     body = parse_strict(MagicLinkRequest, raw)

@@ -309,8 +309,9 @@ async def create_provider(
         before=None,
         after=row.definition,
     )
-    await cache_store.bump(session)
     try:
+        # The flush before the bump is where a concurrent duplicate surfaces on PostgreSQL.
+        await cache_store.bump(session)
         await session.commit()
     except IntegrityError:
         await session.rollback()
