@@ -1,0 +1,130 @@
+"""Readable differences between provider definitions, for review before a change.
+
+Only the fields a provider update actually changes are compared (`display_name`,
+`description`, `auth_patterns`, `proxy_url`, `proxy_enabled`). Inside `auth_patterns` the
+walk is nested and list items are matched by their natural key — a pattern by its `type`,
+a field by its `field_name`, a scope by its `scope` — so a reordered list is not a change
+and a renamed label shows as one line, not as two JSON blobs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+COMPARED = ("display_name", "description", "auth_patterns", "proxy_url", "proxy_enabled")
+_LIST_KEYS = ("type", "field_name", "scope")
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str
+    old: Any
+    new: Any
+
+    @property
+    def kind(self) -> str:
+        if self.old is _MISSING:
+            return "added"
+        if self.new is _MISSING:
+            return "removed"
+        return "changed"
+
+    def shown(self, value: Any) -> str:
+        if value is _MISSING:
+            return "—"
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, sort_keys=True)
+
+
+def _key_of(item: Any) -> str | None:
+    if isinstance(item, dict):
+        for key in _LIST_KEYS:
+            if isinstance(item.get(key), str):
+                return str(item[key])
+    return None
+
+
+def _walk(path: str, old: Any, new: Any, out: list[Change]) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            _walk(
+                f"{path}.{key}" if path else str(key),
+                old.get(key, _MISSING),
+                new.get(key, _MISSING),
+                out,
+            )
+        return
+    if isinstance(old, list) and isinstance(new, list):
+        old_keys = [_key_of(i) for i in old]
+        new_keys = [_key_of(i) for i in new]
+        keyed = (
+            all(k is not None for k in old_keys + new_keys)
+            and len(set(old_keys)) == len(old_keys)
+            and len(set(new_keys)) == len(new_keys)
+        )
+        if keyed:
+            old_map = dict(zip(old_keys, old, strict=True))
+            new_map = dict(zip(new_keys, new, strict=True))
+            for key in [*[k for k in old_keys if k], *[k for k in new_keys if k not in old_map]]:
+                assert key is not None
+                _walk(f"{path}[{key}]", old_map.get(key, _MISSING), new_map.get(key, _MISSING), out)
+            return
+        for i in range(max(len(old), len(new))):
+            _walk(
+                f"{path}[{i}]",
+                old[i] if i < len(old) else _MISSING,
+                new[i] if i < len(new) else _MISSING,
+                out,
+            )
+        return
+    if old != new:
+        out.append(Change(path, old, new))
+
+
+def diff_definitions(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Change]:
+    """Changes from `old` (None: nothing yet) to `new`, over the compared fields."""
+    changes: list[Change] = []
+    for field in COMPARED:
+        before = (old or {}).get(field, _MISSING)
+        after = new.get(field, _MISSING)
+        _walk(field, before, after, changes)
+    return changes
+
+
+def scopes_of(definition: dict[str, Any] | None) -> set[str]:
+    found: set[str] = set()
+    for pattern in (definition or {}).get("auth_patterns", []) or []:
+        if not isinstance(pattern, dict):
+            continue
+        config = pattern.get("oauth_config") or {}
+        for scope in config.get("available_scopes", []) or [] if isinstance(config, dict) else []:
+            if isinstance(scope, dict) and isinstance(scope.get("scope"), str):
+                found.add(scope["scope"])
+    return found
+
+
+def scope_changes(old: dict[str, Any] | None, new: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(added, removed) OAuth scopes."""
+    before, after = scopes_of(old), scopes_of(new)
+    return sorted(after - before), sorted(before - after)
+
+
+def definition_of(provider: dict[str, Any]) -> dict[str, Any]:
+    """The editable definition inside a provider as the API returns it."""
+    keys = (
+        "display_name",
+        "description",
+        "auth_patterns",
+        "proxy_url",
+        "proxy_enabled",
+        "icon_src",
+        "metadata",
+    )
+    out = {k: provider[k] for k in keys if k in provider}
+    if not out.get("icon_src"):
+        out.pop("icon_src", None)
+    return out
