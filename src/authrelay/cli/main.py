@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from authrelay.cli import profile as profile_cli
+from authrelay.cli import providers as providers_cli
 from authrelay.config import Settings
 from authrelay.store import db
 from authrelay.store import environments as envs
@@ -32,6 +34,8 @@ keys_app = typer.Typer(help="Vault keys (AES-256-GCM).", no_args_is_help=True)
 app.add_typer(env_app, name="env")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(profile_cli.app, name="profile")
+app.add_typer(providers_cli.app, name="providers")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -1,15 +1,36 @@
 """Errors raised by the client.
 
-AuthrelayClientError           root
-├── AuthenticationError        POST /oauth/token refused the client credentials
-├── ConfigurationError         no environment URL or credentials were given or found
-└── ApiError                   authrelay itself answered with a SPEC §2 error
-    └── ProxyError             ...on a proxied call (not the upstream's own answer)
+AuthrelayClientError                root of everything the client raises
+├── ConfigurationError              no environment URL or credentials were given or found
+├── AuthenticationError             POST /oauth/token refused the client credentials
+└── ApiError                        authrelay answered with a SPEC §2 error (google.rpc.Status)
+    ├── InvalidArgumentError        code 3, HTTP 400/413: a bad body, field or parameter
+    │                               (`field_violations` names every bad field)
+    ├── DeadlineExceededError       code 4, HTTP 504: the proxy's upstream timed out
+    ├── NotFoundError               code 5, HTTP 404: no such provider, connection, account;
+    │                               also raised by `providers.get` when nothing matches
+    ├── AlreadyExistsError          code 6, HTTP 409: identifier / connection name / account taken
+    ├── PermissionDeniedError       code 7, HTTP 403: built-in provider, blocked proxy target
+    ├── FailedPreconditionError     code 9, HTTP 412: stale `If-Match` etag, provider or
+    │                               connection still in use, disabled connection, inactive account
+    ├── UnimplementedError          code 12, HTTP 405: method not allowed on the route
+    ├── InternalError               code 13, HTTP 500: a server bug (see the server log)
+    ├── UnavailableError            code 14, HTTP 502/503: upstream or server unreachable
+    ├── UnauthenticatedError        code 16, HTTP 401: the token was refused even after renewal
+    └── ProxyError                  `actions.request` only: authrelay itself (not the upstream)
+                                    refused a proxied call (`x-authrelay-error` header)
+
+An error of another code (or none) is a plain `ApiError`. A `ProxyError` is *also* an
+instance of the class for its code: a proxy 404 is raised as a class deriving from both
+`ProxyError` and `NotFoundError`, so `except authrelay.NotFoundError` catches it, and
+`except authrelay.ProxyError` catches every proxy-side refusal. Every `ApiError` carries
+`status` (HTTP), `code` (google.rpc), `message`, `field_violations` (list of
+`{"field", "description"}`) and the raw `body`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 
 class AuthrelayClientError(Exception):
@@ -30,18 +51,103 @@ class AuthenticationError(AuthrelayClientError):
         self.description = description
 
 
+_HTTP_TO_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 409: 6, 412: 9, 413: 3, 500: 13}
+_HTTP_TO_CODE.update({502: 14, 503: 14, 504: 4})
+
+
 class ApiError(AuthrelayClientError):
     """Raised when authrelay answers with its own error: `code` is the google.rpc code."""
 
     def __init__(self, status: int, body: dict[str, Any]) -> None:
         self.status = status
-        self.code = int(body.get("code", 2))
+        self.body = body
+        try:
+            self.code = int(body.get("code", _HTTP_TO_CODE.get(status, 2)))
+        except (TypeError, ValueError):
+            self.code = _HTTP_TO_CODE.get(status, 2)
         self.message = str(body.get("message", ""))
+        details = body.get("details")
         self.field_violations: list[dict[str, str]] = [
-            v for d in body.get("details", []) for v in d.get("field_violations", [])
+            {str(k): str(v) for k, v in violation.items()}
+            for detail in (details if isinstance(details, list) else [])
+            if isinstance(detail, dict)
+            for violation in detail.get("field_violations", [])
+            if isinstance(violation, dict)
         ]
         super().__init__(f"{self.message} (HTTP {status}, code {self.code})")
 
 
+class InvalidArgumentError(ApiError):
+    """Code 3 (HTTP 400, or 413 for a body too large): names every bad field."""
+
+
+class DeadlineExceededError(ApiError):
+    """Code 4 (HTTP 504): the upstream did not answer in time."""
+
+
+class NotFoundError(ApiError):
+    """Code 5 (HTTP 404): no such resource in this environment."""
+
+
+class AlreadyExistsError(ApiError):
+    """Code 6 (HTTP 409): the identifier, connection name or account is taken."""
+
+
+class PermissionDeniedError(ApiError):
+    """Code 7 (HTTP 403): e.g. changing a built-in provider, a blocked proxy target."""
+
+
+class FailedPreconditionError(ApiError):
+    """Code 9 (HTTP 412): stale If-Match, resource still in use, connection disabled, …"""
+
+
+class UnimplementedError(ApiError):
+    """Code 12 (HTTP 405): the method is not allowed on the route."""
+
+
+class InternalError(ApiError):
+    """Code 13 (HTTP 500): a server bug."""
+
+
+class UnavailableError(ApiError):
+    """Code 14 (HTTP 502/503): the upstream (or the server's store) is unreachable."""
+
+
+class UnauthenticatedError(ApiError):
+    """Code 16 (HTTP 401): the API token was refused, even after one renewal."""
+
+
 class ProxyError(ApiError):
-    """Raised by `actions.request` when authrelay, not the upstream, refused the call."""
+    """Raised by `actions.request` when authrelay, not the upstream, refused the call.
+
+    The raised object is also an instance of the class for its code (`NotFoundError`, …)."""
+
+
+BY_CODE: dict[int, type[ApiError]] = {
+    3: InvalidArgumentError,
+    4: DeadlineExceededError,
+    5: NotFoundError,
+    6: AlreadyExistsError,
+    7: PermissionDeniedError,
+    9: FailedPreconditionError,
+    12: UnimplementedError,
+    13: InternalError,
+    14: UnavailableError,
+    16: UnauthenticatedError,
+}
+
+_PROXY_BY_CODE: dict[int, type[ProxyError]] = {
+    code: cast(
+        "type[ProxyError]",
+        type(f"Proxy{cls.__name__}", (ProxyError, cls), {"__module__": __name__}),
+    )
+    for code, cls in BY_CODE.items()
+}
+
+
+def api_error(status: int, body: dict[str, Any], *, proxy: bool = False) -> ApiError:
+    """The exception for an error answer: the subclass for its google.rpc code."""
+    probe = ApiError(status, body)
+    if proxy:
+        return _PROXY_BY_CODE.get(probe.code, ProxyError)(status, body)
+    return BY_CODE.get(probe.code, ApiError)(status, body)

@@ -1,0 +1,98 @@
+"""`authrelay profile …`: named environment URLs and client credentials."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from authrelay.cli.profiles import Profile, ProfileError, ProfileStore
+
+app = typer.Typer(
+    help="Profiles: environment URL and API credentials under a name.", no_args_is_help=True
+)
+console = Console()
+
+
+def _store() -> ProfileStore:
+    return ProfileStore()
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Profile name, e.g. dev or production.")],
+    env_url: Annotated[str, typer.Option("--env-url", help="Environment URL.")],
+    client_id: Annotated[str, typer.Option("--client-id", help="API client id.")],
+    client_secret: Annotated[
+        str | None,
+        typer.Option("--client-secret", help="API client secret (stored in a 0600 file)."),
+    ] = None,
+    client_secret_env: Annotated[
+        str | None,
+        typer.Option(
+            "--client-secret-env", help="Read the secret from this environment variable instead."
+        ),
+    ] = None,
+    protected: Annotated[
+        bool,
+        typer.Option(
+            "--protected", help="Promotions into it only print the curl command unless --execute."
+        ),
+    ] = False,
+) -> None:
+    """Add or replace a profile."""
+    try:
+        _store().add(
+            Profile(name, env_url.rstrip("/"), client_id, protected, client_secret_env),
+            client_secret,
+        )
+    except ProfileError as exc:
+        console.print(f"❌ {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"✅ profile {name} saved")
+
+
+@app.command("list")
+def list_profiles(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List profiles (never secrets)."""
+    profiles, current = _store().list()
+    if as_json:
+        typer.echo(
+            json.dumps({"current": current, "profiles": [p.public() for p in profiles]}, indent=2)
+        )
+        return
+    table = Table("", "name", "environment URL", "client id", "protected")
+    for p in profiles:
+        table.add_row(
+            "*" if p.name == current else "",
+            p.name,
+            p.env_url,
+            p.client_id,
+            "yes" if p.protected else "",
+        )
+    console.print(table)
+
+
+@app.command("use")
+def use(name: Annotated[str, typer.Argument(help="Profile to make current.")]) -> None:
+    """Make a profile the default for commands without --profile."""
+    try:
+        _store().use(name)
+    except ProfileError as exc:
+        console.print(f"❌ {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"✅ using profile {name}")
+
+
+@app.command("remove")
+def remove(name: Annotated[str, typer.Argument(help="Profile to remove.")]) -> None:
+    """Remove a profile and its stored secret."""
+    try:
+        _store().remove(name)
+    except ProfileError as exc:
+        console.print(f"❌ {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"✅ removed profile {name}")

@@ -1,0 +1,556 @@
+"""`authrelay providers …`: the provider workflow, on top of the Python SDK.
+
+Every remote call's outcome is labelled ✅ or ❌; `--json` prints machine-readable results.
+Exit codes: 0 ok, 1 refused or failed (including "not confirmed"), 2 usage.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from authrelay.cli.profiles import Credentials, ProfileError, ProfileStore
+from authrelay.client._client import Client
+from authrelay.client._exceptions import ApiError, AuthrelayClientError
+from authrelay.providers.diff import Change, definition_of, diff_definitions, scope_changes
+from authrelay.providers.identifiers import derive_identifier
+
+app = typer.Typer(
+    help="Custom providers: list, diff, create, update, promote, apply.", no_args_is_help=True
+)
+out = Console()
+err = Console(stderr=True)
+
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Profile to use.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+WARNING = (
+    "⚠️  Existing connections may need to be recreated and connected accounts re-authorized "
+    "after this change."
+)
+
+
+# ---------------------------------------------------------------------------- plumbing
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        result = dump(mode="json")
+        assert isinstance(result, dict)
+        return result
+    raise TypeError(f"unexpected SDK value {type(value).__name__}")
+
+
+def _credentials(profile: str | None) -> Credentials:
+    try:
+        return ProfileStore().credentials(profile)
+    except ProfileError as exc:
+        err.print(f"❌ {exc}")
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def _client(profile: str | None) -> Iterator[tuple[Client, Credentials]]:
+    creds = _credentials(profile)
+    with Client(creds.env_url, creds.client_id, creds.client_secret) as client:
+        yield client, creds
+
+
+def _fail(message: str, as_json: bool, **extra: Any) -> typer.Exit:
+    if as_json:
+        typer.echo(json.dumps({"ok": False, "error": message, **extra}, indent=2))
+    else:
+        err.print(f"❌ {message}")
+    return typer.Exit(1)
+
+
+def _ok(message: str, as_json: bool, **data: Any) -> None:
+    if as_json:
+        typer.echo(json.dumps({"ok": True, **data}, indent=2, default=str))
+    else:
+        out.print(f"✅ {message}")
+
+
+def _api_message(exc: AuthrelayClientError) -> str:
+    if isinstance(exc, ApiError):
+        lines = [exc.message or str(exc)]
+        lines += [f"  • {v.get('field')}: {v.get('description')}" for v in exc.field_violations]
+        return "\n".join(lines)
+    return str(exc)
+
+
+def load_definition(path: Path) -> dict[str, Any]:
+    """A provider definition from a JSON or YAML file (YAML when the name says so)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        if path.suffix.lower() in {".yaml", ".yml"}:
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:
+        raise typer.BadParameter(
+            f"{path} is not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}"
+        ) from None
+    if isinstance(data, dict) and set(data) == {"provider"}:
+        data = data["provider"]
+    if not isinstance(data, dict):
+        raise typer.BadParameter(f"{path} does not hold a provider definition (a JSON object)")
+    return data
+
+
+def _providers(client: Client, kind: str = "all") -> list[dict[str, Any]]:
+    return [_dict(p) for p in client.providers.list(type=kind)]
+
+
+def resolve(client: Client, name: str) -> dict[str, Any] | None:
+    """A custom provider by identifier or display name (case-insensitive), from the list."""
+    providers = _providers(client, "custom")
+    for provider in providers:
+        if provider["identifier"] == name:
+            return provider
+    lowered = name.lower()
+    matches = [p for p in providers if p["display_name"].lower() == lowered]
+    if not matches:
+        wanted = derive_identifier(name)
+        matches = [p for p in providers if p["identifier"] == wanted]
+    return matches[0] if matches else None
+
+
+def _shorten(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def diff_table(changes: list[Change], title: str) -> Table:
+    table = Table(title=title, show_lines=False)
+    table.add_column("field")
+    table.add_column("change")
+    table.add_column("current")
+    table.add_column("proposed")
+    for change in changes:
+        table.add_row(
+            change.path,
+            change.kind,
+            _shorten(change.shown(change.old)),
+            _shorten(change.shown(change.new)),
+        )
+    return table
+
+
+def three_way_table(source: dict[str, Any], target: dict[str, Any]) -> Table:
+    """Source (the truth), the target as it is, and what the target will become."""
+    table = Table(title="promote: source → target")
+    for column in ("field", "source", "target now", "proposed"):
+        table.add_column(column)
+    for change in diff_definitions(target, source):
+        proposed = change.shown(change.new)
+        table.add_row(
+            change.path, _shorten(proposed), _shorten(change.shown(change.old)), _shorten(proposed)
+        )
+    return table
+
+
+def report_changes(
+    current: dict[str, Any] | None, proposed: dict[str, Any], as_json: bool
+) -> list[Change]:
+    changes = diff_definitions(current, proposed)
+    added, removed = scope_changes(current, proposed)
+    if as_json:
+        return changes
+    if not changes:
+        out.print(
+            "No changes to display_name, description, auth_patterns, proxy_url or proxy_enabled."
+        )
+        return changes
+    out.print(diff_table(changes, "changes"))
+    if added:
+        out.print(f"OAuth scopes added: {', '.join(added)}")
+    if removed:
+        out.print(f"[bold]OAuth scopes removed: {', '.join(removed)}[/bold]")
+    if current is not None:
+        out.print(WARNING)
+    return changes
+
+
+def confirm(question: str, yes: bool) -> bool:
+    """--yes: go on. Interactive: ask. Otherwise (no terminal): refuse."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        err.print("Not confirmed: no terminal to ask on; repeat with --yes to apply.")
+        return False
+    return typer.confirm(question, default=False)
+
+
+def curl_for(method: str, url: str, token: str, body: dict[str, Any] | None = None) -> str:
+    parts = [
+        "curl",
+        "--location",
+        "--request",
+        method,
+        url,
+        "--header",
+        f"Authorization: Bearer {token}",
+    ]
+    if body is not None:
+        parts += ["--header", "Content-Type: application/json", "--data", json.dumps(body)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _token(client: Client) -> str:
+    return client._token()
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+@app.command("list")
+def list_providers(
+    kind: Annotated[str, typer.Option("--type", help="custom, default or all.")] = "custom",
+    profile: ProfileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List providers."""
+    if kind not in {"custom", "default", "all"}:
+        raise typer.BadParameter("use custom, default or all", param_hint="--type")
+    with _client(profile) as (client, _):
+        try:
+            providers = _providers(client, kind)
+        except AuthrelayClientError as exc:
+            raise _fail(_api_message(exc), as_json) from None
+    if as_json:
+        typer.echo(json.dumps(providers, indent=2))
+        return
+    table = Table("identifier", "display name", "auth", "proxy_url", "custom")
+    for p in providers:
+        kinds = ",".join(str(a.get("type")) for a in p.get("auth_patterns", []))
+        table.add_row(
+            p["identifier"],
+            p["display_name"],
+            kinds,
+            p.get("proxy_url", ""),
+            "yes" if p.get("is_custom") else "",
+        )
+    out.print(table)
+    out.print(f"✅ {len(providers)} provider(s)")
+
+
+@app.command("get")
+def get_provider(
+    name: Annotated[str, typer.Argument(help="Display name or identifier.")],
+    profile: ProfileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one custom provider (resolved by display name or identifier)."""
+    with _client(profile) as (client, _):
+        provider = resolve(client, name)
+    if provider is None:
+        raise _fail(f"no custom provider named {name!r}", as_json)
+    typer.echo(json.dumps(provider, indent=2))
+
+
+@app.command("diff")
+def diff_provider(
+    name: Annotated[str, typer.Argument(help="Display name or identifier.")],
+    file: Annotated[Path, typer.Argument(help="Provider definition (JSON or YAML).")],
+    profile: ProfileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show what updating NAME with FILE would change."""
+    proposed = load_definition(file)
+    with _client(profile) as (client, _):
+        current = resolve(client, name)
+    changes = report_changes(definition_of(current) if current else None, proposed, as_json)
+    if as_json:
+        added, removed = scope_changes(definition_of(current) if current else None, proposed)
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": True,
+                    "exists": current is not None,
+                    "changes": [
+                        {
+                            "path": c.path,
+                            "kind": c.kind,
+                            "current": c.shown(c.old),
+                            "proposed": c.shown(c.new),
+                        }
+                        for c in changes
+                    ],
+                    "scopes_added": added,
+                    "scopes_removed": removed,
+                },
+                indent=2,
+            )
+        )
+
+
+@app.command("create")
+def create_provider(
+    file: Annotated[Path, typer.Argument(help="Provider definition (JSON or YAML).")],
+    profile: ProfileOpt = None,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a custom provider; when one of that name exists, offer to update it instead."""
+    definition = load_definition(file)
+    name = str(definition.get("display_name", ""))
+    with _client(profile) as (client, _):
+        existing = resolve(client, name) if name else None
+        if existing is not None:
+            if not as_json:
+                out.print(
+                    f"A provider {existing['display_name']!r} ({existing['identifier']}) "
+                    "already exists."
+                )
+            _update(client, existing, definition, yes, as_json, question="Update it instead?")
+            return
+        try:
+            created = _dict(client.providers.create(definition))
+        except AuthrelayClientError as exc:
+            raise _fail(_api_message(exc), as_json) from None
+    _ok(f"created {created['display_name']!r} ({created['identifier']})", as_json, provider=created)
+
+
+def _update(
+    client: Client,
+    current: dict[str, Any],
+    proposed: dict[str, Any],
+    yes: bool,
+    as_json: bool,
+    question: str = "Apply these changes?",
+) -> dict[str, Any] | None:
+    changes = report_changes(definition_of(current), proposed, as_json)
+    if not changes and definition_of(current).get("metadata") == proposed.get("metadata", {}):
+        _ok(f"{current['identifier']} is unchanged", as_json, provider=current, changed=False)
+        return current
+    if not confirm(question, yes):
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "ok": False,
+                        "error": "not confirmed; repeat with --yes",
+                        "changes": [c.path for c in changes],
+                    },
+                    indent=2,
+                )
+            )
+        raise typer.Exit(1)
+    try:
+        updated = _dict(
+            client.providers.update(current["identifier"], proposed, etag=current.get("etag"))
+        )
+    except AuthrelayClientError as exc:
+        raise _fail(_api_message(exc), as_json) from None
+    _ok(f"updated {updated['identifier']}", as_json, provider=updated, changed=True)
+    return updated
+
+
+@app.command("update")
+def update_provider(
+    name: Annotated[str, typer.Argument(help="Display name or identifier.")],
+    file: Annotated[Path, typer.Argument(help="Provider definition (JSON or YAML).")],
+    profile: ProfileOpt = None,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replace a custom provider's definition, after showing the diff and asking."""
+    proposed = load_definition(file)
+    with _client(profile) as (client, _):
+        current = resolve(client, name)
+        if current is None:
+            raise _fail(
+                f"no custom provider named {name!r}; create it with: "
+                f"authrelay providers create {file}",
+                as_json,
+            )
+        _update(client, current, proposed, yes, as_json)
+
+
+@app.command("delete")
+def delete_provider(
+    name: Annotated[str, typer.Argument(help="Display name or identifier.")],
+    profile: ProfileOpt = None,
+    yes: YesOpt = False,
+    print_curl: Annotated[
+        bool,
+        typer.Option("--print-curl", help="Print the resolved curl command instead of deleting."),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a custom provider (its identifier is resolved from the list call)."""
+    with _client(profile) as (client, creds):
+        current = resolve(client, name)
+        if current is None:
+            raise _fail(f"no custom provider named {name!r}", as_json)
+        url = f"{creds.env_url}/api/v1/custom-providers/{current['identifier']}"
+        if print_curl:
+            typer.echo(curl_for("DELETE", url, _token(client)))
+            return
+        if not confirm(f"Delete {current['display_name']!r} ({current['identifier']})?", yes):
+            raise typer.Exit(1)
+        try:
+            client.providers.delete(current["identifier"])
+        except ApiError as exc:
+            if exc.code == 9:
+                raise _fail(
+                    f"{exc.message}\nDelete those connections first (authrelay connections / "
+                    "DELETE /api/v1/connections/{id}?force=true), then repeat.",
+                    as_json,
+                ) from None
+            raise _fail(_api_message(exc), as_json) from None
+    _ok(f"deleted {current['identifier']}", as_json, identifier=current["identifier"])
+
+
+@app.command("promote")
+def promote_provider(
+    name: Annotated[str, typer.Argument(help="Display name or identifier in the source.")],
+    source: Annotated[str, typer.Option("--from", help="Source profile (the truth).")] = "dev",
+    target: Annotated[str, typer.Option("--to", help="Target profile.")] = "production",
+    yes: YesOpt = False,
+    execute: Annotated[
+        bool, typer.Option("--execute", help="Apply even to a protected profile.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy a provider definition from one environment to another (create or update)."""
+    with _client(source) as (src, _):
+        found = resolve(src, name)
+    if found is None:
+        raise _fail(f"no custom provider named {name!r} in {source}", as_json)
+    definition = definition_of(found)
+    with _client(target) as (dst, creds):
+        current = resolve(dst, found["identifier"])
+        if current is not None and not as_json:
+            out.print(three_way_table(definition, definition_of(current)))
+        protected = creds.profile is not None and creds.profile.protected
+        if protected and not execute:
+            if current is None:
+                command = curl_for(
+                    "POST", f"{creds.env_url}/api/v1/custom-providers", _token(dst), definition
+                )
+            else:
+                command = curl_for(
+                    "PUT",
+                    f"{creds.env_url}/api/v1/custom-providers/{current['identifier']}",
+                    _token(dst),
+                    definition,
+                )
+            out.print(
+                f"Profile {target!r} is protected; run this to apply (or repeat with --execute):"
+            )
+            typer.echo(command)
+            return
+        if current is None:
+            report_changes(None, definition, as_json)
+            if not confirm(f"Create {definition['display_name']!r} in {target}?", yes):
+                raise typer.Exit(1)
+            try:
+                created = _dict(dst.providers.create(definition))
+            except AuthrelayClientError as exc:
+                raise _fail(_api_message(exc), as_json) from None
+            _ok(
+                f"created {created['identifier']} in {target}",
+                as_json,
+                provider=created,
+                action="create",
+            )
+            return
+        _update(
+            dst,
+            current,
+            definition,
+            yes,
+            as_json,
+            question=f"Update {current['identifier']} in {target}?",
+        )
+
+
+@app.command("apply")
+def apply_folder(
+    folder: Annotated[Path, typer.Argument(help="Folder of provider files (JSON or YAML).")],
+    profile: ProfileOpt = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete custom providers not in the folder.")
+    ] = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make the environment's custom providers match a folder: plan, confirm, apply."""
+    if not folder.is_dir():
+        raise typer.BadParameter(f"{folder} is not a folder")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".json", ".yaml", ".yml"})
+    wanted = {
+        derive_identifier(str(d.get("display_name", ""))): (f, d)
+        for f in files
+        for d in [load_definition(f)]
+    }
+    with _client(profile) as (client, _):
+        existing = {p["identifier"]: p for p in _providers(client, "custom")}
+        plan: list[tuple[str, str, dict[str, Any] | None]] = []
+        for ident, (_, definition) in sorted(wanted.items()):
+            current = existing.get(ident)
+            if current is None:
+                plan.append(("create", ident, definition))
+            elif diff_definitions(definition_of(current), definition) or definition_of(current).get(
+                "metadata", {}
+            ) != definition.get("metadata", {}):
+                plan.append(("update", ident, definition))
+            else:
+                plan.append(("unchanged", ident, definition))
+        extras = sorted(set(existing) - set(wanted))
+        plan += [("delete" if prune else "extra", ident, None) for ident in extras]
+        if as_json is False:
+            table = Table("action", "identifier")
+            for action, ident, _ in plan:
+                table.add_row(action, ident)
+            out.print(table)
+        todo = [p for p in plan if p[0] in {"create", "update", "delete"}]
+        if not todo:
+            _ok("nothing to do", as_json, plan=[{"action": a, "identifier": i} for a, i, _ in plan])
+            return
+        if not confirm(f"Apply {len(todo)} change(s)?", yes):
+            raise typer.Exit(1)
+        results = []
+        failed = False
+        steps = track(todo, description="applying") if len(todo) > 5 and not as_json else todo
+        for action, ident, body in steps:
+            try:
+                if action == "create":
+                    client.providers.create(body)
+                elif action == "update":
+                    client.providers.update(ident, body, etag=existing[ident].get("etag"))
+                else:
+                    client.providers.delete(ident)
+                results.append({"action": action, "identifier": ident, "ok": True})
+                if not as_json:
+                    out.print(f"✅ {action} {ident}")
+            except AuthrelayClientError as exc:
+                failed = True
+                results.append(
+                    {"action": action, "identifier": ident, "ok": False, "error": _api_message(exc)}
+                )
+                if not as_json:
+                    err.print(f"❌ {action} {ident}: {_api_message(exc)}")
+    if as_json:
+        typer.echo(json.dumps({"ok": not failed, "results": results}, indent=2))
+    if failed:
+        raise typer.Exit(1)

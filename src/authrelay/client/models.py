@@ -1,0 +1,168 @@
+"""Typed answers of the authrelay (Scalekit AgentKit) API, as the SDK returns them.
+
+Every model accepts fields it does not know (`extra="allow"`), so an older client keeps
+working against a newer server; unknown fields stay reachable as attributes and in
+`model_dump()`. The provider *definition* (what create and update accept) is the server's
+own model, `authrelay.providers.model.ProviderDefinition`, re-exported here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from authrelay.providers.model import ProviderDefinition
+
+__all__ = [
+    "AuthorizationLink",
+    "ConnectedAccount",
+    "Connection",
+    "ConnectionOAuthConfig",
+    "ListConnectedAccountsResponse",
+    "ListConnectionsResponse",
+    "ListProvidersResponse",
+    "Provider",
+    "ProviderDefinition",
+    "ToggleConnectionResponse",
+]
+
+DEFINITION_FIELDS = (
+    "display_name",
+    "description",
+    "auth_patterns",
+    "proxy_url",
+    "proxy_enabled",
+    "icon_src",
+    "metadata",
+)
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Provider(ApiModel):
+    """A provider as `GET /api/v1/providers` and the custom-provider calls return it."""
+
+    id: str = ""
+    identifier: str = ""
+    display_name: str = ""
+    description: str = ""
+    categories: list[str] = Field(default_factory=list)
+    auth_patterns: list[dict[str, Any]] = Field(default_factory=list)
+    icon_src: str | None = None
+    display_priority: int = 0
+    coming_soon: bool = False
+    proxy_url: str | None = None
+    proxy_enabled: bool = False
+    is_custom: bool = False
+    is_custom_mcp: bool = False
+    metadata: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    etag: str | None = None
+
+    def definition(self) -> dict[str, Any]:
+        """The definition part (what create/update accept), e.g. to copy it elsewhere."""
+        data = self.model_dump(mode="json", include=set(DEFINITION_FIELDS))
+        if data.get("icon_src") is None:
+            data.pop("icon_src", None)
+        return data
+
+
+class ListProvidersResponse(ApiModel):
+    providers: list[Provider] = Field(default_factory=list)
+    next_page_token: str = ""
+    prev_page_token: str = ""
+    total_size: int = 0
+
+
+class ConnectionOAuthConfig(ApiModel):
+    """A connection's OAuth settings (the client secret is write-only: never returned)."""
+
+    client_id: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+    required_scopes: list[str] = Field(default_factory=list)
+    redirect_uri: str | None = None
+    authorize_uri: str | None = None
+    token_uri: str | None = None
+    user_info_uri: str | None = None
+    pkce_enabled: bool | None = None
+    prompt: str | None = None
+    access_type: str | None = None
+    custom_scope_name: str | None = None
+    token_endpoint_auth_method: str | None = None
+    scope_selection_allowed: bool | None = None
+
+
+class Connection(ApiModel):
+    """An environment app connection; `key_id` is its name (`connection_name`)."""
+
+    id: str = ""
+    type: str = ""
+    status: str = ""
+    enabled: bool = True
+    provider_key: str = ""
+    key_id: str = ""
+    auth_mode: str | None = None
+    create_time: datetime | None = None
+    update_time: datetime | None = None
+    resolved_proxy_url: str | None = None
+    static_config: dict[str, Any] | None = None
+    oauth_config: ConnectionOAuthConfig | None = None
+
+    @property
+    def name(self) -> str:
+        return self.key_id
+
+
+class ListConnectionsResponse(ApiModel):
+    connections: list[Connection] = Field(default_factory=list)
+    next_page_token: str = ""
+    total_size: int = 0
+
+
+class ToggleConnectionResponse(ApiModel):
+    enabled: bool = False
+    error_message: str = ""
+
+
+class ConnectedAccount(ApiModel):
+    """A connected account. `authorization_details` holds credential values only when it
+    comes from `connected_accounts.get_auth`; lists carry neither it nor `api_config`."""
+
+    id: str = ""
+    identifier: str = ""
+    provider: str = ""
+    connector: str = ""
+    connection_id: str = ""
+    status: str = ""
+    authorization_type: str = ""
+    authorization_details: dict[str, Any] | None = None
+    api_config: dict[str, Any] | None = None
+    token_expires_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_used_at: datetime | None = None
+    is_org_wide_credential: bool = False
+
+
+class ListConnectedAccountsResponse(ApiModel):
+    connected_accounts: list[ConnectedAccount] = Field(default_factory=list)
+    next_page_token: str = ""
+    prev_page_token: str = ""
+    total_size: int = 0
+
+
+class AuthorizationLink(ApiModel):
+    """`{link, expiry}`; also readable as a mapping (`link["link"]`) as in earlier versions."""
+
+    link: str
+    expiry: str | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
