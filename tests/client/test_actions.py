@@ -15,8 +15,12 @@ from tests.support.upstream import RecordingUpstream, provider_definition
 
 def test_public_surface() -> None:
     assert set(authrelay.__all__) == {
-        "ApiError", "AsyncClient", "AuthenticationError", "AuthrelayClientError", "Client",
-        "ConfigurationError", "ProxyError", "__version__",
+        "AlreadyExistsError", "ApiError", "AsyncClient", "AuthenticationError",
+        "AuthorizationLink", "AuthrelayClientError", "Client", "ConfigurationError",
+        "ConnectedAccount", "Connection", "DeadlineExceededError", "FailedPreconditionError",
+        "InternalError", "InvalidArgumentError", "NotFoundError", "PermissionDeniedError",
+        "Provider", "ProviderDefinition", "ProxyError", "UnauthenticatedError",
+        "UnavailableError", "UnimplementedError", "__version__",
     }  # fmt: skip
     for name in authrelay.__all__:
         assert hasattr(authrelay, name)
@@ -145,7 +149,7 @@ def test_get_authorization_link(
             client.actions.get_authorization_link(f"nope-{unique}", "x")
         assert caught.value.status == 404
 
-    async def run() -> dict[str, str]:
+    async def run() -> authrelay.AuthorizationLink:
         async with authrelay.AsyncClient(
             server.url, dev_client["client_id"], dev_client["client_secret"]
         ) as client:

@@ -534,12 +534,12 @@ def apply_folder(
         steps = track(todo, description="applying") if len(todo) > 5 and not as_json else todo
         for action, ident, body in steps:
             try:
-                if action == "create":
-                    client.providers.create(body)
-                elif action == "update":
-                    client.providers.update(ident, body, etag=existing[ident].get("etag"))
-                else:
+                if action == "delete":
                     client.providers.delete(ident)
+                elif body is not None and action == "create":
+                    client.providers.create(body)
+                elif body is not None:
+                    client.providers.update(ident, body, etag=existing[ident].get("etag"))
                 results.append({"action": action, "identifier": ident, "ok": True})
                 if not as_json:
                     out.print(f"✅ {action} {ident}")

@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from authrelay.client._exceptions import ApiError, ProxyError
+from authrelay.client import _ops as ops
+from authrelay.client._exceptions import AlreadyExistsError, NotFoundError, ProxyError, api_error
+from authrelay.client.models import AuthorizationLink, ConnectedAccount
 
 if TYPE_CHECKING:
     from authrelay.client._client import AsyncClient, Client
@@ -56,41 +58,17 @@ def own_error(response: httpx.Response) -> ProxyError | None:
         body = response.json()
     except ValueError:
         body = {"message": response.text}
-    return ProxyError(response.status_code, body if isinstance(body, dict) else {})
+    error = api_error(response.status_code, body if isinstance(body, dict) else {}, proxy=True)
+    assert isinstance(error, ProxyError)
+    return error
 
 
-def is_stale_token(response: httpx.Response) -> bool:
-    return response.status_code == 401 and response.headers.get(ERROR_HEADER) == "UNAUTHENTICATED"
-
-
-def link_request(
-    env_url: str,
-    connection_name: str,
-    identifier: str,
-    state: str | None,
-    user_verify_url: str | None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"connector": connection_name, "identifier": identifier}
-    if state is not None:
-        body["state"] = state
-    if user_verify_url is not None:
-        body["user_verify_url"] = user_verify_url
-    return {
-        "method": "POST",
-        "url": f"{env_url}/api/v1/connected_accounts/magic_link",
-        "json": body,
-        "headers": {},
-    }
-
-
-def api_answer(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = {"message": response.text[:200]}
-    if response.status_code >= 400 or not isinstance(body, dict):
-        raise ApiError(response.status_code, body if isinstance(body, dict) else {})
-    return body
+def is_stale_token(response: httpx.Response, api: bool) -> bool:
+    """A 401 of authrelay's: any 401 on an API call; on a proxied call only one marked as
+    authrelay's own (an upstream's 401 is the caller's answer)."""
+    if response.status_code != 401:
+        return False
+    return api or response.headers.get(ERROR_HEADER) == "UNAUTHENTICATED"
 
 
 class Actions:
@@ -103,13 +81,38 @@ class Actions:
         identifier: str,
         state: str | None = None,
         user_verify_url: str | None = None,
-    ) -> dict[str, Any]:
-        """A single-use authorization link for the user: `{"link", "expiry"}`. The connected
-        account is created (PENDING_AUTH) when it does not exist yet."""
-        request = link_request(
-            self._client.env_url, connection_name, identifier, state, user_verify_url
+    ) -> AuthorizationLink:
+        """A single-use authorization link for the user: `.link`, `.expiry` (also
+        `link["link"]`). The connected account is created (PENDING_AUTH) when absent."""
+        return self._client._run(
+            ops.authorization_link(
+                self._client.env_url, connection_name, identifier, state, user_verify_url
+            )
         )
-        return api_answer(self._client._send(request, None))
+
+    def get_connected_account(self, connection_name: str, identifier: str) -> ConnectedAccount:
+        """The account's details (no credential values); `NotFoundError` when absent."""
+        return self._client.connected_accounts.get(connection_name, identifier)
+
+    def get_or_create_connected_account(
+        self,
+        connection_name: str,
+        identifier: str,
+        authorization_details: dict[str, Any] | None = None,
+        api_config: dict[str, Any] | None = None,
+    ) -> ConnectedAccount:
+        """The existing account, else a new one: for OAuth connections without
+        `authorization_details` it is `PENDING_AUTH` (send the user an authorization link);
+        static connections (API key, basic, bearer) need `authorization_details`."""
+        accounts = self._client.connected_accounts
+        try:
+            return accounts.get(connection_name, identifier)
+        except NotFoundError:
+            pass
+        try:
+            return accounts.create(connection_name, identifier, authorization_details, api_config)
+        except AlreadyExistsError:  # created concurrently
+            return accounts.get(connection_name, identifier)
 
     def request(
         self,
@@ -141,7 +144,7 @@ class Actions:
             raw_body,
             headers,
         )
-        response = self._client._send(request, timeout)
+        response = self._client._send(request, timeout, api=False)
         error = own_error(response)
         if error is not None:
             raise error
@@ -158,12 +161,39 @@ class AsyncActions:
         identifier: str,
         state: str | None = None,
         user_verify_url: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> AuthorizationLink:
         """The async form of `Actions.get_authorization_link`."""
-        request = link_request(
-            self._client.env_url, connection_name, identifier, state, user_verify_url
+        return await self._client._run(
+            ops.authorization_link(
+                self._client.env_url, connection_name, identifier, state, user_verify_url
+            )
         )
-        return api_answer(await self._client._send(request, None))
+
+    async def get_connected_account(
+        self, connection_name: str, identifier: str
+    ) -> ConnectedAccount:
+        """The async form of `Actions.get_connected_account`."""
+        return await self._client.connected_accounts.get(connection_name, identifier)
+
+    async def get_or_create_connected_account(
+        self,
+        connection_name: str,
+        identifier: str,
+        authorization_details: dict[str, Any] | None = None,
+        api_config: dict[str, Any] | None = None,
+    ) -> ConnectedAccount:
+        """The async form of `Actions.get_or_create_connected_account`."""
+        accounts = self._client.connected_accounts
+        try:
+            return await accounts.get(connection_name, identifier)
+        except NotFoundError:
+            pass
+        try:
+            return await accounts.create(
+                connection_name, identifier, authorization_details, api_config
+            )
+        except AlreadyExistsError:
+            return await accounts.get(connection_name, identifier)
 
     async def request(
         self,
@@ -191,7 +221,7 @@ class AsyncActions:
             raw_body,
             headers,
         )
-        response = await self._client._send(request, timeout)
+        response = await self._client._send(request, timeout, api=False)
         error = own_error(response)
         if error is not None:
             raise error

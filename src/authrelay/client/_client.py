@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 
 from authrelay.client._actions import Actions, AsyncActions, is_stale_token
 from authrelay.client._auth import Credentials, TokenState
+from authrelay.client._ops import Op, Page
+from authrelay.client._resources import (
+    AsyncConnectedAccounts,
+    AsyncConnections,
+    AsyncProviders,
+    ConnectedAccounts,
+    Connections,
+    Providers,
+)
+
+T = TypeVar("T")
+MAX_PAGES = 100_000  # a server that keeps handing out new tokens is a bug, not a loop
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -31,6 +44,9 @@ class Client:
         self._auth = TokenState(Credentials.resolve(env_url, client_id, client_secret))
         self._http = http or httpx.Client(timeout=timeout)
         self.actions = Actions(self)
+        self.providers = Providers(self)
+        self.connections = Connections(self)
+        self.connected_accounts = ConnectedAccounts(self)
 
     @property
     def env_url(self) -> str:
@@ -43,16 +59,32 @@ class Client:
         assert self._auth.token is not None
         return self._auth.token
 
-    def _send(self, request: dict[str, Any], timeout: float | None) -> httpx.Response:
+    def _send(
+        self, request: dict[str, Any], timeout: float | None, *, api: bool = True
+    ) -> httpx.Response:
         for attempt in (1, 2):
             headers = {**request["headers"], "Authorization": f"Bearer {self._token()}"}
             limit = timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
             response = self._http.request(**{**request, "headers": headers}, timeout=limit)
-            if attempt == 1 and is_stale_token(response):
+            if attempt == 1 and is_stale_token(response, api):
                 self._auth.forget()  # renewed on the next round
                 continue
             return response
         return response
+
+    def _run(self, op: Op[T]) -> T:
+        return op.parse(self._send(op.request, None))
+
+    def _collect(self, page: Callable[[str], Op[Page[T]]]) -> list[T]:
+        items: list[T] = []
+        token, seen = "", set()
+        for _ in range(MAX_PAGES):
+            got, token = self._run(page(token))
+            items.extend(got)
+            if not token or token in seen:
+                break
+            seen.add(token)
+        return items
 
     def close(self) -> None:
         self._http.close()
@@ -79,6 +111,9 @@ class AsyncClient:
         self._auth = TokenState(Credentials.resolve(env_url, client_id, client_secret))
         self._http = http or httpx.AsyncClient(timeout=timeout)
         self.actions = AsyncActions(self)
+        self.providers = AsyncProviders(self)
+        self.connections = AsyncConnections(self)
+        self.connected_accounts = AsyncConnectedAccounts(self)
 
     @property
     def env_url(self) -> str:
@@ -91,16 +126,36 @@ class AsyncClient:
         assert self._auth.token is not None
         return self._auth.token
 
-    async def _send(self, request: dict[str, Any], timeout: float | None) -> httpx.Response:  # noqa: ASYNC109
+    async def _send(
+        self,
+        request: dict[str, Any],
+        timeout: float | None,  # noqa: ASYNC109 - the SDK's documented parameter
+        *,
+        api: bool = True,
+    ) -> httpx.Response:
         for attempt in (1, 2):
             headers = {**request["headers"], "Authorization": f"Bearer {await self._token()}"}
             limit = timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
             response = await self._http.request(**{**request, "headers": headers}, timeout=limit)
-            if attempt == 1 and is_stale_token(response):
+            if attempt == 1 and is_stale_token(response, api):
                 self._auth.forget()
                 continue
             return response
         return response
+
+    async def _run(self, op: Op[T]) -> T:
+        return op.parse(await self._send(op.request, None))
+
+    async def _collect(self, page: Callable[[str], Op[Page[T]]]) -> list[T]:
+        items: list[T] = []
+        token, seen = "", set()
+        for _ in range(MAX_PAGES):
+            got, token = await self._run(page(token))
+            items.extend(got)
+            if not token or token in seen:
+                break
+            seen.add(token)
+        return items
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -32,7 +32,6 @@ from authrelay.client.models import (
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 Page = tuple[list[T], str]
-ProviderType = Literal["all", "custom", "default", "ALL", "CUSTOM", "DEFAULT"]
 
 PROVIDER_PAGE_SIZE = 1000  # the server's maximum
 CONNECTION_PAGE_SIZE = 30
@@ -270,7 +269,11 @@ def accounts_page(
 
 
 def account_lookup(
-    base: str, which: Literal["details", "auth"], connector: str | None, identifier: str | None, id: str | None
+    base: str,
+    which: Literal["details", "auth"],
+    connector: str | None,
+    identifier: str | None,
+    id: str | None,
 ) -> Op[ConnectedAccount]:
     params = {"connector": connector, "identifier": identifier, "id": id}
     return Op(

@@ -67,7 +67,7 @@ class Provider(ApiModel):
     def definition(self) -> dict[str, Any]:
         """The definition part (what create/update accept), e.g. to copy it elsewhere."""
         data = self.model_dump(mode="json", include=set(DEFINITION_FIELDS))
-        if data.get("icon_src") is None:
+        if not data.get("icon_src"):
             data.pop("icon_src", None)
         return data
 

@@ -28,14 +28,15 @@ def yaml_available() -> bool:
 def to_text(data: str | bytes, what: str, missing: list[str], *, cut: bool) -> str | None:
     """Decode and cap a document. With ``cut`` an oversized one is truncated, else skipped."""
     size = len(data)
+    unit = "bytes" if isinstance(data, bytes) else "characters"
     if size > MAX_BYTES:
         if not cut:
             missing.append(
-                f"the {what} is {size} bytes, over the {MAX_BYTES}-byte limit: it was not read"
+                f"the {what} is {size} {unit}, over the {MAX_BYTES} limit: it was not read"
             )
             return None
         missing.append(
-            f"the {what} is {size} bytes: only the first {MAX_BYTES} were read, the rest skipped"
+            f"the {what} is {size} {unit}: only the first {MAX_BYTES} were read, the rest skipped"
         )
         data = data[:MAX_BYTES]
     if isinstance(data, bytes):
@@ -96,6 +97,9 @@ def load_structured(text: str, what: str, missing: list[str]) -> Any:
             first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             missing.append(f"the {what} is neither valid JSON nor valid YAML ({first})")
             return None
+    if doc is None:
+        missing.append(f"the {what} holds no data (null or only comments)")
+        return None
     try:
         small = _count_nodes(doc, MAX_NODES)
     except Exception:

@@ -51,6 +51,7 @@ class BaseUrl:
     url: str  # with {{placeholders}}
     fields: list[dict[str, Any]] = field(default_factory=list)
     reason: str = ""
+    host_known: bool = True  # False: the host is a {{domain}} field because no document named it
 
 
 @dataclass
