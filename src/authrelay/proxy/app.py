@@ -67,6 +67,7 @@ _NOT_FORWARDED = _HOP_BY_HOP | {
 }
 _SKIP_AUTO = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 _MAX_REDIRECTS = 5
+_UNKNOWN = object()
 
 
 def _decode(value: bytes) -> str:
@@ -119,19 +120,22 @@ class ProxyApp:
     async def _principal_env(self, runtime: Runtime, token: str, host: str) -> str:
         claims = runtime.tokens.verify(token)
         cache = runtime.proxy_cache
-        if cache.hosts is None:
+        # Local names throughout: the cache may be cleared by another task at any await.
+        hosts = cache.hosts
+        if hosts is None:
             async with runtime.sessions() as session:
-                cache.hosts = dict(await bound_hosts(session))
-        bound = cache.hosts.get(host)
+                hosts = dict(await bound_hosts(session))
+            cache.hosts = hosts
+        bound = hosts.get(host)
         if bound is not None and bound != claims.environment_id:
             raise Unauthenticated("the access token belongs to another environment")
-        if claims.client_id not in cache.clients:
+        client_env = cache.clients.get(claims.client_id, _UNKNOWN)
+        if client_env is _UNKNOWN:
             async with runtime.sessions() as session:
                 client = await get_client(session, claims.client_id)
-            cache.remember(
-                cache.clients, claims.client_id, client.environment_id if client else None
-            )
-        if cache.clients[claims.client_id] != claims.environment_id:
+            client_env = client.environment_id if client else None
+            cache.remember(cache.clients, claims.client_id, client_env)
+        if client_env != claims.environment_id:
             raise Unauthenticated("the API client of this access token no longer exists")
         return claims.environment_id
 
