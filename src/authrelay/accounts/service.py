@@ -291,9 +291,10 @@ async def create_account(
         await cache_store.bump(session)
         await session.commit()
     except IntegrityError:
+        # After a rollback every loaded row is expired: name nothing that would reload it.
         await session.rollback()
         raise AlreadyExists(
-            f"connector {target.connection.name!r} already has an account for {body.identifier!r}"
+            f"connector {body.connector!r} already has an account for {body.identifier!r}"
         ) from None
     ctx.invalidate()
     return account_json(row, target.connection, ctx, full=True)

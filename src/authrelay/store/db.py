@@ -64,7 +64,9 @@ def create_engine(url: str) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # No pool_pre_ping: with asyncpg it can run outside the greenlet bridge after an error
+    # (MissingGreenlet); stale connections are replaced by recycling instead.
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_recycle=300)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
