@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
+from rich.text import Text
 
 from authrelay.cli.profiles import Credentials, ProfileError, ProfileStore
 from authrelay.client._client import Client
@@ -28,8 +29,9 @@ from authrelay.providers.identifiers import derive_identifier
 app = typer.Typer(
     help="Custom providers: list, diff, create, update, promote, apply.", no_args_is_help=True
 )
-out = Console()
-err = Console(stderr=True)
+# No console markup: paths like "available_scopes[admin]" and server messages are shown as-is.
+out = Console(soft_wrap=True, markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
 
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Profile to use.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -146,10 +148,10 @@ def diff_table(changes: list[Change], title: str) -> Table:
     table.add_column("proposed")
     for change in changes:
         table.add_row(
-            change.path,
+            Text(change.path),
             change.kind,
-            _shorten(change.shown(change.old)),
-            _shorten(change.shown(change.new)),
+            Text(_shorten(change.shown(change.old))),
+            Text(_shorten(change.shown(change.new))),
         )
     return table
 
@@ -162,7 +164,10 @@ def three_way_table(source: dict[str, Any], target: dict[str, Any]) -> Table:
     for change in diff_definitions(target, source):
         proposed = change.shown(change.new)
         table.add_row(
-            change.path, _shorten(proposed), _shorten(change.shown(change.old)), _shorten(proposed)
+            Text(change.path),
+            Text(_shorten(proposed)),
+            Text(_shorten(change.shown(change.old))),
+            _shorten(proposed),
         )
     return table
 
@@ -183,7 +188,7 @@ def report_changes(
     if added:
         out.print(f"OAuth scopes added: {', '.join(added)}")
     if removed:
-        out.print(f"[bold]OAuth scopes removed: {', '.join(removed)}[/bold]")
+        out.print(Text(f"OAuth scopes removed: {', '.join(removed)}", style="bold"))
     if current is not None:
         out.print(WARNING)
     return changes
@@ -553,4 +558,61 @@ def apply_folder(
     if as_json:
         typer.echo(json.dumps({"ok": not failed, "results": results}, indent=2))
     if failed:
+        raise typer.Exit(1)
+
+
+def _read_source(source: str) -> str:
+    """A local file, or a URL fetched with a short timeout (a thin layer over inference)."""
+    if source.startswith(("http://", "https://")):
+        import httpx
+
+        try:
+            response = httpx.get(source, timeout=20, follow_redirects=True)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise typer.BadParameter(f"cannot fetch {source}: {exc}") from None
+        return response.text
+    try:
+        return Path(source).read_text(errors="replace")
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {source}: {exc.strerror}") from None
+
+
+@app.command("infer")
+def infer_provider(
+    openapi: Annotated[
+        str | None, typer.Option("--openapi", help="OpenAPI 2.0/3.x document: file or URL.")
+    ] = None,
+    docs: Annotated[
+        str | None, typer.Option("--docs", help="API docs page (HTML or Markdown): file or URL.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Display name for the provider.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the provider JSON here.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Propose a provider definition from an OpenAPI document and/or API docs."""
+    from authrelay.providers.infer import infer
+
+    if openapi is None and docs is None:
+        raise typer.BadParameter("give --openapi and/or --docs")
+    result = infer(
+        openapi=_read_source(openapi) if openapi else None,
+        docs=_read_source(docs) if docs else None,
+        name=name,
+    )
+    if output is not None and result.provider is not None:
+        output.write_text(json.dumps(result.provider, indent=2) + "\n")
+    if as_json:
+        typer.echo(result.to_json_text())
+    else:
+        out.print(result.summary())
+        if output is not None and result.provider is not None:
+            out.print(f"✅ wrote {output}")
+    if result.provider is None:
+        if not as_json:
+            err.print("❌ no provider could be inferred (see what is missing above)")
         raise typer.Exit(1)
