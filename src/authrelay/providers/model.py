@@ -30,7 +30,7 @@ TokenAuthMethod = Literal["client_secret_post", "client_secret_basic"]
 _DISPLAY_NAME = re.compile(r"^[A-Za-z0-9 -]+$")
 _SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _HTTP_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_FORBIDDEN_AUTH_HEADERS = {
+FORBIDDEN_AUTH_HEADERS = {
     "host",
     "content-length",
     "connection",
@@ -73,7 +73,7 @@ def _header_name(value: str) -> str:
         raise ValueError("must not contain CR or LF")
     if not _HTTP_TOKEN.match(value):
         raise ValueError("must be a valid HTTP header name")
-    if value.lower() in _FORBIDDEN_AUTH_HEADERS:
+    if value.lower() in FORBIDDEN_AUTH_HEADERS:
         raise ValueError(f"{value!r} cannot carry credentials (reserved or hop-by-hop header)")
     return value
 

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from authrelay.providers.infer.result import BaseUrl, Scope
+from authrelay.providers.model import FORBIDDEN_AUTH_HEADERS
 
 _NOT_NAME = re.compile(r"[^A-Za-z0-9 -]+")
 _SNAKE_BAD = re.compile(r"[^a-z0-9]+")
@@ -17,22 +18,7 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
 _VERSION_VALUE = re.compile(r"^v?\d+(\.\d+){0,2}[a-z0-9]*$", re.I)
 _RESERVED_FIELDS = {"api_key", "token", "username", "password", "access_token", "domain"}
-_FORBIDDEN_HEADERS = {
-    "host",
-    "content-length",
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-    "connection_name",
-    "identifier",
-}
+_FORBIDDEN_HEADERS = FORBIDDEN_AUTH_HEADERS  # the validator's own list
 
 
 def one_line(value: Any, limit: int) -> str:
