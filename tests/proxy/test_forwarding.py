@@ -14,7 +14,6 @@ from tests.support.rawhttp import send_raw
 from tests.support.servers import Server, create_client
 from tests.support.upstream import RecordingUpstream, provider_definition
 
-
 # what each proxy log line carries (latency is logged, never asserted on)
 PROXY_LOG_FIELDS = {"connection", "identifier", "method", "path", "status", "duration_ms"}
 
