@@ -11,7 +11,6 @@ import ipaddress
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -158,8 +157,3 @@ class Settings(BaseSettings):
             return self.public_url
         host = self.host if self.host not in {"0.0.0.0", "::"} else "127.0.0.1"  # noqa: S104
         return f"http://{host}:{self.port}"
-
-    def with_overrides(self, **changes: Any) -> Settings:
-        data = self.model_dump()
-        data.update({k: v for k, v in changes.items() if v is not None})
-        return Settings(**data)

@@ -24,16 +24,7 @@ CONNECTION_TYPES = {
     "SMART_FHIR": 14,
     "NO_AUTH": 15,
 }
-CONNECTION_STATUSES = {"DRAFT": 1, "IN_PROGRESS": 2, "COMPLETED": 3}
 AUTH_MODES = {"USER": 1, "ORG_WIDE": 2}
-ACCOUNT_STATUSES = {
-    "CONNECTION_STATUS_UNSPECIFIED": 0,
-    "ACTIVE": 1,
-    "EXPIRED": 2,
-    "PENDING_AUTH": 3,
-    "PENDING_VERIFICATION": 4,
-    "DISCONNECTED": 5,
-}
 
 #: pattern type (SPEC §3) → ConnectorType name used as `authorization_type`
 AUTHORIZATION_TYPE = {

@@ -39,8 +39,10 @@ class Runtime:
     proxy_cache: ProxyCache = field(default_factory=ProxyCache)
     last_used: LastUsed = field(default_factory=LastUsed)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    refresher: Refresher | None = None
-    proxy_timeout: aiohttp.ClientTimeout | None = None
+    # Built once from the fields above (see __post_init__).
+    refresher: Refresher = field(init=False)
+    proxy_timeout: aiohttp.ClientTimeout = field(init=False)
+    services: ServiceContext = field(init=False)
 
     def __post_init__(self) -> None:
         self.refresher = Refresher(
@@ -58,10 +60,7 @@ class Runtime:
             sock_connect=self.settings.proxy_connect_timeout,
             sock_read=self.settings.proxy_read_timeout,
         )
-
-    @property
-    def services(self) -> ServiceContext:
-        return ServiceContext(
+        self.services = ServiceContext(
             self.catalog,
             self.settings.allowlist,
             self.keyring,

@@ -10,7 +10,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -130,8 +129,3 @@ def start_server(backend: Backend, log_dir: Path, **extra_env: str) -> Server:
         time.sleep(0.1)
     server.stop()
     raise AssertionError(f"server did not become ready:\n{server.log_text()}")
-
-
-def json_of(response: httpx.Response) -> Any:
-    assert response.headers.get("content-type", "").startswith("application/json"), response.text
-    return response.json()

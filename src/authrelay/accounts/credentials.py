@@ -217,3 +217,10 @@ def validate_oauth_inputs(
     )
     if violations:
         raise InvalidArgument.from_violations(violations)
+
+
+def oauth_placeholder_values(api_config: dict[str, Any]) -> dict[str, str]:
+    """Values for an OAuth account's placeholders: api_config, path_variables first."""
+    paths = api_config.get("path_variables") or {}
+    merged = {**api_config, **(paths if isinstance(paths, dict) else {})}
+    return {k: v for k, v in merged.items() if isinstance(v, str)}

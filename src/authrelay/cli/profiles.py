@@ -17,6 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from authrelay.client._auth import Credentials as ClientCredentials
+from authrelay.client._exceptions import ConfigurationError
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -161,10 +164,9 @@ class ProfileStore:
 
 
 def _from_environment() -> Credentials | None:
-    for prefix in ("AUTHRELAY_", "SCALEKIT_"):
-        url = os.environ.get(f"{prefix}ENVIRONMENT_URL")
-        cid = os.environ.get(f"{prefix}CLIENT_ID")
-        secret = os.environ.get(f"{prefix}CLIENT_SECRET")
-        if url and cid and secret:
-            return Credentials(url.rstrip("/"), cid, secret)
-    return None
+    """The SDK's own environment lookup (AUTHRELAY_* or SCALEKIT_* names), when complete."""
+    try:
+        found = ClientCredentials.resolve(None, None, None)
+    except ConfigurationError:
+        return None
+    return Credentials(found.env_url, found.client_id, found.client_secret)

@@ -4,6 +4,7 @@ verification. Each step is single-use: a compare-and-swap on the flow's status."
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -238,13 +239,14 @@ async def open_link(session: AsyncSession, ctx: ServiceContext, token: str, ttl:
         await session.commit()
         return form_page(flow.id, csrf, target, name, {}, {})
     oauth = target.pattern.oauth_config
+    assert oauth is not None and oauth.authorize_uri is not None
     try:
         client = client_config(
             target.connection, target.pattern, ctx.keyring, account_values(account)
         )
+        authorize_uri = fill(oauth.authorize_uri, account_values(account))
     except FailedPrecondition as exc:
         return error_page("Cannot connect", exc.message, 409)
-    assert oauth is not None and oauth.authorize_uri is not None
     state = secrets.token_urlsafe(32)
     pkce = bool(target.connection.config.get("pkce_enabled", oauth.pkce_enabled))
     verifier = new_verifier() if pkce else None
@@ -267,7 +269,7 @@ async def open_link(session: AsyncSession, ctx: ServiceContext, token: str, ttl:
         if target.connection.config.get(option):
             extra[option] = target.connection.config[option]
     url = rfc6749.authorization_url(
-        fill(oauth.authorize_uri, account_values(account)),
+        authorize_uri,
         client_id=client.client_id,
         redirect_uri=ctx.redirect_uri,
         state=state,
@@ -481,11 +483,11 @@ async def callback(
     info = None
     oauth = target.pattern.oauth_config
     if oauth is not None and oauth.user_info_uri:
-        info = public_user_info(
-            await rfc6749.user_info(
-                http, fill(oauth.user_info_uri, account_values(account)), tokens.access_token
+        with contextlib.suppress(FailedPrecondition):  # user info is never fatal
+            user_info_uri = fill(oauth.user_info_uri, account_values(account))
+            info = public_user_info(
+                await rfc6749.user_info(http, user_info_uri, tokens.access_token)
             )
-        )
     if flow.user_verify_url:
         pending = {
             "access_token": tokens.access_token,

@@ -7,25 +7,28 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from authrelay.accounts.credentials import oauth_placeholder_values
 from authrelay.accounts.service import secret_context as account_context
 from authrelay.connections.service import secret_context as connection_context
 from authrelay.errors import FailedPrecondition
 from authrelay.oauth.rfc6749 import ClientConfig, TokenSet
 from authrelay.providers.model import AuthPattern
-from authrelay.providers.urls import PLACEHOLDER
+from authrelay.providers.urls import fill_placeholders
 from authrelay.store.db import utcnow
 from authrelay.store.models import ConnectedAccount, Connection
 from authrelay.vault import KeyRing
 
 
 def fill(template: str, values: dict[str, str]) -> str:
-    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), template)
+    """An OAuth endpoint with the account's placeholders filled (values checked)."""
+    try:
+        return fill_placeholders(template, values)
+    except ValueError as exc:
+        raise FailedPrecondition(str(exc)) from None
 
 
 def account_values(row: ConnectedAccount) -> dict[str, str]:
-    config = row.api_config or {}
-    paths = config.get("path_variables") or {}
-    return {k: v for k, v in {**config, **paths}.items() if isinstance(v, str)}
+    return oauth_placeholder_values(row.api_config or {})
 
 
 def client_config(

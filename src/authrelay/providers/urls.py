@@ -121,3 +121,18 @@ def placeholder_value_problem(name: str, value: str) -> str | None:
     if not _SEGMENT.match(value):
         return "must be a single path segment (letters, digits, '.', '_', '~', '-')"
     return None
+
+
+def fill_placeholders(template: str, values: dict[str, str]) -> str:
+    """`template` with each {{name}} replaced by its value; ValueError when a value fails
+    the checks of `placeholder_value_problem` (or is missing)."""
+
+    def repl(match: re.Match[str]) -> str:
+        name = match.group(1)
+        value = values.get(name, "")
+        problem = placeholder_value_problem(name, value)
+        if problem:
+            raise ValueError(f"the connected account's value for {{{{{name}}}}} {problem}")
+        return value
+
+    return PLACEHOLDER.sub(repl, template)

@@ -210,7 +210,6 @@ class ProxyApp:
         key = (env_id, connection, identifier)
         route = await self._route(runtime, env_id, connection, identifier)
         refresher = runtime.refresher
-        assert refresher is not None
         if route.oauth and not route.usable(runtime.settings.refresh_margin_seconds):
             route = await refresher.fresh_route(route, key)
         url = _target_url(route, rest, scope.get("query_string", b""))

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from yarl import URL
 
+from authrelay.accounts.credentials import oauth_placeholder_values
 from authrelay.accounts.service import secret_context
 from authrelay.config import UpstreamAllowlist
 from authrelay.errors import (
@@ -23,7 +23,7 @@ from authrelay.errors import (
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.model import AuthPattern
 from authrelay.providers.service import resolve_provider
-from authrelay.providers.urls import PLACEHOLDER, placeholder_value_problem
+from authrelay.providers.urls import fill_placeholders
 from authrelay.proxy.guard import BlockedAddress, check_host
 from authrelay.proxy.inject import credential_header
 from authrelay.store import accounts as account_store
@@ -66,18 +66,10 @@ class Route:
 
 
 def _fill(template: str, values: dict[str, str]) -> str:
-    def repl(match: Any) -> str:
-        name = match.group(1)
-        value = values.get(name, "")
-        problem = placeholder_value_problem(name, value)
-        if problem:
-            raise PlaceholderRejected(
-                f"the connected account's value for {{{{{name}}}}} {problem}; update the "
-                "connected account"
-            )
-        return value
-
-    return PLACEHOLDER.sub(repl, template)
+    try:
+        return fill_placeholders(template, values)
+    except ValueError as exc:
+        raise PlaceholderRejected(f"{exc}; update the connected account") from None
 
 
 async def load_route(
@@ -119,9 +111,7 @@ async def load_route(
     stored = json.loads(keyring.decrypt(account.secret_ct, secret_context(account.id)))
     if pattern.type == "OAUTH":
         secrets = {"access_token": stored.get("access_token", "")}
-        api_config = account.api_config or {}
-        paths = api_config.get("path_variables") or {}
-        values = {k: v for k, v in {**api_config, **paths}.items() if isinstance(v, str)}
+        values = oauth_placeholder_values(account.api_config or {})
     else:
         secrets = stored.get("values", {})
         values = {**stored.get("values", {}), **stored.get("path_variables", {})}

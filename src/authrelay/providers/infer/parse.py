@@ -21,10 +21,6 @@ except ImportError:  # pragma: no cover - PyYAML is installed with authrelay
     _yaml = None
 
 
-def yaml_available() -> bool:
-    return _yaml is not None
-
-
 def to_text(data: str | bytes, what: str, missing: list[str], *, cut: bool) -> str | None:
     """Decode and cap a document. With ``cut`` an oversized one is truncated, else skipped."""
     size = len(data)
