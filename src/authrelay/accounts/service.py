@@ -19,6 +19,7 @@ from authrelay.accounts.model import (
     UpdateAccountRequest,
 )
 from authrelay.auth.principal import Principal
+from authrelay.changes import commit_change
 from authrelay.context import ServiceContext
 from authrelay.enums import AUTHORIZATION_TYPE
 from authrelay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
@@ -28,7 +29,6 @@ from authrelay.providers.service import ResolvedProvider, resolve_provider
 from authrelay.providers.validation import parse_strict
 from authrelay.store import accounts as store
 from authrelay.store import audit
-from authrelay.store import cache as cache_store
 from authrelay.store import connections as connection_store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import ConnectedAccount, Connection
@@ -276,27 +276,25 @@ async def create_account(
     )
     _apply_credentials(row, target, body.connected_account, ctx)
     session.add(row)
-    await audit.record(
-        session,
-        environment_id=principal.environment_id,
-        actor=principal.client_id,
-        action="connected_account.create",
-        resource_type="connected_account",
-        resource_id=row.id,
-        before=None,
-        after=_audit_view(row, target.connection),
-    )
     try:
-        # The flush before the bump is where a concurrent duplicate surfaces on PostgreSQL.
-        await cache_store.bump(session)
-        await session.commit()
+        # A concurrent duplicate surfaces here on PostgreSQL (at the flush).
+        await commit_change(
+            session,
+            ctx,
+            environment_id=principal.environment_id,
+            actor=principal.client_id,
+            action="connected_account.create",
+            resource_type="connected_account",
+            resource_id=row.id,
+            before=None,
+            after=_audit_view(row, target.connection),
+        )
     except IntegrityError:
         # After a rollback every loaded row is expired: name nothing that would reload it.
         await session.rollback()
         raise AlreadyExists(
             f"connector {body.connector!r} already has an account for {body.identifier!r}"
         ) from None
-    ctx.invalidate()
     return account_json(row, target.connection, ctx, full=True)
 
 
@@ -385,8 +383,9 @@ async def update_account(
     if body.user_id is not None:
         row.user_id = body.user_id or None
     row.updated_at = utcnow()
-    await audit.record(
+    await commit_change(
         session,
+        ctx,
         environment_id=principal.environment_id,
         actor=principal.client_id,
         action="connected_account.update",
@@ -395,9 +394,6 @@ async def update_account(
         before=before,
         after=_audit_view(row, connection),
     )
-    await cache_store.bump(session)
-    await session.commit()
-    ctx.invalidate()
     return account_json(row, connection, ctx, full=True)
 
 
@@ -408,8 +404,10 @@ async def delete_account(
     row, connection = await find_account(
         session, principal, account_id=ref.id, connector=ref.connector, identifier=ref.identifier
     )
-    await audit.record(
+    await session.delete(row)
+    await commit_change(
         session,
+        ctx,
         environment_id=principal.environment_id,
         actor=principal.client_id,
         action="connected_account.delete",
@@ -418,10 +416,6 @@ async def delete_account(
         before=_audit_view(row, connection),
         after=None,
     )
-    await session.delete(row)
-    await cache_store.bump(session)
-    await session.commit()
-    ctx.invalidate()
 
 
 async def disconnect_account(
@@ -436,8 +430,9 @@ async def disconnect_account(
     row.status = "DISCONNECTED"
     row.token_expires_at = None
     row.updated_at = utcnow()
-    await audit.record(
+    await commit_change(
         session,
+        ctx,
         environment_id=principal.environment_id,
         actor=principal.client_id,
         action="connected_account.disconnect",
@@ -446,9 +441,6 @@ async def disconnect_account(
         before=before,
         after=_audit_view(row, connection),
     )
-    await cache_store.bump(session)
-    await session.commit()
-    ctx.invalidate()
     return {"connected_account": account_json(row, connection, ctx, full=True)}
 
 

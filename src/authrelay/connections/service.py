@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.auth.principal import Principal
+from authrelay.changes import commit_change
 from authrelay.connections.model import ConnectionInput, read_only_fields, without_read_only
 from authrelay.context import ServiceContext
 from authrelay.enums import AUTH_MODES, CONNECTION_TYPES, PATTERN_TYPES, enum_name
@@ -23,8 +24,6 @@ from authrelay.providers.model import AuthPattern
 from authrelay.providers.service import ResolvedProvider, resolve_provider
 from authrelay.providers.validation import parse_strict
 from authrelay.store import accounts as account_store
-from authrelay.store import audit
-from authrelay.store import cache as cache_store
 from authrelay.store import connections as store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import Connection
@@ -216,27 +215,25 @@ async def create_connection(
     )
     _apply_oauth(row, body, pattern, ctx)
     session.add(row)
-    await audit.record(
-        session,
-        environment_id=principal.environment_id,
-        actor=principal.client_id,
-        action="connection.create",
-        resource_type="connection",
-        resource_id=name,
-        before=None,
-        after=_audit_view(row),
-    )
     try:
-        # The flush before the bump is where a concurrent duplicate surfaces on PostgreSQL.
-        await cache_store.bump(session)
-        await session.commit()
+        # A concurrent duplicate surfaces here on PostgreSQL (at the flush).
+        await commit_change(
+            session,
+            ctx,
+            environment_id=principal.environment_id,
+            actor=principal.client_id,
+            action="connection.create",
+            resource_type="connection",
+            resource_id=name,
+            before=None,
+            after=_audit_view(row),
+        )
     except IntegrityError:
         await session.rollback()
         winner = await store.by_name(session, principal.environment_id, name)
         if winner is None:
             raise
         raise _name_taken(winner) from None
-    ctx.invalidate()
     return connection_json(row, provider, ctx)
 
 
@@ -330,27 +327,25 @@ async def update_connection(
         row.config = {**row.config, "auth_mode": enum_name(body.auth_mode, AUTH_MODES, "auth_mode")}
     _apply_oauth(row, body, pattern, ctx)
     row.updated_at = utcnow()
-    await audit.record(
-        session,
-        environment_id=principal.environment_id,
-        actor=principal.client_id,
-        action="connection.update",
-        resource_type="connection",
-        resource_id=row.name,
-        before=before,
-        after=_audit_view(row),
-    )
     try:
-        # The flush before the bump is where a concurrent duplicate surfaces on PostgreSQL.
-        await cache_store.bump(session)
-        await session.commit()
+        # A concurrent duplicate surfaces here on PostgreSQL (at the flush).
+        await commit_change(
+            session,
+            ctx,
+            environment_id=principal.environment_id,
+            actor=principal.client_id,
+            action="connection.update",
+            resource_type="connection",
+            resource_id=row.name,
+            before=before,
+            after=_audit_view(row),
+        )
     except IntegrityError:
         await session.rollback()
         winner = await store.by_name(session, principal.environment_id, body.key_id or "")
         if winner is None:
             raise
         raise _name_taken(winner) from None
-    ctx.invalidate()
     return connection_json(row, provider, ctx)
 
 
@@ -365,8 +360,9 @@ async def set_enabled(
     before = _audit_view(row)
     row.enabled = enabled
     row.updated_at = utcnow()
-    await audit.record(
+    await commit_change(
         session,
+        ctx,
         environment_id=principal.environment_id,
         actor=principal.client_id,
         action="connection.enable" if enabled else "connection.disable",
@@ -375,9 +371,6 @@ async def set_enabled(
         before=before,
         after=_audit_view(row),
     )
-    await cache_store.bump(session)
-    await session.commit()
-    ctx.invalidate()
     return {"enabled": enabled, "error_message": ""}
 
 
@@ -397,8 +390,10 @@ async def delete_connection(
             "connected accounts"
         )
     removed = await account_store.delete_for_connection(session, row.id)
-    await audit.record(
+    await session.delete(row)
+    await commit_change(
         session,
+        ctx,
         environment_id=principal.environment_id,
         actor=principal.client_id,
         action="connection.delete",
@@ -407,7 +402,3 @@ async def delete_connection(
         before={**_audit_view(row), "connected_accounts_deleted": removed},
         after=None,
     )
-    await session.delete(row)
-    await cache_store.bump(session)
-    await session.commit()
-    ctx.invalidate()

@@ -24,6 +24,7 @@ from authrelay.accounts.model import Identifier, OptionalId
 from authrelay.accounts.service import Target, find_account, pending_account, resolve_target
 from authrelay.accounts.service import secret_context as account_context
 from authrelay.auth.principal import Principal
+from authrelay.changes import commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from authrelay.oauth import rfc6749
@@ -387,8 +388,9 @@ async def _finish(
     account: ConnectedAccount,
     action: str,
 ) -> None:
-    await audit.record(
+    await commit_change(
         session,
+        ctx,
         environment_id=flow.environment_id,
         actor="authorization-link",
         action=action,
@@ -397,9 +399,6 @@ async def _finish(
         before=None,
         after={"identifier": account.identifier, "status": account.status},
     )
-    await cache_store.bump(session)
-    await session.commit()
-    ctx.invalidate()
 
 
 # ---------------------------------------------------------------------------- callback
@@ -585,8 +584,9 @@ async def verify_user(
         requested_scopes=pending.get("requested"),
         user_info=pending.get("user_info"),
     )
-    await audit.record(
+    await commit_change(
         session,
+        ctx,
         environment_id=flow.environment_id,
         actor=principal.client_id,
         action="connected_account.verify",
@@ -595,9 +595,6 @@ async def verify_user(
         before=None,
         after={"identifier": account.identifier, "status": "ACTIVE"},
     )
-    await cache_store.bump(session)
-    await session.commit()
-    ctx.invalidate()
     return {"post_user_verify_redirect_url": f"{ctx.public_url}{LINK_PATH}done/{flow.id}"}
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.auth.principal import Principal
+from authrelay.changes import commit_change
 from authrelay.config import AllowAnyHost
 from authrelay.context import ServiceContext
 from authrelay.errors import (
@@ -26,8 +27,6 @@ from authrelay.providers.catalog import BuiltinProvider, Catalog
 from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.model import AuthPattern, ProviderDefinition
 from authrelay.providers.validation import validate_definition
-from authrelay.store import audit
-from authrelay.store import cache as cache_store
 from authrelay.store import providers as store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import Provider
@@ -299,27 +298,25 @@ async def create_provider(
     )
     session.add(row)
     body = custom_json(row)
-    await audit.record(
-        session,
-        environment_id=principal.environment_id,
-        actor=principal.client_id,
-        action="provider.create",
-        resource_type="provider",
-        resource_id=identifier,
-        before=None,
-        after=row.definition,
-    )
     try:
-        # The flush before the bump is where a concurrent duplicate surfaces on PostgreSQL.
-        await cache_store.bump(session)
-        await session.commit()
+        # A concurrent duplicate surfaces here on PostgreSQL (at the flush).
+        await commit_change(
+            session,
+            services,
+            environment_id=principal.environment_id,
+            actor=principal.client_id,
+            action="provider.create",
+            resource_type="provider",
+            resource_id=identifier,
+            before=None,
+            after=row.definition,
+        )
     except IntegrityError:
         await session.rollback()
         winner = await store.get_by_identifier(session, principal.environment_id, identifier)
         if winner is None:
             raise
         raise _custom_conflict(winner) from None
-    services.invalidate()
     return body
 
 
@@ -387,8 +384,9 @@ async def update_provider(
             fresh = await _custom_or_raise(session, principal, services, identifier)
             raise _stale(fresh)
         return await update_provider(session, principal, services, identifier, raw, None)
-    await audit.record(
+    await commit_change(
         session,
+        services,
         environment_id=principal.environment_id,
         actor=principal.client_id,
         action="provider.update",
@@ -397,9 +395,6 @@ async def update_provider(
         before=before,
         after=after,
     )
-    await cache_store.bump(session)
-    await session.commit()
-    services.invalidate()
     fresh_row = await store.get_by_identifier(session, principal.environment_id, identifier)
     assert fresh_row is not None
     await session.refresh(fresh_row)
@@ -426,8 +421,10 @@ async def delete_provider(
             f"{'s' if len(in_use) != 1 else ''}: {names}. Delete those connections (and their "
             "connected accounts) first, then delete the provider."
         )
-    await audit.record(
+    await session.delete(row)
+    await commit_change(
         session,
+        services,
         environment_id=principal.environment_id,
         actor=principal.client_id,
         action="provider.delete",
@@ -436,10 +433,6 @@ async def delete_provider(
         before=row.definition,
         after=None,
     )
-    await session.delete(row)
-    await cache_store.bump(session)
-    await session.commit()
-    services.invalidate()
 
 
 async def get_provider(

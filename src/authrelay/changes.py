@@ -1,0 +1,40 @@
+"""Committing a change: one transaction holds the change, its audit entry and a move of the
+cache generation (so other replicas drop their caches); then this process drops its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authrelay.context import ServiceContext
+from authrelay.store import audit
+from authrelay.store import cache as cache_store
+
+
+async def commit_change(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    *,
+    environment_id: str,
+    actor: str,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """Raises IntegrityError (after nothing was committed) when a constraint is violated."""
+    await audit.record(
+        session,
+        environment_id=environment_id,
+        actor=actor,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        before=before,
+        after=after,
+    )
+    await cache_store.bump(session)
+    await session.commit()
+    ctx.invalidate()
