@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from statistics import median
 from types import FrameType
 from typing import IO, Any
 
@@ -107,24 +108,31 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
-def ensure_wrk() -> str:
-    """The path of wrk, installing the Debian package when it is missing and we are root."""
-    found = shutil.which("wrk")
+def ensure_tool(command: str, package: str, brew: str | None = None) -> str:
+    """The path of `command`, installing its Debian package when it is missing and we are
+    root."""
+    found = shutil.which(command)
     if found:
         return found
-    how = "install it with: sudo apt-get install wrk (Debian/Ubuntu) or brew install wrk (macOS)"
+    how = f"install it with: sudo apt-get install {package} (Debian/Ubuntu)"
+    if brew:
+        how += f" or brew install {brew} (macOS)"
     if shutil.which("apt-get") is None or os.geteuid() != 0:
-        raise HarnessError(f"wrk is not installed; {how}")
-    print("wrk is missing; installing it: apt-get update && apt-get install -y wrk", flush=True)
+        raise HarnessError(f"{command} is not installed; {how}")
+    print(f"{command} is missing; installing it: apt-get install -y {package}", flush=True)
     try:
         subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=300)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, timeout=300)
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, timeout=300)
     except (subprocess.SubprocessError, OSError) as exc:
-        raise HarnessError(f"could not install wrk ({exc}); {how}") from exc
-    found = shutil.which("wrk")
+        raise HarnessError(f"could not install {package} ({exc}); {how}") from exc
+    found = shutil.which(command)
     if not found:
-        raise HarnessError(f"wrk is still missing after apt-get; {how}")
+        raise HarnessError(f"{command} is still missing after apt-get; {how}")
     return found
+
+
+def ensure_wrk() -> str:
+    return ensure_tool("wrk", "wrk", brew="wrk")
 
 
 def wrk_version(wrk: str) -> str:
@@ -282,18 +290,24 @@ def start_upstream(procs: Processes) -> Server:
     return server
 
 
-def start_passthrough(procs: Processes, upstream: Server, workers: int) -> Server:
+def start_passthrough(
+    procs: Processes, upstream: Server, workers: int, prefix: Sequence[str] = ()
+) -> Server:
+    """The floor; `prefix` runs it under another program (bench/instructions.py: valgrind)."""
     port = free_port()
-    argv = uvicorn_argv("passthrough:app", BENCH_DIR, port, workers)
+    argv = [*prefix, *uvicorn_argv("passthrough:app", BENCH_DIR, port, workers)]
     env = {"BENCH_UPSTREAM_URL": upstream.url}
     server = procs.start(f"passthrough-w{workers}", f"http://{LOCALHOST}:{port}", argv, env)
     wait_ready(server, "/ready")
     return server
 
 
-def start_authrelay(procs: Processes, data_dir: Path, workers: int) -> Server:
+def start_authrelay(
+    procs: Processes, data_dir: Path, workers: int, prefix: Sequence[str] = ()
+) -> Server:
     port = free_port()
     argv = [
+        *prefix,
         str(VENV_BIN / "authrelay"),
         "serve",
         "--port",
@@ -319,6 +333,7 @@ class Target:
     workers: int | None  # uvicorn workers of the server under test (None: the upstream)
     url: str
     headers: dict[str, str]
+    pgid: int  # process group of the server under test: its CPU time is measured
 
 
 def expect_upstream_body(url: str, headers: dict[str, str], what: str) -> None:
@@ -536,6 +551,8 @@ class Row:
     result: WrkResult | None = None
     note: str = ""
     other_cpu: float | None = None  # share of all CPUs used by unrelated processes meanwhile
+    cpu_us: float | None = None  # CPU time of the server under test per request (µs)
+    round: int = 0
 
 
 @dataclass
@@ -546,30 +563,38 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     unavailable: dict[int, str] = field(default_factory=dict)  # workers -> why (c) is missing
 
-    def find(self, key: str, workers: int | None, connections: int) -> WrkResult | None:
-        for row in self.rows:
-            if (
-                row.target.key == key
-                and row.connections == connections
-                and (workers is None or row.target.workers == workers)
-            ):
-                return row.result
-        return None
+    def rounds(self, key: str, workers: int | None, connections: int) -> list[Row]:
+        """The measured rows of one target at one connection count, one per round."""
+        return [
+            row
+            for row in self.rows
+            if row.target.key == key
+            and row.connections == connections
+            and (workers is None or row.target.workers == workers)
+            and row.result is not None
+        ]
 
 
 def measure(
-    wrk: str, target: Target, conns: int, args: argparse.Namespace, procs: Processes
+    wrk: str, target: Target, conns: int, args: argparse.Namespace, procs: Processes, rnd: int
 ) -> Row:
     """A warm-up run, then the measured run with the other processes' CPU use alongside. When
     other processes took more than --max-other-load, measure again (at most --retries times)
-    and keep the quietest run."""
+    and keep the quietest run. Also records the server's own CPU time per request: unlike
+    requests/s it hardly depends on what else the machine does, so it shows what each
+    request costs the server under test."""
     if args.warmup > 0:
         run_wrk(wrk, target.url, conns, args.warmup, target.headers)
     best: Row | None = None
+    hz = os.sysconf("SC_CLK_TCK")
     for _attempt in range(1 + args.retries):
         meter = OtherCpu({server.process.pid for server in procs.servers})
+        own0 = _group_ticks({target.pgid})
         result = run_wrk(wrk, target.url, conns, args.duration, target.headers)
-        row = Row(target, conns, result, other_cpu=meter.fraction())
+        own = _group_ticks({target.pgid}) - own0
+        row = Row(target, conns, result, other_cpu=meter.fraction(), round=rnd)
+        if result.requests:
+            row.cpu_us = own / hz * 1e6 / result.requests
         if result.errors:
             row.note = f"{result.non_2xx} non-2xx, {result.socket_errors} socket errors"
         print(f"  {format_row(row)}", flush=True)
@@ -620,8 +645,8 @@ def package_versions(names: Sequence[str]) -> str:
     return ", ".join(parts)
 
 
-def machine_info(wrk: str) -> dict[str, str]:
-    return {
+def machine_info(wrk: str | None) -> dict[str, str]:
+    info = {
         "CPUs (nproc)": str(len(os.sched_getaffinity(0))),
         "CPU model": cpu_model(),
         "Kernel": f"{platform.system()} {platform.release()}",
@@ -629,8 +654,10 @@ def machine_info(wrk: str) -> dict[str, str]:
         "Packages": package_versions(
             ["authrelay", "uvicorn", "uvloop", "httptools", "starlette", "aiohttp"]
         ),
-        "wrk": wrk_version(wrk),
     }
+    if wrk is not None:
+        info["wrk"] = wrk_version(wrk)
+    return info
 
 
 def format_row(row: Row) -> str:
@@ -638,30 +665,51 @@ def format_row(row: Row) -> str:
         return f"{row.target.label} c={row.connections}: {row.note}"
     r = row.result
     other = "" if row.other_cpu is None else f", other load {row.other_cpu:.0%} CPU"
+    cpu = "" if row.cpu_us is None else f", server CPU {row.cpu_us:.0f} µs/req"
     note = f" ({row.note})" if row.note else ""
     return (
-        f"{row.target.label} c={row.connections}: {r.requests_per_s:,.0f} req/s, "
-        f"p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms{other}{note}"
+        f"{row.target.label} c={row.connections} round {row.round + 1}: "
+        f"{r.requests_per_s:,.0f} req/s, p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms"
+        f"{cpu}{other}{note}"
     )
 
 
-def results_table(report: Report) -> list[str]:
-    lines = [
-        "| Target | Workers | Connections | Requests/s | p50 (ms) | p99 (ms) | Errors "
-        "| Other load |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+def _groups(report: Report) -> list[tuple[Target, int, list[Row]]]:
+    """(target, connections, its rows in round order), in the order of the report's rows."""
+    seen: dict[tuple[str, int | None, int], tuple[Target, int, list[Row]]] = {}
     for row in report.rows:
-        workers = "-" if row.target.workers is None else str(row.target.workers)
-        head = f"| {row.target.label} | {workers} | {row.connections} "
-        if row.result is None:
-            lines.append(head + f"| {row.note} | | | | |")
+        key = (row.target.key, row.target.workers, row.connections)
+        if key not in seen:
+            seen[key] = (row.target, row.connections, [])
+        seen[key][2].append(row)
+    return list(seen.values())
+
+
+def results_table(report: Report) -> list[str]:
+    """One line per target and connection count: the median of its rounds (and their range)."""
+    lines = [
+        "| Target | Workers | Connections | Requests/s (median) | Range over rounds "
+        "| p50 (ms) | p99 (ms) | Server CPU per request (µs) | Errors | Other load (max) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for target, conns, rows in _groups(report):
+        workers = "-" if target.workers is None else str(target.workers)
+        head = f"| {target.label} | {workers} | {conns} "
+        done = [row for row in rows if row.result is not None]
+        if not done:
+            lines.append(head + f"| {rows[0].note} | | | | | | |")
             continue
-        r = row.result
-        other = "?" if row.other_cpu is None else f"{row.other_cpu:.0%}"
+        results = [row.result for row in done if row.result is not None]
+        rps = [r.requests_per_s for r in results]
+        cpu = [row.cpu_us for row in done if row.cpu_us is not None]
+        others = [row.other_cpu for row in done if row.other_cpu is not None]
         lines.append(
-            head + f"| {r.requests_per_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} "
-            f"| {other} |"
+            head + f"| {median(rps):,.0f} | {min(rps):,.0f}–{max(rps):,.0f} "
+            f"| {median(r.p50_ms for r in results):.2f} "
+            f"| {median(r.p99_ms for r in results):.2f} "
+            f"| {f'{median(cpu):.0f}' if cpu else '?'} "
+            f"| {sum(r.errors for r in results)} "
+            f"| {f'{max(others):.0%}' if others else '?'} |"
         )
     return lines
 
@@ -670,8 +718,26 @@ def _check_line(name: str, workers: int, goal: str, measured: str, verdict: str)
     return f"| {name} | {workers} | {measured} | {goal} | {verdict} |"
 
 
+def paired_ratios(report: Report, workers: int, connections: int) -> list[float] | None:
+    """(c)/(b) requests/s of each round, (b) and (c) of a round measured back to back; None
+    when a round is missing or had errors."""
+    b_rows = {row.round: row for row in report.rounds("b", workers, connections)}
+    c_rows = {row.round: row for row in report.rounds("c", workers, connections)}
+    if not b_rows or set(b_rows) != set(c_rows):
+        return None
+    ratios = []
+    for rnd in sorted(b_rows):
+        b, c = b_rows[rnd].result, c_rows[rnd].result
+        if b is None or c is None or b.errors or c.errors:
+            return None
+        ratios.append(c.requests_per_s / b.requests_per_s)
+    return ratios
+
+
 def target_checks(report: Report, workers: Sequence[int], connections: Sequence[int]) -> list[str]:
-    """The issue's targets, per worker count: PASS / FAIL, or why they could not be checked."""
+    """The issue's targets, per worker count: PASS / FAIL, or why they could not be checked.
+    With several rounds, a check is passed on the median of the rounds; every round's value
+    is shown beside it."""
     lines = ["| Check | Workers | Measured | Target | Result |", "|---|---:|---:|---:|---|"]
     ratio_goal = f"≥ {MIN_THROUGHPUT_RATIO:.0%}"
     added_goal = f"≤ {MAX_ADDED_P50_MS:.1f} ms"
@@ -679,29 +745,55 @@ def target_checks(report: Report, workers: Sequence[int], connections: Sequence[
         missing = w in report.unavailable
         for conns in (c for c in (16, 64) if c in connections):
             name = f"(c)/(b) throughput at {conns} connections"
-            b, c = report.find("b", w, conns), report.find("c", w, conns)
+            ratios = None if missing else paired_ratios(report, w, conns)
             if missing:
                 lines.append(_check_line(name, w, ratio_goal, "-", "n/a: (c) not available"))
-            elif b is None or c is None or b.errors or c.errors:
+            elif ratios is None:
                 lines.append(_check_line(name, w, ratio_goal, "-", "INVALID: errors in the run"))
             else:
-                ratio = c.requests_per_s / b.requests_per_s
-                measured = f"{ratio:.0%} ({c.requests_per_s:,.0f} / {b.requests_per_s:,.0f})"
+                ratio = median(ratios)
+                each = ", ".join(f"{r:.0%}" for r in ratios)
+                measured = f"{ratio:.0%}" + (f" (rounds: {each})" if len(ratios) > 1 else "")
                 verdict = "PASS" if ratio >= MIN_THROUGHPUT_RATIO else "FAIL"
                 lines.append(_check_line(name, w, ratio_goal, measured, verdict))
         if 1 in connections:
             name = "(c) p50 minus (a) p50 at 1 connection"
-            a, c = report.find("a", None, 1), report.find("c", w, 1)
+            a_rows, c_rows = report.rounds("a", None, 1), report.rounds("c", w, 1)
+            results = [row.result for row in a_rows + c_rows if row.result is not None]
             if missing:
                 lines.append(_check_line(name, w, added_goal, "-", "n/a: (c) not available"))
-            elif a is None or c is None or a.errors or c.errors:
+            elif not a_rows or not c_rows or any(r.errors for r in results):
                 lines.append(_check_line(name, w, added_goal, "-", "INVALID: errors in the run"))
             else:
-                added = c.p50_ms - a.p50_ms
-                measured = f"{added:.2f} ms ({c.p50_ms:.2f} - {a.p50_ms:.2f})"
+                a_p50 = median(row.result.p50_ms for row in a_rows if row.result)
+                c_p50 = median(row.result.p50_ms for row in c_rows if row.result)
+                added = c_p50 - a_p50
+                measured = f"{added:.2f} ms ({c_p50:.2f} - {a_p50:.2f})"
                 verdict = "PASS" if added <= MAX_ADDED_P50_MS else "FAIL"
                 lines.append(_check_line(name, w, added_goal, measured, verdict))
     return lines
+
+
+def cpu_lines(report: Report, workers: Sequence[int], connections: Sequence[int]) -> list[str]:
+    """What (c) costs per request beyond (b), in server CPU time: the noise-robust view of the
+    throughput ratio (when the proxies are CPU-bound, throughput follows 1 / CPU per request)."""
+    lines = []
+    for w in workers:
+        for conns in connections:
+            b = [row.cpu_us for row in report.rounds("b", w, conns) if row.cpu_us]
+            c = [row.cpu_us for row in report.rounds("c", w, conns) if row.cpu_us]
+            if b and c:
+                mb, mc = median(b), median(c)
+                lines.append(
+                    f"| {w} | {conns} | {mb:.0f} | {mc:.0f} | {mc - mb:+.0f} | {mb / mc:.0%} |"
+                )
+    if not lines:
+        return []
+    return [
+        "| Workers | Connections | (b) µs/req | (c) µs/req | (c) − (b) | (b)/(c) |",
+        "|---:|---:|---:|---:|---:|---:|",
+        *lines,
+    ]
 
 
 def render(report: Report, workers: Sequence[int], connections: Sequence[int]) -> str:
@@ -719,6 +811,9 @@ def render(report: Report, workers: Sequence[int], connections: Sequence[int]) -
         lines.append(f"(c) authrelay with {w} worker(s): not available: {why}")
         lines.append("")
     lines += ["### Targets", "", *target_checks(report, workers, connections), ""]
+    cpu = cpu_lines(report, workers, connections)
+    if cpu:
+        lines += ["### Server CPU time per request (median of the rounds)", "", *cpu, ""]
     return "\n".join(lines)
 
 
@@ -755,11 +850,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="re-measure when unrelated processes used more than this share of all CPUs",
     )
     parser.add_argument("--retries", type=int, default=2, help="re-measurements at most")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="measurements of each target per connection count, interleaved; the report "
+        "gives their median and range",
+    )
     parser.add_argument("--out", type=Path, help="also write the markdown report to this file")
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs")
     args = parser.parse_args(argv)
-    if args.duration < 1 or args.warmup < 0 or args.retries < 0:
-        parser.error("--duration must be ≥ 1, --warmup and --retries ≥ 0")
+    if args.duration < 1 or args.warmup < 0 or args.retries < 0 or args.rounds < 1:
+        parser.error("--duration and --rounds must be ≥ 1, --warmup and --retries ≥ 0")
     return args
 
 
@@ -802,12 +904,29 @@ def run_for_workers(
         print(f"(c) authrelay, {workers} worker(s): not available: {exc}", flush=True)
     # All three targets get the same request line and headers.
     request_headers = headers or {"connection_name": CONNECTION_NAME, "identifier": IDENTIFIER}
-    direct = Target("a", "(a) upstream direct", None, upstream.url + REQUEST_PATH, request_headers)
+    direct = Target(
+        "a",
+        "(a) upstream direct",
+        None,
+        upstream.url + REQUEST_PATH,
+        request_headers,
+        upstream.process.pid,
+    )
     floor = Target(
-        "b", "(b) pass-through", workers, passthrough.url + REQUEST_PATH, request_headers
+        "b",
+        "(b) pass-through",
+        workers,
+        passthrough.url + REQUEST_PATH,
+        request_headers,
+        passthrough.process.pid,
     )
     proxied = Target(
-        "c", "(c) authrelay", workers, authrelay.url + "/proxy" + REQUEST_PATH, request_headers
+        "c",
+        "(c) authrelay",
+        workers,
+        authrelay.url + "/proxy" + REQUEST_PATH,
+        request_headers,
+        authrelay.process.pid,
     )
     targets = [direct] if with_direct else []
     targets.append(floor)
@@ -817,7 +936,10 @@ def run_for_workers(
         expect_upstream_body(target.url, target.headers, target.label)
     print(f"{workers} worker(s) for (b) and (c):", flush=True)
     for conns in args.connections:
-        report.rows += [measure(wrk, target, conns, args, procs) for target in targets]
+        for rnd in range(args.rounds):
+            # Every other round in reverse order, so neither proxy always goes first.
+            ordered = targets if rnd % 2 == 0 else targets[::-1]
+            report.rows += [measure(wrk, target, conns, args, procs, rnd) for target in ordered]
         if headers is None:
             report.rows.append(Row(proxied, conns, None, "not available"))
     procs.stop(authrelay)
@@ -833,6 +955,10 @@ def run(args: argparse.Namespace) -> Report:
         settings={
             "Duration": f"{args.duration}s per measurement after a {args.warmup}s warm-up, "
             "wrk threads = min(connections, 2)",
+            "Rounds": f"{args.rounds} per target and connection count, interleaved (b, c, "
+            "then c, b, ...); tables give the median and range of the rounds, and a "
+            "throughput check is passed on the median of the rounds' (c)/(b) ratios, each "
+            "round's (b) and (c) measured back to back",
             "Noise control": f"a measurement during which other processes used more than "
             f"{args.max_other_load:.0%} of the CPUs is repeated (at most {args.retries} times) "
             "and the quietest run is kept",
@@ -856,7 +982,9 @@ def run(args: argparse.Namespace) -> Report:
             raise
         finally:
             procs.stop_all()
-    report.rows.sort(key=lambda row: (row.target.key, row.target.workers or 0, row.connections))
+    report.rows.sort(
+        key=lambda row: (row.target.key, row.target.workers or 0, row.connections, row.round)
+    )
     return report
 
 

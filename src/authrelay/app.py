@@ -14,7 +14,7 @@ from authrelay.api import accounts, audit, connections, errors, health, provider
 from authrelay.config import Settings
 from authrelay.observability import AccessLogMiddleware, Metrics, configure_logging
 from authrelay.proxy.app import PREFIX, ProxyApp
-from authrelay.runtime import Runtime, create_runtime
+from authrelay.runtime import create_runtime
 from authrelay.web import routes as web_routes
 
 
@@ -22,13 +22,9 @@ class Dispatcher:
     """Sends `/proxy/...` straight to the proxy (the hot path skips FastAPI's routing and
     middleware; it logs and counts itself) and everything else to the API."""
 
-    def __init__(self, api: FastAPI) -> None:
+    def __init__(self, api: FastAPI, proxy: ProxyApp) -> None:
         self.api = api
-        self.proxy = ProxyApp(self._runtime)
-
-    def _runtime(self) -> Runtime:
-        runtime: Runtime = self.api.state.runtime
-        return runtime
+        self.proxy = proxy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (
@@ -41,11 +37,13 @@ class Dispatcher:
 
 def create_app(settings: Settings) -> ASGIApp:
     metrics = Metrics()
+    proxy = ProxyApp()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await create_runtime(settings, metrics)
         app.state.runtime = runtime
+        proxy.runtime = runtime
         # Everything built so far lives as long as the process: keep it out of the cyclic
         # garbage collector's scans, which otherwise stall requests (p99) for milliseconds.
         gc.collect()
@@ -53,6 +51,7 @@ def create_app(settings: Settings) -> ASGIApp:
         try:
             yield
         finally:
+            proxy.runtime = None
             await runtime.close()
 
     app = FastAPI(
@@ -75,7 +74,7 @@ def create_app(settings: Settings) -> ASGIApp:
     ):
         app.include_router(router)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
-    return Dispatcher(app)
+    return Dispatcher(app, proxy)
 
 
 def app_from_environment() -> ASGIApp:

@@ -35,13 +35,13 @@ class Runtime:
     tokens: TokenService
     catalog: Catalog
     metrics: Metrics
-    http: aiohttp.ClientSession
+    http: aiohttp.ClientSession  # OAuth endpoints (token, user info)
     proxy_cache: ProxyCache = field(default_factory=ProxyCache)
     last_used: LastUsed = field(default_factory=LastUsed)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Built once from the fields above (see __post_init__).
     refresher: Refresher = field(init=False)
-    proxy_timeout: aiohttp.ClientTimeout = field(init=False)
+    proxy_http: aiohttp.ClientSession = field(init=False)  # the proxy's, same connection pool
     services: ServiceContext = field(init=False)
 
     def __post_init__(self) -> None:
@@ -55,11 +55,7 @@ class Runtime:
             self.settings.refresh_margin_seconds,
             self.settings.allowlist,
         )
-        self.proxy_timeout = aiohttp.ClientTimeout(
-            total=None,
-            sock_connect=self.settings.proxy_connect_timeout,
-            sock_read=self.settings.proxy_read_timeout,
-        )
+        self.proxy_http = create_proxy_client(self.settings, self.http)
         self.services = ServiceContext(
             self.catalog,
             self.settings.allowlist,
@@ -91,7 +87,8 @@ class Runtime:
                 await task
         with contextlib.suppress(Exception):
             await self.last_used.flush(self.sessions)
-        await self.http.close()
+        await self.proxy_http.close()
+        await self.http.close()  # closes the shared connector too
         await self.engine.dispose()
 
 
@@ -125,6 +122,26 @@ def create_http_client(settings: Settings) -> aiohttp.ClientSession:
         auto_decompress=False,
         cookie_jar=aiohttp.DummyCookieJar(),
         skip_auto_headers=("User-Agent",),
+    )
+
+
+def create_proxy_client(settings: Settings, http: aiohttp.ClientSession) -> aiohttp.ClientSession:
+    """The proxy's client: the same connector (pool, guarded DNS, TLS) as `http`, with the
+    proxy's defaults set once on the session rather than on every call: connect and read
+    timeouts, no automatic headers (the caller's User-Agent, Accept, Accept-Encoding and
+    Content-Type pass as sent, or not at all), no cookies, bodies relayed as they come."""
+    assert http.connector is not None
+    return aiohttp.ClientSession(
+        connector=http.connector,
+        connector_owner=False,
+        auto_decompress=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+        timeout=aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=settings.proxy_connect_timeout,
+            sock_read=settings.proxy_read_timeout,
+        ),
     )
 
 

@@ -8,11 +8,10 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from multidict import CIMultiDict
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
@@ -65,13 +64,8 @@ _NOT_FORWARDED = _HOP_BY_HOP | {
     b"identifier",
     b"content-length",
 }
-_SKIP_AUTO = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 _MAX_REDIRECTS = 5
 _UNKNOWN = object()
-
-
-def _decode(value: bytes) -> str:
-    return value.decode("latin-1")
 
 
 async def _send_error(send: Send, exc: AuthrelayError, info: dict[str, Any]) -> None:
@@ -88,12 +82,16 @@ async def _send_error(send: Send, exc: AuthrelayError, info: dict[str, Any]) -> 
 
 
 class ProxyApp:
-    def __init__(self, runtime: Callable[[], Runtime]) -> None:
-        self._runtime = runtime
+    def __init__(self) -> None:
+        # Set by the application's lifespan while the server runs.
+        self.runtime: Runtime | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
-        runtime = self._runtime()
+        runtime = self.runtime
+        if runtime is None:
+            await _send_error(send, Unavailable("the server is not running"), {})
+            return
         info = {
             "connection": "",
             "identifier": "",
@@ -168,22 +166,26 @@ class ProxyApp:
         self, runtime: Runtime, scope: Scope, receive: Receive, send: Send, info: dict[str, Any]
     ) -> None:
         token = connection = identifier = host = content_length = ""
-        hop_extra: set[bytes] = set()
+        not_forwarded = _NOT_FORWARDED
         has_body = False
-        for name, value in scope["headers"]:
+        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
+        for name, value in raw_headers:
             if name == b"authorization":
-                scheme, _, rest = _decode(value).partition(" ")
+                scheme, _, rest = value.decode("latin-1").partition(" ")
                 token = rest.strip() if scheme.lower() == "bearer" else ""
             elif name == b"connection_name":
-                connection = _decode(value)
+                connection = value.decode("latin-1")
             elif name == b"identifier":
-                identifier = _decode(value)
+                identifier = value.decode("latin-1")
             elif name == b"host":
-                host = _decode(value).rsplit(":", 1)[0].lower()
+                host = value.decode("latin-1").rsplit(":", 1)[0].lower()
             elif name == b"connection":
-                hop_extra.update(t.strip().lower().encode() for t in _decode(value).split(","))
+                # Headers the caller named in Connection are hop-by-hop too (RFC 9110 7.6.1).
+                not_forwarded = not_forwarded | {
+                    t.strip().lower().encode() for t in value.decode("latin-1").split(",")
+                }
             elif name == b"content-length":
-                content_length = _decode(value).strip()
+                content_length = value.decode("latin-1").strip()
                 has_body = content_length not in ("", "0")
             elif name == b"transfer-encoding":
                 has_body = True
@@ -201,7 +203,7 @@ class ProxyApp:
             )
         info["connection"], info["identifier"] = connection, identifier
         raw_path = scope.get("raw_path") or scope["path"].encode()
-        rest = _decode(raw_path)[len(PREFIX) :]
+        rest = raw_path.decode("latin-1")[len(PREFIX) :]
         rest = rest[1:] if rest.startswith("/") else rest
         try:
             rest = check_path(rest)
@@ -213,13 +215,16 @@ class ProxyApp:
         if route.oauth and not route.usable(runtime.settings.refresh_margin_seconds):
             route = await refresher.fresh_route(route, key)
         url = _target_url(route, rest, scope.get("query_string", b""))
-        forward = CIMultiDict[str]()
-        for name, value in scope["headers"]:
-            if name not in _NOT_FORWARDED and name not in hop_extra:
-                forward.add(_decode(name), _decode(value))
+        # The caller's headers minus the ones that are not forwarded and any the caller sent
+        # under the name of the credential header; the credential is added per attempt.
+        cred_key = route.header_key
+        forward = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in raw_headers
+            if name not in not_forwarded and name != cred_key
+        ]
         if has_body and content_length:
-            forward["Content-Length"] = content_length
-        forward[route.header_name] = route.header_value
+            forward.append(("Content-Length", content_length))
         body: AsyncIterator[bytes] | bytes | None = _request_body(receive) if has_body else None
         # An OAuth call may be retried once after a refresh, so a small body is kept;
         # larger ones stream through and a 401 on them is returned as it is.
@@ -229,12 +234,12 @@ class ProxyApp:
             if int(content_length) <= limit:
                 body = b"".join([chunk async for chunk in _request_body(receive)])
                 replayable = True
-        response = await self._upstream(runtime, scope["method"], url, forward, body, route)
+        method = scope["method"]
+        response = await self._upstream(runtime, method, url, forward, body, route)
         if response.status == 401 and route.oauth and replayable:
             response.release()
             route = await refresher.fresh_route(route, key, rejected=True)
-            forward[route.header_name] = route.header_value
-            response = await self._upstream(runtime, scope["method"], url, forward, body, route)
+            response = await self._upstream(runtime, method, url, forward, body, route)
         runtime.last_used.mark(route.account_id)
         try:
             await _relay(response, send, info)
@@ -246,24 +251,21 @@ class ProxyApp:
         runtime: Runtime,
         method: str,
         url: URL,
-        headers: CIMultiDict[str],
+        forward: list[tuple[str, str]],
         body: AsyncIterator[bytes] | bytes | None,
         route: Route,
     ) -> aiohttp.ClientResponse:
+        """The upstream's response to `forward` plus the route's credential header, following
+        redirects only when the setting allows it (never with the credential to another
+        origin)."""
         settings = runtime.settings
-        timeout = runtime.proxy_timeout
+        headers = [*forward, (route.header_name, route.header_value)]
         for hop in range(_MAX_REDIRECTS + 1):
             try:
                 if hop:  # the route's own host was checked when the route was loaded
                     check_host(url.host or "", settings.allowlist)
-                response = await runtime.http.request(
-                    method,
-                    url,
-                    headers=headers,
-                    data=body,
-                    allow_redirects=False,
-                    timeout=timeout,
-                    skip_auto_headers=_SKIP_AUTO,
+                response = await runtime.proxy_http.request(
+                    method, url, headers=headers, data=body, allow_redirects=False
                 )
             except BlockedAddress as exc:
                 raise PermissionDenied(f"upstream target refused: {exc}") from None
@@ -291,7 +293,7 @@ class ProxyApp:
             if url.scheme not in {"http", "https"}:
                 raise PermissionDenied("upstream redirected to a non-HTTP URL")
             if (url.scheme, url.host, url.port or 0) != route.origin:
-                headers.pop(route.header_name, None)  # credentials stay with their origin
+                headers = forward  # credentials stay with their origin
             if response.status == 303:
                 method = "GET"
         raise Unavailable("the upstream redirected too many times")
@@ -300,7 +302,7 @@ class ProxyApp:
 def _target_url(route: Route, rest: str, query: bytes) -> URL:
     target = f"{route.base_url}/{rest}" if rest else route.base_url
     if query:
-        target += "?" + _decode(query)
+        target += "?" + query.decode("latin-1")
     try:
         url = URL(target, encoded=True)
     except ValueError:

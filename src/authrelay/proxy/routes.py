@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from yarl import URL
@@ -51,10 +51,13 @@ class Route:
     token_version: int = 0
     expires_at: float | None = None  # OAuth access tokens only
     loaded_at: float = 0.0
+    # Derived once here rather than on every proxied call.
+    oauth: bool = field(init=False)
+    header_key: bytes = field(init=False)  # header_name as it appears in an ASGI scope
 
-    @property
-    def oauth(self) -> bool:
-        return self.pattern.type == "OAUTH"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "oauth", self.pattern.type == "OAUTH")
+        object.__setattr__(self, "header_key", self.header_name.lower().encode("latin-1"))
 
     def usable(self, margin: float) -> bool:
         """False when an OAuth token should be refreshed first: it expires within `margin`
