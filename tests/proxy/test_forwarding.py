@@ -424,6 +424,38 @@ def test_last_used_and_the_log_line(
     assert secret not in log
 
 
+def test_log_line_escapes_values_and_calls_are_counted(
+    server: Server, dev_client: dict[str, str], unique: str
+) -> None:
+    """The hand-built log line is valid JSON whatever the caller sends, and every proxied
+    call, refused ones included, is counted in /metrics by the status answered."""
+
+    def proxied_count(status: int) -> float:
+        for line in httpx.get(f"{server.url}/metrics").text.splitlines():
+            if line.startswith(f'authrelay_proxy_requests_total{{status="{status}"}} '):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    before = proxied_count(404)
+    who = f'o"brien\\{unique}\t@example.com'
+    with server.api(dev_client) as api:
+        response = api.get(
+            f"/proxy/v1/odd/{unique}", headers=proxy_headers(f"nosuch-{unique}", who)
+        )
+    assert response.status_code == 404
+    assert proxied_count(404) == before + 1
+    lines = [
+        json.loads(line)
+        for line in server.log_text().splitlines()
+        if '"logger": "authrelay.proxy"' in line and unique in line
+    ]
+    assert lines, "no proxy log line for the call"
+    entry = lines[-1]
+    assert entry["identifier"] == who and entry["connection"] == f"nosuch-{unique}"
+    assert entry["path"] == f"/proxy/v1/odd/{unique}" and entry["status"] == 404
+    assert isinstance(entry["duration_ms"], float | int)
+
+
 def test_upstream_read_timeout(
     strict_server: Server, upstream: RecordingUpstream, unique: str
 ) -> None:
