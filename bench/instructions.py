@@ -33,11 +33,11 @@ import aiohttp
 from run import (
     REQUEST_PATH,
     HarnessError,
-    Processes,
     ProxyUnavailable,
     Server,
     ensure_tool,
     machine_info,
+    running,
     setup_connected_account,
     start_authrelay,
     start_passthrough,
@@ -180,47 +180,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         valgrind = ensure_tool("valgrind", "valgrind")
         callgrind_control = ensure_tool("callgrind_control", "valgrind")
         machine = machine_info(None)
-        with work_dir(args.keep_logs) as tmp:
-            procs = Processes(tmp)
+        with work_dir(args.keep_logs) as tmp, running(tmp) as procs:
+            upstream = start_upstream(procs)
+            floor = start_passthrough(procs, upstream, 1, valgrind_prefix(valgrind, tmp, "b"))
+            data_dir = tmp / "authrelay-data"
+            data_dir.mkdir()
+            authrelay = start_authrelay(procs, data_dir, 1, valgrind_prefix(valgrind, tmp, "c"))
             try:
-                upstream = start_upstream(procs)
-                floor = start_passthrough(procs, upstream, 1, valgrind_prefix(valgrind, tmp, "b"))
-                data_dir = tmp / "authrelay-data"
-                data_dir.mkdir()
-                authrelay = start_authrelay(procs, data_dir, 1, valgrind_prefix(valgrind, tmp, "c"))
-                try:
-                    headers = setup_connected_account(authrelay, data_dir, upstream)
-                except ProxyUnavailable as exc:
-                    raise HarnessError(f"authrelay's proxy is not available: {exc}") from exc
-                print(f"counting {args.requests} requests per target:", flush=True)
-                counts = [
-                    count(
-                        floor,
-                        "b",
-                        "(b) pass-through",
-                        floor.url + REQUEST_PATH,
-                        headers,
-                        args,
-                        callgrind_control,
-                        tmp,
-                    ),
-                    count(
-                        authrelay,
-                        "c",
-                        "(c) authrelay",
-                        authrelay.url + "/proxy" + REQUEST_PATH,
-                        headers,
-                        args,
-                        callgrind_control,
-                        tmp,
-                    ),
-                ]
-            except HarnessError:
-                for server in procs.servers:
-                    print(f"--- {server.name} log (tail)\n{server.log_tail()}", file=sys.stderr)
-                raise
-            finally:
-                procs.stop_all()
+                headers = setup_connected_account(authrelay, data_dir, upstream)
+            except ProxyUnavailable as exc:
+                raise HarnessError(f"authrelay's proxy is not available: {exc}") from exc
+            print(f"counting {args.requests} requests per target:", flush=True)
+            targets = [
+                (floor, "b", "(b) pass-through", floor.url + REQUEST_PATH),
+                (authrelay, "c", "(c) authrelay", authrelay.url + "/proxy" + REQUEST_PATH),
+            ]
+            counts = [
+                count(server, tag, label, url, headers, args, callgrind_control, tmp)
+                for server, tag, label, url in targets
+            ]
     except HarnessError as exc:
         print(f"instruction count failed: {exc}", file=sys.stderr)
         return 1

@@ -236,6 +236,21 @@ class Processes:
             self.stop(server)
 
 
+@contextlib.contextmanager
+def running(log_dir: Path) -> Iterator[Processes]:
+    """Servers that are always stopped at the end; when the harness fails, the tails of their
+    logs are printed first."""
+    procs = Processes(log_dir)
+    try:
+        yield procs
+    except HarnessError:
+        for server in procs.servers:
+            print(f"--- {server.name} log (tail)\n{server.log_tail()}", file=sys.stderr)
+        raise
+    finally:
+        procs.stop_all()
+
+
 def wait_ready(server: Server, path: str, timeout_s: float = READY_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout_s
     last = "no answer"
@@ -970,18 +985,10 @@ def run(args: argparse.Namespace) -> Report:
             f"warning: the CPUs were {busy:.0%} busy before the run; numbers will be noisy",
             file=sys.stderr,
         )
-    with work_dir(args.keep_logs) as tmp:
-        procs = Processes(tmp)
-        try:
-            upstream = start_upstream(procs)
-            for i, workers in enumerate(args.workers):
-                run_for_workers(wrk, args, procs, upstream, workers, report, with_direct=i == 0)
-        except HarnessError:
-            for server in procs.servers:
-                print(f"--- {server.name} log (tail)\n{server.log_tail()}", file=sys.stderr)
-            raise
-        finally:
-            procs.stop_all()
+    with work_dir(args.keep_logs) as tmp, running(tmp) as procs:
+        upstream = start_upstream(procs)
+        for i, workers in enumerate(args.workers):
+            run_for_workers(wrk, args, procs, upstream, workers, report, with_direct=i == 0)
     report.rows.sort(
         key=lambda row: (row.target.key, row.target.workers or 0, row.connections, row.round)
     )

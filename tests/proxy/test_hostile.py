@@ -269,6 +269,20 @@ def test_redirects_toward_forbidden_targets(
         assert response.status_code == 200
         assert [r.raw_path.split("?")[0] for r in upstream.requests] == ["/api/redirect", "/landed"]
         assert upstream.requests[1].header("Authorization") == "k"
+        # a redirect to another origin (here another port) is followed without them
+        other = RecordingUpstream().start()
+        try:
+            response = api.get(
+                "/proxy/redirect",
+                params={"to": f"{other.url}/landed"},
+                headers=proxy_headers(f"redir-{unique}", "u", **{"X-Caller": "kept"}),
+            )
+            assert response.status_code == 200
+            assert [r.raw_path for r in other.requests] == ["/landed"]
+            assert other.requests[0].header("Authorization") is None
+            assert other.requests[0].header("X-Caller") == "kept"
+        finally:
+            other.stop()
     # by default redirects are not followed at all: the caller gets the 3xx itself
     with server.api(create_client(server.backend, "dev")) as api:
         enable(
