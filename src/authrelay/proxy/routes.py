@@ -46,7 +46,7 @@ class Route:
     origin: tuple[str, str, int]  # scheme, host, port of base_url
     base_path: str
     header_name: str
-    header_value: str
+    header_value: str = field(repr=False)  # the credential: never in a repr
     pattern: AuthPattern
     token_version: int = 0
     expires_at: float | None = None  # OAuth access tokens only
