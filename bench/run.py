@@ -595,9 +595,9 @@ def measure(
 ) -> Row:
     """A warm-up run, then the measured run with the other processes' CPU use alongside. When
     other processes took more than --max-other-load, measure again (at most --retries times)
-    and keep the quietest run. Also records the server's own CPU time per request: unlike
-    requests/s it hardly depends on what else the machine does, so it shows what each
-    request costs the server under test."""
+    and keep the quietest run. Also records the server's own CPU time per request, which does
+    not depend on how wrk's connections happened to be spread over the workers (though, on a
+    virtual machine, it moves with the speed of the virtual CPU like everything else)."""
     if args.warmup > 0:
         run_wrk(wrk, target.url, conns, args.warmup, target.headers)
     best: Row | None = None
