@@ -710,14 +710,13 @@ def results_table(report: Report) -> list[str]:
     for target, conns, rows in _groups(report):
         workers = "-" if target.workers is None else str(target.workers)
         head = f"| {target.label} | {workers} | {conns} "
-        done = [row for row in rows if row.result is not None]
-        if not done:
+        results = [row.result for row in rows if row.result is not None]
+        if not results:
             lines.append(head + f"| {rows[0].note} | | | | | | |")
             continue
-        results = [row.result for row in done if row.result is not None]
         rps = [r.requests_per_s for r in results]
-        cpu = [row.cpu_us for row in done if row.cpu_us is not None]
-        others = [row.other_cpu for row in done if row.other_cpu is not None]
+        cpu = [row.cpu_us for row in rows if row.cpu_us is not None]
+        others = [row.other_cpu for row in rows if row.other_cpu is not None]
         lines.append(
             head + f"| {median(rps):,.0f} | {min(rps):,.0f}–{max(rps):,.0f} "
             f"| {median(r.p50_ms for r in results):.2f} "
@@ -773,15 +772,15 @@ def target_checks(report: Report, workers: Sequence[int], connections: Sequence[
                 lines.append(_check_line(name, w, ratio_goal, measured, verdict))
         if 1 in connections:
             name = "(c) p50 minus (a) p50 at 1 connection"
-            a_rows, c_rows = report.rounds("a", None, 1), report.rounds("c", w, 1)
-            results = [row.result for row in a_rows + c_rows if row.result is not None]
+            a = [row.result for row in report.rounds("a", None, 1) if row.result]
+            c = [row.result for row in report.rounds("c", w, 1) if row.result]
             if missing:
                 lines.append(_check_line(name, w, added_goal, "-", "n/a: (c) not available"))
-            elif not a_rows or not c_rows or any(r.errors for r in results):
+            elif not a or not c or any(r.errors for r in a + c):
                 lines.append(_check_line(name, w, added_goal, "-", "INVALID: errors in the run"))
             else:
-                a_p50 = median(row.result.p50_ms for row in a_rows if row.result)
-                c_p50 = median(row.result.p50_ms for row in c_rows if row.result)
+                a_p50 = median(r.p50_ms for r in a)
+                c_p50 = median(r.p50_ms for r in c)
                 added = c_p50 - a_p50
                 measured = f"{added:.2f} ms ({c_p50:.2f} - {a_p50:.2f})"
                 verdict = "PASS" if added <= MAX_ADDED_P50_MS else "FAIL"
@@ -790,7 +789,7 @@ def target_checks(report: Report, workers: Sequence[int], connections: Sequence[
 
 
 def cpu_lines(report: Report, workers: Sequence[int], connections: Sequence[int]) -> list[str]:
-    """What (c) costs per request beyond (b), in server CPU time: the noise-robust view of the
+    """What (c) costs per request beyond (b), in server CPU time: a second view of the
     throughput ratio (when the proxies are CPU-bound, throughput follows 1 / CPU per request)."""
     lines = []
     for w in workers:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -84,19 +85,15 @@ def _flush_lines() -> None:
 
 
 def _json_value(value: Any) -> str:
-    """One JSON value. Strings and numbers (all a proxy line holds) are formatted directly:
-    `json.dumps` builds an encoder per call, which cost more than the rest of the line."""
+    """One JSON value other than a string (`log_line` quotes those itself). Numbers, all a
+    proxy line holds besides strings, are formatted directly: `json.dumps` builds an encoder
+    per call, which cost more than the rest of the line."""
     kind = type(value)
-    if kind is str:
-        return _quote(value)
     if kind is int:
         return str(value)
-    if kind is float and value == value and value not in (_INF, -_INF):
+    if kind is float and math.isfinite(value):
         return repr(value)
     return json.dumps(value, default=str)
-
-
-_INF = float("inf")
 
 
 _heads: dict[tuple[str, str], str] = {}
