@@ -1,5 +1,6 @@
-"""The benchmark's arithmetic (bench/run.py): wrk output parsing, medians over rounds, and
-the target checks made on paired rounds. No servers and no timing: fixed inputs only."""
+"""The benchmark harness's bookkeeping (bench/run.py): wrk output parsing, medians over
+rounds, and pairing (b) and (c) by round. No servers, no clock, no measurement: made-up
+inputs only; what the proxy achieves is measured by the benchmark itself, never here."""
 
 from __future__ import annotations
 
@@ -53,20 +54,19 @@ def _target(key: str, workers: int | None) -> object:
     return run.Target(key, f"({key})", workers, f"http://x/{key}", {}, 1)
 
 
-def _row(target: object, conns: int, rnd: int, rps: float, p50: float = 1.0) -> object:
-    result = run.WrkResult(rps, p50, p50 * 2, int(rps * 5), 0, 0)
+def _row(target: object, conns: int, rnd: int, rps: float) -> object:
+    result = run.WrkResult(rps, 1.0, 2.0, int(rps * 5), 0, 0)
     return run.Row(target, conns, result, other_cpu=0.0, cpu_us=1e6 / rps, round=rnd)
 
 
 def _report(b_rps: list[float], c_rps: list[float]) -> object:
-    report = run.Report(started=run.dt.datetime.now(run.dt.UTC), machine={}, settings={})
-    a, b, c = _target("a", None), _target("b", 2), _target("c", 2)
+    started = run.dt.datetime(2026, 1, 1, tzinfo=run.dt.UTC)
+    report = run.Report(started=started, machine={}, settings={})
+    b, c = _target("b", 2), _target("c", 2)
     for rnd, (rb, rc) in enumerate(zip(b_rps, c_rps, strict=True)):
         report.rows += [
-            _row(a, 1, rnd, 30_000.0, p50=0.05),
             _row(b, 16, rnd, rb),
             _row(c, 16, rnd, rc),
-            _row(c, 1, rnd, 3_000.0, p50=0.4),
         ]
     return report
 
@@ -75,10 +75,8 @@ def test_throughput_check_uses_the_median_of_paired_rounds() -> None:
     # Rounds: 70%, 90%, 85% -> median 85%: a pass, with every round shown.
     report = _report([10_000, 10_000, 10_000], [7_000, 9_000, 8_500])
     assert run.paired_ratios(report, 2, 16) == [0.7, 0.9, 0.85]
-    lines = "\n".join(run.target_checks(report, [2], [1, 16]))
+    lines = "\n".join(run.target_checks(report, [2], [16]))
     assert "| 85% (rounds: 70%, 90%, 85%) | ≥ 80% | PASS |" in lines
-    # p50 check: median of (c) minus median of (a): 0.40 - 0.05.
-    assert "0.35 ms (0.40 - 0.05)" in lines
 
 
 def test_throughput_check_fails_below_the_target() -> None:

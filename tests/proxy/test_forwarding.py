@@ -453,7 +453,6 @@ def test_log_line_escapes_values_and_calls_are_counted(
     entry = lines[-1]
     assert entry["identifier"] == who and entry["connection"] == f"nosuch-{unique}"
     assert entry["path"] == f"/proxy/v1/odd/{unique}" and entry["status"] == 404
-    assert isinstance(entry["duration_ms"], float | int)
 
 
 def test_upstream_read_timeout(
