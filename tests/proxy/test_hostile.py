@@ -43,6 +43,37 @@ HOSTILE_PATHS = [
     "/proxy/%5c%5cevil.example",
     "/proxy/a%00b",
     "/proxy/a%0d%0aX-Injected:%201",
+    # `;` path parameters: Tomcat, Jetty and Spring read `..;x` as `..`
+    "/proxy/..;/admin",
+    "/proxy/.;/admin",
+    "/proxy/a/..;/..;/admin",
+    "/proxy/..;jsessionid=1/admin",
+    "/proxy/..;a=b;c=d/admin",
+    "/proxy/..;",
+    "/proxy/a/.;x=1",
+    "/proxy/%2e%2e;/admin",
+    "/proxy/%2E%2E;/admin",
+    "/proxy/.%2e;/admin",
+    "/proxy/%2e.;/admin",
+    "/proxy/%2e%2e%3b/admin",
+    "/proxy/..%3b/admin",
+    "/proxy/..%3B/admin",
+    "/proxy/..%253b/admin",  # decoded twice
+    "/proxy/%2e%2e%253b/admin",
+    "/proxy/%252e%252e;/admin",
+    "/proxy/%25252e%25252e/admin",  # decoded three times
+    "/proxy/..;%2fadmin",
+    "/proxy/..;\\admin",
+    "/proxy/..;%5cadmin",
+    "/proxy/..%00;/admin",
+    "/proxy/..%20;/admin",
+    # overlong UTF-8 and IIS %u spellings of '.' and '/'
+    "/proxy/%c0%ae%c0%ae/admin",
+    "/proxy/%C0%AE%C0%AE%C0%AFadmin",
+    "/proxy/%e0%80%ae%e0%80%ae/admin",
+    "/proxy/%25c0%25ae%25c0%25ae/admin",
+    "/proxy/%u002e%u002e/admin",
+    "/proxy/..%u2215admin",
 ]
 
 
@@ -388,10 +419,46 @@ def test_path_checker_accepts_ordinary_paths() -> None:
         "a/b.json",
         "files/%E2%9C%93",
         "v1/documents/x:batchGet",
+        # `;` parameters on ordinary segments pass as sent
+        "items;v=1",
+        "a;b/c",
+        "matrix;x=1;y=2/z",
+        "file.json;v=1",
+        "..foo;x=1",
+        ".well-known/openid-configuration",
+        "a;..",
+        "a;x=..",
+        "a;x=%2e%2e",
+        "...",
+        "v1/%3Bsemi",
+        "files/100%25",
+        "files/%E2%9C%93",
+        "files/caf%C3%A9",
+        "files/%F0%9F%98%80",
+        "hi/%E0%A4%85",
     ):
         assert check_path(path) == path
-    with pytest.raises(PathRejected):
-        check_path("a//b")
+    for path in ("a//b", "a/..;/b", "..%3b", "%2e;x", "..%253b", "%c0%ae%c0%ae"):
+        with pytest.raises(PathRejected):
+            check_path(path)
+
+
+def test_matrix_parameters_on_ordinary_segments_are_forwarded(
+    server: Server, upstream: RecordingUpstream, hostile_setup: dict[str, str]
+) -> None:
+    for target in ("/proxy/items;v=1", "/proxy/a;b=c/d;e=f", "/proxy/file.json;v=1?x=1"):
+        upstream.clear()
+        response = send_raw(
+            server.port,
+            target,
+            [
+                ("Authorization", hostile_setup["token"]),
+                ("connection_name", "hostile"),
+                ("identifier", "victim"),
+            ],
+        )
+        assert response.status == 200, (target, response.body)
+        assert [r.raw_path for r in upstream.requests] == ["/api" + target[len("/proxy") :]]
 
 
 def test_corpus_is_large_enough() -> None:
