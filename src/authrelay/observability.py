@@ -159,7 +159,8 @@ class Metrics:
         # Proxied calls are counted in a plain dict (the proxy's hot path takes no lock) and
         # turned into a Prometheus counter when /metrics is read.
         self.proxied: dict[int, int] = {}
-        self.registry.register(_ProxyCollector(self.proxied))
+        self.truncated = [0]  # upstream answers cut off before their body ended
+        self.registry.register(_ProxyCollector(self.proxied, self.truncated))
         self.latency = Histogram(
             "authrelay_http_request_duration_seconds",
             "Time to answer an HTTP request",
@@ -170,12 +171,17 @@ class Metrics:
     def count_proxied(self, status: int) -> None:
         self.proxied[status] = self.proxied.get(status, 0) + 1
 
+    def count_truncated(self) -> None:
+        self.truncated[0] += 1
+
 
 class _ProxyCollector(Collector):
-    """`authrelay_proxy_requests_total{status}` from the proxy's counts."""
+    """`authrelay_proxy_requests_total{status}` and `authrelay_proxy_upstream_truncated_total`
+    from the proxy's counts."""
 
-    def __init__(self, counts: dict[int, int]) -> None:
+    def __init__(self, counts: dict[int, int], truncated: list[int]) -> None:
         self.counts = counts
+        self.truncated = truncated
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         family = CounterMetricFamily(
@@ -186,6 +192,12 @@ class _ProxyCollector(Collector):
         for status, count in sorted(self.counts.items()):
             family.add_metric([str(status)], count)
         yield family
+        yield CounterMetricFamily(
+            "authrelay_proxy_upstream_truncated",
+            "Upstream answers that ended (or stalled past the read timeout) before their body "
+            "was complete; the caller's response was cut off too",
+            value=self.truncated[0],
+        )
 
 
 access_log = logging.getLogger("authrelay.access")

@@ -8,7 +8,8 @@ What it does is chosen by the last path segment of each request:
 - `silent`: reads the whole request and never answers;
 - `stall`: never reads the body (nor answers);
 - `short`: answers `Content-Length: 100` with 7 bytes and closes;
-- `short-big`: answers `Content-Length: 200000` with 70000 bytes and closes.
+- `short-big`: answers `Content-Length: 200000` with 70000 bytes and closes;
+- `short-stall`: answers `Content-Length: 100` with 7 bytes and sends nothing more.
 
 A 200 answer is JSON: the body's size and SHA-256 as received. Every request is recorded
 with its header section; connections left open are closed by `stop()`.
@@ -144,14 +145,17 @@ class RawUpstream:
         if mode == "silent":
             while True:  # until the proxy gives up and closes
                 conn.fill()
-        if mode in ("short", "short-big"):
-            promised, sent = (100, 7) if mode == "short" else (200_000, 70_000)
+        if mode.startswith("short"):
+            promised, sent = (200_000, 70_000) if mode == "short-big" else (100, 7)
             conn.sock.sendall(
                 b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                 + f"Content-Length: {promised}\r\n\r\n".encode()
-                + b"partial"[:sent]
-                + b"x" * max(sent - 7, 0)
+                + b"partial"
+                + b"x" * (sent - 7)
             )
+            if mode == "short-stall":
+                while True:  # until the proxy gives up and closes
+                    conn.fill()
             return False
         answer = json.dumps({"size": seen.body_size, "sha256": seen.body_sha256}).encode()
         conn.sock.sendall(

@@ -9,6 +9,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -38,6 +39,7 @@ from authrelay.proxy.routes import Route, load_route
 from authrelay.store.environments import bound_hosts, get_client
 
 if TYPE_CHECKING:
+    from authrelay.observability import Metrics
     from authrelay.runtime import Runtime
 
 log = logging.getLogger("authrelay.proxy")
@@ -63,9 +65,56 @@ _NOT_FORWARDED = _HOP_BY_HOP | {
     b"connection_name",
     b"identifier",
     b"content-length",
+    # The caller's 100-continue is answered by the server in front of the proxy (when the
+    # proxy first reads the body, after authentication and routing); forwarded, it would
+    # make the HTTP client wait for a 100 the upstream may never send (docs/api.md).
+    b"expect",
 }
 _MAX_REDIRECTS = 5
 _UNKNOWN = object()
+# What reading an upstream's body raises when the body ends early or stalls.
+_CUT_OFF = (aiohttp.ClientError, TimeoutError)
+# Set when the proxy ends a response on purpose without completing it (see _EndedEarly).
+_ENDED_EARLY: ContextVar[bool] = ContextVar("authrelay_proxy_ended_early", default=False)
+_INCOMPLETE = "ASGI callable returned without completing response."
+
+
+class _EndedEarly(logging.Filter):
+    """ASGI has one way to cut a response off: return before completing it, and the server
+    closes the connection, logging an ERROR. When the proxy does that on purpose (the
+    upstream's answer was cut off, and the proxy logged a WARNING), that ERROR is dropped.
+    The flag lives in the request's task context, which the server's log call shares."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == _INCOMPLETE and _ENDED_EARLY.get())
+
+
+_ENDED_EARLY_FILTER = _EndedEarly()
+
+
+class _UploadWatch:
+    """Bounds how long the upstream may sit on the request body. The HTTP client's read
+    timeout starts only once the whole body is sent, so an upstream that stops taking it
+    would hold the call forever; this cancels the call when one chunk handed to the
+    upstream is not taken within the read timeout (time spent waiting on the caller for
+    the next chunk does not count)."""
+
+    __slots__ = ("limit", "timeout", "waiting")
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.timeout: asyncio.Timeout | None = None  # set while the request is under way
+        self.waiting = False
+
+    def handed(self) -> None:
+        self.waiting = True
+        if self.timeout is not None:
+            self.timeout.reschedule(asyncio.get_running_loop().time() + self.limit)
+
+    def taken(self) -> None:
+        self.waiting = False
+        if self.timeout is not None:
+            self.timeout.reschedule(None)
 
 
 async def _send_error(send: Send, exc: AuthrelayError, info: dict[str, Any]) -> None:
@@ -85,6 +134,7 @@ class ProxyApp:
     def __init__(self) -> None:
         # Set by the application's lifespan while the server runs.
         self.runtime: Runtime | None = None
+        logging.getLogger("uvicorn.error").addFilter(_ENDED_EARLY_FILTER)  # once per filter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
@@ -225,24 +275,27 @@ class ProxyApp:
         ]
         if has_body and content_length:
             forward.append(("Content-Length", content_length))
-        body: AsyncIterator[bytes] | bytes | None = _request_body(receive) if has_body else None
+        watch = _UploadWatch(runtime.settings.proxy_read_timeout) if has_body else None
+        body: AsyncIterator[bytes] | bytes | None = (
+            _request_body(receive, watch) if has_body else None
+        )
         # An OAuth call may be retried once after a refresh, so a small body is kept;
         # larger ones stream through and a 401 on them is returned as it is.
         replayable = not has_body
         limit = runtime.settings.retry_body_limit
         if route.oauth and has_body and content_length.isdigit():
             if int(content_length) <= limit:
-                body = b"".join([chunk async for chunk in _request_body(receive)])
+                body = b"".join([chunk async for chunk in _request_body(receive, None)])
                 replayable = True
         method = scope["method"]
-        response = await self._upstream(runtime, method, url, forward, body, route)
+        response = await self._upstream(runtime, method, url, forward, body, route, watch)
         if response.status == 401 and route.oauth and replayable:
             response.release()
             route = await refresher.fresh_route(route, key, rejected=True)
-            response = await self._upstream(runtime, method, url, forward, body, route)
+            response = await self._upstream(runtime, method, url, forward, body, route, watch)
         runtime.last_used.mark(route.account_id)
         try:
-            await _relay(response, send, info)
+            await _relay(response, send, info, runtime.metrics)
         finally:
             response.release()
 
@@ -254,24 +307,36 @@ class ProxyApp:
         forward: list[tuple[str, str]],
         body: AsyncIterator[bytes] | bytes | None,
         route: Route,
+        watch: _UploadWatch | None = None,
     ) -> aiohttp.ClientResponse:
         """The upstream's response to `forward` plus the route's credential header, following
         redirects only when the setting allows it (never with the credential to another
-        origin)."""
+        origin). A body is sent under `watch` (see _UploadWatch)."""
         settings = runtime.settings
         headers = [*forward, (route.header_name, route.header_value)]
         for hop in range(_MAX_REDIRECTS + 1):
             try:
                 if hop:  # the route's own host was checked when the route was loaded
                     check_host(url.host or "", settings.allowlist)
-                response = await runtime.proxy_http.request(
-                    method, url, headers=headers, data=body, allow_redirects=False
-                )
+                if watch is None or body is None:
+                    response = await runtime.proxy_http.request(
+                        method, url, headers=headers, data=body, allow_redirects=False
+                    )
+                else:
+                    data = _handed(body, watch) if isinstance(body, bytes) else body
+                    try:
+                        async with asyncio.timeout(None) as watch.timeout:
+                            response = await runtime.proxy_http.request(
+                                method, url, headers=headers, data=data, allow_redirects=False
+                            )
+                    finally:
+                        watch.timeout = None
             except BlockedAddress as exc:
                 raise PermissionDenied(f"upstream target refused: {exc}") from None
             except TimeoutError:
+                what = "take the request body" if watch and watch.waiting else "answer"
                 raise DeadlineExceeded(
-                    f"the upstream did not answer within {settings.proxy_read_timeout:g}s"
+                    f"the upstream did not {what} within {settings.proxy_read_timeout:g}s"
                 ) from None
             except aiohttp.InvalidURL:
                 raise InvalidArgument("the upstream URL is not valid") from None
@@ -319,22 +384,36 @@ def _target_url(route: Route, rest: str, query: bytes) -> URL:
     return url
 
 
-async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
+async def _request_body(receive: Receive, watch: _UploadWatch | None) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise asyncio.CancelledError("client went away")
         chunk = message.get("body", b"")
         if chunk:
-            yield chunk
+            if watch is None:
+                yield chunk
+            else:
+                watch.handed()
+                yield chunk
+                watch.taken()
         if not message.get("more_body", False):
             return
+
+
+async def _handed(body: bytes, watch: _UploadWatch) -> AsyncIterator[bytes]:
+    """A kept body (one that may be replayed) sent as one watched chunk."""
+    watch.handed()
+    yield body
+    watch.taken()
 
 
 _SMALL_BODY = 65536
 
 
-async def _relay(response: aiohttp.ClientResponse, send: Send, info: dict[str, Any]) -> None:
+async def _relay(
+    response: aiohttp.ClientResponse, send: Send, info: dict[str, Any], metrics: Metrics
+) -> None:
     headers = [
         (name.lower(), value)
         for name, value in response.raw_headers
@@ -345,8 +424,40 @@ async def _relay(response: aiohttp.ClientResponse, send: Send, info: dict[str, A
     length = response.content_length
     if length is not None and length <= _SMALL_BODY:
         # A small body of known length goes in one message (fewer sends, same bytes).
-        await send({"type": "http.response.body", "body": await response.read()})
+        try:
+            body = await response.read()
+        except _CUT_OFF as exc:
+            _cut_off(info, exc, metrics)
+            return
+        await send({"type": "http.response.body", "body": body})
         return
-    async for chunk in response.content.iter_any():
+    content = response.content
+    while True:
+        try:
+            chunk = await content.readany()
+        except _CUT_OFF as exc:
+            _cut_off(info, exc, metrics)
+            return
+        if not chunk:
+            break
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
+
+
+def _cut_off(info: dict[str, Any], exc: BaseException, metrics: Metrics) -> None:
+    """The upstream's answer ended before its body did (or stalled past the read timeout):
+    the caller's response is cut off as well, by returning without completing it. One
+    WARNING line, no stack: this is the upstream's failure, not the proxy's."""
+    _ENDED_EARLY.set(True)
+    metrics.count_truncated()
+    log.warning(
+        "upstream answer cut off",
+        extra={
+            "connection": info["connection"],
+            "identifier": info["identifier"],
+            "method": info["method"],
+            "path": info["path"],  # without the query string, which may hold secrets
+            "status": info["status"],
+            "error": type(exc).__name__,
+        },
+    )
