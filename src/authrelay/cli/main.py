@@ -14,12 +14,13 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
-from authrelay.config import Settings
+from authrelay.config import ConfigError, Settings, describe_validation_error
 from authrelay.store import db
 from authrelay.store import environments as envs
 
@@ -350,4 +351,16 @@ def keys_rotate(
 
 
 def main() -> None:
-    app()
+    """The `authrelay` command. A bad setting ends it with one line per problem naming the
+    setting (exit status 2), never a traceback."""
+    try:
+        app()
+    except ConfigError as exc:
+        typer.echo(f"authrelay: configuration error: {exc}", err=True)
+        raise SystemExit(2) from None
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        for line in describe_validation_error(exc):
+            typer.echo(f"authrelay: configuration error: {line}", err=True)
+        raise SystemExit(2) from None
