@@ -208,7 +208,7 @@ def test_validation_errors_are_bounded(
 
 
 def test_one_huge_key_cannot_blow_up_the_answer(server: Server, dev_client: dict[str, str]) -> None:
-    key = "k" * 900_000
+    key = "k" * 400_000
     with server.api(dev_client) as api:
         for raw in (
             json.dumps({key: 1}),  # an unknown field named by the key
