@@ -177,7 +177,7 @@ class Settings(BaseSettings):
     header_timeout: float = Field(default=10.0, gt=0, le=3600)
     body_idle_timeout: float = Field(default=30.0, gt=0, le=3600)
     body_timeout: float = Field(default=300.0, gt=0, le=86400)
-    keepalive_timeout: float = Field(default=5.0, gt=0, le=3600)
+    keepalive_timeout: int = Field(default=5, ge=1, le=3600)
     max_connections: int = Field(default=1000, ge=1)
     max_requests_in_flight: int = Field(default=500, ge=1)
     max_discard_bytes: int = Field(default=33_554_432, ge=0)

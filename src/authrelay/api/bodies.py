@@ -17,6 +17,7 @@ from authrelay.errors import (
     RequestTimeout,
     clip,
 )
+from authrelay.transport import TIMED_OUT
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -54,7 +55,6 @@ def parse_json(raw: bytes) -> Any:
 
 
 DEFAULT_DISCARD_BYTES = 33_554_432
-TIMED_OUT = "authrelay.timed_out"  # scope key the transport sets when it cut the body off
 
 
 def _discard_limit(request: Request) -> int:

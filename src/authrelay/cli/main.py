@@ -7,10 +7,11 @@ Commands that touch the server's data find it through ``--data-dir`` /
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import urlsplit
 
 import typer
@@ -96,6 +97,7 @@ def serve(
 
     from authrelay.observability import configure_logging
     from authrelay.runtime import prepare_database
+    from authrelay.transport import GuardedHttpProtocol, TransportLimits, raise_open_file_limit
 
     settings = _settings(data_dir, database_url, host=host, port=port)
 
@@ -122,6 +124,11 @@ def serve(
     if database_url:
         os.environ["DATABASE_URL"] = database_url
     configure_logging(settings.log_level)
+    limits = TransportLimits.from_settings(settings)
+    warning = raise_open_file_limit(limits)
+    if warning:
+        typer.echo(f"authrelay: warning: {warning}", err=True)
+    protocol = functools.partial(GuardedHttpProtocol, limits=limits)
     uvicorn.run(
         "authrelay.app:app_from_environment",
         factory=True,
@@ -129,7 +136,9 @@ def serve(
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=cast("type[asyncio.Protocol]", protocol),
+        ws="none",
+        timeout_keep_alive=settings.keepalive_timeout,
         access_log=False,
         log_config=None,
         proxy_headers=False,
