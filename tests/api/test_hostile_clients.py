@@ -212,7 +212,7 @@ def test_one_huge_key_cannot_blow_up_the_answer(server: Server, dev_client: dict
     with server.api(dev_client) as api:
         for raw in (
             json.dumps({key: 1}),  # an unknown field named by the key
-            '{"%s": 1, "%s": 2}' % (key, key),  # a repeated key, named in the parse error
+            f'{{"{key}": 1, "{key}": 2}}',  # a repeated key, named in the parse error
         ):
             response = api.post("/api/v1/custom-providers", content=raw)
             assert response.status_code == 400
