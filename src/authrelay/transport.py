@@ -115,19 +115,26 @@ class _Watchdog:
         self.connections = connections
         self.tick = tick
         self.handle: asyncio.TimerHandle | None = None
+        self.now = loop.time()  # a coarse clock for the protocol: updated every tick
 
     def ensure(self) -> None:
         if self.handle is None:
+            self.now = self.loop.time()
             self.handle = self.loop.call_later(self.tick, self.run)
 
     def run(self) -> None:
         self.handle = None
-        now = self.loop.time()
+        self.now = now = self.loop.time()
         for connection in list(self.connections):
             if isinstance(connection, GuardedHttpProtocol):
                 connection.check_deadlines(now, self.tick)
         if self.connections:
             self.ensure()
+
+
+_base_message_begin = HttpToolsProtocol.on_message_begin
+_base_headers_complete = HttpToolsProtocol.on_headers_complete
+_base_body = HttpToolsProtocol.on_body
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
@@ -164,10 +171,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             transport.close()
             return
         super().connection_made(transport)
+        self.watchdog.ensure()
         self.phase = _HEADERS
         self.phase_start = self.loop.time()
         self.request_begun = False
-        self.watchdog.ensure()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.refused:
@@ -175,35 +182,35 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.phase = _IDLE
         super().connection_lost(exc)
 
+    # The parser callbacks below run for every request: they call the base class directly
+    # (no super() object) and read the watchdog's clock (no clock call); the end of a body
+    # is read from the cycle by the watchdog rather than tracked in on_message_complete.
+
     def on_message_begin(self) -> None:
-        super().on_message_begin()
+        _base_message_begin(self)
         self.request_begun = True
         if self.phase != _HEADERS:  # a keep-alive connection's next request
             self.phase = _HEADERS
-            self.phase_start = self.loop.time()
+            self.phase_start = self.watchdog.now
 
     def on_headers_complete(self) -> None:
         if len(self.tasks) >= self.limits.max_requests_in_flight:
             count_closed("too_many_requests")
             app, self.app = self.app, _busy
             try:
-                super().on_headers_complete()
+                _base_headers_complete(self)
             finally:
                 self.app = app
         else:
-            super().on_headers_complete()
+            _base_headers_complete(self)
         self.phase = _BODY
-        self.phase_start = self.last_read = self.loop.time()
+        self.phase_start = self.last_read = self.watchdog.now
         self.paused_for = 0.0
+        self.request_begun = False
 
     def on_body(self, body: bytes) -> None:
-        super().on_body(body)
-        self.last_read = self.loop.time()
-
-    def on_message_complete(self) -> None:
-        super().on_message_complete()
-        self.phase = _IDLE
-        self.request_begun = False
+        _base_body(self, body)
+        self.last_read = self.watchdog.now
 
     def check_deadlines(self, now: float, tick: float) -> None:
         if self.phase == _HEADERS:
@@ -211,7 +218,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 self._time_out()
         elif self.phase == _BODY:
             cycle = self.cycle
-            if self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue):
+            if cycle is None or not cycle.more_body:  # the whole body has arrived
+                self.phase = _IDLE
+                return
+            if self.flow.read_paused or cycle.waiting_for_100_continue:
                 # The server is the one not reading: the client is not idle.
                 self.paused_for += tick
                 self.last_read = now

@@ -119,7 +119,7 @@ def test_naive_client_gets_the_413_for_a_large_chunked_body(
     token = server.token(dev_client)
 
     def chunks() -> Iterator[bytes]:
-        for _ in range(48):
+        for _ in range(192):  # 12 MiB
             yield b"x" * 65536
 
     request = urllib.request.Request(
