@@ -104,7 +104,6 @@ def test_naive_client_gets_the_413_for_a_large_body(
     )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=60)
-    caught.value.close()
     assert caught.value.code == 413
     error = json.loads(caught.value.read())
     caught.value.close()
