@@ -214,7 +214,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def check_deadlines(self, now: float, tick: float) -> None:
         if self.phase == _HEADERS:
-            if now - self.phase_start > self.limits.header_timeout:
+            previous = self.cycle
+            if previous is not None and not previous.response_complete:
+                # A pipelined request's first bytes came while the previous one is still
+                # being answered: the server is the one busy, the clock starts afterwards.
+                self.phase_start = now
+            elif now - self.phase_start > self.limits.header_timeout:
                 self._time_out()
         elif self.phase == _BODY:
             cycle = self.cycle
