@@ -8,6 +8,7 @@ descriptor) for ever. `GuardedHttpProtocol` is uvicorn's httptools protocol with
 - a cap on open connections: one more is answered 503 and closed at once, so a flood
   costs a file descriptor for microseconds instead of exhausting them;
 - a cap on requests in flight: one more is answered 503 (JSON, `Retry-After: 1`);
+- a cap on the size of the request line and headers (httptools has none): 431 and close;
 - a header timeout (from the connection's start, or the request's first byte on a
   keep-alive connection, to the end of the headers), then 408 and close;
 - a body timeout: idle time between body reads, and a total for the whole body, then 408
@@ -51,6 +52,7 @@ class TransportLimits:
     body_timeout: float
     max_connections: int
     max_requests_in_flight: int
+    max_header_bytes: int = 65536
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TransportLimits:
@@ -60,6 +62,7 @@ class TransportLimits:
             body_timeout=settings.body_timeout,
             max_connections=settings.max_connections,
             max_requests_in_flight=settings.max_requests_in_flight,
+            max_header_bytes=settings.max_header_bytes,
         )
 
     @property
@@ -84,6 +87,9 @@ _TOO_MANY_CONNECTIONS = _answer(
     503, "Service Unavailable", 14, "too many open connections; try again", "retry-after: 1"
 )
 _HEADER_TIMEOUT = _answer(408, "Request Timeout", 4, "the request headers did not arrive in time")
+_HEADERS_TOO_LARGE = _answer(
+    431, "Request Header Fields Too Large", 3, "the request line and headers are too large"
+)
 _BODY_TIMEOUT = _answer(408, "Request Timeout", 4, "the request body did not arrive in time")
 _BUSY_BODY = json.dumps(
     {"code": 14, "message": "too many requests in flight; try again", "details": []}
@@ -132,6 +138,7 @@ class _Watchdog:
             self.ensure()
 
 
+_base_data_received = HttpToolsProtocol.data_received
 _base_message_begin = HttpToolsProtocol.on_message_begin
 _base_headers_complete = HttpToolsProtocol.on_headers_complete
 _base_body = HttpToolsProtocol.on_body
@@ -157,6 +164,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.last_read = 0.0
         self.paused_for = 0.0
         self.request_begun = False
+        self.header_bytes = 0
         watchdog = getattr(server_state, "authrelay_watchdog", None)
         if watchdog is None:
             watchdog = _Watchdog(self.loop, self.connections, limits.tick)
@@ -186,9 +194,24 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     # (no super() object) and read the watchdog's clock (no clock call); the end of a body
     # is read from the cycle by the watchdog rather than tracked in on_message_complete.
 
+    def data_received(self, data: bytes) -> None:
+        _base_data_received(self, data)
+        if self.phase == _HEADERS:  # the headers are still incomplete: all of it was head
+            self.header_bytes += len(data)
+            if (
+                self.header_bytes > self.limits.max_header_bytes
+                and self.request_begun
+                and not self.transport.is_closing()
+            ):
+                count_closed("headers_too_large")
+                self.phase = _IDLE
+                self.transport.write(_HEADERS_TOO_LARGE)
+                self.transport.close()
+
     def on_message_begin(self) -> None:
         _base_message_begin(self)
         self.request_begun = True
+        self.header_bytes = 0
         if self.phase != _HEADERS:  # a keep-alive connection's next request
             self.phase = _HEADERS
             self.phase_start = self.watchdog.now

@@ -19,6 +19,7 @@ LIMITS = {
     "AUTHRELAY_BODY_TIMEOUT": "5",
     "AUTHRELAY_MAX_CONNECTIONS": "50",
     "AUTHRELAY_MAX_REQUESTS_IN_FLIGHT": "5",
+    "AUTHRELAY_MAX_HEADER_BYTES": "4096",
 }
 
 
@@ -170,3 +171,15 @@ def test_requests_over_the_in_flight_cap_get_503(guarded: Server) -> None:
             sock.close()
     assert all(a.startswith(b"HTTP/1.1 400 ") for a in answers), answers
     assert _healthz(guarded) == 200
+
+
+def test_oversized_headers_get_431(guarded: Server) -> None:
+    """The header bytes a client may make the server hold are bounded, not only their time."""
+    before = _closed_count(guarded, "headers_too_large")
+    with _connect(guarded.port) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 10_000)
+        answer = _read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer
+    assert _closed_count(guarded, "headers_too_large") == before + 1
+    headers = {"X-Fits": "a" * 3000}
+    assert httpx.get(f"{guarded.url}/healthz", headers=headers).status_code == 200
