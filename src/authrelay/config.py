@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
+import tomllib
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +23,36 @@ from pydantic_settings import (
 )
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ConfigError(Exception):
+    """A setting is wrong in a way pydantic does not see (a missing file, for instance)."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LOOKS_NUMERIC = re.compile(r"^[0-9./]+$")
+
+
+def allowlist_entry_problem(entry: str) -> str | None:
+    """Why an allow-list entry is not a host name, `*.suffix`, IP address or CIDR; else None."""
+    if "://" in entry:
+        return f"{entry!r} is a URL; list the host name or address alone"
+    if ":" in entry or _LOOKS_NUMERIC.match(entry):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return f"{entry!r} is not a valid IP address or CIDR range"
+        return None
+    name = entry[2:] if entry.startswith("*.") else entry[1:] if entry.startswith(".") else entry
+    labels = name.rstrip(".").split(".")
+    if len(name) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        return f"{entry!r} is not a host name, *.domain, IP address or CIDR range"
+    return None
 
 
 class UpstreamAllowlist:
@@ -74,6 +106,47 @@ class AllowAnyHost(UpstreamAllowlist):
         return True
 
 
+_DATABASE_SCHEMES = (
+    "postgres://",
+    "postgresql://",
+    "postgresql+asyncpg://",
+    "sqlite:///",
+    "sqlite+aiosqlite:///",
+)
+
+
+def _check_config_file(path: Path) -> None:
+    if not path.is_file():
+        raise ConfigError("AUTHRELAY_CONFIG_FILE", f"{path} does not exist or is not a file")
+    try:
+        with path.open("rb") as handle:
+            tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError("AUTHRELAY_CONFIG_FILE", f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("AUTHRELAY_CONFIG_FILE", f"{path} is not valid TOML: {exc}") from None
+
+
+def describe_validation_error(exc: ValidationError) -> list[str]:
+    """One line per bad setting, naming the environment variable and never quoting a value
+    (values can be secrets: master keys, database passwords)."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        field = Settings.model_fields.get(name)
+        if name == "database_url":
+            variable = "DATABASE_URL"
+        elif field is not None or name.isidentifier():
+            variable = "AUTHRELAY_" + name.upper()
+        else:
+            variable = name
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            variable, message = f"{name} (in AUTHRELAY_CONFIG_FILE)", "is not a known setting"
+        lines.append(f"{variable}: {message}")
+    return lines
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AUTHRELAY_", extra="forbid", populate_by_name=True, frozen=True
@@ -100,6 +173,15 @@ class Settings(BaseSettings):
     link_ttl_seconds: int = Field(default=600, ge=30, le=7 * 86400)
     refresh_margin_seconds: float = Field(default=60.0, ge=0)
     retry_body_limit: int = Field(default=1_048_576, ge=0)
+    # Hostile clients (docs/configuration.md, "Limits and timeouts"); per worker process.
+    header_timeout: float = Field(default=10.0, gt=0, le=3600)
+    body_idle_timeout: float = Field(default=30.0, gt=0, le=3600)
+    body_timeout: float = Field(default=300.0, gt=0, le=86400)
+    keepalive_timeout: int = Field(default=5, ge=1, le=3600)
+    max_connections: int = Field(default=1000, ge=1)
+    max_requests_in_flight: int = Field(default=500, ge=1)
+    max_discard_bytes: int = Field(default=33_554_432, ge=0)
+    max_header_bytes: int = Field(default=65_536, ge=1024)
 
     @classmethod
     def settings_customise_sources(
@@ -113,6 +195,7 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config_file = os.environ.get("AUTHRELAY_CONFIG_FILE")
         if config_file:
+            _check_config_file(Path(config_file))
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
 
@@ -124,6 +207,32 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(_DATABASE_SCHEMES):
+            scheme = value.split(":", 1)[0] if ":" in value else "(none)"
+            raise ValueError(
+                f"unsupported scheme {scheme!r}; use postgresql://user:pass@host/db "
+                "or sqlite:///path/to/file.db"
+            )
+        return value
+
+    @field_validator("upstream_allowlist")
+    @classmethod
+    def _upstream_allowlist(cls, value: str) -> str:
+        problems = [
+            problem
+            for entry in value.split(",")
+            if entry.strip()
+            and (problem := allowlist_entry_problem(entry.strip().lower())) is not None
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -8,6 +8,10 @@
     ├── PermissionDenied       7 / 403  the resource exists but may not be changed (built-ins)
     ├── FailedPrecondition     9 / 412  the state forbids it (stale etag, provider in use)
     ├── Unauthenticated       16 / 401  missing, expired, forged or foreign API token
+    ├── IncompleteRequest               the request body never arrived whole; nothing is
+    │   │                                answered (the connection is gone or being closed)
+    │   ├── ClientClosedRequest 1 / 499  the client closed the connection mid-body
+    │   └── RequestTimeout      4 / 408  the client sent the body too slowly (body timeouts)
     ├── Unavailable           14 / 502  the proxy could not reach the upstream
     ├── DeadlineExceeded       4 / 504  the upstream did not answer in time
     └── InternalError         13 / 500  a bug; the message never carries details
@@ -20,6 +24,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+MAX_VIOLATIONS = 100  # listed in one error; one more entry says how many were left out
+MAX_FIELD_CHARS = 200  # an echoed field name (a key sent by the client can be any length)
+MAX_DESCRIPTION_CHARS = 300
+MAX_MESSAGE_CHARS = 2000
+# 100 x (200 + 300 + JSON punctuation) + the message stays well under 64 KiB.
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 @dataclass(frozen=True)
 class FieldViolation:
@@ -27,7 +42,23 @@ class FieldViolation:
     description: str
 
     def as_json(self) -> dict[str, str]:
-        return {"field": self.field, "description": self.description}
+        return {
+            "field": clip(self.field, MAX_FIELD_CHARS),
+            "description": clip(self.description, MAX_DESCRIPTION_CHARS),
+        }
+
+
+def bounded(violations: list[FieldViolation], total: int | None = None) -> list[FieldViolation]:
+    """At most MAX_VIOLATIONS violations, plus one entry saying how many more there were
+    (`total` when the caller stopped counting early and knows the real number)."""
+    total = len(violations) if total is None else total
+    if total <= MAX_VIOLATIONS:
+        return violations
+    more = total - MAX_VIOLATIONS
+    return [
+        *violations[:MAX_VIOLATIONS],
+        FieldViolation("body", f"{more} more violations are not listed"),
+    ]
 
 
 class AuthrelayError(Exception):
@@ -43,9 +74,10 @@ class AuthrelayError(Exception):
         *,
         headers: dict[str, str] | None = None,
     ) -> None:
+        message = clip(message, MAX_MESSAGE_CHARS)
         super().__init__(message)
         self.message = message
-        self.violations = violations or []
+        self.violations = violations or []  # from_violations bounds them
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
@@ -67,9 +99,20 @@ class InvalidArgument(AuthrelayError):
     http_status = 400
 
     @classmethod
-    def from_violations(cls, violations: list[FieldViolation]) -> InvalidArgument:
-        message = "; ".join(f"{v.field}: {v.description}" for v in violations)
-        return cls(message, violations)
+    def from_violations(
+        cls, violations: list[FieldViolation], total: int | None = None
+    ) -> InvalidArgument:
+        listed = bounded(violations, total)
+        parts: list[str] = []
+        size = 0
+        for v in listed:  # the message repeats the first few; the details list them all
+            part = f"{clip(v.field, 100)}: {clip(v.description, 200)}"
+            size += len(part) + 2
+            if size > MAX_MESSAGE_CHARS - 100 and parts:
+                parts.append(f"and {len(listed) - len(parts)} more (see details)")
+                break
+            parts.append(part)
+        return cls("; ".join(parts), listed)
 
     @classmethod
     def field(cls, field: str, description: str) -> InvalidArgument:
@@ -120,6 +163,25 @@ class Unauthenticated(AuthrelayError):
         super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="authrelay"'})
 
 
+class IncompleteRequest(AuthrelayError):
+    """The request body never arrived whole. Not a server error: logged at INFO and counted
+    under its own status (499 or 408, nginx's conventions), never as a 500."""
+
+
+class ClientClosedRequest(IncompleteRequest):
+    """Raised when the client disconnects before sending the whole body (nginx's 499)."""
+
+    code = 1
+    http_status = 499
+
+
+class RequestTimeout(IncompleteRequest):
+    """Raised when the server closed the connection because the body came too slowly."""
+
+    code = 4
+    http_status = 408
+
+
 class Unavailable(AuthrelayError):
     """Raised by the proxy when the upstream cannot be reached."""
 
@@ -142,6 +204,7 @@ class InternalError(AuthrelayError):
 
 
 CODE_NAMES = {
+    1: "CANCELLED",
     3: "INVALID_ARGUMENT",
     4: "DEADLINE_EXCEEDED",
     5: "NOT_FOUND",

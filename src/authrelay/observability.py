@@ -147,6 +147,27 @@ def configure_logging(level: str) -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+# Connections and requests the transport layer (authrelay.transport) cut off, by reason.
+# Per process, counted without a lock; exported as authrelay_connections_closed_total.
+CLOSED: dict[str, int] = {}
+
+
+def count_closed(reason: str) -> None:
+    CLOSED[reason] = CLOSED.get(reason, 0) + 1
+
+
+class _ClosedCollector(Collector):
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "authrelay_connections_closed",
+            "Connections closed or requests refused by the server's limits and timeouts",
+            labels=["reason"],
+        )
+        for reason, count in sorted(CLOSED.items()):
+            family.add_metric([reason], count)
+        yield family
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -161,6 +182,7 @@ class Metrics:
         self.proxied: dict[int, int] = {}
         self.truncated = [0]  # upstream answers cut off before their body ended
         self.registry.register(_ProxyCollector(self.proxied, self.truncated))
+        self.registry.register(_ClosedCollector())
         self.latency = Histogram(
             "authrelay_http_request_duration_seconds",
             "Time to answer an HTTP request",

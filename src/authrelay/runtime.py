@@ -10,11 +10,13 @@ import ssl
 from dataclasses import dataclass, field
 
 import aiohttp
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from authrelay.auth.jwt_keys import KeySet
 from authrelay.auth.tokens import TokenService
-from authrelay.config import Settings
+from authrelay.config import ConfigError, Settings
 from authrelay.context import ServiceContext
 from authrelay.oauth.refresh import Refresher
 from authrelay.observability import Metrics
@@ -24,6 +26,7 @@ from authrelay.proxy.guard import GuardedResolver
 from authrelay.store import db
 from authrelay.store.environments import bootstrap, load_signing_keys
 from authrelay.vault import KeyRing, load_keyring
+from authrelay.vault.keyring import VaultError
 
 
 @dataclass
@@ -92,13 +95,49 @@ class Runtime:
         await self.engine.dispose()
 
 
+def _database_label(url: str) -> str:
+    """Where a database is, without its credentials."""
+    parts = make_url(url)
+    if parts.get_backend_name() == "sqlite":
+        return f"the SQLite database {parts.database}"
+    return f"PostgreSQL at {parts.host or 'localhost'}:{parts.port or 5432}/{parts.database or ''}"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {db.CONNECT_TIMEOUT_SECONDS} seconds"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 async def prepare_database(settings: Settings) -> tuple[AsyncEngine, KeyRing, list[str]]:
-    """Migrate, create default environments and the signing key; return created env names."""
-    keyring = load_keyring(
-        settings.master_keys.get_secret_value() if settings.master_keys else None,
-        settings.data_dir,
-    )
-    engine = db.create_engine(settings.resolved_database_url)
+    """Migrate, create default environments and the signing key; return created env names.
+    A data folder that cannot be created or a database that cannot be reached raises
+    ConfigError naming the setting."""
+    url = settings.resolved_database_url
+    try:
+        keyring = load_keyring(
+            settings.master_keys.get_secret_value() if settings.master_keys else None,
+            settings.data_dir,
+        )
+        engine = db.create_engine(url)
+    except OSError as exc:
+        raise ConfigError("AUTHRELAY_DATA_DIR", f"{settings.data_dir}: {_reason(exc)}") from None
+    except VaultError as exc:
+        setting = "AUTHRELAY_MASTER_KEYS" if settings.master_keys else "AUTHRELAY_DATA_DIR"
+        raise ConfigError(setting, str(exc)) from None
+    setting = "DATABASE_URL" if settings.database_url else "AUTHRELAY_DATA_DIR"
+    try:
+        async with engine.connect():
+            pass
+    except (OSError, TimeoutError, DBAPIError) as exc:
+        await engine.dispose()
+        raise ConfigError(
+            setting, f"cannot connect to {_database_label(url)}: {_reason(exc)}"
+        ) from None
     await db.upgrade(engine)
     created = await bootstrap(db.session_factory(engine), keyring)
     return engine, keyring, [e.name for e in created]

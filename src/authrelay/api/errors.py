@@ -7,9 +7,16 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 
-from authrelay.errors import AuthrelayError, FieldViolation, InternalError, InvalidArgument
+from authrelay.errors import (
+    AuthrelayError,
+    ClientClosedRequest,
+    FieldViolation,
+    InternalError,
+    InvalidArgument,
+)
 from authrelay.providers.validation import format_loc
 
 log = logging.getLogger("authrelay.api")
@@ -24,6 +31,11 @@ def error_response(exc: AuthrelayError) -> JSONResponse:
 async def _authrelay_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AuthrelayError)
     return error_response(exc)
+
+
+async def _client_disconnect(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's ClientDisconnect from a body read outside `read_body`: the client left."""
+    return error_response(ClientClosedRequest("the client closed the connection"))
 
 
 async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
@@ -57,6 +69,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(AuthrelayError, _authrelay_error)
+    app.add_exception_handler(ClientDisconnect, _client_disconnect)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

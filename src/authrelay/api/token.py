@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from authrelay.api.bodies import parse_json, read_body
 from authrelay.api.deps import DbSession, RuntimeDep, request_host
 from authrelay.auth.client_secrets import verify_secret
-from authrelay.errors import AuthrelayError
+from authrelay.errors import AuthrelayError, IncompleteRequest
 from authrelay.store.environments import environment_by_host, get_client
 
 router = APIRouter(tags=["auth"])
@@ -32,8 +32,10 @@ def _oauth_error(error: str, description: str, status: int = 400, **headers: str
 async def _form(request: Request, max_bytes: int) -> dict[str, str] | JSONResponse:
     try:
         raw = await read_body(request, max_bytes)
+    except IncompleteRequest:
+        raise  # nobody to answer: logged as a disconnect, not as a bad request
     except AuthrelayError as exc:
-        return _oauth_error("invalid_request", exc.message)
+        return _oauth_error("invalid_request", exc.message, exc.http_status, **exc.headers)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json"):
         try:

@@ -7,19 +7,21 @@ Commands that touch the server's data find it through ``--data-dir`` /
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import urlsplit
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
-from authrelay.config import Settings
+from authrelay.config import ConfigError, Settings, describe_validation_error
 from authrelay.store import db
 from authrelay.store import environments as envs
 
@@ -95,6 +97,7 @@ def serve(
 
     from authrelay.observability import configure_logging
     from authrelay.runtime import prepare_database
+    from authrelay.transport import GuardedHttpProtocol, TransportLimits, raise_open_file_limit
 
     settings = _settings(data_dir, database_url, host=host, port=port)
 
@@ -121,6 +124,11 @@ def serve(
     if database_url:
         os.environ["DATABASE_URL"] = database_url
     configure_logging(settings.log_level)
+    limits = TransportLimits.from_settings(settings)
+    warning = raise_open_file_limit(limits)
+    if warning:
+        typer.echo(f"authrelay: warning: {warning}", err=True)
+    protocol = functools.partial(GuardedHttpProtocol, limits=limits)
     uvicorn.run(
         "authrelay.app:app_from_environment",
         factory=True,
@@ -128,7 +136,9 @@ def serve(
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=cast("type[asyncio.Protocol]", protocol),
+        ws="none",
+        timeout_keep_alive=settings.keepalive_timeout,
         access_log=False,
         log_config=None,
         proxy_headers=False,
@@ -350,4 +360,16 @@ def keys_rotate(
 
 
 def main() -> None:
-    app()
+    """The `authrelay` command. A bad setting ends it with one line per problem naming the
+    setting (exit status 2), never a traceback."""
+    try:
+        app()
+    except ConfigError as exc:
+        typer.echo(f"authrelay: configuration error: {exc}", err=True)
+        raise SystemExit(2) from None
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        for line in describe_validation_error(exc):
+            typer.echo(f"authrelay: configuration error: {line}", err=True)
+        raise SystemExit(2) from None

@@ -8,14 +8,17 @@ so both passes report even when the other finds problems.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from itertools import islice
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
+from annotated_types import MaxLen
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from authrelay.config import UpstreamAllowlist
-from authrelay.errors import FieldViolation, InvalidArgument
+from authrelay.errors import MAX_VIOLATIONS, FieldViolation, InvalidArgument
 from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.model import ProviderDefinition
 from authrelay.providers.urls import PLACEHOLDER
@@ -98,6 +101,117 @@ def pydantic_violations(exc: ValidationError) -> list[FieldViolation]:
             description = _describe(error)
         out.append(FieldViolation(field, description))
     return out
+
+
+class _Scan:
+    """What the pre-scan found: the first MAX_VIOLATIONS problems and how many in all."""
+
+    def __init__(self) -> None:
+        self.found: list[FieldViolation] = []
+        self.count = 0
+        self.flood = False  # a container so far over its limit that pydantic would drown
+
+    def add(self, violation: FieldViolation, weight: int = 1) -> None:
+        self.count += weight
+        if len(self.found) < MAX_VIOLATIONS:
+            self.found.append(violation)
+
+
+_KNOWN_KEYS: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _known_keys(model: type[BaseModel]) -> frozenset[str]:
+    keys = _KNOWN_KEYS.get(model)
+    if keys is None:
+        names = {field.alias or name for name, field in model.model_fields.items()}
+        keys = _KNOWN_KEYS[model] = frozenset(names | set(model.model_fields))
+    return keys
+
+
+def _unwrap(annotation: Any, metadata: list[Any]) -> tuple[list[Any], int | None]:
+    """The plain types an annotation allows (through Annotated and unions) and the largest
+    length its constraints allow a list or dict."""
+    max_length: int | None = None
+    for item in metadata:
+        if isinstance(item, MaxLen):
+            max_length = item.max_length
+    plain: list[Any] = []
+    todo = [annotation]
+    while todo:
+        current = todo.pop()
+        origin = get_origin(current)
+        if origin is Annotated:
+            base, *extras = get_args(current)
+            for extra in extras:
+                for item in getattr(extra, "metadata", [extra]):
+                    if isinstance(item, MaxLen):
+                        max_length = item.max_length
+            todo.append(base)
+        elif origin is Union or origin is types.UnionType:
+            todo.extend(get_args(current))
+        else:
+            plain.append(current)
+    return plain, max_length
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _scan_model(model: type[BaseModel], value: dict[Any, Any], path: str, scan: _Scan) -> None:
+    if model.model_config.get("extra") == "forbid":
+        known = _known_keys(model)
+        unknown = [key for key in value if key not in known]
+        for key in unknown[: MAX_VIOLATIONS - len(scan.found)]:
+            scan.add(FieldViolation(_join(path, str(key)), f"unknown field {key!r}"), 0)
+        scan.count += len(unknown)
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key in value:
+            _scan_value(field.annotation, field.metadata, value[key], _join(path, key), scan)
+
+
+def _scan_value(annotation: Any, metadata: list[Any], value: Any, path: str, scan: _Scan) -> None:
+    if not isinstance(value, (dict, list)):
+        return
+    plain, max_length = _unwrap(annotation, metadata)
+    for kind in plain:
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            if isinstance(value, dict):
+                _scan_model(kind, value, path, scan)
+                return
+            continue
+        origin = get_origin(kind)
+        if (origin is list and isinstance(value, list)) or (
+            origin is dict and isinstance(value, dict)
+        ):
+            if max_length is not None and len(value) > max_length:
+                scan.add(FieldViolation(path, f"must have at most {max_length} items"))
+                scan.flood = scan.flood or len(value) > MAX_VIOLATIONS
+                return
+            args = get_args(kind)
+            if not args:
+                return
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    _scan_value(args[0], [], item, _join(path, i), scan)
+            else:
+                for key, item in value.items():
+                    _scan_value(args[-1], [], item, _join(path, str(key)), scan)
+            return
+
+
+def prescan(model: type[BaseModel], raw: dict[str, Any]) -> None:
+    """Refuse, before pydantic sees it, a body whose errors would be counted by the thousand
+    (unknown keys, lists and maps far over their limits): pydantic reports every one, and
+    turning 90,000 of them into an answer held the event loop for most of a second. The
+    answer lists the first MAX_VIOLATIONS and says how many more there were."""
+    scan = _Scan()
+    _scan_model(model, raw, "", scan)
+    if scan.count > MAX_VIOLATIONS or scan.flood:
+        raise InvalidArgument.from_violations(scan.found, total=scan.count)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -243,6 +357,7 @@ def validate_definition(raw: Any, allowlist: UpstreamAllowlist) -> ProviderDefin
     """Parse a provider definition or raise InvalidArgument naming every offending field."""
     if not isinstance(raw, dict):
         raise InvalidArgument.field("body", "must be a JSON object (the provider definition)")
+    prescan(ProviderDefinition, raw)
     violations: list[FieldViolation] = []
     definition: ProviderDefinition | None = None
     try:
@@ -250,7 +365,7 @@ def validate_definition(raw: Any, allowlist: UpstreamAllowlist) -> ProviderDefin
     except ValidationError as exc:
         violations.extend(pydantic_violations(exc))
     known = {(v.field, v.description) for v in violations}
-    for violation in _cross_field_rules(raw):
+    for violation in islice(_cross_field_rules(raw), MAX_VIOLATIONS * 2):
         if (violation.field, violation.description) not in known:
             known.add((violation.field, violation.description))
             violations.append(violation)
@@ -263,6 +378,7 @@ def parse_strict(model: type[M], raw: Any, extra: list[FieldViolation] | None = 
     """Validate `raw` with a strict model, raising InvalidArgument naming every bad field."""
     if not isinstance(raw, dict):
         raise InvalidArgument.field("body", "must be a JSON object")
+    prescan(model, raw)
     violations = list(extra or [])
     try:
         parsed = model.model_validate(raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+CONNECT_TIMEOUT_SECONDS = 10
 _ALEMBIC_LOCK_ID = 0x61757468  # any constant; serialises migrations of replicas starting at once
 
 
@@ -35,11 +37,32 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"
 
 
+def make_private_dir(folder: Path) -> None:
+    """Create `folder` (and missing parents) readable by this user only (0700). A folder that
+    already exists keeps its mode: the operator chose it."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def prepare_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it (SQLite gives its -wal and -shm
+    files the database file's mode), and take group and other access away from files an
+    older version created 0644."""
+    make_private_dir(path.parent)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = file.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            file.chmod(0o600)
+
+
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            prepare_sqlite_file(Path(path))
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -62,7 +85,13 @@ def create_engine(url: str) -> AsyncEngine:
         return engine
     # No pool_pre_ping: with asyncpg it can run outside the greenlet bridge after an error
     # (MissingGreenlet); stale connections are replaced by recycling instead.
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_recycle=300)
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_recycle=300,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+    )
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

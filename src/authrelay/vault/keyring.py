@@ -132,7 +132,7 @@ def load_keyring(master_keys: str | None, data_dir: Path, *, create: bool = True
     if not path.exists():
         if not create:
             raise VaultError(f"no master key: set AUTHRELAY_MASTER_KEYS or create {path}")
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         kid, key = new_key_entry()
         tmp = path.with_name(f".{KEY_FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
