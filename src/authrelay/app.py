@@ -13,8 +13,10 @@ from authrelay import __version__
 from authrelay.api import accounts, audit, connections, errors, health, providers, token
 from authrelay.config import Settings
 from authrelay.observability import AccessLogMiddleware, Metrics, configure_logging
+from authrelay.openapi.build import install as install_openapi
 from authrelay.proxy.app import PREFIX, ProxyApp
 from authrelay.runtime import create_runtime
+from authrelay.web import docs as web_docs
 from authrelay.web import routes as web_routes
 
 
@@ -71,8 +73,10 @@ def create_app(settings: Settings) -> ASGIApp:
         accounts.router,
         audit.router,
         web_routes.router,
+        web_docs.router,
     ):
         app.include_router(router)
+    install_openapi(app)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     return Dispatcher(app, proxy)
 
