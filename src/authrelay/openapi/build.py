@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from authrelay.openapi.operations import (
+    FIELD_RULES,
     OPERATIONS,
     PROXY_ERRORS,
     PROXY_METHODS,
@@ -180,6 +181,17 @@ def _proxy_operation(method: str) -> JSON:
     return op
 
 
+def _apply_field_rules(components: JSON) -> None:
+    for component, fields in FIELD_RULES.items():
+        properties = components[component]["properties"]
+        for name, rules in fields.items():
+            schema = properties[name]
+            strings = [o for o in schema.get("anyOf", [schema]) if o.get("type") == "string"]
+            if len(strings) != 1:
+                raise SchemaConflict(f"{component}.{name} has no single string schema")
+            strings[0].update(rules)
+
+
 class MissingOperation(RuntimeError):
     """A route has no row in `operations.OPERATIONS` (or a row has no route)."""
 
@@ -204,6 +216,7 @@ def build_document(app: FastAPI) -> JSON:
     missing = set(OPERATIONS) - seen
     if missing:
         raise MissingOperation(f"rows without a route: {sorted(missing)}")
+    _apply_field_rules(components)
     doc["paths"]["/proxy/{path}"] = {m: _proxy_operation(m) for m in PROXY_METHODS}
     doc["components"]["securitySchemes"] = SECURITY_SCHEMES
     doc["security"] = TOKEN_SECURITY

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from authrelay.accounts.model import AccountRef, CreateAccountRequest, UpdateAccountRequest
-from authrelay.connections.model import ConnectionInput
+from authrelay.connections.model import _NAME, ConnectionInput
 from authrelay.oauth.flows import MagicLinkRequest, VerifyRequest
-from authrelay.providers.model import ProviderDefinition
+from authrelay.providers.model import _DISPLAY_NAME, _SNAKE_CASE, ProviderDefinition
 
 
 @dataclass(frozen=True)
@@ -175,3 +175,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 PROXY_METHODS = ("get", "post", "put", "patch", "delete")
 #: what the proxy itself answers; anything else is the upstream's response, relayed
 PROXY_ERRORS = (400, 401, 403, 404, 412, 502, 504)
+
+#: rules the models check in validators (invisible to their JSON Schema), stated in the
+#: document too: component → field → JSON Schema keywords for its string values
+FIELD_RULES: dict[str, dict[str, dict[str, object]]] = {
+    "ProviderDefinition": {"display_name": {"pattern": _DISPLAY_NAME.pattern}},
+    "InputField": {"field_name": {"pattern": _SNAKE_CASE.pattern, "maxLength": 64}},
+    "ConnectionInput": {"key_id": {"pattern": _NAME.pattern}},
+}
