@@ -6,11 +6,12 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authrelay import __version__
 from authrelay.api import accounts, audit, connections, errors, health, providers, token
+from authrelay.api.nul import refuse_nul_parameters
 from authrelay.config import Settings
 from authrelay.observability import AccessLogMiddleware, Metrics, configure_logging
 from authrelay.openapi.build import install as install_openapi
@@ -63,6 +64,7 @@ def create_app(settings: Settings) -> ASGIApp:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(refuse_nul_parameters)],
     )
     errors.install(app)
     for router in (
