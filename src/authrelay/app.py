@@ -6,15 +6,18 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authrelay import __version__
 from authrelay.api import accounts, audit, connections, errors, health, providers, token
+from authrelay.api.nul import refuse_nul_parameters
 from authrelay.config import Settings
 from authrelay.observability import AccessLogMiddleware, Metrics, configure_logging
+from authrelay.openapi.build import install as install_openapi
 from authrelay.proxy.app import PREFIX, ProxyApp
 from authrelay.runtime import create_runtime
+from authrelay.web import docs as web_docs
 from authrelay.web import routes as web_routes
 
 
@@ -61,6 +64,7 @@ def create_app(settings: Settings) -> ASGIApp:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(refuse_nul_parameters)],
     )
     errors.install(app)
     for router in (
@@ -71,8 +75,10 @@ def create_app(settings: Settings) -> ASGIApp:
         accounts.router,
         audit.router,
         web_routes.router,
+        web_docs.router,
     ):
         app.include_router(router)
+    install_openapi(app)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     return Dispatcher(app, proxy)
 

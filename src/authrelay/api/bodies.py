@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 
+from authrelay.api.nul import refuse_nul
 from authrelay.errors import (
     ClientClosedRequest,
     FieldViolation,
@@ -43,7 +44,7 @@ def parse_json(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise InvalidArgument.field("body", "is not UTF-8 encoded JSON") from None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise InvalidArgument.field(
             "body", f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -52,6 +53,8 @@ def parse_json(raw: bytes) -> Any:
         raise InvalidArgument.field("body", f"is not valid JSON: {exc}") from None
     except RecursionError:
         raise InvalidArgument.field("body", "is nested too deeply") from None
+    refuse_nul(value)
+    return value
 
 
 DEFAULT_DISCARD_BYTES = 33_554_432

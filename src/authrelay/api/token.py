@@ -13,6 +13,8 @@ from starlette.responses import JSONResponse
 
 from authrelay.api.bodies import parse_json, read_body
 from authrelay.api.deps import DbSession, RuntimeDep, request_host
+from authrelay.api.nul import MESSAGE as NUL_MESSAGE
+from authrelay.api.nul import nul_fields
 from authrelay.auth.client_secrets import verify_secret
 from authrelay.errors import AuthrelayError, IncompleteRequest
 from authrelay.store.environments import environment_by_host, get_client
@@ -44,7 +46,7 @@ async def _form(request: Request, max_bytes: int) -> dict[str, str] | JSONRespon
             return _oauth_error("invalid_request", exc.message)
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
             return _oauth_error("invalid_request", "the JSON body must be an object of strings")
-        return data
+        return data  # parse_json refused NUL characters
     try:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
@@ -54,6 +56,9 @@ async def _form(request: Request, max_bytes: int) -> dict[str, str] | JSONRespon
         if key in form:  # RFC 6749 §3.2: parameters must not be repeated
             return _oauth_error("invalid_request", f"parameter {key!r} is repeated")
         form[key] = value
+    bad = nul_fields(form)
+    if bad:
+        return _oauth_error("invalid_request", f"{', '.join(bad)}: {NUL_MESSAGE}")
     return form
 
 

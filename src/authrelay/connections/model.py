@@ -26,7 +26,7 @@ READ_ONLY = {
 
 
 def _connection_name(value: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise ValueError(
             "must be 1-100 characters: letters, digits, '_', '-' and '.', starting with a "
             "letter or digit (it travels in the connection_name header)"

@@ -55,7 +55,7 @@ def _no_crlf(value: str) -> str:
 
 
 def _display_name(value: str) -> str:
-    if not _DISPLAY_NAME.match(value):
+    if not _DISPLAY_NAME.fullmatch(value):
         raise ValueError("may contain only letters, digits, spaces and hyphens")
     if not any(ch.isalnum() for ch in value):
         raise ValueError("must contain at least one letter or digit")
@@ -63,7 +63,7 @@ def _display_name(value: str) -> str:
 
 
 def _snake_case(value: str) -> str:
-    if not _SNAKE_CASE.match(value) or len(value) > 64:
+    if not _SNAKE_CASE.fullmatch(value) or len(value) > 64:
         raise ValueError("must be snake_case (a-z, 0-9, underscores; at most 64 characters)")
     return value
 
@@ -71,7 +71,7 @@ def _snake_case(value: str) -> str:
 def _header_name(value: str) -> str:
     if "\r" in value or "\n" in value:
         raise ValueError("must not contain CR or LF")
-    if not _HTTP_TOKEN.match(value):
+    if not _HTTP_TOKEN.fullmatch(value):
         raise ValueError("must be a valid HTTP header name")
     if value.lower() in FORBIDDEN_AUTH_HEADERS:
         raise ValueError(f"{value!r} cannot carry credentials (reserved or hop-by-hop header)")
@@ -79,7 +79,7 @@ def _header_name(value: str) -> str:
 
 
 def _param_name(value: str) -> str:
-    if not _HTTP_TOKEN.match(value) or len(value) > 100:
+    if not _HTTP_TOKEN.fullmatch(value) or len(value) > 100:
         raise ValueError("must be a valid query parameter name")
     return value
 

@@ -40,7 +40,7 @@ def _valid_host(host: str) -> bool:
     # The last label is a top-level domain, which always starts with a letter: this refuses
     # numeric spellings of addresses ("2130706433", "0x7f000001") that resolvers accept.
     return (
-        all(_HOST_LABEL.match(label) for label in labels)
+        all(_HOST_LABEL.fullmatch(label) for label in labels)
         and labels[-1][:1].isalpha()
         and not labels[-1].lower().startswith("0x")
     )
@@ -63,7 +63,7 @@ def check_upstream_url(value: str, allowlist: UpstreamAllowlist, *, allow_query:
     if "\\" in value:
         raise ValueError("must not contain backslashes")
     for name in placeholders(value):
-        if not _PLACEHOLDER_NAME.match(name):
+        if not _PLACEHOLDER_NAME.fullmatch(name):
             raise ValueError(f"placeholder {{{{{name}}}}} is not a valid field name")
     probe = _substitute(value)
     if "{" in probe or "}" in probe:
@@ -118,7 +118,7 @@ def placeholder_value_problem(name: str, value: str) -> str | None:
         if any(ch in value for ch in ":[]") or len(value) > 253 or not _valid_host(value.lower()):
             return "must be a host name (letters, digits, hyphens and dots; no port, path or '@')"
         return None
-    if not _SEGMENT.match(value):
+    if not _SEGMENT.fullmatch(value):
         return "must be a single path segment (letters, digits, '.', '_', '~', '-')"
     return None
 

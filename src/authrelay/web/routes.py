@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from authrelay.api.bodies import read_body
 from authrelay.api.deps import DbSession, RuntimeDep
+from authrelay.api.nul import refuse_nul
 from authrelay.oauth import flows
 from authrelay.oauth.flows import LINK_PATH, Page
 
@@ -71,6 +72,7 @@ async def submit(
 ) -> Response:
     raw = await read_body(request, 65536)
     form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    refuse_nul(form)
     cookie = request.cookies.get(f"authrelay_csrf_{flow_id}")
     page = await flows.submit_form(session, runtime.services, flow_id, form, cookie)
     return render(page, _secure(runtime))

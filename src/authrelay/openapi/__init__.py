@@ -1,0 +1,1 @@
+"""The OpenAPI document (`/openapi.json`) and the interactive API docs (`/docs`)."""

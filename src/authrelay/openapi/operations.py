@@ -1,0 +1,185 @@
+"""The one table of what each operation takes and answers, beyond what FastAPI sees.
+
+Routes read their JSON bodies by hand (`api/bodies.py`, for exact SPEC §2 errors), so FastAPI
+knows neither the bodies nor the statuses. Each row names, per (method, path): the pydantic
+model the service parses the body with (or a schema from `schemas.py`), the success status
+and schema, and every error status the operation can answer. `build.py` applies it; a test
+checks that every route has a row and every row a route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from authrelay.accounts.model import AccountRef, CreateAccountRequest, UpdateAccountRequest
+from authrelay.connections.model import _NAME, ConnectionInput
+from authrelay.oauth.flows import MagicLinkRequest, VerifyRequest
+from authrelay.providers.model import _DISPLAY_NAME, _SNAKE_CASE, ProviderDefinition
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What one operation takes and answers.
+
+    `body` is a pydantic model (JSON body) or a component name from `schemas.py`; `errors`
+    are the error statuses, answered with the google.rpc `Status` body unless `error_schema`
+    says otherwise; `public` operations need no token.
+    """
+
+    summary: str
+    ok: int = 200
+    response: str | None = None
+    body: type[BaseModel] | str | None = None
+    errors: tuple[int, ...] = ()
+    public: bool = False
+    error_schema: str = "Status"
+    media_type: str = "application/json"
+    form_body: bool = False
+    body_wrapper: str | None = None
+    extra_responses: dict[int, str] = field(default_factory=dict)
+
+
+AUTH = (401,)
+LIST = (400, 401)  # page_size / page_token / filters, and the token
+BODY = (400, 401, 413)  # malformed or invalid body, the token, a body over max_body_bytes
+P = "/api/v1"
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("get", "/healthz"): Operation("Liveness", response="Health", public=True),
+    ("get", "/readyz"): Operation(
+        "Readiness (the database answers)",
+        response="Readiness",
+        public=True,
+        extra_responses={503: "Readiness"},
+    ),
+    ("get", "/metrics"): Operation(
+        "Prometheus metrics", public=True, media_type="text/plain", response=None
+    ),
+    ("post", "/oauth/token"): Operation(
+        "Issue an access token (OAuth 2.0 client credentials, RFC 6749 §4.4)",
+        response="TokenResponse",
+        body="TokenRequest",
+        form_body=True,
+        errors=(400, 401),
+        error_schema="OAuthError",
+        public=True,
+    ),
+    ("get", "/keys"): Operation("The token signing keys (JWKS)", response="JWKS", public=True),
+    ("get", f"{P}/providers"): Operation(
+        "List providers (built-in and custom)", response="ListProvidersResponse", errors=LIST
+    ),
+    ("get", f"{P}/providers/{{identifier}}"): Operation(
+        "Get a provider", response="ProviderResponse", errors=(401, 404)
+    ),
+    ("post", f"{P}/custom-providers"): Operation(
+        "Create a custom provider",
+        ok=201,
+        response="ProviderResponse",
+        body=ProviderDefinition,
+        body_wrapper="provider",
+        errors=(*BODY, 409),
+    ),
+    ("put", f"{P}/custom-providers/{{identifier}}"): Operation(
+        "Replace a custom provider's definition",
+        response="ProviderResponse",
+        body=ProviderDefinition,
+        body_wrapper="provider",
+        errors=(*BODY, 403, 404, 412),
+    ),
+    ("delete", f"{P}/custom-providers/{{identifier}}"): Operation(
+        "Delete a custom provider", response="Empty", errors=(401, 403, 404, 412)
+    ),
+    ("post", f"{P}/connections"): Operation(
+        "Create a connection",
+        ok=201,
+        response="ConnectionResponse",
+        body=ConnectionInput,
+        errors=(*BODY, 409),
+    ),
+    ("get", f"{P}/connections/app"): Operation(
+        "List connections", response="ListConnectionsResponse", errors=LIST
+    ),
+    ("patch", f"{P}/connections/{{connection_id}}:enable"): Operation(
+        "Enable a connection", response="ToggleConnectionResponse", errors=(401, 404)
+    ),
+    ("patch", f"{P}/connections/{{connection_id}}:disable"): Operation(
+        "Disable a connection", response="ToggleConnectionResponse", errors=(401, 404)
+    ),
+    ("get", f"{P}/connections/{{connection_id}}"): Operation(
+        "Get a connection", response="ConnectionResponse", errors=(401, 404)
+    ),
+    ("patch", f"{P}/connections/{{connection_id}}"): Operation(
+        "Update a connection",
+        response="ConnectionResponse",
+        body=ConnectionInput,
+        errors=(*BODY, 404, 409),
+    ),
+    ("delete", f"{P}/connections/{{connection_id}}"): Operation(
+        "Delete a connection", response="Empty", errors=(400, 401, 404, 412)
+    ),
+    ("get", f"{P}/connected_accounts"): Operation(
+        "List connected accounts", response="ListConnectedAccountsResponse", errors=LIST
+    ),
+    ("get", f"{P}/connected_accounts:search"): Operation(
+        "Search connected accounts", response="ListConnectedAccountsResponse", errors=LIST
+    ),
+    ("post", f"{P}/connected_accounts"): Operation(
+        "Create a connected account",
+        ok=201,
+        response="ConnectedAccountResponse",
+        body=CreateAccountRequest,
+        errors=(*BODY, 404, 409, 412),
+    ),
+    ("put", f"{P}/connected_accounts"): Operation(
+        "Update a connected account",
+        response="ConnectedAccountResponse",
+        body=UpdateAccountRequest,
+        errors=(*BODY, 404, 409, 412),
+    ),
+    ("post", f"{P}/connected_accounts:delete"): Operation(
+        "Delete a connected account", response="Empty", body=AccountRef, errors=(*BODY, 404)
+    ),
+    ("get", f"{P}/connected_accounts/auth"): Operation(
+        "Get a connected account with its credentials",
+        response="ConnectedAccountResponse",
+        errors=(400, 401, 404),
+    ),
+    ("get", f"{P}/connected_accounts/details"): Operation(
+        "Get a connected account (no credentials)",
+        response="ConnectedAccountResponse",
+        errors=(400, 401, 404),
+    ),
+    ("post", f"{P}/connected_accounts/magic_link"): Operation(
+        "Create an authorization link",
+        response="MagicLinkResponse",
+        body=MagicLinkRequest,
+        errors=(*BODY, 404, 409, 412),
+    ),
+    ("post", f"{P}/connected_accounts/user/verify"): Operation(
+        "Verify the user who completed an authorization",
+        response="VerifyUserResponse",
+        body=VerifyRequest,
+        errors=(*BODY, 403, 404, 412),
+    ),
+    ("post", f"{P}/connected_accounts/{{account_id}}:disconnect"): Operation(
+        "Disconnect a connected account", response="ConnectedAccountResponse", errors=(401, 404)
+    ),
+    ("get", f"{P}/audit-logs"): Operation(
+        "List the audit log, newest first", response="ListAuditLogsResponse", errors=LIST
+    ),
+}
+
+#: methods documented for `/proxy/{path}` (the proxy forwards any method)
+PROXY_METHODS = ("get", "post", "put", "patch", "delete")
+#: what the proxy itself answers; anything else is the upstream's response, relayed
+PROXY_ERRORS = (400, 401, 403, 404, 412, 502, 504)
+
+#: rules the models check in validators (invisible to their JSON Schema), stated in the
+#: document too: component → field → JSON Schema keywords for its string values
+FIELD_RULES: dict[str, dict[str, dict[str, object]]] = {
+    "ProviderDefinition": {"display_name": {"pattern": _DISPLAY_NAME.pattern}},
+    "InputField": {"field_name": {"pattern": _SNAKE_CASE.pattern, "maxLength": 64}},
+    "ConnectionInput": {"key_id": {"pattern": _NAME.pattern}},
+}
