@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authrelay import __version__
-from authrelay.api import accounts, audit, connections, errors, health, providers, token
+from authrelay.api import accounts, audit, connections, errors, health, providers, token, tools
 from authrelay.config import Settings
 from authrelay.observability import AccessLogMiddleware, Metrics, configure_logging
 from authrelay.proxy.app import PREFIX, ProxyApp
@@ -70,6 +70,7 @@ def create_app(settings: Settings) -> ASGIApp:
         connections.router,
         accounts.router,
         audit.router,
+        tools.router,
         web_routes.router,
     ):
         app.include_router(router)
