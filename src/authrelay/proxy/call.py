@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from authrelay.errors import DeadlineExceeded, FieldViolation, InvalidArgument, Unavailable
+from authrelay.errors import DeadlineExceeded, Unavailable
 from authrelay.proxy.app import ProxyApp, _target_url
-from authrelay.proxy.guard import PathRejected, check_path
 
 if TYPE_CHECKING:
     from authrelay.runtime import Runtime
@@ -59,12 +58,10 @@ async def call_upstream(
     max_bytes: int,
 ) -> tuple[Answer, str]:
     """(the answer, the account id) of `method path?query` under the provider's proxy_url,
-    sent with the account's credentials. Raises the proxy's errors (no such connection or
+    sent with the account's credentials. `path` is the caller's to make safe (tools fill a
+    checked template with percent-encoded values); the target must stay under proxy_url. Raises the proxy's errors (no such connection or
     account, account not active, target refused, unreachable, timeout)."""
-    try:
-        rest = check_path(path.lstrip("/"))
-    except PathRejected as exc:
-        raise InvalidArgument.from_violations([FieldViolation("params", str(exc))]) from None
+    rest = path.lstrip("/")
     key = (env_id, connection, identifier)
     route = await _CORE._route(runtime, env_id, connection, identifier)
     refresher = runtime.refresher

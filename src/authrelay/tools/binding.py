@@ -45,7 +45,12 @@ def build_request(binding: Binding, params: dict[str, Any]) -> Request:
             continue
         where, wire = binding.location_of(name)
         if where == "path":
-            path_values[wire] = quote(_scalar(value), safe="")
+            text = _scalar(value)
+            if text in {"", ".", ".."} or any(
+                dots in text for dots in ("../", "..\\", "/..", "\\..")
+            ):
+                violations.append(FieldViolation(f"params.{name}", "is not a valid path segment"))
+            path_values[wire] = quote(text, safe="")
         elif where == "query":
             items = value if isinstance(value, list) else [value]
             query += [(wire, _scalar(item)) for item in items]
