@@ -146,7 +146,7 @@ def test_inactive_account_and_timeout(
 ) -> None:
     client = create_client(strict_server.backend, "dev")
     with strict_server.api(client) as api:
-        provider, conn, account = setup_provider(api, upstream, unique, "dan")
+        provider, _conn, account = setup_provider(api, upstream, unique, "dan")
         slow = tool_body(
             provider,
             f"slow_{unique}",

@@ -59,8 +59,9 @@ async def call_upstream(
 ) -> tuple[Answer, str]:
     """(the answer, the account id) of `method path?query` under the provider's proxy_url,
     sent with the account's credentials. `path` is the caller's to make safe (tools fill a
-    checked template with percent-encoded values); the target must stay under proxy_url. Raises the proxy's errors (no such connection or
-    account, account not active, target refused, unreachable, timeout)."""
+    checked template with percent-encoded values); the target must stay under proxy_url.
+    Raises the proxy's errors (no such connection or account, account not active, target
+    refused, unreachable, timeout)."""
     rest = path.lstrip("/")
     key = (env_id, connection, identifier)
     route = await _CORE._route(runtime, env_id, connection, identifier)
