@@ -7,12 +7,13 @@ inputs exist in the input schema, schemas are valid JSON Schema).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import best_match
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from authrelay.errors import FieldViolation, InvalidArgument
@@ -26,7 +27,32 @@ Location = Literal["path", "query", "header", "body", "body_root"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _HEADER_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,200}$")
-_SCHEMA_CHECKER = Draft202012Validator
+# One validator of the 2020-12 meta-schema, built once (building one per check costs more
+# than the check).
+META_VALIDATOR = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+_CHECKED: dict[str, bool] = {}  # property schema (canonical JSON) → valid; imports repeat them
+
+
+def _property_valid(schema: Any) -> bool:
+    key = json.dumps(schema, sort_keys=True, default=str)
+    known = _CHECKED.get(key)
+    if known is None:
+        if len(_CHECKED) > 20_000:
+            _CHECKED.clear()
+        known = _CHECKED[key] = bool(META_VALIDATOR.is_valid(schema))
+    return known
+
+
+def schema_valid(schema: dict[str, Any]) -> bool:
+    """Whether `schema` is valid JSON Schema 2020-12: the object with its properties
+    stubbed, then each property schema (remembered, as imports repeat them)."""
+    properties = schema.get("properties")
+    if isinstance(properties, dict) and properties:
+        stubbed = {**schema, "properties": dict.fromkeys(properties, True)}
+        return bool(META_VALIDATOR.is_valid(stubbed)) and all(
+            _property_valid(p) for p in properties.values()
+        )
+    return bool(META_VALIDATOR.is_valid(schema))
 
 
 class _Strict(BaseModel):
@@ -112,12 +138,15 @@ def schema_problems(schema: Any, where: str) -> Iterator[FieldViolation]:
     if not isinstance(schema, dict):
         return
     try:
-        _SCHEMA_CHECKER.check_schema(schema)
-    except SchemaError as exc:
-        inner = format_loc(tuple(exc.path))
-        yield FieldViolation(f"{where}.{inner}" if inner else where, exc.message[:300])
+        if schema_valid(schema):
+            return
+        error = best_match(META_VALIDATOR.iter_errors(schema))
     except RecursionError:
         yield FieldViolation(where, "is nested too deeply")
+        return
+    if error is not None:
+        inner = format_loc(tuple(error.path))
+        yield FieldViolation(f"{where}.{inner}" if inner else where, error.message[:300])
 
 
 def _binding_rules(raw: dict[str, Any]) -> Iterator[FieldViolation]:
