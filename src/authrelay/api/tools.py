@@ -30,6 +30,7 @@ async def list_tools(
     connected_account_id: str | None = Query(None, alias="filter.connected_account_id"),
     page_size: str | None = Query(None),
     page_token: str | None = Query(None),
+    view: str | None = Query(None),
 ) -> dict[str, Any]:
     return await listing.list_tools(
         session,
@@ -43,6 +44,7 @@ async def list_tools(
         connected_account_id=connected_account_id,
         page_size=page_size,
         page_token=page_token,
+        view=view,
     )
 
 

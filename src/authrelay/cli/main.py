@@ -19,6 +19,7 @@ from rich.table import Table
 
 from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
+from authrelay.cli import tools as tools_cli
 from authrelay.config import Settings
 from authrelay.store import db
 from authrelay.store import environments as envs
@@ -36,6 +37,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(profile_cli.app, name="profile")
 app.add_typer(providers_cli.app, name="providers")
+app.add_typer(tools_cli.app, name="tools")
 
 console = Console()
 err_console = Console(stderr=True)

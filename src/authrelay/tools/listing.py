@@ -5,7 +5,7 @@ and a ranked text search over names and descriptions."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +18,7 @@ from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
 from authrelay.store import tools as store
 from authrelay.store.models import Tool
-from authrelay.tools.views import tool_json
+from authrelay.tools.views import full_json, tool_json
 
 MAX_PAGE_SIZE = 1000
 _WORD = re.compile(r"[a-z0-9]+")
@@ -86,6 +86,7 @@ async def list_tools(
     connected_account_id: str | None = None,
     page_size: str | None = None,
     page_token: str | None = None,
+    view: str | None = None,
 ) -> dict[str, Any]:
     """`GET /api/v1/tools`: keyset pages over the filters; `filter.summary` gives names only;
     `filter.identifier` (with `filter.connector`) or `filter.connected_account_id` keeps the
@@ -94,6 +95,9 @@ async def list_tools(
     size = parse_page_size(page_size, MAX_PAGE_SIZE)
     if summary not in (None, "", "true", "false", "1", "0"):
         raise InvalidArgument.field("filter.summary", "must be true or false")
+    if view not in (None, "", "basic", "full"):
+        raise InvalidArgument.field("view", "must be basic or full (full adds the binding)")
+    shape = full_json if view == "full" else tool_json
     wanted = _providers(providers)
     if identifier or connected_account_id:
         own = await _account_providers(
@@ -101,7 +105,7 @@ async def list_tools(
         )
         wanted = [p for p in own if not wanted or p in wanted]
         if not wanted:
-            return _page([], "", 0, summary)
+            return _page([], "", 0, summary, shape)
     after = _after(page_token)
     names = [n for n in tool_names if n]
     if query:
@@ -118,10 +122,16 @@ async def list_tools(
             session, env_id, providers=wanted, names=names, after_seq=after, limit=size + 1
         )
     next_token = encode_cursor({"a": rows[size - 1].seq}) if len(rows) > size else ""
-    return _page(rows[:size], next_token, total, summary)
+    return _page(rows[:size], next_token, total, summary, shape)
 
 
-def _page(rows: list[Tool], next_token: str, total: int, summary: str | None) -> dict[str, Any]:
+def _page(
+    rows: list[Tool],
+    next_token: str,
+    total: int,
+    summary: str | None,
+    shape: Callable[[Tool], dict[str, Any]],
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "next_page_token": next_token,
         "prev_page_token": "",
@@ -130,7 +140,7 @@ def _page(rows: list[Tool], next_token: str, total: int, summary: str | None) ->
     if summary in ("true", "1"):
         body["tool_names"] = [r.name for r in rows]
     else:
-        body["tools"] = [tool_json(r) for r in rows]
+        body["tools"] = [shape(r) for r in rows]
     return body
 
 
