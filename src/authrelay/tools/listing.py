@@ -224,11 +224,19 @@ async def available_tools(
     }
 
 
+def _stem(word: str) -> str:
+    """A crude English stem, so `issues` finds `create_issue`."""
+    for suffix in ("ies", "es", "s"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
 def _score(row: Tool, words: list[str], phrase: str) -> float:
     name = row.name.lower()
-    name_words = set(_WORD.findall(name))
+    name_words = {_stem(w) for w in _WORD.findall(name.replace("_", " "))}
     text = _description(row).lower()
-    text_words = set(_WORD.findall(text))
+    text_words = {_stem(w) for w in _WORD.findall(text)}
     score = 0.0
     if phrase == name:
         score += 100
@@ -237,13 +245,14 @@ def _score(row: Tool, words: list[str], phrase: str) -> float:
     if phrase and phrase in text:
         score += 8
     for word in words:
-        if word in name_words:
+        stem = _stem(word)
+        if stem in name_words:
             score += 10
-        elif word in name:
+        elif stem in name:
             score += 5
-        if word in text_words:
+        if stem in text_words:
             score += 3
-        elif word in text:
+        elif stem in text:
             score += 1
         if word == row.provider_identifier:
             score += 2
