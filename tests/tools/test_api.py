@@ -34,7 +34,9 @@ def test_create_names_every_bad_field(
             "binding.params.nope",
             "definition.input_schema.properties.limit.type",
         } <= fields, fields
-        unknown_provider = api.post("/api/v1/tools", json=tool_body("nosuch" + unique, "t_" + unique))
+        unknown_provider = api.post(
+            "/api/v1/tools", json=tool_body("nosuch" + unique, "t_" + unique)
+        )
         assert unknown_provider.status_code == 400 and _violations(unknown_provider) == {"provider"}
         assert api.post("/api/v1/tools", json=[1]).status_code == 400
         # nothing was stored by the failed calls
@@ -54,7 +56,8 @@ def test_crud_list_search_and_audit(
         names = [f"{provider}_{word}" for word in ("list_issues", "create_issue", "get_user")]
         ids = []
         for name, text in zip(
-            names, ("List the issues of a repository", "Open a new issue", "Read one user"),
+            names,
+            ("List the issues of a repository", "Open a new issue", "Read one user"),
             strict=True,
         ):
             created = api.post("/api/v1/tools", json=tool_body(provider, name, description=text))
@@ -70,7 +73,11 @@ def test_crud_list_search_and_audit(
         assert "binding" not in page1["tools"][0]
         page2 = api.get(
             "/api/v1/tools",
-            params={"filter.provider": provider, "page_size": 2, "page_token": page1["next_page_token"]},
+            params={
+                "filter.provider": provider,
+                "page_size": 2,
+                "page_token": page1["next_page_token"],
+            },
         ).json()
         assert [t["definition"]["name"] for t in page1["tools"] + page2["tools"]] == names
         assert page2["next_page_token"] == ""
@@ -100,7 +107,9 @@ def test_crud_list_search_and_audit(
 
         scoped = api.get("/api/v1/tools/scoped", params={"identifier": "fay"}).json()
         entries = [e for e in scoped["tools"] if e["tool"]["provider"] == provider.upper()]
-        assert len(entries) == 3 and all(e["connected_account_id"] == account["id"] for e in entries)
+        assert len(entries) == 3 and all(
+            e["connected_account_id"] == account["id"] for e in entries
+        )
         assert api.get("/api/v1/tools/scoped").status_code == 400
         available = api.get("/api/v1/tools/available", params={"identifier": "someone"}).json()
         assert set(names) <= {t["definition"]["name"] for t in available["tools"]}
@@ -140,10 +149,18 @@ def test_sync_plans_and_prunes(
             del t["provider"]
         plan = api.post(
             "/api/v1/tools:sync",
-            json={"provider": provider, "tools": tools, "source": "openapi", "prune": "source", "dry_run": True},
+            json={
+                "provider": provider,
+                "tools": tools,
+                "source": "openapi",
+                "prune": "source",
+                "dry_run": True,
+            },
         ).json()
         assert len(plan["created"]) == 3 and plan["dry_run"] is True
-        assert api.get("/api/v1/tools", params={"filter.provider": provider}).json()["total_size"] == 1
+        assert (
+            api.get("/api/v1/tools", params={"filter.provider": provider}).json()["total_size"] == 1
+        )
         done = api.post(
             "/api/v1/tools:sync",
             json={"provider": provider, "tools": tools, "source": "openapi", "prune": "source"},
@@ -161,7 +178,9 @@ def test_sync_plans_and_prunes(
         ).json()["tool_names"]
         assert sorted(names) == sorted([f"hand_{unique}", f"gen_{unique}_0", f"gen_{unique}_1"])
         broken = [dict(tools[0]), {"definition": {}}]
-        bad = api.post("/api/v1/tools:sync", json={"provider": provider, "tools": broken, "prune": "x"})
+        bad = api.post(
+            "/api/v1/tools:sync", json={"provider": provider, "tools": broken, "prune": "x"}
+        )
         assert bad.status_code == 400
         assert "prune" in _violations(bad)
         bad2 = api.post("/api/v1/tools:sync", json={"provider": provider, "tools": broken})
