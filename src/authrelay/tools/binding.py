@@ -70,6 +70,8 @@ def build_request(binding: Binding, params: dict[str, Any]) -> Request:
     if violations:
         raise InvalidArgument.from_violations(violations)
     path = PLACEHOLDER.sub(lambda m: path_values[m.group(1)], binding.path)
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise InvalidArgument.field("params", "the filled path has a '.' or '..' segment")
     payload: bytes | None = None
     if has_root or body:
         if binding.content_type == "application/x-www-form-urlencoded":

@@ -161,8 +161,12 @@ def _binding_rules(raw: dict[str, Any]) -> Iterator[FieldViolation]:
     path: str = raw_path if isinstance(raw_path, str) else ""
     if path and not path.startswith("/"):
         yield FieldViolation("binding.path", "must start with '/' (it is joined to proxy_url)")
-    if any(bad in path for bad in ("..", "//", "?", "#", "\\")):
-        yield FieldViolation("binding.path", "must not contain '..', '//', '?', '#' or a backslash")
+    if any(bad in path for bad in ("//", "?", "#", "\\")) or any(
+        segment in (".", "..") for segment in path.split("/")
+    ):
+        yield FieldViolation(
+            "binding.path", "must not contain . or .. segments, //, ?, # or a backslash"
+        )
     path_wire: dict[str, str] = {}
     roots = 0
     has_body = False
