@@ -9,12 +9,24 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse
 
 from authrelay.api.bodies import read_json
-from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
+from authrelay.api.deps import (
+    CurrentPrincipal,
+    DbSession,
+    RuntimeDep,
+    bearer_token,
+    request_host,
+)
+from authrelay.proxy.call import cached_environment
 from authrelay.tools import listing, service
 from authrelay.tools.execute import execute_tool as run_tool
 from authrelay.tools.execute import parse_execute
 
 router = APIRouter(prefix="/api/v1", tags=["tools"])
+
+
+def _json(body: dict[str, Any]) -> JSONResponse:
+    """Lists are large: answered as they are, without FastAPI's response encoding pass."""
+    return JSONResponse(body)
 
 
 @router.get("/tools")
@@ -31,20 +43,22 @@ async def list_tools(
     page_size: str | None = Query(None),
     page_token: str | None = Query(None),
     view: str | None = Query(None),
-) -> dict[str, Any]:
-    return await listing.list_tools(
-        session,
-        principal,
-        providers=provider,
-        tool_names=tool_name,
-        query=query,
-        summary=summary,
-        identifier=identifier,
-        connector=connector,
-        connected_account_id=connected_account_id,
-        page_size=page_size,
-        page_token=page_token,
-        view=view,
+) -> JSONResponse:
+    return _json(
+        await listing.list_tools(
+            session,
+            principal,
+            providers=provider,
+            tool_names=tool_name,
+            query=query,
+            summary=summary,
+            identifier=identifier,
+            connector=connector,
+            connected_account_id=connected_account_id,
+            page_size=page_size,
+            page_token=page_token,
+            view=view,
+        )
     )
 
 
@@ -58,16 +72,18 @@ async def scoped_tools(
     connection_names: list[str] = Query([], alias="filter.connection_names"),
     page_size: str | None = Query(None),
     page_token: str | None = Query(None),
-) -> dict[str, Any]:
-    return await listing.scoped_tools(
-        session,
-        principal,
-        identifier=identifier,
-        providers=providers,
-        tool_names=tool_names,
-        connection_names=connection_names,
-        page_size=page_size,
-        page_token=page_token,
+) -> JSONResponse:
+    return _json(
+        await listing.scoped_tools(
+            session,
+            principal,
+            identifier=identifier,
+            providers=providers,
+            tool_names=tool_names,
+            connection_names=connection_names,
+            page_size=page_size,
+            page_token=page_token,
+        )
     )
 
 
@@ -78,9 +94,11 @@ async def available_tools(
     identifier: str | None = Query(None),
     page_size: str | None = Query(None),
     page_token: str | None = Query(None),
-) -> dict[str, Any]:
-    return await listing.available_tools(
-        session, principal, identifier=identifier, page_size=page_size, page_token=page_token
+) -> JSONResponse:
+    return _json(
+        await listing.available_tools(
+            session, principal, identifier=identifier, page_size=page_size, page_token=page_token
+        )
     )
 
 
@@ -135,8 +153,9 @@ async def delete_tool(
 
 
 @router.post("/execute_tool")
-async def execute_tool(
-    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep
-) -> dict[str, Any]:
+async def execute_tool(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    # The token is checked as /proxy checks it (cached), not with the per-request database
+    # look-ups of CurrentPrincipal: a tool call is on the agent's hot path.
+    env_id = await cached_environment(runtime, bearer_token(request), request_host(request))
     raw = await read_json(request, runtime.settings.max_body_bytes)
-    return await run_tool(runtime, principal.environment_id, parse_execute(raw))
+    return await run_tool(runtime, env_id, parse_execute(raw))

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 _CORE = ProxyApp()  # its route and upstream steps use only the runtime they are given
 
 
+async def cached_environment(runtime: Runtime, token: str, host: str) -> str:
+    """The API token's environment, checked as `/proxy` checks it: the signature, then the
+    API client and the host binding from the per-process cache (no database round trip)."""
+    return await _CORE._principal_env(runtime, token, host)
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int

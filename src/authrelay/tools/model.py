@@ -44,14 +44,20 @@ def _property_valid(schema: Any) -> bool:
 
 
 def schema_valid(schema: dict[str, Any]) -> bool:
-    """Whether `schema` is valid JSON Schema 2020-12: the object with its properties
-    stubbed, then each property schema (remembered, as imports repeat them)."""
-    properties = schema.get("properties")
-    if isinstance(properties, dict) and properties:
-        stubbed = {**schema, "properties": dict.fromkeys(properties, True)}
-        return bool(META_VALIDATOR.is_valid(stubbed)) and all(
-            _property_valid(p) for p in properties.values()
-        )
+    """Whether `schema` is valid JSON Schema 2020-12. Equivalent to validating it against
+    the meta-schema, done in remembered parts: the schema without `properties` and
+    `required`, each property schema, and `required` (unique strings) checked here, since
+    imports repeat the same parts and the meta-schema check is slow."""
+    properties = schema.get("properties", {})
+    required = schema.get("required", [])
+    if (
+        isinstance(properties, dict)
+        and isinstance(required, list)
+        and all(isinstance(r, str) for r in required)
+        and len(set(required)) == len(required)
+    ):
+        rest = {k: v for k, v in schema.items() if k not in ("properties", "required")}
+        return _property_valid(rest) and all(_property_valid(p) for p in properties.values())
     return bool(META_VALIDATOR.is_valid(schema))
 
 

@@ -245,17 +245,20 @@ async def sync_tools(
     if violations:
         raise InvalidArgument.from_violations(violations)
     existing = {row.name: row for row in await store.for_provider(session, env_id, identifier)}
-    others = {n for n in names if n not in existing}
-    for name in sorted(others):
-        clash = await store.by_name(session, env_id, name)
-        if clash is not None:
-            violations.append(
-                FieldViolation(
-                    "tools",
-                    f"the name {name!r} is taken by a tool of provider "
-                    f"{clash.provider_identifier!r}",
-                )
+    others = sorted({n for n in names if n not in existing})
+    clashes = [
+        row
+        for i in range(0, len(others), 500)  # stay under SQLite's bound-parameter limit
+        for row in await store.page(session, env_id, names=others[i : i + 500])
+    ]
+    for clash in clashes:
+        violations.append(
+            FieldViolation(
+                "tools",
+                f"the name {clash.name!r} is taken by a tool of provider "
+                f"{clash.provider_identifier!r}",
             )
+        )
     if violations:
         raise InvalidArgument.from_violations(violations)
     created: list[str] = []
