@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import httpx
+
 from tests.support.servers import Server, create_client
 from tests.support.upstream import RecordingUpstream
 from tests.tools.helpers import setup_provider, tool_body
@@ -185,3 +187,46 @@ def test_inactive_account_and_timeout(
         )
         assert inactive.status_code == 412, inactive.text
         assert "authorization link" in inactive.json()["message"]
+
+
+def test_answers_selected_capped_and_unauthenticated(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
+    empty = {"type": "object", "properties": {}}
+    with server.api(dev_client) as api:
+        provider, _conn, _ = setup_provider(api, upstream, unique, "ivy")
+        picked = tool_body(
+            provider, f"pick_{unique}", method="GET", path="/pick", params={},
+            input_schema=empty, response={"select": "/path"},
+        )  # fmt: skip
+        big = tool_body(
+            provider, f"big_{unique}", method="GET", path="/big/100000", params={},
+            input_schema=empty, response={"max_bytes": 1000},
+        )  # fmt: skip
+        for body in (picked, big):
+            assert api.post("/api/v1/tools", json=body).status_code == 201
+        call = {"params": {}, "identifier": "ivy"}
+        selected = api.post("/api/v1/execute_tool", json={**call, "tool_name": f"pick_{unique}"})
+        assert selected.json()["data"] == {"result": "/api/pick"}
+        capped = api.post("/api/v1/execute_tool", json={**call, "tool_name": f"big_{unique}"})
+        assert capped.status_code == 200, capped.text
+        assert capped.json()["data"] == {"result": "x" * 1000, "truncated": True}
+        upstream.clear()
+        anonymous = httpx.post(
+            f"{server.url}/api/v1/execute_tool", json={**call, "tool_name": f"pick_{unique}"}
+        )
+        assert anonymous.status_code == 401 and anonymous.json()["code"] == 16
+        forged = httpx.post(
+            f"{server.url}/api/v1/execute_tool",
+            json={**call, "tool_name": f"pick_{unique}"},
+            headers={"Authorization": "Bearer not-a-token"},
+        )
+        assert forged.status_code == 401
+        not_json = api.post(
+            "/api/v1/execute_tool", content=b"{nope", headers={"Content-Type": "application/json"}
+        )
+        assert (
+            not_json.status_code == 400
+            and not_json.json()["details"][0]["field_violations"][0]["field"] == "body"
+        )
+        assert upstream.requests == []
