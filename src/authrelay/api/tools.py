@@ -24,6 +24,37 @@ from authrelay.tools.execute import parse_execute
 router = APIRouter(prefix="/api/v1", tags=["tools"])
 
 
+def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """The request body of a route for /openapi.json (the routes read raw JSON)."""
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_OBJ: dict[str, Any] = {"type": "object"}
+_STR: dict[str, Any] = {"type": "string"}
+TOOL_BODY = _body(
+    {"provider": _STR, "definition": _OBJ, "binding": _OBJ, "metadata": _OBJ,
+     "tags": {"type": "array", "items": _STR}},
+    ["provider", "definition", "binding"],
+)  # fmt: skip
+SEARCH_BODY = _body(
+    {"query": _STR, "providers": {"type": "array", "items": _STR}, "limit": {"type": "integer"}},
+    ["query"],
+)
+SYNC_BODY = _body(
+    {"provider": _STR, "tools": {"type": "array", "items": _OBJ},
+     "prune": {"enum": ["none", "source", "all"]},
+     "source": {"enum": ["api", "file", "openapi", "promote"]}, "dry_run": {"type": "boolean"}},
+    ["provider", "tools"],
+)  # fmt: skip
+EXECUTE_BODY = _body(
+    {"tool_name": _STR, "params": _OBJ, "tool_input": _OBJ, "connected_account_id": _STR,
+     "identifier": _STR, "connector": _STR, "agent_run_id": _STR, "organization_id": _STR,
+     "user_id": _STR},
+    ["tool_name"],
+)  # fmt: skip
+
+
 def _json(body: dict[str, Any]) -> JSONResponse:
     """Lists are large: answered as they are, without FastAPI's response encoding pass."""
     return JSONResponse(body)
@@ -102,7 +133,7 @@ async def available_tools(
     )
 
 
-@router.post("/tools:search")
+@router.post("/tools:search", openapi_extra=SEARCH_BODY)
 async def search_tools(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
 ) -> dict[str, Any]:
@@ -110,7 +141,7 @@ async def search_tools(
     return await listing.search_tools(session, principal, raw)
 
 
-@router.post("/tools:sync")
+@router.post("/tools:sync", openapi_extra=SYNC_BODY)
 async def sync_tools(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
 ) -> dict[str, Any]:
@@ -118,7 +149,7 @@ async def sync_tools(
     return await service.sync_tools(session, principal, runtime.services, raw)
 
 
-@router.post("/tools")
+@router.post("/tools", status_code=201, openapi_extra=TOOL_BODY)
 async def create_tool(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
 ) -> JSONResponse:
@@ -132,7 +163,7 @@ async def get_tool(key: str, principal: CurrentPrincipal, session: DbSession) ->
     return {"tool": await service.get_tool(session, principal, key)}
 
 
-@router.put("/tools/{key}")
+@router.put("/tools/{key}", openapi_extra=TOOL_BODY)
 async def replace_tool(
     key: str,
     request: Request,
@@ -152,7 +183,7 @@ async def delete_tool(
     return {}
 
 
-@router.post("/execute_tool")
+@router.post("/execute_tool", openapi_extra=EXECUTE_BODY)
 async def execute_tool(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     # The token is checked as /proxy checks it (cached), not with the per-request database
     # look-ups of CurrentPrincipal: a tool call is on the agent's hot path.
