@@ -186,3 +186,25 @@ def test_sync_plans_and_prunes(
         bad2 = api.post("/api/v1/tools:sync", json={"provider": provider, "tools": broken})
         fields = _violations(bad2)
         assert "tools[1].definition.name" in fields and "tools[1].binding" in fields
+
+
+def test_deleting_a_provider_deletes_its_tools(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
+    from tests.support.upstream import provider_definition
+
+    with server.api(dev_client) as api:
+        created = api.post(
+            "/api/v1/custom-providers", json=provider_definition(f"Gone {unique}", upstream)
+        )
+        assert created.status_code == 201, created.text
+        ident = created.json()["provider"]["identifier"]
+        assert api.post("/api/v1/tools", json=tool_body(ident, f"gone_{unique}")).status_code == 201
+        assert api.delete(f"/api/v1/custom-providers/{ident}").status_code == 200
+        assert api.get(f"/api/v1/tools/gone_{unique}").status_code == 404
+        again = api.post(
+            "/api/v1/custom-providers", json=provider_definition(f"Gone {unique}", upstream)
+        )
+        assert again.status_code == 201
+        listed = api.get("/api/v1/tools", params={"filter.provider": ident}).json()
+        assert listed["tools"] == []

@@ -94,3 +94,11 @@ async def enabled_connections(session: AsyncSession, env_id: str) -> list[Connec
             select(Connection).where(Connection.environment_id == env_id, Connection.enabled)
         )
     )
+
+
+async def delete_for_provider(session: AsyncSession, env_id: str, provider: str) -> list[str]:
+    """Delete a provider's tools (with the provider); their names."""
+    rows = await page(session, env_id, providers=[provider])
+    for row in rows:
+        await session.delete(row)
+    return [row.name for row in rows]
