@@ -10,30 +10,36 @@ from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authrelay import __version__
-from authrelay.api import accounts, audit, connections, errors, health, providers, token
+from authrelay.api import accounts, audit, connections, errors, health, providers, token, tools
 from authrelay.api.nul import refuse_nul_parameters
 from authrelay.config import Settings
 from authrelay.observability import AccessLogMiddleware, Metrics, configure_logging
 from authrelay.openapi.build import install as install_openapi
 from authrelay.proxy.app import PREFIX, ProxyApp
 from authrelay.runtime import create_runtime
+from authrelay.tools.asgi import PATH as TOOL_PATH
+from authrelay.tools.asgi import ExecuteToolApp
 from authrelay.web import docs as web_docs
 from authrelay.web import routes as web_routes
 
 
 class Dispatcher:
     """Sends `/proxy/...` straight to the proxy (the hot path skips FastAPI's routing and
-    middleware; it logs and counts itself) and everything else to the API."""
+    middleware; it logs and counts itself), `POST /api/v1/execute_tool` straight to the
+    tools' ASGI app (same reason; it logs each call) and everything else to the API."""
 
-    def __init__(self, api: FastAPI, proxy: ProxyApp) -> None:
+    def __init__(self, api: FastAPI, proxy: ProxyApp, tools: ExecuteToolApp) -> None:
         self.api = api
         self.proxy = proxy
+        self.tools = tools
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (
             scope["path"] == PREFIX or scope["path"].startswith(PREFIX + "/")
         ):
             await self.proxy(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == TOOL_PATH and scope["method"] == "POST":
+            await self.tools(scope, receive, send)
         else:
             await self.api(scope, receive, send)
 
@@ -41,12 +47,14 @@ class Dispatcher:
 def create_app(settings: Settings) -> ASGIApp:
     metrics = Metrics()
     proxy = ProxyApp()
+    tools_app = ExecuteToolApp()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await create_runtime(settings, metrics)
         app.state.runtime = runtime
         proxy.runtime = runtime
+        tools_app.runtime = runtime
         # Everything built so far lives as long as the process: keep it out of the cyclic
         # garbage collector's scans, which otherwise stall requests (p99) for milliseconds.
         gc.collect()
@@ -55,6 +63,7 @@ def create_app(settings: Settings) -> ASGIApp:
             yield
         finally:
             proxy.runtime = None
+            tools_app.runtime = None
             await runtime.close()
 
     app = FastAPI(
@@ -74,13 +83,14 @@ def create_app(settings: Settings) -> ASGIApp:
         connections.router,
         accounts.router,
         audit.router,
+        tools.router,
         web_routes.router,
         web_docs.router,
     ):
         app.include_router(router)
     install_openapi(app)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
-    return Dispatcher(app, proxy)
+    return Dispatcher(app, proxy, tools_app)
 
 
 def app_from_environment() -> ASGIApp:

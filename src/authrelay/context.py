@@ -22,6 +22,7 @@ class ServiceContext:
     public_url: str
     #: drops this process's cached lookups after a change (other processes poll)
     invalidate: Callable[[], None] = field(default=_nothing)
+    max_tools_per_provider: int = 1000
 
     @property
     def redirect_uri(self) -> str:

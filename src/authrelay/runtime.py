@@ -25,6 +25,7 @@ from authrelay.proxy.cache import LastUsed, ProxyCache, run_periodically
 from authrelay.proxy.guard import GuardedResolver
 from authrelay.store import db
 from authrelay.store.environments import bootstrap, load_signing_keys
+from authrelay.tools.cache import ToolCache
 from authrelay.vault import KeyRing, load_keyring
 from authrelay.vault.keyring import VaultError
 
@@ -41,6 +42,7 @@ class Runtime:
     http: aiohttp.ClientSession  # OAuth endpoints (token, user info)
     proxy_cache: ProxyCache = field(default_factory=ProxyCache)
     last_used: LastUsed = field(default_factory=LastUsed)
+    tool_cache: ToolCache = field(default_factory=ToolCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Built once from the fields above (see __post_init__).
     refresher: Refresher = field(init=False)
@@ -64,8 +66,14 @@ class Runtime:
             self.settings.allowlist,
             self.keyring,
             self.settings.base_url,
-            self.proxy_cache.invalidate,
+            self.invalidate,
+            self.settings.max_tools_per_provider,
         )
+
+    def invalidate(self) -> None:
+        """Drop this process's cached lookups (proxy routes and tools) after a change."""
+        self.proxy_cache.invalidate()
+        self.tool_cache.clear()
 
     def start_background(self) -> None:
         s = self.settings
@@ -77,7 +85,10 @@ class Runtime:
         ]
 
     async def _poll(self) -> None:
+        seen = self.proxy_cache.generation
         await self.proxy_cache.poll(self.sessions)
+        if self.proxy_cache.generation != seen:
+            self.tool_cache.clear()
 
     async def _flush(self) -> None:
         await self.last_used.flush(self.sessions)

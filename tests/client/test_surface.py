@@ -16,6 +16,7 @@ from authrelay.client._resources import (
     Connections,
     Providers,
 )
+from authrelay.client._tools import AsyncTools, Tools
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "client.md"
 PAIRS = {
@@ -23,6 +24,7 @@ PAIRS = {
     "connections": (Connections, AsyncConnections),
     "connected_accounts": (ConnectedAccounts, AsyncConnectedAccounts),
     "actions": (Actions, AsyncActions),
+    "tools": (Tools, AsyncTools),
 }
 
 

@@ -14,7 +14,8 @@ from authrelay.runtime import Runtime
 from authrelay.store.environments import environment_by_host, get_client
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: a plain `def` dependency would run in a worker thread on every request.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
+from authrelay.cli import tools as tools_cli
 from authrelay.config import ConfigError, Settings, describe_validation_error
 from authrelay.store import db
 from authrelay.store import environments as envs
@@ -38,6 +39,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(profile_cli.app, name="profile")
 app.add_typer(providers_cli.app, name="providers")
+app.add_typer(tools_cli.app, name="tools")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -442,6 +442,8 @@ def promote_provider(
     if found is None:
         raise _fail(f"no custom provider named {name!r} in {source}", as_json)
     definition = definition_of(found)
+    with _client(source) as (src, _):
+        tools = [t.as_input() for t in src.tools.list(found["identifier"], full=True)]
     with _client(target) as (dst, creds):
         current = resolve(dst, found["identifier"])
         if current is not None and not as_json:
@@ -478,6 +480,7 @@ def promote_provider(
                 provider=created,
                 action="create",
             )
+            _promote_tools(dst, found["identifier"], tools, yes, as_json)
             return
         _update(
             dst,
@@ -487,6 +490,7 @@ def promote_provider(
             as_json,
             question=f"Update {current['identifier']} in {target}?",
         )
+        _promote_tools(dst, found["identifier"], tools, yes, as_json)
 
 
 @app.command("apply")
@@ -508,6 +512,8 @@ def apply_folder(
         for f in files
         for d in [load_definition(f)]
     }
+    # A provider file may carry a `tools` list: synced after the providers (docs/tools.md).
+    file_tools = {i: d.pop("tools") for i, (_, d) in wanted.items() if "tools" in d}
     with _client(profile) as (client, _):
         existing = {p["identifier"]: p for p in _providers(client, "custom")}
         plan: list[tuple[str, str, dict[str, Any] | None]] = []
@@ -530,7 +536,13 @@ def apply_folder(
             out.print(table)
         todo = [p for p in plan if p[0] in {"create", "update", "delete"}]
         if not todo:
-            _ok("nothing to do", as_json, plan=[{"action": a, "identifier": i} for a, i, _ in plan])
+            tool_results = _sync_file_tools(client, file_tools, yes, as_json)
+            _ok(
+                "nothing to do" if not tool_results else "tools synced",
+                as_json,
+                plan=[{"action": a, "identifier": i} for a, i, _ in plan],
+                tools=tool_results,
+            )
             return
         if not confirm(f"Apply {len(todo)} change(s)?", yes):
             raise typer.Exit(1)
@@ -555,10 +567,69 @@ def apply_folder(
                 )
                 if not as_json:
                     err.print(f"❌ {action} {ident}: {_api_message(exc)}")
+        if not failed:
+            results += _sync_file_tools(client, file_tools, yes, as_json)
+            failed = any(not r["ok"] for r in results)
     if as_json:
         typer.echo(json.dumps({"ok": not failed, "results": results}, indent=2))
     if failed:
         raise typer.Exit(1)
+
+
+def _promote_tools(
+    client: Client, identifier: str, tools: list[dict[str, Any]], yes: bool, as_json: bool
+) -> None:
+    """The target's tools of the provider become the source's (diff, confirm, apply)."""
+    from authrelay.cli.tools import sync_with_plan
+
+    try:
+        result = sync_with_plan(
+            client,
+            identifier,
+            tools,
+            prune="all",
+            source="promote",
+            yes=yes,
+            as_json=as_json,
+            question=f"Apply these tool changes to {identifier}?",
+        )
+    except AuthrelayClientError as exc:
+        raise _fail(_api_message(exc), as_json) from None
+    if result is not None:
+        _ok(f"tools of {identifier} promoted", as_json, tools=result.model_dump(mode="json"))
+
+
+def _sync_file_tools(
+    client: Client, file_tools: dict[str, Any], yes: bool, as_json: bool
+) -> list[dict[str, Any]]:
+    """Each provider file's `tools` list, synced (tools from files no longer listed go)."""
+    from authrelay.cli.tools import sync_with_plan
+
+    results: list[dict[str, Any]] = []
+    for ident, tools in sorted(file_tools.items()):
+        try:
+            if not isinstance(tools, list):
+                raise ValueError("the `tools` entry must be a list of tools")
+            done = sync_with_plan(
+                client,
+                ident,
+                tools,
+                prune="source",
+                source="file",
+                yes=yes,
+                as_json=as_json,
+                question=f"Apply these tool changes to {ident}?",
+            )
+            results.append({"action": "tools", "identifier": ident, "ok": True,
+                            "result": done.model_dump(mode="json") if done else None})  # fmt: skip
+            if done is not None and not as_json:
+                out.print(f"✅ tools of {ident} synced")
+        except (AuthrelayClientError, ValueError) as exc:
+            message = _api_message(exc) if isinstance(exc, AuthrelayClientError) else str(exc)
+            results.append({"action": "tools", "identifier": ident, "ok": False, "error": message})
+            if not as_json:
+                err.print(f"❌ tools of {ident}: {message}")
+    return results
 
 
 def _read_source(source: str) -> str:

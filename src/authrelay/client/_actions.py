@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from authrelay.client import _ops as ops
+from authrelay.client import _tools as tool_ops
 from authrelay.client._exceptions import AlreadyExistsError, NotFoundError, ProxyError, api_error
-from authrelay.client.models import AuthorizationLink, ConnectedAccount
+from authrelay.client.models import AuthorizationLink, ConnectedAccount, ExecuteToolResponse
 
 if TYPE_CHECKING:
     from authrelay.client._client import AsyncClient, Client
@@ -114,6 +116,30 @@ class Actions:
         except AlreadyExistsError:  # created concurrently
             return accounts.get(connection_name, identifier)
 
+    def execute_tool(
+        self,
+        tool_name: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        identifier: str | None = None,
+        connector: str | None = None,
+        connected_account_id: str | None = None,
+        agent_run_id: str | None = None,
+    ) -> ExecuteToolResponse:
+        """Run a tool for one end user (`identifier`, optionally with the `connector`
+        connection name, or `connected_account_id`): `.data`, `.execution_id`."""
+        return self._client._run(
+            tool_ops.execute_tool(
+                self._client.env_url,
+                tool_name,
+                params,
+                identifier=identifier,
+                connector=connector,
+                connected_account_id=connected_account_id,
+                agent_run_id=agent_run_id,
+            )
+        )
+
     def request(
         self,
         connection_name: str,
@@ -194,6 +220,30 @@ class AsyncActions:
             )
         except AlreadyExistsError:
             return await accounts.get(connection_name, identifier)
+
+    async def execute_tool(
+        self,
+        tool_name: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        identifier: str | None = None,
+        connector: str | None = None,
+        connected_account_id: str | None = None,
+        agent_run_id: str | None = None,
+    ) -> ExecuteToolResponse:
+        """Run a tool for one end user (`identifier`, optionally with the `connector`
+        connection name, or `connected_account_id`): `.data`, `.execution_id`."""
+        return await self._client._run(
+            tool_ops.execute_tool(
+                self._client.env_url,
+                tool_name,
+                params,
+                identifier=identifier,
+                connector=connector,
+                connected_account_id=connected_account_id,
+                agent_run_id=agent_run_id,
+            )
+        )
 
     async def request(
         self,

@@ -18,6 +18,7 @@ from authrelay.client._resources import (
     Connections,
     Providers,
 )
+from authrelay.client._tools import AsyncTools, Tools
 
 T = TypeVar("T")
 MAX_PAGES = 100_000  # a server that keeps handing out new tokens is a bug, not a loop
@@ -47,6 +48,7 @@ class Client:
         self.providers = Providers(self)
         self.connections = Connections(self)
         self.connected_accounts = ConnectedAccounts(self)
+        self.tools = Tools(self)
 
     @property
     def env_url(self) -> str:
@@ -114,6 +116,7 @@ class AsyncClient:
         self.providers = AsyncProviders(self)
         self.connections = AsyncConnections(self)
         self.connected_accounts = AsyncConnectedAccounts(self)
+        self.tools = AsyncTools(self)
 
     @property
     def env_url(self) -> str:

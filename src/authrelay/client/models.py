@@ -20,12 +20,16 @@ __all__ = [
     "ConnectedAccount",
     "Connection",
     "ConnectionOAuthConfig",
+    "ExecuteToolResponse",
     "ListConnectedAccountsResponse",
     "ListConnectionsResponse",
     "ListProvidersResponse",
     "Provider",
     "ProviderDefinition",
     "ToggleConnectionResponse",
+    "Tool",
+    "ToolSearchResult",
+    "ToolSyncResult",
 ]
 
 DEFINITION_FIELDS = (
@@ -166,3 +170,53 @@ class AuthorizationLink(ApiModel):
             return getattr(self, key)
         except AttributeError:
             raise KeyError(key) from None
+
+
+class Tool(ApiModel):
+    """A tool (Scalekit's `toolsTool`); `binding` and `source` are authrelay's and come
+    with `client.tools.get` and `client.tools.list(full=True)`."""
+
+    id: str = ""
+    provider: str = ""
+    definition: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    is_default: bool = True
+    updated_at: datetime | None = None
+    binding: dict[str, Any] | None = None
+    source: str | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.definition.get("name", ""))
+
+    def as_input(self) -> dict[str, Any]:
+        """What `client.tools.create`/`update`/`sync` take, e.g. to copy the tool."""
+        return {
+            "provider": self.provider.lower(),
+            "definition": self.definition,
+            "binding": self.binding or {},
+            "metadata": self.metadata,
+            "tags": self.tags,
+        }
+
+
+class ToolSearchResult(ApiModel):
+    score: float = 0.0
+    tool: Tool = Field(default_factory=Tool)
+
+
+class ToolSyncResult(ApiModel):
+    """What `client.tools.sync` did (or, with `dry_run`, would do)."""
+
+    provider: str = ""
+    created: list[str] = Field(default_factory=list)
+    updated: list[dict[str, Any]] = Field(default_factory=list)
+    deleted: list[str] = Field(default_factory=list)
+    unchanged: list[str] = Field(default_factory=list)
+    dry_run: bool = False
+
+
+class ExecuteToolResponse(ApiModel):
+    data: dict[str, Any] = Field(default_factory=dict)
+    execution_id: str = ""

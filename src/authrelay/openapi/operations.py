@@ -45,6 +45,8 @@ AUTH = (401,)
 LIST = (400, 401)  # page_size / page_token / filters, and the token
 BODY = (400, 401, 413)  # malformed or invalid body, the token, a body over max_body_bytes
 P = "/api/v1"
+#: execute_tool: its own refusals, and an upstream 4xx relayed with its status (5xx → 502)
+TOOL_ERRORS = (400, 401, 403, 404, 405, 409, 410, 412, 413, 415, 422, 429, 502, 504)
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", "/healthz"): Operation("Liveness", response="Health", public=True),
@@ -168,6 +170,54 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("get", f"{P}/audit-logs"): Operation(
         "List the audit log, newest first", response="ListAuditLogsResponse", errors=LIST
+    ),
+    ("get", f"{P}/tools"): Operation("List tools", response="ListToolsResponse", errors=LIST),
+    ("get", f"{P}/tools/scoped"): Operation(
+        "The tools one end user can call now, per connected account",
+        response="ListScopedToolsResponse",
+        errors=LIST,
+    ),
+    ("get", f"{P}/tools/available"): Operation(
+        "The tools of every enabled connection's provider",
+        response="ListToolsResponse",
+        errors=LIST,
+    ),
+    ("post", f"{P}/tools:search"): Operation(
+        "Search tools by name and description",
+        response="SearchToolsResponse",
+        body="SearchToolsRequest",
+        errors=BODY,
+    ),
+    ("post", f"{P}/tools:sync"): Operation(
+        "Replace a provider's tools in one transaction",
+        response="SyncToolsResponse",
+        body="SyncToolsRequest",
+        errors=(*BODY, 404, 409),
+    ),
+    ("post", f"{P}/tools"): Operation(
+        "Create a tool",
+        ok=201,
+        response="ToolResponse",
+        body="ToolRequest",
+        errors=(*BODY, 404, 409),
+    ),
+    ("get", f"{P}/tools/{{key}}"): Operation(
+        "Get a tool by id or name", response="ToolResponse", errors=(401, 404)
+    ),
+    ("put", f"{P}/tools/{{key}}"): Operation(
+        "Replace a tool",
+        response="ToolResponse",
+        body="ToolRequest",
+        errors=(*BODY, 404, 409),
+    ),
+    ("delete", f"{P}/tools/{{key}}"): Operation(
+        "Delete a tool", response="Empty", errors=(401, 404)
+    ),
+    ("post", f"{P}/execute_tool"): Operation(
+        "Run a tool with an end user's connected account",
+        response="ExecuteToolResponse",
+        body="ExecuteToolRequest",
+        errors=TOOL_ERRORS,
     ),
 }
 

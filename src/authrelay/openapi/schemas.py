@@ -266,3 +266,92 @@ RESPONSE_SCHEMAS: dict[str, JSON] = {
     ),
     "ListAuditLogsResponse": _page("audit_logs", "AuditLogEntry", prev=False),
 }
+
+TOOL_PROPS: JSON = {
+    "id": STR,
+    "provider": STR,
+    "definition": ANY_OBJ,
+    "metadata": ANY_OBJ,
+    "tags": STR_LIST,
+    "is_default": BOOL,
+    "updated_at": TIME,
+    "binding": ANY_OBJ,
+    "source": STR,
+}
+TOOL_SCHEMAS: dict[str, JSON] = {
+    "Tool": _obj(
+        TOOL_PROPS,
+        ["id", "provider", "definition", "metadata", "tags", "is_default", "updated_at"],
+        description="Scalekit's toolsTool; `binding` and `source` only in the full view.",
+    ),
+    "ToolResponse": _obj({"tool": ref("Tool")}, ["tool"]),
+    "ListToolsResponse": _page("tools", "Tool", prev=True),
+    "ScopedTool": _obj(
+        {"connected_account_id": STR, "identifier": STR, "tool": ref("Tool")},
+        ["connected_account_id", "identifier", "tool"],
+    ),
+    "ListScopedToolsResponse": _page("tools", "ScopedTool", prev=True),
+    "SearchToolsResponse": _obj(
+        {
+            "results": {
+                "type": "array",
+                "items": _obj(
+                    {"score": {"type": "number"}, "tool": ref("Tool")}, ["score", "tool"]
+                ),
+            },
+            "total_size": INT,
+        },
+        ["results", "total_size"],
+    ),
+    "SyncToolsResponse": _obj(
+        {
+            "provider": STR,
+            "created": STR_LIST,
+            "updated": STR_LIST,
+            "deleted": STR_LIST,
+            "unchanged": STR_LIST,
+            "dry_run": BOOL,
+        },
+        ["provider", "created", "updated", "deleted", "unchanged", "dry_run"],
+    ),
+    "ExecuteToolResponse": _obj({"data": ANY_OBJ, "execution_id": STR}, ["data", "execution_id"]),
+    "ToolRequest": _obj(
+        {
+            "provider": STR,
+            "definition": ANY_OBJ,
+            "binding": ANY_OBJ,
+            "metadata": ANY_OBJ,
+            "tags": STR_LIST,
+        },
+        ["provider", "definition", "binding"],
+    ),
+    "SearchToolsRequest": _obj(
+        {"query": STR, "providers": STR_LIST, "limit": INT},
+        ["query"],
+    ),
+    "SyncToolsRequest": _obj(
+        {
+            "provider": STR,
+            "tools": {"type": "array", "items": ANY_OBJ},
+            "prune": {"enum": ["none", "source", "all"]},
+            "source": {"enum": ["api", "file", "openapi", "promote"]},
+            "dry_run": BOOL,
+        },
+        ["provider", "tools"],
+    ),
+    "ExecuteToolRequest": _obj(
+        {
+            "tool_name": STR,
+            "params": ANY_OBJ,
+            "tool_input": ANY_OBJ,
+            "connected_account_id": STR,
+            "identifier": STR,
+            "connector": STR,
+            "agent_run_id": STR,
+            "organization_id": STR,
+            "user_id": STR,
+        },
+        ["tool_name"],
+    ),
+}
+RESPONSE_SCHEMAS.update(TOOL_SCHEMAS)

@@ -28,6 +28,7 @@ from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.model import AuthPattern, ProviderDefinition
 from authrelay.providers.validation import validate_definition
 from authrelay.store import providers as store
+from authrelay.store import tools as tool_store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import Provider
 
@@ -422,6 +423,8 @@ async def delete_provider(
             "connected accounts) first, then delete the provider."
         )
     await session.delete(row)
+    # Its tools go with it (one audit entry for the provider, naming them).
+    tools = await tool_store.delete_for_provider(session, principal.environment_id, identifier)
     await commit_change(
         session,
         services,
@@ -430,7 +433,7 @@ async def delete_provider(
         action="provider.delete",
         resource_type="provider",
         resource_id=identifier,
-        before=row.definition,
+        before={**row.definition, "tools": tools} if tools else row.definition,
         after=None,
     )
 

@@ -174,3 +174,28 @@ class CacheState(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     generation: Mapped[int] = mapped_column(BigInteger)
+
+
+class Tool(Base):
+    """A tool (SPEC §9): Scalekit's public shape in `definition`/`metadata`/`tags`, and
+    authrelay's private `binding` (how to call the provider's API for it)."""
+
+    __tablename__ = "tools"
+    __table_args__ = (UniqueConstraint("environment_id", "name"),)
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"))
+    provider_identifier: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    binding: Mapped[dict[str, Any]] = mapped_column(JSON)
+    tool_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(16))  # api, file, openapi
+    is_default: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+Index("ix_tools_provider", Tool.environment_id, Tool.provider_identifier)

@@ -1,0 +1,278 @@
+"""`authrelay tools …`: list, get, import-openapi, delete, call — on top of the SDK.
+
+Like `providers`, every remote call's outcome is labelled ✅ or ❌ and `--json` prints
+machine-readable results; `import-openapi` plans, shows the diff and asks before changing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from authrelay.cli.providers import (
+    JsonOpt,
+    ProfileOpt,
+    YesOpt,
+    _api_message,
+    _client,
+    _fail,
+    _ok,
+    confirm,
+    err,
+    out,
+)
+from authrelay.client._client import Client
+from authrelay.client._exceptions import AuthrelayClientError
+from authrelay.client.models import ToolSyncResult
+from authrelay.tools.generate import (
+    DEFAULT_MAX_TOOLS,
+    GenerationError,
+    generate_tools,
+    load_document,
+)
+
+app = typer.Typer(help="Tools: list, get, import from OpenAPI, delete, call.", no_args_is_help=True)
+
+
+def _read_bytes(source: str) -> bytes:
+    if source.startswith(("http://", "https://")):
+        import httpx
+
+        try:
+            response = httpx.get(source, timeout=30, follow_redirects=True)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise typer.BadParameter(f"cannot fetch {source}: {exc}") from None
+        return response.content
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {source}: {exc.strerror}") from None
+
+
+def credential_params(provider: dict[str, Any]) -> set[tuple[str, str]]:
+    """(location, lower-case name) of what the provider's patterns inject: the header
+    (Authorization or the override)."""
+    found = {("header", "authorization")}
+    for pattern in provider.get("auth_patterns", []) or []:
+        override = pattern.get("auth_header_key_override") if isinstance(pattern, dict) else None
+        if isinstance(override, str) and override:
+            found.add(("header", override.lower()))
+    return found
+
+
+def show_plan(result: ToolSyncResult, title: str) -> int:
+    """Print a sync plan; the number of changes in it."""
+    table = Table("action", "tool", "changed", title=title)
+    for name in result.created:
+        table.add_row("create", name, "")
+    for item in result.updated:
+        table.add_row("update", str(item.get("name")), ", ".join(item.get("fields", [])))
+    for name in result.deleted:
+        table.add_row("delete", name, "")
+    changes = len(result.created) + len(result.updated) + len(result.deleted)
+    if changes:
+        out.print(table)
+    out.print(
+        f"tools: {len(result.created)} to create, {len(result.updated)} to update, "
+        f"{len(result.deleted)} to delete, {len(result.unchanged)} unchanged"
+    )
+    return changes
+
+
+def sync_with_plan(
+    client: Client,
+    provider: str,
+    tools: list[dict[str, Any]],
+    *,
+    prune: str,
+    source: str,
+    yes: bool,
+    as_json: bool,
+    question: str,
+) -> ToolSyncResult | None:
+    """Dry run, show, confirm, apply. None when nothing changed or not confirmed."""
+    plan = client.tools.sync(provider, tools, prune=prune, source=source, dry_run=True)
+    changes = (
+        len(plan.created) + len(plan.updated) + len(plan.deleted)
+        if as_json
+        else show_plan(plan, f"tools of {provider}")
+    )
+    if not changes:
+        return None
+    if not confirm(question, yes):
+        raise typer.Exit(1)
+    return client.tools.sync(provider, tools, prune=prune, source=source)
+
+
+@app.command("list")
+def list_tools(
+    profile: ProfileOpt = None,
+    provider: Annotated[str | None, typer.Option("--provider", help="Only this provider.")] = None,
+    query: Annotated[str | None, typer.Option("--query", help="Words to look for.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The environment's tools (name, provider, method and path, description)."""
+    with _client(profile) as (client, _):
+        try:
+            if query:
+                tools = [
+                    r.tool
+                    for r in client.tools.search(query, [provider] if provider else None, 100)
+                ]
+            else:
+                tools = client.tools.list(provider)
+        except AuthrelayClientError as exc:
+            raise _fail(_api_message(exc), as_json) from None
+    if as_json:
+        typer.echo(json.dumps([t.model_dump(mode="json") for t in tools], indent=2))
+        return
+    table = Table("name", "provider", "description")
+    for tool in tools:
+        table.add_row(tool.name, tool.provider, str(tool.definition.get("description", ""))[:70])
+    out.print(table)
+    out.print(f"{len(tools)} tool(s)")
+
+
+@app.command("get")
+def get_tool(
+    name: Annotated[str, typer.Argument(help="Tool name or id (tol_…).")],
+    profile: ProfileOpt = None,
+) -> None:
+    """One tool as JSON, with its binding."""
+    with _client(profile) as (client, _):
+        try:
+            tool = client.tools.get(name)
+        except AuthrelayClientError as exc:
+            raise _fail(_api_message(exc), False) from None
+    typer.echo(json.dumps(tool.model_dump(mode="json"), indent=2))
+
+
+@app.command("delete")
+def delete_tool(
+    name: Annotated[str, typer.Argument(help="Tool name or id (tol_…).")],
+    profile: ProfileOpt = None,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete one tool (after confirmation)."""
+    with _client(profile) as (client, _):
+        if not confirm(f"Delete tool {name!r}?", yes):
+            raise typer.Exit(1)
+        try:
+            client.tools.delete(name)
+        except AuthrelayClientError as exc:
+            raise _fail(_api_message(exc), as_json) from None
+    _ok(f"deleted {name}", as_json, deleted=name)
+
+
+@app.command("call")
+def call_tool(
+    name: Annotated[str, typer.Argument(help="Tool name.")],
+    params: Annotated[str, typer.Option("--params", help="Inputs as a JSON object.")] = "{}",
+    identifier: Annotated[
+        str | None, typer.Option("--identifier", help="End user's identifier.")
+    ] = None,
+    connector: Annotated[str | None, typer.Option("--connector", help="Connection name.")] = None,
+    account: Annotated[
+        str | None, typer.Option("--connected-account-id", help="Instead of --identifier.")
+    ] = None,
+    run: Annotated[str | None, typer.Option("--agent-run-id", help="Groups calls.")] = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Run a tool for one end user and print `{data, execution_id}`."""
+    try:
+        inputs = json.loads(params)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--params is not JSON: {exc}") from None
+    if not isinstance(inputs, dict):
+        raise typer.BadParameter("--params must be a JSON object")
+    with _client(profile) as (client, _):
+        try:
+            result = client.actions.execute_tool(
+                name,
+                inputs,
+                identifier=identifier,
+                connector=connector,
+                connected_account_id=account,
+                agent_run_id=run,
+            )
+        except AuthrelayClientError as exc:
+            raise _fail(_api_message(exc), False) from None
+    typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
+
+
+@app.command("import-openapi")
+def import_openapi(
+    spec: Annotated[str, typer.Argument(help="OpenAPI 2.0/3.0/3.1 document: file or URL.")],
+    provider: Annotated[str, typer.Option("--provider", help="Provider the tools call.")],
+    include: Annotated[
+        list[str] | None,
+        typer.Option("--include", help="Only tag:TAG or op:OPERATION_ID (repeatable)."),
+    ] = None,
+    max_tools: Annotated[
+        int, typer.Option("--max-tools", help="Refuse documents with more operations.")
+    ] = DEFAULT_MAX_TOOLS,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep tools of earlier imports not in this one.")
+    ] = False,
+    profile: ProfileOpt = None,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate one tool per operation; plan → diff → confirm, like `providers update`.
+    Tools of an earlier import that the document no longer has are deleted (not with
+    --keep); hand-written tools are never touched."""
+    try:
+        document = load_document(_read_bytes(spec))
+    except GenerationError as exc:
+        raise _fail(str(exc), as_json) from None
+    with _client(profile) as (client, _):
+        try:
+            found = client.providers.get(provider)
+        except AuthrelayClientError as exc:
+            raise _fail(_api_message(exc), as_json) from None
+        details = found.model_dump(mode="json")
+        try:
+            generated = generate_tools(
+                document,
+                found.identifier,
+                proxy_url=found.proxy_url or "",
+                credentials=credential_params(details),
+                include=include or [],
+                max_tools=max_tools,
+            )
+        except GenerationError as exc:
+            raise _fail(str(exc), as_json) from None
+        if not as_json:
+            out.print(
+                f"{generated.operations} operation(s) in the document (OpenAPI "
+                f"{generated.version}); {len(generated.tools)} tool(s) generated"
+            )
+            for skipped in generated.skipped:
+                err.print(f"skipped {skipped}")
+        try:
+            result = sync_with_plan(
+                client,
+                found.identifier,
+                generated.tools,
+                prune="none" if keep else "source",
+                source="openapi",
+                yes=yes,
+                as_json=as_json,
+                question=f"Apply these tool changes to {found.identifier}?",
+            )
+        except AuthrelayClientError as exc:
+            raise _fail(_api_message(exc), as_json) from None
+    summary = result.model_dump(mode="json") if result else {"changes": 0}
+    _ok(
+        "tools imported" if result else "tools already up to date",
+        as_json,
+        result=summary,
+        skipped=generated.skipped,
+        operations=generated.operations,
+    )

@@ -1,0 +1,254 @@
+"""`execute_tool`: one tool call for one end user. The inputs are checked against the
+tool's input schema before anything goes upstream; the call then runs through the proxy
+core (`proxy.call`), and its answer becomes `{data, execution_id}`. The MCP server calls
+this same function."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from jsonschema import Draft202012Validator
+
+from authrelay.errors import AuthrelayError, FieldViolation, InvalidArgument, NotFound
+from authrelay.observability import log_line
+from authrelay.providers.identifiers import derive_identifier
+from authrelay.proxy.call import call_upstream
+from authrelay.store import accounts as account_store
+from authrelay.store import connections as connection_store
+from authrelay.store import tools as store
+from authrelay.store.db import new_id
+from authrelay.tools.binding import build_request
+from authrelay.tools.cache import CachedTool
+from authrelay.tools.model import Binding
+from authrelay.tools.upstream import result_of
+
+if TYPE_CHECKING:
+    from authrelay.runtime import Runtime
+
+log = logging.getLogger("authrelay.tools")
+_FIELDS = {
+    "tool_name",
+    "params",
+    "tool_input",
+    "connected_account_id",
+    "identifier",
+    "connector",
+    "agent_run_id",
+    "organization_id",
+    "user_id",
+}
+
+
+@dataclass(frozen=True)
+class ExecuteRequest:
+    tool_name: str
+    params: dict[str, Any]
+    connected_account_id: str = ""
+    identifier: str = ""
+    connector: str = ""
+    agent_run_id: str = ""
+
+
+def parse_execute(raw: Any) -> ExecuteRequest:
+    """The body of `POST /api/v1/execute_tool`, every bad field named."""
+    if not isinstance(raw, dict):
+        raise InvalidArgument.field("body", "must be a JSON object")
+    violations = [FieldViolation(k, f"unknown field {k!r}") for k in sorted(set(raw) - _FIELDS)]
+    strings: dict[str, str] = {}
+    for key in _FIELDS - {"params", "tool_input"}:
+        value = raw.get(key, "")
+        if not isinstance(value, str):
+            violations.append(FieldViolation(key, "must be a string"))
+        else:
+            strings[key] = value.strip() if key != "identifier" else value
+    if not strings.get("tool_name"):
+        violations.append(FieldViolation("tool_name", "is required"))
+    if "params" in raw and "tool_input" in raw:
+        violations.append(FieldViolation("tool_input", "send params or tool_input, not both"))
+    key = "tool_input" if "tool_input" in raw else "params"
+    params = raw.get(key, {})
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        violations.append(FieldViolation(key, "must be a JSON object (the tool's inputs)"))
+    if not strings.get("connected_account_id") and not strings.get("identifier"):
+        violations.append(
+            FieldViolation("identifier", "is required (or send connected_account_id)")
+        )
+    if violations:
+        raise InvalidArgument.from_violations(violations)
+    return ExecuteRequest(
+        tool_name=strings["tool_name"],
+        params=params,
+        connected_account_id=strings.get("connected_account_id", ""),
+        identifier=strings.get("identifier", ""),
+        connector=strings.get("connector", ""),
+        agent_run_id=strings.get("agent_run_id", ""),
+    )
+
+
+async def _tool(runtime: Runtime, env_id: str, name: str) -> CachedTool:
+    cache = runtime.tool_cache
+    found = cache.tools.get((env_id, name))
+    if found is not None:
+        return found
+    async with runtime.sessions() as session:
+        row = await store.by_name(session, env_id, name)
+    if row is None:
+        raise NotFound(
+            f"no tool named {name!r} in this environment (GET /api/v1/tools lists them)",
+            [FieldViolation("tool_name", "no such tool")],
+        )
+    tool = CachedTool(
+        id=row.id,
+        name=row.name,
+        provider=row.provider_identifier,
+        binding=Binding.model_validate(row.binding),
+        validator=Draft202012Validator(row.definition.get("input_schema", {})),
+    )
+    cache.remember(cache.tools, (env_id, name), tool)
+    return tool
+
+
+def check_inputs(tool: CachedTool, params: dict[str, Any]) -> None:
+    """Raise InvalidArgument naming each input that does not fit the input schema."""
+    violations: list[FieldViolation] = []
+    for error in sorted(tool.validator.iter_errors(params), key=lambda e: list(e.path)):
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+        if error.validator == "required" and isinstance(error.instance, dict):
+            missing = [r for r in error.validator_value if r not in error.instance]
+            violations += [FieldViolation(f"params{where}.{m}", "is required") for m in missing]
+        elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            violations.append(FieldViolation(f"params{where}", error.message[:300]))
+        else:
+            violations.append(FieldViolation(f"params{where}", error.message[:300]))
+    if violations:
+        raise InvalidArgument(
+            f"the inputs do not fit the input schema of {tool.name!r}", violations
+        )
+
+
+async def _target(
+    runtime: Runtime, env_id: str, tool: CachedTool, req: ExecuteRequest
+) -> tuple[str, str]:
+    """(connection name, end-user identifier) the call runs with."""
+    key = (env_id, tool.provider, req.connected_account_id, req.identifier, req.connector)
+    cache = runtime.tool_cache
+    found = cache.accounts.get(key)
+    if found is not None:
+        assert isinstance(found, tuple)
+        return found
+    async with runtime.sessions() as session:
+        target = await _resolve_target(session, env_id, tool, req)
+    cache.remember(cache.accounts, key, target)
+    return target
+
+
+def _wrong_provider(
+    field: str, connection: str, provider: str, tool: CachedTool
+) -> InvalidArgument:
+    return InvalidArgument.field(
+        field,
+        f"connection {connection!r} is of provider {provider!r}, but tool {tool.name!r} "
+        f"belongs to {tool.provider!r}",
+    )
+
+
+async def _resolve_target(
+    session: Any, env_id: str, tool: CachedTool, req: ExecuteRequest
+) -> tuple[str, str]:
+    if req.connected_account_id:
+        account = await account_store.by_id(session, req.connected_account_id)
+        if account is None or account.environment_id != env_id:
+            raise NotFound(
+                f"no connected account {req.connected_account_id!r} in this environment",
+                [FieldViolation("connected_account_id", "no such connected account")],
+            )
+        connection = await connection_store.get(session, env_id, account.connection_id)
+        if connection is None:
+            raise NotFound("the connected account's connection no longer exists")
+        if connection.provider_identifier != tool.provider:
+            raise _wrong_provider(
+                "connected_account_id", connection.name, connection.provider_identifier, tool
+            )
+        return connection.name, account.identifier
+    if req.connector:
+        connection = await connection_store.by_name(session, env_id, req.connector)
+        if connection is not None:
+            if connection.provider_identifier != tool.provider:
+                raise _wrong_provider(
+                    "connector", connection.name, connection.provider_identifier, tool
+                )
+            return connection.name, req.identifier
+        if derive_identifier(req.connector) != tool.provider:
+            raise NotFound(
+                f"no connection named {req.connector!r} in this environment",
+                [FieldViolation("connector", "no such connection")],
+            )
+    pairs = [
+        (a, c)
+        for a, c in await store.accounts_of(session, env_id, req.identifier)
+        if c.provider_identifier == tool.provider
+    ]
+    if not pairs:
+        raise NotFound(
+            f"{req.identifier!r} has no connected account on a connection of provider "
+            f"{tool.provider!r}; create one or send the user an authorization link "
+            "(POST /api/v1/connected_accounts/magic_link)"
+        )
+    active = [p for p in pairs if p[0].status == "ACTIVE"]
+    chosen = pairs if len(pairs) == 1 else active
+    if len(chosen) != 1:
+        names = ", ".join(sorted(c.name for _, c in pairs))
+        raise InvalidArgument.field(
+            "connector",
+            f"{req.identifier!r} has accounts on several connections of {tool.provider!r} "
+            f"({names}); name one in connector",
+        )
+    return chosen[0][1].name, req.identifier
+
+
+async def execute_tool(runtime: Runtime, env_id: str, req: ExecuteRequest) -> dict[str, Any]:
+    """Run one tool call: `{"data": …, "execution_id": "exe_…"}`. Raises AuthrelayError
+    subclasses (the upstream's errors as `UpstreamError`)."""
+    start = time.perf_counter()
+    execution_id = new_id("exe")
+    info: dict[str, Any] = {
+        "execution_id": execution_id,
+        "agent_run_id": req.agent_run_id,
+        "tool": req.tool_name,
+        "connection": "",
+        "identifier": req.identifier,
+        "status": 0,
+    }
+    try:
+        tool = await _tool(runtime, env_id, req.tool_name)
+        check_inputs(tool, req.params)
+        request = build_request(tool.binding, req.params)
+        connection, identifier = await _target(runtime, env_id, tool, req)
+        info["connection"], info["identifier"] = connection, identifier
+        info["method"], info["path"] = request.method, request.path
+        answer, _account = await call_upstream(
+            runtime,
+            env_id,
+            connection,
+            identifier,
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            headers=request.headers,
+            body=request.body,
+            max_bytes=tool.binding.response.max_bytes,
+        )
+        info["status"] = answer.status
+        data = result_of(answer, tool.binding.response.select)
+    except AuthrelayError as exc:
+        info["error"] = exc.http_status
+        raise
+    finally:
+        info["duration_ms"] = round((time.perf_counter() - start) * 1000, 2)
+        log_line(log, "tool call", info)
+    return {"data": data, "execution_id": execution_id}

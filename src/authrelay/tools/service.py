@@ -1,0 +1,319 @@
+"""Tool management: create, replace, delete, and sync a provider's tools in one transaction
+(OpenAPI imports, provider files, promotion). Every change is audited and moves the cache
+generation, like provider changes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authrelay.auth.principal import Principal
+from authrelay.context import ServiceContext
+from authrelay.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from authrelay.providers.identifiers import derive_identifier
+from authrelay.providers.service import resolve_provider
+from authrelay.store import audit
+from authrelay.store import cache as cache_store
+from authrelay.store import tools as store
+from authrelay.store.db import new_id, utcnow
+from authrelay.store.models import Tool
+from authrelay.tools.model import ToolInput, validate_tool
+from authrelay.tools.views import full_json, input_json
+
+Source = Literal["api", "file", "openapi", "promote"]
+Prune = Literal["none", "source", "all"]
+SOURCES = ("api", "file", "openapi", "promote")
+
+
+async def provider_identifier(
+    session: AsyncSession, env_id: str, services: ServiceContext, raw: str, field: str
+) -> str:
+    """The identifier of an existing provider (built-in or custom), from any spelling of it
+    (`GITHUB`, `github`, `My Asana`)."""
+    identifier = derive_identifier(raw)
+    if (
+        not identifier
+        or await resolve_provider(session, env_id, services.catalog, identifier) is None
+    ):
+        raise InvalidArgument.field(field, f"no provider {raw!r} in this environment")
+    return identifier
+
+
+async def _finish(
+    session: AsyncSession,
+    principal: Principal,
+    services: ServiceContext,
+    changes: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]],
+) -> None:
+    """Audit each (action, tool name, before, after), move the generation, commit."""
+    for action, name, before, after in changes:
+        await audit.record(
+            session,
+            environment_id=principal.environment_id,
+            actor=principal.client_id,
+            action=action,
+            resource_type="tool",
+            resource_id=name,
+            before=before,
+            after=after,
+        )
+    await cache_store.bump(session)
+    await session.commit()
+    services.invalidate()
+
+
+def _taken(name: str) -> AlreadyExists:
+    return AlreadyExists(
+        f"a tool named {name!r} already exists in this environment; replace it with "
+        f"PUT /api/v1/tools/{name} or choose another name",
+        [FieldViolation("definition.name", "is taken")],
+    )
+
+
+def _new_row(env_id: str, identifier: str, tool: ToolInput, source: str) -> Tool:
+    now = utcnow()
+    return Tool(
+        id=new_id("tol"),
+        environment_id=env_id,
+        provider_identifier=identifier,
+        name=tool.definition.name,
+        definition=tool.definition.model_dump(exclude_none=True),
+        binding=tool.public_binding(),
+        tool_metadata=tool.metadata,
+        tags=tool.tags,
+        source=source,
+        is_default=True,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _apply(row: Tool, identifier: str, tool: ToolInput, source: str) -> None:
+    row.provider_identifier = identifier
+    row.name = tool.definition.name
+    row.definition = tool.definition.model_dump(exclude_none=True)
+    row.binding = tool.public_binding()
+    row.tool_metadata = tool.metadata
+    row.tags = tool.tags
+    row.source = source
+    row.updated_at = utcnow()
+
+
+async def _check_cap(
+    session: AsyncSession, env_id: str, identifier: str, services: ServiceContext, adding: int
+) -> None:
+    cap = services.max_tools_per_provider
+    have = await store.count(session, env_id, providers=[identifier])
+    if have + adding > cap:
+        raise InvalidArgument.field(
+            "tools",
+            f"provider {identifier!r} would have {have + adding} tools, over the limit of {cap} "
+            "(AUTHRELAY_MAX_TOOLS_PER_PROVIDER); import fewer operations (--include) or raise it",
+        )
+
+
+async def find_tool(session: AsyncSession, env_id: str, id_or_name: str) -> Tool:
+    row = (
+        await store.by_id(session, env_id, id_or_name)
+        if id_or_name.startswith("tol_")
+        else await store.by_name(session, env_id, id_or_name)
+    )
+    if row is None:
+        raise NotFound(f"no tool {id_or_name!r} in this environment")
+    return row
+
+
+async def create_tool(
+    session: AsyncSession, principal: Principal, services: ServiceContext, raw: Any
+) -> dict[str, Any]:
+    tool = validate_tool(raw)
+    env_id = principal.environment_id
+    identifier = await provider_identifier(session, env_id, services, tool.provider, "provider")
+    if await store.by_name(session, env_id, tool.definition.name) is not None:
+        raise _taken(tool.definition.name)
+    await _check_cap(session, env_id, identifier, services, 1)
+    row = _new_row(env_id, identifier, tool, "api")
+    session.add(row)
+    body = full_json(row)
+    try:
+        await _finish(
+            session, principal, services, [("tool.create", row.name, None, input_json(row))]
+        )
+    except IntegrityError:
+        await session.rollback()
+        raise _taken(tool.definition.name) from None
+    return body
+
+
+async def replace_tool(
+    session: AsyncSession, principal: Principal, services: ServiceContext, key: str, raw: Any
+) -> dict[str, Any]:
+    tool = validate_tool(raw)
+    env_id = principal.environment_id
+    row = await find_tool(session, env_id, key)
+    identifier = await provider_identifier(session, env_id, services, tool.provider, "provider")
+    if tool.definition.name != row.name:
+        if await store.by_name(session, env_id, tool.definition.name) is not None:
+            raise _taken(tool.definition.name)
+    if identifier != row.provider_identifier:
+        await _check_cap(session, env_id, identifier, services, 1)
+    before = input_json(row)
+    _apply(row, identifier, tool, row.source if row.source != "openapi" else "api")
+    body = full_json(row)
+    try:
+        await _finish(
+            session, principal, services, [("tool.update", row.name, before, input_json(row))]
+        )
+    except IntegrityError:
+        await session.rollback()
+        raise _taken(tool.definition.name) from None
+    return body
+
+
+async def delete_tool(
+    session: AsyncSession, principal: Principal, services: ServiceContext, key: str
+) -> None:
+    row = await find_tool(session, principal.environment_id, key)
+    before = input_json(row)
+    await session.delete(row)
+    await _finish(session, principal, services, [("tool.delete", row.name, before, None)])
+
+
+async def get_tool(session: AsyncSession, principal: Principal, key: str) -> dict[str, Any]:
+    return full_json(await find_tool(session, principal.environment_id, key))
+
+
+def _parse_sync(raw: Any) -> tuple[str, list[Any], Prune, Source, bool]:
+    if not isinstance(raw, dict):
+        raise InvalidArgument.field("body", "must be a JSON object")
+    violations: list[FieldViolation] = []
+    unknown = set(raw) - {"provider", "tools", "prune", "source", "dry_run"}
+    violations += [FieldViolation(k, f"unknown field {k!r}") for k in sorted(unknown)]
+    provider, tools = raw.get("provider"), raw.get("tools")
+    prune, source = raw.get("prune", "none"), raw.get("source", "api")
+    dry_run = raw.get("dry_run", False)
+    if not isinstance(provider, str) or not provider:
+        violations.append(FieldViolation("provider", "is required (a provider identifier)"))
+    if not isinstance(tools, list):
+        violations.append(FieldViolation("tools", "must be a list of tools"))
+    if prune not in ("none", "source", "all"):
+        violations.append(FieldViolation("prune", "must be none, source or all"))
+    if source not in SOURCES:
+        violations.append(FieldViolation("source", f"must be one of {', '.join(SOURCES)}"))
+    if not isinstance(dry_run, bool):
+        violations.append(FieldViolation("dry_run", "must be a boolean"))
+    if violations:
+        raise InvalidArgument.from_violations(violations)
+    assert isinstance(provider, str) and isinstance(tools, list)
+    return provider, tools, prune, source, dry_run
+
+
+def _changed_parts(row: Tool, wanted: dict[str, Any]) -> list[str]:
+    current = input_json(row)
+    return [k for k in ("definition", "binding", "metadata", "tags") if current[k] != wanted[k]]
+
+
+async def sync_tools(
+    session: AsyncSession, principal: Principal, services: ServiceContext, raw: Any
+) -> dict[str, Any]:
+    """Make one provider's tools match a list, in one transaction: create the new ones,
+    replace the changed ones, and with `prune` delete the provider's other tools (`source`:
+    only those from the same source; `all`: every other one). `dry_run` only reports."""
+    provider, items, prune, source, dry_run = _parse_sync(raw)
+    env_id = principal.environment_id
+    identifier = await provider_identifier(session, env_id, services, provider, "provider")
+    parsed: list[ToolInput] = []
+    violations: list[FieldViolation] = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and "provider" not in item:
+            item = {**item, "provider": identifier}
+        try:
+            tool = validate_tool(item)
+        except InvalidArgument as exc:
+            violations += [
+                FieldViolation(f"tools[{i}].{v.field}", v.description) for v in exc.violations
+            ]
+            continue
+        if derive_identifier(tool.provider) != identifier:
+            violations.append(FieldViolation(f"tools[{i}].provider", f"must be {identifier!r}"))
+        parsed.append(tool)
+    names = [t.definition.name for t in parsed]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    violations += [FieldViolation("tools", f"the name {n!r} appears more than once") for n in dupes]
+    if violations:
+        raise InvalidArgument.from_violations(violations)
+    existing = {row.name: row for row in await store.for_provider(session, env_id, identifier)}
+    others = sorted({n for n in names if n not in existing})
+    clashes = [
+        row
+        for i in range(0, len(others), 500)  # stay under SQLite's bound-parameter limit
+        for row in await store.page(session, env_id, names=others[i : i + 500])
+    ]
+    for clash in clashes:
+        violations.append(
+            FieldViolation(
+                "tools",
+                f"the name {clash.name!r} is taken by a tool of provider "
+                f"{clash.provider_identifier!r}",
+            )
+        )
+    if violations:
+        raise InvalidArgument.from_violations(violations)
+    created: list[str] = []
+    updated: list[dict[str, Any]] = []
+    unchanged: list[str] = []
+    changes: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
+    for tool in parsed:
+        name = tool.definition.name
+        row = existing.get(name)
+        if row is None:
+            created.append(name)
+            new = _new_row(env_id, identifier, tool, source)
+            changes.append(("tool.create", name, None, input_json(new)))
+            if not dry_run:
+                session.add(new)
+            continue
+        wanted = input_json(_new_row(env_id, identifier, tool, source))
+        parts = _changed_parts(row, wanted)
+        if not parts:
+            unchanged.append(name)
+            continue
+        updated.append({"name": name, "fields": parts})
+        before = input_json(row)
+        if not dry_run:
+            _apply(row, identifier, tool, source)
+        changes.append(("tool.update", name, before, wanted))
+    deleted: list[str] = []
+    wanted_names = set(names)
+    for name, row in existing.items():
+        if name in wanted_names or prune == "none" or (prune == "source" and row.source != source):
+            continue
+        deleted.append(name)
+        changes.append(("tool.delete", name, input_json(row), None))
+        if not dry_run:
+            await session.delete(row)
+    total = len(existing) + len(created) - len(deleted)
+    if total > services.max_tools_per_provider:
+        await session.rollback()
+        await _check_cap(session, env_id, identifier, services, total - len(existing))
+    result = {
+        "provider": identifier,
+        "created": created,
+        "updated": updated,
+        "deleted": deleted,
+        "unchanged": unchanged,
+        "dry_run": dry_run,
+    }
+    if dry_run or not changes:
+        await session.rollback()
+        return result
+    try:
+        await _finish(session, principal, services, changes)
+    except IntegrityError:
+        await session.rollback()
+        raise AlreadyExists(
+            "another change to these tools happened at the same time; retry"
+        ) from None
+    return result
