@@ -11,14 +11,16 @@ import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from authrelay.cli import accounts as accounts_cli
+from authrelay.cli import connections as connections_cli
 from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
+from authrelay.cli import request as request_cli
 from authrelay.config import Settings
 from authrelay.store import db
 from authrelay.store import environments as envs
@@ -27,6 +29,7 @@ app = typer.Typer(
     help="authrelay: a self-hostable agent auth server.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 env_app = typer.Typer(help="Environments and their API clients.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -36,6 +39,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(profile_cli.app, name="profile")
 app.add_typer(providers_cli.app, name="providers")
+app.add_typer(connections_cli.app, name="connections")
+app.add_typer(accounts_cli.app, name="accounts")
+app.command("request")(request_cli.request_command)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -64,12 +70,15 @@ def _settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> 
     return Settings(**overrides)
 
 
-def environment_url(settings: Settings, env: envs.EnvironmentInfo) -> str:
-    if not env.host:
-        return settings.base_url
-    base = urlsplit(settings.base_url)
-    port = f":{base.port}" if base.port else ""
-    return f"{base.scheme}://{env.host}{port}"
+def environment_url(
+    settings: Settings, env: envs.EnvironmentInfo, base: str | None = None
+) -> str | None:
+    """The environment's URL on `base`; by default on the URL the server recorded (or
+    AUTHRELAY_PUBLIC_URL), None when no server runs on this data."""
+    from authrelay.cli.local import served_url, url_for_host
+
+    root = base or settings.public_url or served_url(settings)
+    return None if root is None else url_for_host(root, env.host)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -91,8 +100,6 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
 ) -> None:
     """Run the server (creates the database, environments and keys on first start)."""
-    import uvicorn
-
     from authrelay.observability import configure_logging
     from authrelay.runtime import prepare_database
 
@@ -110,10 +117,13 @@ def serve(
     if created:
         console.print(f"Created environments: {', '.join(created)} (data in {where})")
     for env in all_envs:
-        console.print(f"Environment [bold]{env.name}[/bold]: {environment_url(settings, env)}")
+        url = environment_url(settings, env, settings.base_url)
+        console.print(f"Environment [bold]{env.name}[/bold]: {url}")
     console.print(
         f"API credentials for an environment: authrelay env create-client dev --data-dir {where}"
     )
+    from authrelay.cli.local import forget_server, record_server
+
     # Worker processes build their settings from the environment.
     os.environ["AUTHRELAY_DATA_DIR"] = str(where)
     os.environ["AUTHRELAY_HOST"] = host
@@ -121,6 +131,16 @@ def serve(
     if database_url:
         os.environ["DATABASE_URL"] = database_url
     configure_logging(settings.log_level)
+    record_server(settings)  # the URL local commands print (removed when the server stops)
+    try:
+        _run_uvicorn(host, port, workers)
+    finally:
+        forget_server(settings)
+
+
+def _run_uvicorn(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
     uvicorn.run(
         "authrelay.app:app_from_environment",
         factory=True,
@@ -142,10 +162,25 @@ def serve(
 # ---------------------------------------------------------------------------- env
 
 
-async def _with_session(settings: Settings, work: Any) -> Any:
-    from authrelay.runtime import prepare_database
+def _database_note(settings: Settings) -> None:
+    from authrelay.cli.local import database_label
 
-    engine, _keyring, _ = await prepare_database(settings)
+    err_console.print(f"database: {database_label(settings)}", markup=False, highlight=False)
+
+
+async def _existing(settings: Settings) -> Any:
+    """The existing database's engine; exits with a message when there is none."""
+    from authrelay.cli.local import NoDatabaseError, open_existing
+
+    _database_note(settings)
+    try:
+        return await open_existing(settings)
+    except NoDatabaseError as exc:
+        raise _fail(str(exc)) from None
+
+
+async def _with_session(settings: Settings, work: Any) -> Any:
+    engine = await _existing(settings)
     try:
         async with db.session_factory(engine)() as session:
             result = await work(session)
@@ -178,7 +213,7 @@ def env_list(
         return
     table = Table("name", "id", "environment URL")
     for item in data:
-        table.add_row(item["name"], item["id"], item["environment_url"])
+        table.add_row(item["name"], item["id"], item["environment_url"] or "(server not running)")
     console.print(table)
 
 
@@ -204,7 +239,8 @@ def env_create(
     env = asyncio.run(_with_session(settings, work))
     if env is None:
         raise _fail(f"environment {name!r} already exists")
-    console.print(f"✅ created environment {env.name} ({env.id}): {environment_url(settings, env)}")
+    url = environment_url(settings, env) or "(server not running)"
+    console.print(f"✅ created environment {env.name} ({env.id}): {url}")
 
 
 @env_app.command("create-client")
@@ -213,8 +249,16 @@ def env_create_client(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    save_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--save-profile",
+            help="Store the new client as this CLI profile (secret in a 0600 file, not shown).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Create an API client; its secret is shown only now."""
+    """Create an API client; its secret is shown only now (or stored with --save-profile)."""
     settings = _settings(data_dir, database_url)
 
     async def work(session: Any) -> envs.NewClient | None:
@@ -224,6 +268,9 @@ def env_create_client(
     created: envs.NewClient | None = asyncio.run(_with_session(settings, work))
     if created is None:
         raise _fail(f"no environment named {environment!r} (see: authrelay env list)")
+    if save_profile is not None:
+        _save_profile(save_profile, settings, created, as_json)
+        return
     data = {
         "environment": created.environment.name,
         "environment_url": environment_url(settings, created.environment),
@@ -236,6 +283,34 @@ def env_create_client(
     for key, value in data.items():
         console.print(f"{key}: {value}")
     console.print("The client secret is shown only once; store it now.")
+
+
+def _save_profile(name: str, settings: Settings, created: envs.NewClient, as_json: bool) -> None:
+    from authrelay.cli.profiles import Profile, ProfileError, ProfileStore
+
+    url = environment_url(settings, created.environment)
+    if url is None:
+        raise _fail(
+            "no running server recorded its URL for this data (start authrelay serve first, "
+            "or set AUTHRELAY_PUBLIC_URL)"
+        )
+    try:
+        ProfileStore().add(Profile(name, url, created.client_id), created.client_secret)
+    except ProfileError as exc:
+        raise _fail(str(exc)) from None
+    data = {
+        "profile": name,
+        "environment": created.environment.name,
+        "environment_url": url,
+        "client_id": created.client_id,
+    }
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    console.print(
+        f"✅ API client {created.client_id} for {created.environment.name} ({url}) "
+        f"saved as profile {name}"
+    )
 
 
 @env_app.command("list-clients")
@@ -292,12 +367,16 @@ def env_delete_client(
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Apply pending schema migrations (the server also does this at start)."""
+    from authrelay.runtime import prepare_database
+
     settings = _settings(data_dir, database_url)
+    _database_note(settings)
 
-    async def work(_session: Any) -> None:
-        return None
+    async def work() -> None:
+        engine, _keyring, _ = await prepare_database(settings)
+        await engine.dispose()
 
-    asyncio.run(_with_session(settings, work))
+    asyncio.run(work())
     console.print("✅ database schema is up to date")
 
 
@@ -316,7 +395,6 @@ def keys_rotate(
     reading. With AUTHRELAY_MASTER_KEYS, put the new key first in that variable on every
     replica, then run this to re-encrypt under it.
     """
-    from authrelay.runtime import prepare_database
     from authrelay.vault.keyring import add_primary_key, key_file, load_keyring
     from authrelay.vault.rotate import rotate
 
@@ -324,9 +402,10 @@ def keys_rotate(
     env_keys = settings.master_keys.get_secret_value() if settings.master_keys else None
 
     async def work() -> Any:
-        engine, _ring, _ = await prepare_database(settings)  # creates the key file if absent
+        engine = await _existing(settings)
         try:
             if env_keys is None:
+                load_keyring(None, settings.data_dir)  # the server's key file (made if absent)
                 add_primary_key(key_file(settings.data_dir))
             keyring = load_keyring(env_keys, settings.data_dir)
             return await rotate(db.session_factory(engine), keyring)
@@ -349,5 +428,29 @@ def keys_rotate(
         console.print(f"   {table}: {count}")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from authrelay import __version__
+
+        typer.echo(f"authrelay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """authrelay: a self-hostable agent auth server."""
+
+
 def main() -> None:
-    app()
+    from authrelay.cli.errors import run
+    from authrelay.cli.helptext import drop_flag_labels
+
+    drop_flag_labels()
+    run(app)

@@ -18,6 +18,7 @@ from authrelay.client._resources import (
     Connections,
     Providers,
 )
+from authrelay.client._transport import FAILURES, wrap
 
 T = TypeVar("T")
 MAX_PAGES = 100_000  # a server that keeps handing out new tokens is a bug, not a loop
@@ -55,7 +56,11 @@ class Client:
     def _token(self) -> str:
         if self._auth.needs_renewal():
             request = self._auth.request()
-            self._auth.accept(self._http.post(request["url"], data=request["data"]))
+            try:
+                answer = self._http.post(request["url"], data=request["data"])
+            except FAILURES as exc:
+                raise wrap(exc, request["url"]) from exc
+            self._auth.accept(answer)
         assert self._auth.token is not None
         return self._auth.token
 
@@ -65,7 +70,10 @@ class Client:
         for attempt in (1, 2):
             headers = {**request["headers"], "Authorization": f"Bearer {self._token()}"}
             limit = timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
-            response = self._http.request(**{**request, "headers": headers}, timeout=limit)
+            try:
+                response = self._http.request(**{**request, "headers": headers}, timeout=limit)
+            except FAILURES as exc:
+                raise wrap(exc, request["url"]) from exc
             if attempt == 1 and is_stale_token(response, api):
                 self._auth.forget()  # renewed on the next round
                 continue
@@ -122,7 +130,11 @@ class AsyncClient:
     async def _token(self) -> str:
         if self._auth.needs_renewal():
             request = self._auth.request()
-            self._auth.accept(await self._http.post(request["url"], data=request["data"]))
+            try:
+                answer = await self._http.post(request["url"], data=request["data"])
+            except FAILURES as exc:
+                raise wrap(exc, request["url"]) from exc
+            self._auth.accept(answer)
         assert self._auth.token is not None
         return self._auth.token
 
@@ -136,7 +148,12 @@ class AsyncClient:
         for attempt in (1, 2):
             headers = {**request["headers"], "Authorization": f"Bearer {await self._token()}"}
             limit = timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
-            response = await self._http.request(**{**request, "headers": headers}, timeout=limit)
+            try:
+                response = await self._http.request(
+                    **{**request, "headers": headers}, timeout=limit
+                )
+            except FAILURES as exc:
+                raise wrap(exc, request["url"]) from exc
             if attempt == 1 and is_stale_token(response, api):
                 self._auth.forget()
                 continue
