@@ -43,8 +43,8 @@ app.add_typer(connections_cli.app, name="connections")
 app.add_typer(accounts_cli.app, name="accounts")
 app.command("request")(request_cli.request_command)
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[
     Path | None,
@@ -157,6 +157,50 @@ def _run_uvicorn(host: str, port: int, workers: int) -> None:
         server_header=False,
         date_header=False,
     )
+
+
+@app.command("status")
+def status(
+    data_dir: DataDir = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", help="Wait up to this many seconds for the server to be ready.", min=0
+        ),
+    ] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Say whether a server runs on this data folder, and its URL (exit 1 when none is ready)."""
+    import time
+
+    import httpx
+
+    from authrelay.cli.local import served_url
+
+    settings = _settings(data_dir, None)
+    deadline = time.monotonic() + wait
+    url: str | None = None
+    while True:
+        url = served_url(settings)
+        if url is not None:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+        if time.monotonic() >= deadline:
+            where = settings.data_dir.resolve()
+            state = "not ready" if url else "not running"
+            if as_json:
+                typer.echo(json.dumps({"ok": False, "url": url, "data_dir": str(where)}))
+            else:
+                err_console.print(f"❌ the server for {where} is {state}", markup=False)
+            raise typer.Exit(1)
+        time.sleep(0.2)
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "url": url, "data_dir": str(settings.data_dir)}))
+        return
+    console.print(f"✅ authrelay is ready at {url}", markup=False)
 
 
 # ---------------------------------------------------------------------------- env

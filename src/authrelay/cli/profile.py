@@ -14,7 +14,7 @@ from authrelay.cli.profiles import Profile, ProfileError, ProfileStore
 app = typer.Typer(
     help="Profiles: environment URL and API credentials under a name.", no_args_is_help=True
 )
-console = Console()
+console = Console(soft_wrap=True)
 
 
 def _store() -> ProfileStore:
