@@ -676,9 +676,20 @@ def infer_provider(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the provider JSON here.")
     ] = None,
+    upstream_allowlist: Annotated[
+        str,
+        typer.Option(
+            "--upstream-allowlist",
+            envvar="AUTHRELAY_UPSTREAM_ALLOWLIST",
+            help="Hosts/CIDRs the server allows over http:// (as the server's setting); "
+            "their URLs keep the scheme they were given.",
+            show_default=False,
+        ),
+    ] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Propose a provider definition from an OpenAPI document and/or API docs."""
+    from authrelay.config import UpstreamAllowlist
     from authrelay.providers.infer import infer
 
     if openapi is None and docs is None:
@@ -687,6 +698,7 @@ def infer_provider(
         openapi=_read_source(openapi) if openapi else None,
         docs=_read_source(docs) if docs else None,
         name=name,
+        allowlist=UpstreamAllowlist(upstream_allowlist.split(",")),
     )
     if output is not None and result.provider is not None:
         output.write_text(json.dumps(result.provider, indent=2) + "\n")

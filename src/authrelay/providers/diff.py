@@ -114,8 +114,8 @@ def editable(definition: dict[str, Any]) -> dict[str, Any]:
 
 
 def normalized(definition: dict[str, Any]) -> dict[str, Any]:
-    """The definition with every omitted optional field and every field at its default
-    left out, so that `description` absent and `description: ""` compare equal. A
+    """The definition with every omitted optional field filled in with its default, so
+    that `description` absent and `description: ""` compare equal. A
     definition the model refuses is returned as it is (the server will name its errors)."""
     from pydantic import ValidationError
 
@@ -128,7 +128,7 @@ def normalized(definition: dict[str, Any]) -> dict[str, Any]:
         )
     except (ValidationError, ValueError, TypeError):
         return definition
-    dumped = model.model_dump(mode="json", exclude_defaults=True)
+    dumped = model.model_dump(mode="json")
     assert isinstance(dumped, dict)
     return dumped
 
