@@ -27,7 +27,7 @@ def message_of(exc: BaseException) -> str:
 
 
 def report(exc: BaseException, as_json: bool) -> None:
-    text = message_of(exc)
+    text = " ".join(message_of(exc).split())  # one line, whatever the server sent
     if as_json:
         body: dict[str, Any] = {"ok": False, "error": text, "error_type": type(exc).__name__}
         url = getattr(exc, "url", None)

@@ -83,7 +83,7 @@ def auth_changed(changes: list[Change]) -> bool:
 def _client(profile: str | None) -> Iterator[tuple[Client, Credentials]]:
     creds = _credentials(profile)
     with Client(creds.env_url, creds.client_id, creds.client_secret) as client:
-        yield client, creds
+        yield client, creds  # errors escaping here are printed by cli.errors.run
 
 
 def _fail(message: str, as_json: bool, **extra: Any) -> typer.Exit:

@@ -77,6 +77,12 @@ def request_command(
         bool, typer.Option("--include", "-i", help="Print the status line and headers first.")
     ] = False,
     profile: ProfileOpt = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="One JSON object: status, headers and body (parsed when JSON)."
+        ),
+    ] = False,
 ) -> None:
     """Make a proxied call to a provider's API as a user (credentials injected by authrelay)."""
     verb = method.upper()
@@ -101,6 +107,22 @@ def request_command(
             raw_body=body,
             headers=headers or None,
         )
+    if as_json:
+        try:
+            shown_body = response.json()
+        except ValueError:
+            shown_body = response.text
+        common.print_json(
+            {
+                "ok": response.status_code < 400,
+                "status": response.status_code,
+                "headers": dict(response.headers.items()),
+                "body": shown_body,
+            }
+        )
+        if response.status_code >= 400:
+            raise typer.Exit(1)
+        return
     if include:
         typer.echo(f"HTTP/1.1 {response.status_code} {response.reason_phrase}")
         for name, value in response.headers.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -9,6 +10,7 @@ import httpx
 
 from authrelay.client._actions import Actions, AsyncActions, is_stale_token
 from authrelay.client._auth import Credentials, TokenState
+from authrelay.client._exceptions import ConfigurationError
 from authrelay.client._ops import Op, Page
 from authrelay.client._resources import (
     AsyncConnectedAccounts,
@@ -26,6 +28,20 @@ MAX_PAGES = 100_000  # a server that keeps handing out new tokens is a bug, not 
 DEFAULT_TIMEOUT = 60.0
 
 
+def default_timeout(timeout: float | None) -> float:
+    """The given timeout, else AUTHRELAY_CLIENT_TIMEOUT (seconds), else 60."""
+    if timeout is not None:
+        return timeout
+    raw = os.environ.get("AUTHRELAY_CLIENT_TIMEOUT", "")
+    try:
+        value = float(raw) if raw else DEFAULT_TIMEOUT
+    except ValueError:
+        raise ConfigurationError(f"AUTHRELAY_CLIENT_TIMEOUT={raw!r} is not a number") from None
+    if value <= 0:
+        raise ConfigurationError("AUTHRELAY_CLIENT_TIMEOUT must be above 0")
+    return value
+
+
 class Client:
     """Synchronous client: `Client(env_url, client_id, client_secret)`.
 
@@ -39,11 +55,11 @@ class Client:
         client_id: str | None = None,
         client_secret: str | None = None,
         *,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
         http: httpx.Client | None = None,
     ) -> None:
         self._auth = TokenState(Credentials.resolve(env_url, client_id, client_secret))
-        self._http = http or httpx.Client(timeout=timeout)
+        self._http = http or httpx.Client(timeout=default_timeout(timeout))
         self.actions = Actions(self)
         self.providers = Providers(self)
         self.connections = Connections(self)
@@ -113,11 +129,11 @@ class AsyncClient:
         client_id: str | None = None,
         client_secret: str | None = None,
         *,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self._auth = TokenState(Credentials.resolve(env_url, client_id, client_secret))
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self._http = http or httpx.AsyncClient(timeout=default_timeout(timeout))
         self.actions = AsyncActions(self)
         self.providers = AsyncProviders(self)
         self.connections = AsyncConnections(self)
