@@ -216,11 +216,12 @@ async def _existing(settings: Settings) -> Any:
     """The existing database's engine; exits with a message when there is none."""
     from authrelay.cli.local import NoDatabaseError, open_existing
 
-    _database_note(settings)
     try:
-        return await open_existing(settings)
+        engine = await open_existing(settings)
     except NoDatabaseError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc)) from None  # the message names the database looked for
+    _database_note(settings)
+    return engine
 
 
 async def _with_session(settings: Settings, work: Any) -> Any:
