@@ -87,9 +87,15 @@ def test_apply_twice_writes_nothing_the_second_time(
         "proxy_url": "https://api.example.com",
     }
     _write(folder / "min.json", minimal)
+    # A built-in catalog file (with `categories`, `display_priority`) is reusable as it is.
+    catalog = ROOT / "src" / "authrelay" / "providers" / "catalog" / "airtable.json"
+    table = json.loads(catalog.read_text())
+    assert "categories" in table
+    _write(folder / "catalog.json", {**table, "display_name": f"Apply Cat {unique}"})
     mine_only = {"resource_type": "provider", "resource_id": f"applymin{unique}"}
     first = ok(run("providers", "apply", str(folder), "--yes"))
     assert f"create applymin{unique}" in first.stdout
+    assert f"create applycat{unique}" in first.stdout
     with server.api(dev_client) as api:
         before = api.get(f"/api/v1/providers/applymin{unique}").json()["provider"]["etag"]
         audit = api.get("/api/v1/audit-logs", params=mine_only).json()["audit_logs"]
@@ -97,12 +103,15 @@ def test_apply_twice_writes_nothing_the_second_time(
     second = json.loads(ok(run("providers", "apply", str(folder), "--yes", "--json")).stdout)
     mine = [p for p in second["plan"] if p["identifier"] == f"applymin{unique}"]
     assert mine == [{"action": "unchanged", "identifier": f"applymin{unique}"}]
+    cat = [p for p in second["plan"] if p["identifier"] == f"applycat{unique}"]
+    assert cat == [{"action": "unchanged", "identifier": f"applycat{unique}"}]
     assert all(p["action"] in {"unchanged", "extra"} for p in second["plan"])
     with server.api(dev_client) as api:
         after = api.get(f"/api/v1/providers/applymin{unique}").json()["provider"]["etag"]
         assert api.get("/api/v1/audit-logs", params=mine_only).json()["audit_logs"] == audit
     assert after == before
     ok(run("providers", "delete", f"applymin{unique}", "--yes"))
+    ok(run("providers", "delete", f"applycat{unique}", "--yes"))
 
 
 def _oauth(name: str, scopes: list[str], description: str = "d") -> dict[str, Any]:
