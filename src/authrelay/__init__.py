@@ -3,7 +3,9 @@
 from authrelay.client._client import AsyncClient, Client
 from authrelay.client._exceptions import (
     AlreadyExistsError,
+    APIConnectionError,
     ApiError,
+    APITimeoutError,
     AuthenticationError,
     AuthrelayClientError,
     ConfigurationError,
@@ -29,6 +31,8 @@ from authrelay.client.models import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "APIConnectionError",
+    "APITimeoutError",
     "AlreadyExistsError",
     "ApiError",
     "AsyncClient",

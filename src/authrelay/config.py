@@ -147,12 +147,19 @@ def describe_validation_error(exc: ValidationError) -> list[str]:
     return lines
 
 
+def default_data_dir() -> Path:
+    """One location per user, whatever the working folder: $XDG_DATA_HOME/authrelay, else
+    ~/.local/share/authrelay (AUTHRELAY_DATA_DIR or --data-dir choose another)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "authrelay"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AUTHRELAY_", extra="forbid", populate_by_name=True, frozen=True
     )
 
-    data_dir: Path = Field(default=Path("data"))
+    data_dir: Path = Field(default_factory=lambda: default_data_dir())
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "AUTHRELAY_DATABASE_URL")
     )

@@ -189,6 +189,9 @@ def test_workflow(
         "--protected",
         check=True,
     )
+    third = tmp_path / "third.json"  # something to promote (an equal target has nothing)
+    third.write_text(json.dumps(definition(name, ["read", "write", "extra"], description="3")))
+    cli(profiles, "providers", "update", ident, str(third), "--profile", "dev", "--yes", check=True)
     locked = cli(
         profiles, "providers", "promote", name, "--from", "dev", "--to", "prod-locked", "--yes"
     )

@@ -15,6 +15,7 @@ from tests.support.upstream import RecordingUpstream, provider_definition
 
 def test_public_surface() -> None:
     assert set(authrelay.__all__) == {
+        "APIConnectionError", "APITimeoutError",
         "AlreadyExistsError", "ApiError", "AsyncClient", "AuthenticationError",
         "AuthorizationLink", "AuthrelayClientError", "Client", "ConfigurationError",
         "ConnectedAccount", "Connection", "DeadlineExceededError", "FailedPreconditionError",

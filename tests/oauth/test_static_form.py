@@ -92,6 +92,14 @@ def test_hosted_form_flow(
         assert bad.status_code == 400
         assert 'aria-invalid="true"' in bad.text and "must be one of eu, us" in bad.text
         assert 'value="ann"' in bad.text and "pw-1" not in bad.text
+        # the summary names each bad field by its label, as the user sees it
+        assert "<li>Region: must be one of eu, us</li>" in bad.text
+        empty = browser.post(
+            server.url + action,
+            data={"csrf_token": csrf, "username": "", "password": "pw-1", "region": "eu"},
+        )
+        assert empty.status_code == 400
+        assert "<li>API user: is required</li>" in empty.text, empty.text
         # CSRF: a token without the matching cookie, or no token, is refused
         with httpx.Client() as other:
             forged = other.post(

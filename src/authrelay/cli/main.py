@@ -12,15 +12,17 @@ import json
 import os
 from pathlib import Path
 from typing import Annotated, Any, cast
-from urllib.parse import urlsplit
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from authrelay.cli import accounts as accounts_cli
+from authrelay.cli import connections as connections_cli
 from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
+from authrelay.cli import request as request_cli
 from authrelay.cli import tools as tools_cli
 from authrelay.config import ConfigError, Settings, describe_validation_error
 from authrelay.store import db
@@ -30,6 +32,7 @@ app = typer.Typer(
     help="authrelay: a self-hostable agent auth server.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 env_app = typer.Typer(help="Environments and their API clients.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -40,9 +43,12 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(profile_cli.app, name="profile")
 app.add_typer(providers_cli.app, name="providers")
 app.add_typer(tools_cli.app, name="tools")
+app.add_typer(connections_cli.app, name="connections")
+app.add_typer(accounts_cli.app, name="accounts")
+app.command("request")(request_cli.request_command)
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[
     Path | None,
@@ -68,12 +74,15 @@ def _settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> 
     return Settings(**overrides)
 
 
-def environment_url(settings: Settings, env: envs.EnvironmentInfo) -> str:
-    if not env.host:
-        return settings.base_url
-    base = urlsplit(settings.base_url)
-    port = f":{base.port}" if base.port else ""
-    return f"{base.scheme}://{env.host}{port}"
+def environment_url(
+    settings: Settings, env: envs.EnvironmentInfo, base: str | None = None
+) -> str | None:
+    """The environment's URL on `base`; by default on the URL the server recorded (or
+    AUTHRELAY_PUBLIC_URL), None when no server runs on this data."""
+    from authrelay.cli.local import served_url, url_for_host
+
+    root = base or settings.public_url or served_url(settings)
+    return None if root is None else url_for_host(root, env.host)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -95,8 +104,6 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
 ) -> None:
     """Run the server (creates the database, environments and keys on first start)."""
-    import uvicorn
-
     from authrelay.observability import configure_logging
     from authrelay.runtime import prepare_database
     from authrelay.transport import GuardedHttpProtocol, TransportLimits, raise_open_file_limit
@@ -115,10 +122,13 @@ def serve(
     if created:
         console.print(f"Created environments: {', '.join(created)} (data in {where})")
     for env in all_envs:
-        console.print(f"Environment [bold]{env.name}[/bold]: {environment_url(settings, env)}")
+        url = environment_url(settings, env, settings.base_url)
+        console.print(f"Environment [bold]{env.name}[/bold]: {url}")
     console.print(
         f"API credentials for an environment: authrelay env create-client dev --data-dir {where}"
     )
+    from authrelay.cli.local import forget_server, record_server
+
     # Worker processes build their settings from the environment.
     os.environ["AUTHRELAY_DATA_DIR"] = str(where)
     os.environ["AUTHRELAY_HOST"] = host
@@ -131,6 +141,16 @@ def serve(
     if warning:
         typer.echo(f"authrelay: warning: {warning}", err=True)
     protocol = functools.partial(GuardedHttpProtocol, limits=limits)
+    record_server(settings)  # the URL local commands print (removed when the server stops)
+    try:
+        _run_uvicorn(host, port, workers, settings, protocol)
+    finally:
+        forget_server(settings)
+
+
+def _run_uvicorn(host: str, port: int, workers: int, settings: Settings, protocol: object) -> None:
+    import uvicorn
+
     uvicorn.run(
         "authrelay.app:app_from_environment",
         factory=True,
@@ -151,13 +171,73 @@ def serve(
     )
 
 
+@app.command("status")
+def status(
+    data_dir: DataDir = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", help="Wait up to this many seconds for the server to be ready.", min=0
+        ),
+    ] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Say whether a server runs on this data folder, and its URL (exit 1 when none is ready)."""
+    import time
+
+    import httpx
+
+    from authrelay.cli.local import served_url
+
+    settings = _settings(data_dir, None)
+    deadline = time.monotonic() + wait
+    url: str | None = None
+    while True:
+        url = served_url(settings)
+        if url is not None:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+        if time.monotonic() >= deadline:
+            where = settings.data_dir.resolve()
+            state = "not ready" if url else "not running"
+            if as_json:
+                typer.echo(json.dumps({"ok": False, "url": url, "data_dir": str(where)}))
+            else:
+                err_console.print(f"❌ the server for {where} is {state}", markup=False)
+            raise typer.Exit(1)
+        time.sleep(0.2)
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "url": url, "data_dir": str(settings.data_dir)}))
+        return
+    console.print(f"✅ authrelay is ready at {url}", markup=False)
+
+
 # ---------------------------------------------------------------------------- env
 
 
-async def _with_session(settings: Settings, work: Any) -> Any:
-    from authrelay.runtime import prepare_database
+def _database_note(settings: Settings) -> None:
+    from authrelay.cli.local import database_label
 
-    engine, _keyring, _ = await prepare_database(settings)
+    err_console.print(f"database: {database_label(settings)}", markup=False, highlight=False)
+
+
+async def _existing(settings: Settings) -> Any:
+    """The existing database's engine; exits with a message when there is none."""
+    from authrelay.cli.local import NoDatabaseError, open_existing
+
+    try:
+        engine = await open_existing(settings)
+    except NoDatabaseError as exc:
+        raise _fail(str(exc)) from None  # the message names the database looked for
+    _database_note(settings)
+    return engine
+
+
+async def _with_session(settings: Settings, work: Any) -> Any:
+    engine = await _existing(settings)
     try:
         async with db.session_factory(engine)() as session:
             result = await work(session)
@@ -190,7 +270,7 @@ def env_list(
         return
     table = Table("name", "id", "environment URL")
     for item in data:
-        table.add_row(item["name"], item["id"], item["environment_url"])
+        table.add_row(item["name"], item["id"], item["environment_url"] or "(server not running)")
     console.print(table)
 
 
@@ -216,7 +296,8 @@ def env_create(
     env = asyncio.run(_with_session(settings, work))
     if env is None:
         raise _fail(f"environment {name!r} already exists")
-    console.print(f"✅ created environment {env.name} ({env.id}): {environment_url(settings, env)}")
+    url = environment_url(settings, env) or "(server not running)"
+    console.print(f"✅ created environment {env.name} ({env.id}): {url}")
 
 
 @env_app.command("create-client")
@@ -225,8 +306,16 @@ def env_create_client(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    save_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--save-profile",
+            help="Store the new client as this CLI profile (secret in a 0600 file, not shown).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Create an API client; its secret is shown only now."""
+    """Create an API client; its secret is shown only now (or stored with --save-profile)."""
     settings = _settings(data_dir, database_url)
 
     async def work(session: Any) -> envs.NewClient | None:
@@ -236,6 +325,9 @@ def env_create_client(
     created: envs.NewClient | None = asyncio.run(_with_session(settings, work))
     if created is None:
         raise _fail(f"no environment named {environment!r} (see: authrelay env list)")
+    if save_profile is not None:
+        _save_profile(save_profile, settings, created, as_json)
+        return
     data = {
         "environment": created.environment.name,
         "environment_url": environment_url(settings, created.environment),
@@ -248,6 +340,34 @@ def env_create_client(
     for key, value in data.items():
         console.print(f"{key}: {value}")
     console.print("The client secret is shown only once; store it now.")
+
+
+def _save_profile(name: str, settings: Settings, created: envs.NewClient, as_json: bool) -> None:
+    from authrelay.cli.profiles import Profile, ProfileError, ProfileStore
+
+    url = environment_url(settings, created.environment)
+    if url is None:
+        raise _fail(
+            "no running server recorded its URL for this data (start authrelay serve first, "
+            "or set AUTHRELAY_PUBLIC_URL)"
+        )
+    try:
+        ProfileStore().add(Profile(name, url, created.client_id), created.client_secret)
+    except ProfileError as exc:
+        raise _fail(str(exc)) from None
+    data = {
+        "profile": name,
+        "environment": created.environment.name,
+        "environment_url": url,
+        "client_id": created.client_id,
+    }
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    console.print(
+        f"✅ API client {created.client_id} for {created.environment.name} ({url}) "
+        f"saved as profile {name}"
+    )
 
 
 @env_app.command("list-clients")
@@ -304,12 +424,16 @@ def env_delete_client(
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Apply pending schema migrations (the server also does this at start)."""
+    from authrelay.runtime import prepare_database
+
     settings = _settings(data_dir, database_url)
+    _database_note(settings)
 
-    async def work(_session: Any) -> None:
-        return None
+    async def work() -> None:
+        engine, _keyring, _ = await prepare_database(settings)
+        await engine.dispose()
 
-    asyncio.run(_with_session(settings, work))
+    asyncio.run(work())
     console.print("✅ database schema is up to date")
 
 
@@ -328,7 +452,6 @@ def keys_rotate(
     reading. With AUTHRELAY_MASTER_KEYS, put the new key first in that variable on every
     replica, then run this to re-encrypt under it.
     """
-    from authrelay.runtime import prepare_database
     from authrelay.vault.keyring import add_primary_key, key_file, load_keyring
     from authrelay.vault.rotate import rotate
 
@@ -336,9 +459,10 @@ def keys_rotate(
     env_keys = settings.master_keys.get_secret_value() if settings.master_keys else None
 
     async def work() -> Any:
-        engine, _ring, _ = await prepare_database(settings)  # creates the key file if absent
+        engine = await _existing(settings)
         try:
             if env_keys is None:
+                load_keyring(None, settings.data_dir)  # the server's key file (made if absent)
                 add_primary_key(key_file(settings.data_dir))
             keyring = load_keyring(env_keys, settings.data_dir)
             return await rotate(db.session_factory(engine), keyring)
@@ -361,9 +485,38 @@ def keys_rotate(
         console.print(f"   {table}: {count}")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from authrelay import __version__
+
+        typer.echo(f"authrelay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """authrelay: a self-hostable agent auth server."""
+
+
 def main() -> None:
-    """The `authrelay` command. A bad setting ends it with one line per problem naming the
-    setting (exit status 2), never a traceback."""
+    """The `authrelay` command: every error is one line (or one JSON object with --json)
+    and a non-zero exit; a bad setting ends it with one line per problem naming the setting
+    (exit status 2), never a traceback."""
+    from authrelay.cli.errors import run
+    from authrelay.cli.helptext import drop_flag_labels
+
+    drop_flag_labels()
+    run(_app_with_config_errors)
+
+
+def _app_with_config_errors() -> None:
     try:
         app()
     except ConfigError as exc:

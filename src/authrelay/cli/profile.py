@@ -14,7 +14,7 @@ from authrelay.cli.profiles import Profile, ProfileError, ProfileStore
 app = typer.Typer(
     help="Profiles: environment URL and API credentials under a name.", no_args_is_help=True
 )
-console = Console()
+console = Console(soft_wrap=True)
 
 
 def _store() -> ProfileStore:
@@ -28,7 +28,12 @@ def add(
     client_id: Annotated[str, typer.Option("--client-id", help="API client id.")],
     client_secret: Annotated[
         str | None,
-        typer.Option("--client-secret", help="API client secret (stored in a 0600 file)."),
+        typer.Option(
+            "--client-secret",
+            help="The secret on the command line (visible in shell history and process "
+            "lists; by default it is read from a prompt or standard input instead).",
+            show_default=False,
+        ),
     ] = None,
     client_secret_env: Annotated[
         str | None,
@@ -43,7 +48,13 @@ def add(
         ),
     ] = False,
 ) -> None:
-    """Add or replace a profile."""
+    """Add or replace a profile. The client secret is read from a hidden prompt, or from
+    standard input when it is not a terminal (`… | authrelay profile add dev …`), and
+    stored in a 0600 file; or name a variable to read it from with --client-secret-env."""
+    if client_secret is None and client_secret_env is None:
+        from authrelay.cli.common import read_secret
+
+        client_secret = read_secret("API client secret")
     try:
         _store().add(
             Profile(name, env_url.rstrip("/"), client_id, protected, client_secret_env),
@@ -58,22 +69,52 @@ def add(
 @app.command("list")
 def list_profiles(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List profiles (never secrets)."""
+    from authrelay.cli.profiles import environment_source
+
     profiles, current = _store().list()
+    env_source = environment_source()
+    in_effect = "environment" if env_source else (f"profile:{current}" if current else None)
     if as_json:
         typer.echo(
-            json.dumps({"current": current, "profiles": [p.public() for p in profiles]}, indent=2)
+            json.dumps(
+                {
+                    "current": current,
+                    "in_effect": in_effect,
+                    "environment": env_source,
+                    "profiles": [p.public() for p in profiles],
+                },
+                indent=2,
+            )
         )
         return
     table = Table("", "name", "environment URL", "client id", "protected")
+    if env_source:
+        table.add_row(
+            "*",
+            f"(environment: {env_source['variables']})",
+            env_source["env_url"],
+            env_source["client_id"],
+            "",
+        )
     for p in profiles:
         table.add_row(
-            "*" if p.name == current else "",
+            "*" if p.name == current and not env_source else "",
             p.name,
             p.env_url,
             p.client_id,
             "yes" if p.protected else "",
         )
     console.print(table)
+    if env_source:
+        console.print(
+            f"* in effect: the {env_source['variables']} environment variables (they win over "
+            f"the current profile {current!r}; --profile NAME wins over both)",
+            markup=False,
+        )
+    elif current:
+        console.print(f"* in effect: profile {current}", markup=False)
+    else:
+        console.print("no profile yet: authrelay profile add NAME --env-url URL --client-id ID")
 
 
 @app.command("use")

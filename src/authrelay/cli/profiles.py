@@ -86,7 +86,7 @@ class ProfileStore:
         if not profile.env_url.startswith(("http://", "https://")):
             raise ProfileError("--env-url must start with http:// or https://")
         if secret is None and profile.secret_env is None:
-            raise ProfileError("give --client-secret, or --client-secret-env VARIABLE")
+            raise ProfileError("no client secret: type it, pipe it in, or --client-secret-env")
         data = self._load()
         data["profiles"][profile.name] = profile.public()
         if data.get("current") is None:
@@ -157,16 +157,28 @@ class ProfileStore:
         if current is None:
             raise ProfileError(
                 "no credentials: add a profile (authrelay profile add NAME --env-url … "
-                "--client-id … --client-secret …) or set AUTHRELAY_ENVIRONMENT_URL, "
+                "--client-id …, or authrelay env create-client ENV --save-profile NAME) or "
+                "set AUTHRELAY_ENVIRONMENT_URL, "
                 "AUTHRELAY_CLIENT_ID and AUTHRELAY_CLIENT_SECRET (or the SCALEKIT_* names)"
             )
         return self.credentials(current)
+
+
+def environment_source() -> dict[str, str] | None:
+    """The environment variables that are in effect (when complete), for `profile list`."""
+    found = _from_environment()
+    if found is None:
+        return None
+    prefix = "AUTHRELAY" if os.environ.get("AUTHRELAY_ENVIRONMENT_URL") else "SCALEKIT"
+    return {"variables": f"{prefix}_*", "env_url": found.env_url, "client_id": found.client_id}
 
 
 def _from_environment() -> Credentials | None:
     """The SDK's own environment lookup (AUTHRELAY_* or SCALEKIT_* names), when complete."""
     try:
         found = ClientCredentials.resolve(None, None, None)
-    except ConfigurationError:
+    except ConfigurationError as exc:
+        if "must start with" in str(exc):  # all set, but the URL is unusable: say so
+            raise ProfileError(f"AUTHRELAY_/SCALEKIT_ENVIRONMENT_URL: {exc}") from None
         return None
     return Credentials(found.env_url, found.client_id, found.client_secret)

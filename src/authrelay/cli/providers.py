@@ -20,26 +20,37 @@ from rich.progress import track
 from rich.table import Table
 from rich.text import Text
 
+from authrelay.cli import common
 from authrelay.cli.profiles import Credentials, ProfileError, ProfileStore
 from authrelay.client._client import Client
 from authrelay.client._exceptions import ApiError, AuthrelayClientError
-from authrelay.providers.diff import Change, definition_of, diff_definitions, scope_changes
+from authrelay.providers.diff import (
+    Change,
+    definition_of,
+    diff_definitions,
+    editable,
+    scope_changes,
+)
 from authrelay.providers.identifiers import derive_identifier
 
 app = typer.Typer(
-    help="Custom providers: list, diff, create, update, promote, apply.", no_args_is_help=True
+    help="Custom providers: list, get, diff, create, update, delete, promote, apply, infer.",
+    no_args_is_help=True,
 )
 # No console markup: paths like "available_scopes[admin]" and server messages are shown as-is.
-out = Console(soft_wrap=True, markup=False)
+# Without a terminal, tables are printed at full width (nothing cut).
+out = Console(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 10_000)
 err = Console(stderr=True, soft_wrap=True, markup=False)
 
-ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Profile to use.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+ProfileOpt = common.ProfileOpt
+JsonOpt = common.JsonOpt
+YesOpt = common.YesOpt
 WARNING = (
-    "⚠️  Existing connections may need to be recreated and connected accounts re-authorized "
-    "after this change."
+    "⚠️  The authentication settings change: existing connections may need to be recreated "
+    "and connected accounts re-authorized."
 )
+# Changes under these fields affect how connections and accounts authenticate.
+AUTH_FIELDS = ("auth_patterns",)
 
 
 # ---------------------------------------------------------------------------- plumbing
@@ -64,11 +75,15 @@ def _credentials(profile: str | None) -> Credentials:
         raise typer.Exit(1) from None
 
 
+def auth_changed(changes: list[Change]) -> bool:
+    return any(c.path.split("[", 1)[0].split(".", 1)[0] in AUTH_FIELDS for c in changes)
+
+
 @contextmanager
 def _client(profile: str | None) -> Iterator[tuple[Client, Credentials]]:
     creds = _credentials(profile)
     with Client(creds.env_url, creds.client_id, creds.client_secret) as client:
-        yield client, creds
+        yield client, creds  # errors escaping here are printed by cli.errors.run
 
 
 def _fail(message: str, as_json: bool, **extra: Any) -> typer.Exit:
@@ -115,11 +130,42 @@ def load_definition(path: Path) -> dict[str, Any]:
         data = data["provider"]
     if not isinstance(data, dict):
         raise typer.BadParameter(f"{path} does not hold a provider definition (a JSON object)")
-    return data
+    return editable(data)  # server-set fields (id, etag, categories, …) are ignored
 
 
 def _providers(client: Client, kind: str = "all") -> list[dict[str, Any]]:
     return [_dict(p) for p in client.providers.list(type=kind)]
+
+
+def _match(providers: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    for provider in providers:
+        if provider["identifier"] == name:
+            return provider
+    lowered = name.lower()
+    matches = [p for p in providers if p["display_name"].lower() == lowered]
+    if not matches:
+        wanted = derive_identifier(name)
+        matches = [p for p in providers if p["identifier"] == wanted]
+    return matches[0] if matches else None
+
+
+def not_found(client: Client, name: str, where: str = "") -> str:
+    """Why NAME matched no custom provider: it is a built-in one, or a close name exists."""
+    import difflib
+
+    everything = _providers(client, "all")
+    builtin = _match([p for p in everything if not p.get("is_custom")], name)
+    if builtin is not None:
+        return (
+            f"{name!r} is a built-in provider ({builtin['display_name']}, "
+            f"{builtin['identifier']}){where}: only custom providers can be changed"
+        )
+    custom = [p for p in everything if p.get("is_custom")]
+    names = {p["identifier"]: p["identifier"] for p in custom}
+    names.update({p["display_name"].lower(): p["identifier"] for p in custom})
+    close = difflib.get_close_matches(name.lower(), list(names), n=1, cutoff=0.6)
+    hint = f"; did you mean {names[close[0]]!r}?" if close else ""
+    return f"no custom provider named {name!r}{where}{hint}"
 
 
 def resolve(client: Client, name: str) -> dict[str, Any] | None:
@@ -137,7 +183,10 @@ def resolve(client: Client, name: str) -> dict[str, Any] | None:
 
 
 def _shorten(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """Long values are cut on a terminal only; elsewhere tables keep everything."""
+    if len(text) <= width or not sys.stdout.isatty():
+        return text
+    return text[: width - 1] + "…"
 
 
 def diff_table(changes: list[Change], title: str) -> Table:
@@ -189,13 +238,15 @@ def report_changes(
         out.print(f"OAuth scopes added: {', '.join(added)}")
     if removed:
         out.print(Text(f"OAuth scopes removed: {', '.join(removed)}", style="bold"))
-    if current is not None:
+    if current is not None and auth_changed(changes):
         out.print(WARNING)
     return changes
 
 
-def confirm(question: str, yes: bool) -> bool:
-    """--yes: go on. Interactive: ask. Otherwise (no terminal): refuse."""
+def confirm(question: str, yes: bool, creds: Credentials | None = None) -> bool:
+    """Print the target; then --yes: go on. Interactive: ask. Otherwise (no terminal): refuse."""
+    if creds is not None:
+        common.announce(creds)
     if yes:
         return True
     if not sys.stdin.isatty():
@@ -260,21 +311,28 @@ def list_providers(
 @app.command("get")
 def get_provider(
     name: Annotated[str, typer.Argument(help="Display name or identifier.")],
+    full: Annotated[
+        bool, typer.Option("--full", help="The provider as the server returns it (id, etag, …).")
+    ] = False,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show one custom provider (resolved by display name or identifier)."""
+    """Print a provider's definition, as `create` and `update` accept it (built-in ones too;
+    --full adds the fields the server sets)."""
     with _client(profile) as (client, _):
-        provider = resolve(client, name)
-    if provider is None:
-        raise _fail(f"no custom provider named {name!r}", as_json)
-    typer.echo(json.dumps(provider, indent=2))
+        provider = resolve(client, name) or _match(_providers(client, "default"), name)
+        if provider is None:
+            raise _fail(not_found(client, name), as_json)
+    typer.echo(json.dumps(provider if full else definition_of(provider), indent=2))
 
 
 @app.command("diff")
 def diff_provider(
     name: Annotated[str, typer.Argument(help="Display name or identifier.")],
     file: Annotated[Path, typer.Argument(help="Provider definition (JSON or YAML).")],
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when there are changes (like git diff).")
+    ] = False,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -294,17 +352,20 @@ def diff_provider(
                         {
                             "path": c.path,
                             "kind": c.kind,
-                            "current": c.shown(c.old),
-                            "proposed": c.shown(c.new),
+                            "current": c.value(c.old),
+                            "proposed": c.value(c.new),
                         }
                         for c in changes
                     ],
+                    "auth_changed": current is not None and auth_changed(changes),
                     "scopes_added": added,
                     "scopes_removed": removed,
                 },
                 indent=2,
             )
         )
+    if exit_code and changes:
+        raise typer.Exit(1)
 
 
 @app.command("create")
@@ -317,7 +378,7 @@ def create_provider(
     """Create a custom provider; when one of that name exists, offer to update it instead."""
     definition = load_definition(file)
     name = str(definition.get("display_name", ""))
-    with _client(profile) as (client, _):
+    with _client(profile) as (client, creds):
         existing = resolve(client, name) if name else None
         if existing is not None:
             if not as_json:
@@ -325,8 +386,11 @@ def create_provider(
                     f"A provider {existing['display_name']!r} ({existing['identifier']}) "
                     "already exists."
                 )
-            _update(client, existing, definition, yes, as_json, question="Update it instead?")
+            _update(
+                client, creds, existing, definition, yes, as_json, question="Update it instead?"
+            )
             return
+        common.announce(creds)
         try:
             created = _dict(client.providers.create(definition))
         except AuthrelayClientError as exc:
@@ -336,6 +400,7 @@ def create_provider(
 
 def _update(
     client: Client,
+    creds: Credentials,
     current: dict[str, Any],
     proposed: dict[str, Any],
     yes: bool,
@@ -343,10 +408,15 @@ def _update(
     question: str = "Apply these changes?",
 ) -> dict[str, Any] | None:
     changes = report_changes(definition_of(current), proposed, as_json)
-    if not changes and definition_of(current).get("metadata") == proposed.get("metadata", {}):
-        _ok(f"{current['identifier']} is unchanged", as_json, provider=current, changed=False)
+    if not changes and definition_of(current).get("metadata", {}) == proposed.get("metadata", {}):
+        _ok(
+            f"nothing to change: {current['identifier']} already matches",
+            as_json,
+            provider=current,
+            changed=False,
+        )
         return current
-    if not confirm(question, yes):
+    if not confirm(question, yes, creds):
         if as_json:
             typer.echo(
                 json.dumps(
@@ -379,15 +449,14 @@ def update_provider(
 ) -> None:
     """Replace a custom provider's definition, after showing the diff and asking."""
     proposed = load_definition(file)
-    with _client(profile) as (client, _):
+    with _client(profile) as (client, creds):
         current = resolve(client, name)
         if current is None:
             raise _fail(
-                f"no custom provider named {name!r}; create it with: "
-                f"authrelay providers create {file}",
+                f"{not_found(client, name)} (to create it: authrelay providers create {file})",
                 as_json,
             )
-        _update(client, current, proposed, yes, as_json)
+        _update(client, creds, current, proposed, yes, as_json)
 
 
 @app.command("delete")
@@ -405,20 +474,22 @@ def delete_provider(
     with _client(profile) as (client, creds):
         current = resolve(client, name)
         if current is None:
-            raise _fail(f"no custom provider named {name!r}", as_json)
+            raise _fail(not_found(client, name), as_json)
         url = f"{creds.env_url}/api/v1/custom-providers/{current['identifier']}"
         if print_curl:
             typer.echo(curl_for("DELETE", url, _token(client)))
             return
-        if not confirm(f"Delete {current['display_name']!r} ({current['identifier']})?", yes):
+        question = f"Delete {current['display_name']!r} ({current['identifier']})?"
+        if not confirm(question, yes, creds):
             raise typer.Exit(1)
         try:
             client.providers.delete(current["identifier"])
         except ApiError as exc:
             if exc.code == 9:
                 raise _fail(
-                    f"{exc.message}\nDelete those connections first (authrelay connections / "
-                    "DELETE /api/v1/connections/{id}?force=true), then repeat.",
+                    f"{exc.message}. Delete those connections first (authrelay connections "
+                    f"list --provider {current['identifier']}, then authrelay connections "
+                    "delete NAME), then repeat.",
                     as_json,
                 ) from None
             raise _fail(_api_message(exc), as_json) from None
@@ -439,13 +510,25 @@ def promote_provider(
     """Copy a provider definition from one environment to another (create or update)."""
     with _client(source) as (src, _):
         found = resolve(src, name)
-    if found is None:
-        raise _fail(f"no custom provider named {name!r} in {source}", as_json)
+        if found is None:
+            raise _fail(not_found(src, name, f" in {source}"), as_json)
     definition = definition_of(found)
     with _client(source) as (src, _):
         tools = [t.as_input() for t in src.tools.list(found["identifier"], full=True)]
     with _client(target) as (dst, creds):
         current = resolve(dst, found["identifier"])
+        if (
+            current is not None
+            and not diff_definitions(definition_of(current), definition)
+            and definition_of(current).get("metadata", {}) == definition.get("metadata", {})
+        ):
+            _ok(
+                f"nothing to change: {current['identifier']} in {target} already matches {source}",
+                as_json,
+                provider=current,
+                changed=False,
+            )
+            return
         if current is not None and not as_json:
             out.print(three_way_table(definition, definition_of(current)))
         protected = creds.profile is not None and creds.profile.protected
@@ -468,7 +551,7 @@ def promote_provider(
             return
         if current is None:
             report_changes(None, definition, as_json)
-            if not confirm(f"Create {definition['display_name']!r} in {target}?", yes):
+            if not confirm(f"Create {definition['display_name']!r} in {target}?", yes, creds):
                 raise typer.Exit(1)
             try:
                 created = _dict(dst.providers.create(definition))
@@ -484,6 +567,7 @@ def promote_provider(
             return
         _update(
             dst,
+            creds,
             current,
             definition,
             yes,
@@ -514,7 +598,7 @@ def apply_folder(
     }
     # A provider file may carry a `tools` list: synced after the providers (docs/tools.md).
     file_tools = {i: d.pop("tools") for i, (_, d) in wanted.items() if "tools" in d}
-    with _client(profile) as (client, _):
+    with _client(profile) as (client, creds):
         existing = {p["identifier"]: p for p in _providers(client, "custom")}
         plan: list[tuple[str, str, dict[str, Any] | None]] = []
         for ident, (_, definition) in sorted(wanted.items()):
@@ -544,7 +628,7 @@ def apply_folder(
                 tools=tool_results,
             )
             return
-        if not confirm(f"Apply {len(todo)} change(s)?", yes):
+        if not confirm(f"Apply {len(todo)} change(s)?", yes, creds):
             raise typer.Exit(1)
         results = []
         failed = False
@@ -663,9 +747,20 @@ def infer_provider(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the provider JSON here.")
     ] = None,
+    upstream_allowlist: Annotated[
+        str,
+        typer.Option(
+            "--upstream-allowlist",
+            envvar="AUTHRELAY_UPSTREAM_ALLOWLIST",
+            help="Hosts/CIDRs the server allows over http:// (as the server's setting); "
+            "their URLs keep the scheme they were given.",
+            show_default=False,
+        ),
+    ] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Propose a provider definition from an OpenAPI document and/or API docs."""
+    from authrelay.config import UpstreamAllowlist
     from authrelay.providers.infer import infer
 
     if openapi is None and docs is None:
@@ -674,6 +769,7 @@ def infer_provider(
         openapi=_read_source(openapi) if openapi else None,
         docs=_read_source(docs) if docs else None,
         name=name,
+        allowlist=UpstreamAllowlist(upstream_allowlist.split(",")),
     )
     if output is not None and result.provider is not None:
         output.write_text(json.dumps(result.provider, indent=2) + "\n")

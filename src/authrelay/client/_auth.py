@@ -36,8 +36,11 @@ class Credentials:
                 f"missing {names[0].split('_', 1)[1].lower()}: pass it or set {' or '.join(names)}"
             )
 
+        url = pick(env_url, "AUTHRELAY_ENVIRONMENT_URL", "SCALEKIT_ENVIRONMENT_URL").rstrip("/")
+        if not url.lower().startswith(("http://", "https://")):
+            raise ConfigurationError(f"environment URL {url!r} must start with http:// or https://")
         return cls(
-            pick(env_url, "AUTHRELAY_ENVIRONMENT_URL", "SCALEKIT_ENVIRONMENT_URL").rstrip("/"),
+            url,
             pick(client_id, "AUTHRELAY_CLIENT_ID", "SCALEKIT_CLIENT_ID"),
             pick(client_secret, "AUTHRELAY_CLIENT_SECRET", "SCALEKIT_CLIENT_SECRET"),
         )

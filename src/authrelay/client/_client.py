@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -9,6 +10,7 @@ import httpx
 
 from authrelay.client._actions import Actions, AsyncActions, is_stale_token
 from authrelay.client._auth import Credentials, TokenState
+from authrelay.client._exceptions import ConfigurationError
 from authrelay.client._ops import Op, Page
 from authrelay.client._resources import (
     AsyncConnectedAccounts,
@@ -19,11 +21,26 @@ from authrelay.client._resources import (
     Providers,
 )
 from authrelay.client._tools import AsyncTools, Tools
+from authrelay.client._transport import FAILURES, wrap
 
 T = TypeVar("T")
 MAX_PAGES = 100_000  # a server that keeps handing out new tokens is a bug, not a loop
 
 DEFAULT_TIMEOUT = 60.0
+
+
+def default_timeout(timeout: float | None) -> float:
+    """The given timeout, else AUTHRELAY_CLIENT_TIMEOUT (seconds), else 60."""
+    if timeout is not None:
+        return timeout
+    raw = os.environ.get("AUTHRELAY_CLIENT_TIMEOUT", "")
+    try:
+        value = float(raw) if raw else DEFAULT_TIMEOUT
+    except ValueError:
+        raise ConfigurationError(f"AUTHRELAY_CLIENT_TIMEOUT={raw!r} is not a number") from None
+    if value <= 0:
+        raise ConfigurationError("AUTHRELAY_CLIENT_TIMEOUT must be above 0")
+    return value
 
 
 class Client:
@@ -39,11 +56,11 @@ class Client:
         client_id: str | None = None,
         client_secret: str | None = None,
         *,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
         http: httpx.Client | None = None,
     ) -> None:
         self._auth = TokenState(Credentials.resolve(env_url, client_id, client_secret))
-        self._http = http or httpx.Client(timeout=timeout)
+        self._http = http or httpx.Client(timeout=default_timeout(timeout))
         self.actions = Actions(self)
         self.providers = Providers(self)
         self.connections = Connections(self)
@@ -57,7 +74,11 @@ class Client:
     def _token(self) -> str:
         if self._auth.needs_renewal():
             request = self._auth.request()
-            self._auth.accept(self._http.post(request["url"], data=request["data"]))
+            try:
+                answer = self._http.post(request["url"], data=request["data"])
+            except FAILURES as exc:
+                raise wrap(exc, request["url"]) from exc
+            self._auth.accept(answer)
         assert self._auth.token is not None
         return self._auth.token
 
@@ -67,7 +88,10 @@ class Client:
         for attempt in (1, 2):
             headers = {**request["headers"], "Authorization": f"Bearer {self._token()}"}
             limit = timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
-            response = self._http.request(**{**request, "headers": headers}, timeout=limit)
+            try:
+                response = self._http.request(**{**request, "headers": headers}, timeout=limit)
+            except FAILURES as exc:
+                raise wrap(exc, request["url"]) from exc
             if attempt == 1 and is_stale_token(response, api):
                 self._auth.forget()  # renewed on the next round
                 continue
@@ -107,11 +131,11 @@ class AsyncClient:
         client_id: str | None = None,
         client_secret: str | None = None,
         *,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self._auth = TokenState(Credentials.resolve(env_url, client_id, client_secret))
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self._http = http or httpx.AsyncClient(timeout=default_timeout(timeout))
         self.actions = AsyncActions(self)
         self.providers = AsyncProviders(self)
         self.connections = AsyncConnections(self)
@@ -125,7 +149,11 @@ class AsyncClient:
     async def _token(self) -> str:
         if self._auth.needs_renewal():
             request = self._auth.request()
-            self._auth.accept(await self._http.post(request["url"], data=request["data"]))
+            try:
+                answer = await self._http.post(request["url"], data=request["data"])
+            except FAILURES as exc:
+                raise wrap(exc, request["url"]) from exc
+            self._auth.accept(answer)
         assert self._auth.token is not None
         return self._auth.token
 
@@ -139,7 +167,12 @@ class AsyncClient:
         for attempt in (1, 2):
             headers = {**request["headers"], "Authorization": f"Bearer {await self._token()}"}
             limit = timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
-            response = await self._http.request(**{**request, "headers": headers}, timeout=limit)
+            try:
+                response = await self._http.request(
+                    **{**request, "headers": headers}, timeout=limit
+                )
+            except FAILURES as exc:
+                raise wrap(exc, request["url"]) from exc
             if attempt == 1 and is_stale_token(response, api):
                 self._auth.forget()
                 continue

@@ -1,9 +1,13 @@
 """Errors raised by the client.
 
 AuthrelayClientError                root of everything the client raises
-├── ConfigurationError              no environment URL or credentials were given or found
+├── ConfigurationError              no environment URL or credentials were given or found,
+│                                   or the URL is not an http(s):// URL
+├── APIConnectionError              the server could not be reached (refused, DNS, TLS,
+│   │                               protocol): `url` names what was called
+│   └── APITimeoutError             no answer in time
 ├── AuthenticationError             POST /oauth/token refused the client credentials
-└── ApiError                        authrelay answered with a SPEC §2 error (google.rpc.Status)
+└── ApiError                        authrelay answered with its error JSON (google.rpc.Status)
     ├── InvalidArgumentError        code 3, HTTP 400/413: a bad body, field or parameter
     │                               (`field_violations` names every bad field)
     ├── DeadlineExceededError       code 4, HTTP 504: the proxy's upstream timed out
@@ -49,6 +53,20 @@ class AuthenticationError(AuthrelayClientError):
         self.status = status
         self.error = error
         self.description = description
+
+
+class APIConnectionError(AuthrelayClientError):
+    """Raised when the server could not be reached or the exchange broke off (connection
+    refused, unknown host, TLS failure, malformed answer); `url` is what was called."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"cannot reach {url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class APITimeoutError(APIConnectionError):
+    """Raised when the server did not answer in time."""
 
 
 _HTTP_TO_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 409: 6, 412: 9, 413: 3, 500: 13}

@@ -147,7 +147,9 @@ def definition_body(definition: Mapping[str, Any] | ProviderDefinition | Provide
     if isinstance(definition, Provider):
         return definition.definition()
     if isinstance(definition, Mapping):
-        return dict(definition)
+        from authrelay.providers.diff import editable
+
+        return editable(dict(definition))
     raise TypeError("definition must be a dict, a ProviderDefinition or a Provider")
 
 

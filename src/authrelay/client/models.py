@@ -163,7 +163,7 @@ class AuthorizationLink(ApiModel):
     """`{link, expiry}`; also readable as a mapping (`link["link"]`) as in earlier versions."""
 
     link: str
-    expiry: str | None = None
+    expiry: datetime | None = None
 
     def __getitem__(self, key: str) -> Any:
         try:

@@ -310,6 +310,7 @@ def form_page(
         }
         for f in target.pattern.fields
     ]
+    labels = {f["name"]: f["label"] for f in fields}
     return Page(
         "form.html",
         status,
@@ -319,7 +320,12 @@ def form_page(
             "action": f"{LINK_PATH}flow/{flow_id}",
             "csrf": csrf,
             "fields": fields,
-            "errors": [e for e in errors.values() if e],
+            # The summary names each field by the label the user sees next to it.
+            "errors": [
+                f"{labels[key]}: {text}" if key in labels else text
+                for key, text in errors.items()
+                if text
+            ],
         },
         cookies={f"authrelay_csrf_{flow_id}": csrf},
     )

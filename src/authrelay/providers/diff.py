@@ -32,6 +32,10 @@ class Change:
             return "removed"
         return "changed"
 
+    def value(self, value: Any) -> Any:
+        """The value for JSON output: None for a missing one."""
+        return None if value is _MISSING else value
+
     def shown(self, value: Any) -> str:
         if value is _MISSING:
             return "—"
@@ -85,12 +89,59 @@ def _walk(path: str, old: Any, new: Any, out: list[Change]) -> None:
         out.append(Change(path, old, new))
 
 
+# Fields the server sets on a provider it returns; a definition file may hold them (the
+# output of `providers get --full`, a catalog file) and they are left out of what is sent.
+SERVER_FIELDS = (
+    "id",
+    "identifier",
+    "categories",
+    "display_priority",
+    "coming_soon",
+    "is_custom",
+    "is_custom_mcp",
+    "created_at",
+    "updated_at",
+    "etag",
+)
+
+
+def editable(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition without server-set fields (and without an empty `icon_src`)."""
+    out = {k: v for k, v in definition.items() if k not in SERVER_FIELDS}
+    if out.get("icon_src") in ("", None):
+        out.pop("icon_src", None)
+    return out
+
+
+def normalized(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition with every omitted optional field filled in with its default, so
+    that `description` absent and `description: ""` compare equal. A
+    definition the model refuses is returned as it is (the server will name its errors)."""
+    from pydantic import ValidationError
+
+    from authrelay.config import AllowAnyHost
+    from authrelay.providers.model import ProviderDefinition
+
+    try:
+        model = ProviderDefinition.model_validate(
+            editable(definition), context={"allowlist": AllowAnyHost()}
+        )
+    except (ValidationError, ValueError, TypeError):
+        return definition
+    dumped = model.model_dump(mode="json")
+    assert isinstance(dumped, dict)
+    return dumped
+
+
 def diff_definitions(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Change]:
-    """Changes from `old` (None: nothing yet) to `new`, over the compared fields."""
+    """Changes from `old` (None: nothing yet) to `new`, over the compared fields; fields at
+    their defaults count as absent on both sides."""
     changes: list[Change] = []
+    before_all = normalized(old) if old is not None else {}
+    after_all = normalized(new)
     for field in COMPARED:
-        before = (old or {}).get(field, _MISSING)
-        after = new.get(field, _MISSING)
+        before = before_all.get(field, _MISSING)
+        after = after_all.get(field, _MISSING)
         _walk(field, before, after, changes)
     return changes
 
@@ -124,7 +175,4 @@ def definition_of(provider: dict[str, Any]) -> dict[str, Any]:
         "icon_src",
         "metadata",
     )
-    out = {k: provider[k] for k in keys if k in provider}
-    if not out.get("icon_src"):
-        out.pop("icon_src", None)
-    return out
+    return editable({k: provider[k] for k in keys if k in provider})

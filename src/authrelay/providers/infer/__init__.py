@@ -21,6 +21,8 @@ comes last because it usually means a password. Every other scheme is listed in
 
 from __future__ import annotations
 
+from authrelay.config import UpstreamAllowlist
+from authrelay.providers.infer.common import ALLOWLIST
 from authrelay.providers.infer.engine import run
 from authrelay.providers.infer.parse import MAX_BYTES
 from authrelay.providers.infer.result import InferenceResult
@@ -32,8 +34,11 @@ def infer(
     openapi: str | bytes | None = None,
     docs: str | bytes | None = None,
     name: str | None = None,
+    allowlist: UpstreamAllowlist | None = None,
 ) -> InferenceResult:
-    """Infer a provider definition from OpenAPI and/or docs text; never raises."""
+    """Infer a provider definition from OpenAPI and/or docs text; never raises. Hosts on
+    `allowlist` (the server's AUTHRELAY_UPSTREAM_ALLOWLIST) keep a plain http:// scheme."""
+    token = ALLOWLIST.set(allowlist or UpstreamAllowlist([]))
     try:
         return run(openapi, docs, name)
     except Exception as exc:  # a last resort: inference must not crash the CLI
@@ -42,3 +47,5 @@ def infer(
             f"inference stopped on an unexpected {type(exc).__name__}; nothing was generated"
         )
         return result
+    finally:
+        ALLOWLIST.reset(token)

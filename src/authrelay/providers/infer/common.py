@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
+from authrelay.config import UpstreamAllowlist
 from authrelay.providers.infer.result import BaseUrl, Scope
 from authrelay.providers.model import FORBIDDEN_AUTH_HEADERS
 
@@ -159,7 +161,29 @@ def find_prefix(header: str, texts: list[str]) -> tuple[str, str] | None:
     return None
 
 
+# The upstream allow-list the inference runs under (set by `infer`): hosts on it keep the
+# http:// scheme they were given, as the server would accept them.
+ALLOWLIST: ContextVar[UpstreamAllowlist | None] = ContextVar("infer_allowlist", default=None)
+_NONE_ALLOWED = UpstreamAllowlist([])
+
+
+def current_allowlist() -> UpstreamAllowlist:
+    return ALLOWLIST.get() or _NONE_ALLOWED
+
+
+def allowed_http(host: str) -> bool:
+    """True when plain http:// to `host` (a host or host:port) is allowed as given."""
+    name = host.rsplit("@", 1)[-1]
+    if name.startswith("["):
+        name = name[1 : name.find("]")] if "]" in name else name
+    else:
+        name = name.split(":", 1)[0]
+    return bool(name) and current_allowlist().allows_host(name)
+
+
 def https(url: str, assumptions: list[str], where: str) -> str:
+    if url.lower().startswith("http://") and allowed_http(urlsplit(url).netloc):
+        return url
     if url.lower().startswith("http://"):
         assumptions.append(f"{where} uses http://; assumed the API is also served over https://")
         return "https://" + url[7:]

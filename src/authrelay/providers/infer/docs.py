@@ -22,9 +22,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.providers.infer.common import (
+    allowed_http,
     common_prefix,
+    current_allowlist,
     domain_field,
     find_prefix,
     header_problem,
@@ -56,7 +57,6 @@ _HOST_PLACEHOLDER = re.compile(
 _VERSIONISH = re.compile(r"^(?:api|rest|v\d+(?:\.\d+)?|\d+(?:\.\d+)+)$", re.I)
 _NOT_CREDENTIAL = {"content-type", "accept", "user-agent", "content-length", "x-request-id"}
 _CREDENTIAL_WORDS = ("key", "token", "auth", "secret", "api")
-_NO_ALLOWLIST = UpstreamAllowlist([])
 MAX_COMMANDS = 200
 
 
@@ -213,7 +213,7 @@ def _weak_api_key(text: str) -> list[Scheme]:
 
 def _valid(url: str) -> bool:
     try:
-        check_upstream_url(url, _NO_ALLOWLIST, allow_query=True)
+        check_upstream_url(url, current_allowlist(), allow_query=True)
     except ValueError:
         return False
     return True
@@ -340,7 +340,9 @@ def _base(curl_urls: list[str], text: str, skip: set[str], assumed: list[str]) -
         return None
     host = Counter(h for _, h, _ in parsed).most_common(1)[0][0]
     same = [p for p in parsed if p[1] == host]
-    if any(s == "http" for s, _, _ in same) and not any(s == "https" for s, _, _ in same):
+    plain = any(s == "http" for s, _, _ in same) and not any(s == "https" for s, _, _ in same)
+    keep_http = plain and allowed_http(host)
+    if plain and not keep_http:
         assumed.append(f"the docs show http://{host}; assumed the API is also served over https://")
     paths = [p for _, _, p in same]
     if len(set(paths)) >= 2:
@@ -361,7 +363,7 @@ def _base(curl_urls: list[str], text: str, skip: set[str], assumed: list[str]) -
         host_part = host
     else:
         return None
-    url = join_path(f"https://{host_part}", prefix)
+    url = join_path(f"{'http' if keep_http else 'https'}://{host_part}", prefix)
     reason = f"the host {host} in the {origin}"
     if prefix:
         reason += f", with the shared path prefix {prefix}"

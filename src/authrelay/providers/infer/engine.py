@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.providers.infer.common import (
     clean_scopes,
+    current_allowlist,
     display_name,
     one_line,
     relative_base,
@@ -89,7 +89,7 @@ def run(openapi: str | bytes | None, docs: str | bytes | None, name: str | None)
         "proxy_enabled": True,
     }
     try:
-        validate_definition(provider, UpstreamAllowlist([]))
+        validate_definition(provider, current_allowlist())
     except Exception as exc:
         missing.append(f"the inferred definition does not validate ({one_line(str(exc), 500)})")
         return result
@@ -197,13 +197,22 @@ def _pattern(
     elif kind == "BEARER":
         fields.append(_secret("token", "Bearer Token", "Your API token"))
     else:
-        fields.append(_secret("api_key", "API Key", f"Your {title} API key"))
+        fields.append(_secret("api_key", "API Key", api_key_hint(title)))
         if scheme.header:
             pattern["auth_header_key_override"] = scheme.header
         if scheme.prefix:
             pattern["auth_field_mutations"] = {"api_key": {"prefix": scheme.prefix}}
     pattern["fields"] = fields
     return pattern
+
+
+def api_key_hint(title: str) -> str:
+    """ "Your Echo API key" for "Echo API", "Your Stripe API key" for "Stripe"."""
+    words = title.split()
+    if words and words[-1].lower() == "api":
+        words = words[:-1]
+    name = " ".join(words)
+    return f"Your {name} API key" if name else "Your API key"
 
 
 def _secret(name: str, label: str, hint: str) -> dict[str, Any]:

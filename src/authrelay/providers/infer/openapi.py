@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.providers.infer.common import (
+    allowed_http,
     common_prefix,
+    current_allowlist,
     domain_field,
     field_name,
     find_prefix,
@@ -45,7 +46,6 @@ from authrelay.providers.urls import check_upstream_url
 _VARIABLE = re.compile(r"\{([^{}]{1,100})\}")
 _ABSOLUTE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]{0,20}|\{[^{}]{1,100}\})://([^/?#]*)([^?#]*)")
 _SEGMENT = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
-_NO_ALLOWLIST = UpstreamAllowlist([])
 
 
 @dataclass
@@ -69,7 +69,7 @@ def _str(value: Any) -> str:
 
 def _valid_upstream(url: str) -> bool:
     try:
-        check_upstream_url(url, _NO_ALLOWLIST, allow_query=True)
+        check_upstream_url(url, current_allowlist(), allow_query=True)
     except ValueError:
         return False
     return True
@@ -280,12 +280,13 @@ def _base_v2(root: dict[str, Any], missing: list[str], assumed: list[str]) -> Ba
             "{{domain}} field; replace it with the real host if there is only one"
         )
         return relative_base(base_path, "no host in the OpenAPI 2.0 document")
-    if schemes and "https" not in schemes:
+    keep_http = bool(schemes) and "https" not in schemes and allowed_http(host)
+    if schemes and "https" not in schemes and not keep_http:
         assumed.append(
             f"the document lists schemes {schemes}; assumed the API is also served over https://"
         )
     path = safe_path(base_path)
-    url = join_path(f"https://{host}", path)
+    url = join_path(f"{'http' if keep_http else 'https'}://{host}", path)
     return BaseUrl(url, [], f"host {host!r} and basePath {base_path or '/'!r}")
 
 
@@ -321,7 +322,10 @@ def _base_v3(root: dict[str, Any], missing: list[str], assumed: list[str]) -> Ba
             host_known=False,
         )
     scheme, host, path_part = match.group(1), match.group(2), match.group(3)
-    if scheme.lower() == "http":
+    keep_http = scheme.lower() == "http" and "{" not in host and allowed_http(host)
+    if keep_http:
+        pass
+    elif scheme.lower() == "http":
         assumed.append(f"servers[0].url {url[:200]!r} uses http://; assumed https://")
     elif scheme.lower() != "https":
         assumed.append(f"servers[0].url uses scheme {scheme[:30]!r}; assumed https://")
@@ -336,7 +340,8 @@ def _base_v3(root: dict[str, Any], missing: list[str], assumed: list[str]) -> Ba
     if fields:
         names = ", ".join(f["field_name"] for f in fields)
         reason += f" (server variables became fields: {names})"
-    return BaseUrl(join_path(f"https://{host_template}", path), fields, reason)
+    base = f"{'http' if keep_http else 'https'}://{host_template}"
+    return BaseUrl(join_path(base, path), fields, reason)
 
 
 def _default(variables: dict[str, Any], name: str) -> str:

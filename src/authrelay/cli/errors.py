@@ -1,0 +1,65 @@
+"""One rule for every command: an error is one line on standard error (or one JSON object
+on standard output with --json) and a non-zero exit, never a traceback.
+
+Set AUTHRELAY_DEBUG=1 to see the traceback of an unexpected error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def message_of(exc: BaseException) -> str:
+    """The text shown for an error: the server's message and every bad field."""
+    from authrelay.client._exceptions import ApiError
+
+    if isinstance(exc, ApiError):
+        text = exc.message or str(exc)
+        violations = exc.field_violations
+        fields = "; ".join(f"{v.get('field')}: {v.get('description')}" for v in violations)
+        return f"{text} ({fields})" if fields and fields not in text else text
+    text = str(exc).strip()
+    return text or type(exc).__name__
+
+
+def report(exc: BaseException, as_json: bool) -> None:
+    text = " ".join(message_of(exc).split())  # one line, whatever the server sent
+    if as_json:
+        body: dict[str, Any] = {"ok": False, "error": text, "error_type": type(exc).__name__}
+        url = getattr(exc, "url", None)
+        if url:
+            body["url"] = url
+        print(json.dumps(body, indent=2))
+    else:
+        print(f"❌ {text}", file=sys.stderr)
+
+
+def run(app: Callable[[], Any]) -> None:
+    """Run the Typer app; turn whatever escapes it into one line and exit 1."""
+    from authrelay.cli.profiles import ProfileError
+    from authrelay.client._exceptions import AuthrelayClientError
+
+    as_json = "--json" in sys.argv[1:]
+    try:
+        app()
+    except (AuthrelayClientError, ProfileError) as exc:
+        report(exc, as_json)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("AUTHRELAY_DEBUG"):
+            raise
+        report(
+            RuntimeError(
+                f"unexpected error ({type(exc).__name__}: {message_of(exc)}); "
+                "set AUTHRELAY_DEBUG=1 to see where"
+            ),
+            as_json,
+        )
+        sys.exit(1)
