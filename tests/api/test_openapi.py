@@ -69,6 +69,19 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, set[int]]] = {
     ),
     ("post", f"{P}/connected_accounts/{{account_id}}:disconnect"): (None, {200, 401, 404}),
     ("get", f"{P}/audit-logs"): (None, {200, 400, 401}),
+    ("get", f"{P}/tools"): (None, {200, 400, 401}),
+    ("get", f"{P}/tools/scoped"): (None, {200, 400, 401}),
+    ("get", f"{P}/tools/available"): (None, {200, 400, 401}),
+    ("post", f"{P}/tools:search"): ("SearchToolsRequest", {200, 400, 401, 413}),
+    ("post", f"{P}/tools:sync"): ("SyncToolsRequest", {200, 400, 401, 404, 409, 413}),
+    ("post", f"{P}/tools"): ("ToolRequest", {201, 400, 401, 404, 409, 413}),
+    ("get", f"{P}/tools/{{key}}"): (None, {200, 401, 404}),
+    ("put", f"{P}/tools/{{key}}"): ("ToolRequest", {200, 400, 401, 404, 409, 413}),
+    ("delete", f"{P}/tools/{{key}}"): (None, {200, 401, 404}),
+    ("post", f"{P}/execute_tool"): (
+        "ExecuteToolRequest",
+        {200, 400, 401, 403, 404, 405, 409, 410, 412, 413, 415, 422, 429, 502, 504},
+    ),
 }
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/oauth/token", "/keys"}
 PROXY_METHODS = {"get", "post", "put", "patch", "delete"}
@@ -118,7 +131,9 @@ def test_no_422_and_every_error_is_a_status(document: dict[str, Any]) -> None:
     status = document["components"]["schemas"]["Status"]
     assert status["required"] == ["code", "message", "details"]
     for (method, path), op in _operations(document).items():
-        assert "422" not in op["responses"], (method, path)
+        # FastAPI's phantom 422 is gone; execute_tool relays an upstream's own 4xx (422 too)
+        if path != "/api/v1/execute_tool":
+            assert "422" not in op["responses"], (method, path)
         for code, response in op["responses"].items():
             schema = response["content"]["application/json"]["schema"] if int(code) >= 300 else {}
             if int(code) < 400:
