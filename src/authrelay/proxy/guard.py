@@ -21,7 +21,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _SCHEME_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _DOUBLE_ENCODED = ("%2e", "%2f", "%5c")
 _PLAIN = re.compile(r"^(?:[A-Za-z0-9_~!$&'()*+,;=@-]+(?:/|$))*$")  # no '.', '%', ':' or '\\'
-_DOTS = frozenset((".", ".."))
+# A segment that is '.' or '..' before its first ';' (see _dot_segment).
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:[;/]|$)")
 # Spellings some servers decode to '.' or '/' and no valid UTF-8 path holds: overlong UTF-8
 # (lead bytes C0/C1, E0 80-9F, F0 80-8F) and IIS's %uXXXX.
 _ODD_ESCAPE = re.compile(r"%(?:c[01]|e0%[89]|f0%8|u[0-9a-f]{4})", re.IGNORECASE)
@@ -53,7 +54,7 @@ def _check_form(path: str) -> None:
 def _dot_segment(path: str) -> bool:
     """A segment that is '.' or '..' before its first ';': Tomcat, Jetty and Spring drop
     path parameters (`..;x=1`) and then read the segment as a dot segment."""
-    return any(seg.partition(";")[0] in _DOTS for seg in path.split("/"))
+    return _DOT_SEGMENT.search(path) is not None
 
 
 def check_path(raw_path: str) -> str:
