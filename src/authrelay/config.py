@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     link_ttl_seconds: int = Field(default=600, ge=30, le=7 * 86400)
     refresh_margin_seconds: float = Field(default=60.0, ge=0)
     retry_body_limit: int = Field(default=1_048_576, ge=0)
+    list_count_limit: int = Field(default=1000, ge=0)
 
     @classmethod
     def settings_customise_sources(

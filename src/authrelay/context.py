@@ -22,6 +22,8 @@ class ServiceContext:
     public_url: str
     #: drops this process's cached lookups after a change (other processes poll)
     invalidate: Callable[[], None] = field(default=_nothing)
+    #: filtered lists count `total_size` up to this many rows (0: no limit; docs/api.md)
+    count_limit: int = 1000
 
     @property
     def redirect_uri(self) -> str:

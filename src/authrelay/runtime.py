@@ -62,6 +62,7 @@ class Runtime:
             self.keyring,
             self.settings.base_url,
             self.proxy_cache.invalidate,
+            self.settings.list_count_limit,
         )
 
     def start_background(self) -> None:

@@ -494,7 +494,12 @@ async def list_accounts(
     if after is not None and not isinstance(after, int):
         raise bad_token()
     rows, total = await store.page(
-        session, principal.environment_id, filters, after_seq=after, limit=size + 1
+        session,
+        principal.environment_id,
+        filters,
+        after_seq=after,
+        limit=size + 1,
+        count_limit=ctx.count_limit,
     )
     more = len(rows) > size
     rows = rows[:size]
