@@ -491,7 +491,7 @@ async def list_accounts(
 ) -> dict[str, Any]:
     size = parse_page_size(page_size, MAX_PAGE_SIZE)
     after = decode_cursor(page_token) if page_token else None
-    if after is not None and not isinstance(after, int):
+    if page_token and (not isinstance(after, int) or isinstance(after, bool)):
         raise bad_token()
     rows, total = await store.page(
         session,
