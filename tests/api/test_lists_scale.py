@@ -157,7 +157,9 @@ def test_search_endpoint_and_within_connection(
         for text in ("shared", "ALICE", "beta", "x.io", "bob", "%", "ze"):
             expected = [row["id"] for row in model if matches(row, text)]
             assert walk(api, SEARCH, {"query": text}, 2) == (expected, len(expected)), text
-            within = [row["id"] for row in model if matches(row, text) and row["connector"] == "beta"]
+            within = [
+                row["id"] for row in model if matches(row, text) and row["connector"] == "beta"
+            ]
             assert walk(api, SEARCH, {"query": text, "connection_id": "beta"}, 2) == (
                 within,
                 len(within),
@@ -294,10 +296,14 @@ async def _check_plans(server: Server) -> None:
 
     postgres = engine.dialect.name == "postgresql"
     async with session_factory(engine)() as session:
-        env_id = await session.scalar(select(Environment.id).where(Environment.name == "lists-scale"))
+        env_id = await session.scalar(
+            select(Environment.id).where(Environment.name == "lists-scale")
+        )
         assert env_id
         alpha = await session.scalar(
-            select(Connection.id).where(Connection.environment_id == env_id, Connection.name == "alpha")
+            select(Connection.id).where(
+                Connection.environment_id == env_id, Connection.name == "alpha"
+            )
         )
         cases = [
             account_store.AccountFilter(),
@@ -333,7 +339,9 @@ async def _check_plans(server: Server) -> None:
                 assert "Sort" not in plan, (what, plan)
         else:
             assert "TEMP B-TREE" not in plan, (what, plan)
-            assert "SCAN connected_accounts" not in plan.replace("SCAN connected_accounts_fts", ""), (what, plan)
+            assert "SCAN connected_accounts" not in plan.replace(
+                "SCAN connected_accounts_fts", ""
+            ), (what, plan)
             assert "SCAN providers" not in plan, (what, plan)
             assert "USING" in plan, (what, plan)
         if what == "providers":

@@ -6,22 +6,28 @@ Commands that touch the server's data find it through ``--data-dir`` /
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
-from authrelay.config import Settings
-from authrelay.store import db
-from authrelay.store import environments as envs
+from authrelay.cli._lazy import LazyConsole, LazyModule
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from authrelay.config import Settings
+    from authrelay.store import db
+    from authrelay.store import environments as envs
+else:  # imported when a command first needs them (fast --help)
+    asyncio = LazyModule("asyncio")
+    db = LazyModule("authrelay.store.db")
+    envs = LazyModule("authrelay.store.environments")
 
 app = typer.Typer(
     help="authrelay: a self-hostable agent auth server.",
@@ -37,8 +43,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(profile_cli.app, name="profile")
 app.add_typer(providers_cli.app, name="providers")
 
-console = Console()
-err_console = Console(stderr=True)
+console = LazyConsole()
+err_console = LazyConsole(stderr=True)
 
 DataDir = Annotated[
     Path | None,
@@ -56,6 +62,8 @@ DatabaseUrl = Annotated[
 
 
 def _settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> Settings:
+    from authrelay.config import Settings
+
     overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
@@ -176,6 +184,8 @@ def env_list(
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
+    from rich.table import Table
+
     table = Table("name", "id", "environment URL")
     for item in data:
         table.add_row(item["name"], item["id"], item["environment_url"])
@@ -263,6 +273,8 @@ def env_list_clients(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    from rich.table import Table
+
     table = Table("client id", "created")
     for row in rows:
         table.add_row(row["client_id"], row["created_at"])

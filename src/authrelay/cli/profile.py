@@ -6,15 +6,14 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from authrelay.cli._lazy import LazyConsole
 from authrelay.cli.profiles import Profile, ProfileError, ProfileStore
 
 app = typer.Typer(
     help="Profiles: environment URL and API credentials under a name.", no_args_is_help=True
 )
-console = Console()
+console = LazyConsole()
 
 
 def _store() -> ProfileStore:
@@ -64,6 +63,8 @@ def list_profiles(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
             json.dumps({"current": current, "profiles": [p.public() for p in profiles]}, indent=2)
         )
         return
+    from rich.table import Table
+
     table = Table("", "name", "environment URL", "client id", "protected")
     for p in profiles:
         table.add_row(

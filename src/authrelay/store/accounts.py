@@ -217,6 +217,7 @@ async def _connections(session: AsyncSession, ids: set[str]) -> dict[str, Connec
     rows = await session.scalars(select(Connection).where(Connection.id.in_(sorted(ids))))
     return {row.id: row for row in rows}
 
+
 async def delete_for_connection(session: AsyncSession, connection_id: str) -> int:
     result = await session.execute(
         delete(ConnectedAccount).where(ConnectedAccount.connection_id == connection_id)

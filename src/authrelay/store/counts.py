@@ -16,7 +16,9 @@ async def get(session: AsyncSession, resource: str, scopes: Iterable[str]) -> in
     if not wanted:
         return 0
     stmt = select(func.coalesce(func.sum(RowCount.n), 0)).where(RowCount.resource == resource)
-    stmt = stmt.where(RowCount.scope == wanted[0]) if len(wanted) == 1 else stmt.where(
-        RowCount.scope.in_(wanted)
+    stmt = (
+        stmt.where(RowCount.scope == wanted[0])
+        if len(wanted) == 1
+        else stmt.where(RowCount.scope.in_(wanted))
     )
     return int(await session.scalar(stmt) or 0)

@@ -140,7 +140,12 @@ Index(
     ConnectedAccount.organization_id,
     ConnectedAccount.seq,
 )
-Index("ix_accounts_env_user", ConnectedAccount.environment_id, ConnectedAccount.user_id, ConnectedAccount.seq)
+Index(
+    "ix_accounts_env_user",
+    ConnectedAccount.environment_id,
+    ConnectedAccount.user_id,
+    ConnectedAccount.seq,
+)
 
 
 class RowCount(Base):
