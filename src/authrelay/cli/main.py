@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import typer
 
+from authrelay.cli import accounts as accounts_cli
 from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
 from authrelay.cli._lazy import LazyConsole, LazyModule
@@ -42,6 +43,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(profile_cli.app, name="profile")
 app.add_typer(providers_cli.app, name="providers")
+app.add_typer(accounts_cli.app, name="accounts")
 
 console = LazyConsole()
 err_console = LazyConsole(stderr=True)
