@@ -271,6 +271,9 @@ async def create_account(
     )
     if existing is not None:
         raise _taken(existing, target.connection)
+    # End the read transaction before validating and encrypting: on SQLite every
+    # transaction holds the database's write lock, so the write below is all it covers.
+    await session.commit()
     row = pending_account(
         principal.environment_id, target, body.identifier, body.organization_id, body.user_id
     )
