@@ -62,7 +62,7 @@ async def _burst(url: str, token: str, bodies: list[tuple[str, dict[str, Any]]])
         return len(bodies) / (time.perf_counter() - start)
 
 
-def run_kind(kind: str, rounds: int, count: int, tmp: Path) -> dict[str, Any]:
+def run_kind(kind: str, rounds: int, count: int, tmp: Path, with_import: bool) -> dict[str, Any]:
     out: dict[str, list[float]] = {"accounts": [], "providers": [], "acc_cpu": [], "prv_cpu": []}
     imports: list[float] = []
     with instance(kind, tmp / kind, workers=2) as inst:
@@ -102,7 +102,8 @@ def run_kind(kind: str, rounds: int, count: int, tmp: Path) -> dict[str, Any]:
             out["providers"].append(asyncio.run(_burst(inst.url, token, providers)))
             spent = group_cpu_seconds(inst.process.pid) - used
             out["prv_cpu"].append(spent * 1000 / len(providers))
-            imports.append(_import_rate(inst, tmp, r, count))
+            if with_import:
+                imports.append(_import_rate(inst, tmp, r, count))
             print(
                 kind, {k: round(v[-1], 1) for k, v in out.items()}, round(imports[-1]), flush=True
             )
@@ -189,11 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--count", type=int, default=600)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--no-import", action="store_true", help="skip `accounts import` (older code lacks it)"
+    )
     args = parser.parse_args(argv)
     results = {}
     with tempfile.TemporaryDirectory(prefix="authrelay-writes-") as tmp:
         for kind in backends(args.db):
-            results[kind] = run_kind(kind, args.rounds, args.count, Path(tmp))
+            results[kind] = run_kind(kind, args.rounds, args.count, Path(tmp), not args.no_import)
     text = render(results, args.rounds, args.count)
     print(text)
     if args.out:

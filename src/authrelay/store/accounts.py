@@ -43,6 +43,7 @@ async def get(
 
 
 STREAMS_PER_CONNECTION = 20  # above this many connections, one query with IN (...)
+CANDIDATES = 2000  # identifier matches fetched as a list; more are read as a subquery
 TRIGRAM = 3  # shorter search text cannot use a trigram index: it is matched by scanning
 
 
@@ -55,6 +56,8 @@ class _Stream:
     condition: Any
     connections: list[str] | None = None
     whole: bool = False
+    #: count by primary-key lookups (the condition lists the candidate `seq`s)
+    by_key: bool = False
 
 
 async def page(
@@ -109,14 +112,16 @@ async def _streams(session: AsyncSession, env_id: str, filters: AccountFilter) -
                 contains_pattern(filters.query), escape="\\"
             )
         ]
-        candidates = identifier_candidates(session, env_id, filters.query)
+        candidates = await identifier_candidates(session, env_id, filters.query)
+        if isinstance(candidates, list) and not candidates:
+            return streams
         if candidates is not None:
             match.append(ConnectedAccount.seq.in_(candidates))
         if by_name:
             match.append(ConnectedAccount.connection_id.not_in(by_name))
         if scope is not None:
             match.append(ConnectedAccount.connection_id.in_(scope))
-        return [*streams, _Stream(and_(*match))]
+        return [*streams, _Stream(and_(*match), by_key=isinstance(candidates, list))]
     if scope is None:
         return [_Stream(true(), whole=True)]
     if len(scope) <= STREAMS_PER_CONNECTION:
@@ -157,29 +162,37 @@ async def _connections_matching(
     return sorted(await session.scalars(stmt))
 
 
-def identifier_candidates(session: AsyncSession, env_id: str, query: str) -> Any:
-    """A subquery of `seq`s holding every account of the environment whose identifier
-    contains `query` (case-insensitive), read from the trigram index; None when the text
-    is too short for one (the caller's LIKE then scans)."""
+async def identifier_candidates(session: AsyncSession, env_id: str, query: str) -> Any:
+    """The `seq`s of a superset of the environment's accounts whose identifier contains
+    `query` (case-insensitive), read from the trigram index: a list when there are at most
+    CANDIDATES (so the page and its count are primary-key lookups, whatever the planner
+    would guess), else a subquery; None when the text is too short for a trigram index
+    (the caller's LIKE then scans)."""
     if session.get_bind().dialect.name == "sqlite":
         if len(query) < TRIGRAM:
             return None
         phrase = '"' + query.replace('"', '""') + '"'
-        return text(
-            "SELECT rowid FROM connected_accounts_fts WHERE connected_accounts_fts MATCH :q"
-        ).bindparams(q=phrase)
-    # PostgreSQL: materialised, so the planner reads the matches from the pg_trgm index
-    # and sorts them, rather than walking the whole environment in `seq` order.
-    matches = (
-        select(ConnectedAccount.seq)
-        .where(
-            ConnectedAccount.environment_id == env_id,
-            func.lower(ConnectedAccount.identifier).like(contains_pattern(query), escape="\\"),
+        fts = "SELECT rowid FROM connected_accounts_fts WHERE connected_accounts_fts MATCH :q"
+        rows = await session.execute(text(f"{fts} LIMIT :n"), {"q": phrase, "n": CANDIDATES + 1})
+        seqs = [int(row[0]) for row in rows]
+        subquery: Any = text(fts).bindparams(q=phrase)
+    else:
+        # Materialised, so PostgreSQL reads the matches from the pg_trgm index rather than
+        # walking the whole environment in `seq` order.
+        matches = (
+            select(ConnectedAccount.seq)
+            .where(
+                ConnectedAccount.environment_id == env_id,
+                func.lower(ConnectedAccount.identifier).like(contains_pattern(query), escape="\\"),
+            )
+            .cte("identifier_matches")
+            .prefix_with("MATERIALIZED")
         )
-        .cte("identifier_matches")
-        .prefix_with("MATERIALIZED")
-    )
-    return select(matches.c.seq)
+        seqs = [
+            int(seq) for seq in await session.scalars(select(matches.c.seq).limit(CANDIDATES + 1))
+        ]
+        subquery = select(matches.c.seq)
+    return sorted(seqs) if len(seqs) <= CANDIDATES else subquery
 
 
 async def _total(
@@ -199,7 +212,10 @@ async def _total(
         elif not extra and stream.connections is not None:
             counted_connections.extend(stream.connections)
         else:
-            stmt = select(literal(1)).where(
+            # A column no index covers: SQLite then looks the candidates up by key instead
+            # of scanning a covering index of the whole environment.
+            counted_column = ConnectedAccount.status if stream.by_key else literal(1)
+            stmt = select(counted_column).where(
                 ConnectedAccount.environment_id == env_id, *extra, stream.condition
             )
             if count_limit:
