@@ -72,8 +72,8 @@ async def _seed_providers(url: str, count: int, definition: dict[str, object]) -
             }
             for i in range(count)
         ]
-        for start in range(0, count, 5000):
-            await conn.execute(insert(Provider), rows[start : start + 5000])
+        for start in range(0, count, 1000):  # one multi-row INSERT per 1000 rows
+            await conn.execute(insert(Provider).values(rows[start : start + 1000]))
     await engine.dispose()
 
 

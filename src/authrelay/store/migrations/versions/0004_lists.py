@@ -99,34 +99,50 @@ def _sqlite_upgrade() -> None:
     )
 
 
+def _pg_add(resource: str, column: str) -> str:
+    return (
+        f"INSERT INTO row_counts (resource, scope, n) SELECT '{resource}', {column}, COUNT(*) "
+        f"FROM changed GROUP BY {column} ORDER BY {column} "
+        "ON CONFLICT (resource, scope) DO UPDATE SET n = row_counts.n + EXCLUDED.n;"
+    )
+
+
+def _pg_subtract(resource: str, column: str) -> str:
+    return (
+        f"UPDATE row_counts SET n = row_counts.n - gone.k FROM (SELECT {column} AS scope, "
+        f"COUNT(*) AS k FROM changed GROUP BY {column}) AS gone "
+        f"WHERE row_counts.resource = '{resource}' AND row_counts.scope = gone.scope;"
+    )
+
+
+def _pg_counter(table: str, name: str, parts: list[tuple[str, str]]) -> None:
+    """Statement-level triggers over the transition table: one count update per statement
+    and scope (a row-level trigger would update the same row once per row, which in one
+    transaction of many rows grows a long chain of row versions on PostgreSQL)."""
+    for op_name, alias, body in (
+        ("INSERT", "NEW", "".join(_pg_add(r, c) for r, c in parts)),
+        ("DELETE", "OLD", "".join(_pg_subtract(r, c) for r, c in parts)),
+    ):
+        function = f"authrelay_count_{name}_{op_name.lower()}"
+        op.execute(
+            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN {body} RETURN NULL; END $$"
+        )
+        op.execute(
+            f"CREATE TRIGGER tr_{name}_count_{op_name.lower()} AFTER {op_name} ON {table} "
+            f"REFERENCING {alias} TABLE AS changed FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION {function}()"
+        )
+
+
 def _postgres_upgrade() -> None:
-    op.execute(
-        "CREATE FUNCTION authrelay_count_providers() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        "BEGIN IF TG_OP = 'INSERT' THEN "
-        + _plus("providers", "NEW.environment_id")
-        + " RETURN NEW; ELSE "
-        + _minus("providers", "OLD.environment_id")
-        + " RETURN OLD; END IF; END $$"
-    )
-    op.execute(
-        "CREATE TRIGGER tr_providers_count AFTER INSERT OR DELETE ON providers "
-        "FOR EACH ROW EXECUTE FUNCTION authrelay_count_providers()"
-    )
-    # The environment's row first, then the connection's: every writer locks them in the
+    _pg_counter("providers", "providers", [("providers", "environment_id")])
+    # The environment's row first, then the connections': every writer locks them in the
     # same order (no deadlocks between concurrent inserts and deletes).
-    op.execute(
-        "CREATE FUNCTION authrelay_count_accounts() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        "BEGIN IF TG_OP = 'INSERT' THEN "
-        + _plus("accounts", "NEW.environment_id")
-        + _plus("accounts_conn", "NEW.connection_id")
-        + " RETURN NEW; ELSE "
-        + _minus("accounts", "OLD.environment_id")
-        + _minus("accounts_conn", "OLD.connection_id")
-        + " RETURN OLD; END IF; END $$"
-    )
-    op.execute(
-        "CREATE TRIGGER tr_accounts_count AFTER INSERT OR DELETE ON connected_accounts "
-        "FOR EACH ROW EXECUTE FUNCTION authrelay_count_accounts()"
+    _pg_counter(
+        "connected_accounts",
+        "accounts",
+        [("accounts", "environment_id"), ("accounts_conn", "connection_id")],
     )
     bind = op.get_bind()
     try:
@@ -164,10 +180,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_accounts_identifier_trgm")
-        op.execute("DROP TRIGGER tr_accounts_count ON connected_accounts")
-        op.execute("DROP TRIGGER tr_providers_count ON providers")
-        op.execute("DROP FUNCTION authrelay_count_accounts()")
-        op.execute("DROP FUNCTION authrelay_count_providers()")
+        for table, name in (("connected_accounts", "accounts"), ("providers", "providers")):
+            for kind in ("insert", "delete"):
+                op.execute(f"DROP TRIGGER tr_{name}_count_{kind} ON {table}")
+                op.execute(f"DROP FUNCTION authrelay_count_{name}_{kind}()")
     else:
         for trigger in (
             "tr_accounts_upd",
