@@ -104,9 +104,8 @@ def run_kind(kind: str, rounds: int, count: int, tmp: Path, with_import: bool) -
             out["prv_cpu"].append(spent * 1000 / len(providers))
             if with_import:
                 imports.append(_import_rate(inst, tmp, r, count))
-            print(
-                kind, {k: round(v[-1], 1) for k, v in out.items()}, round(imports[-1]), flush=True
-            )
+            last = {k: round(v[-1], 1) for k, v in out.items()}
+            print(kind, last, "import/s", [round(i) for i in imports], flush=True)
     return {
         "accounts": med(out["accounts"]),
         "providers": med(out["providers"]),
