@@ -190,6 +190,7 @@ class Settings(BaseSettings):
     max_discard_bytes: int = Field(default=33_554_432, ge=0)
     max_header_bytes: int = Field(default=65_536, ge=1024)
     max_tools_per_provider: int = Field(default=1000, ge=1, le=100_000)
+    list_count_limit: int = Field(default=1000, ge=0)
 
     @classmethod
     def settings_customise_sources(

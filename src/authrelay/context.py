@@ -23,6 +23,8 @@ class ServiceContext:
     #: drops this process's cached lookups after a change (other processes poll)
     invalidate: Callable[[], None] = field(default=_nothing)
     max_tools_per_provider: int = 1000
+    #: filtered lists count `total_size` up to this many rows (0: no limit; docs/api.md)
+    count_limit: int = 1000
 
     @property
     def redirect_uri(self) -> str:

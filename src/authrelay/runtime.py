@@ -68,6 +68,7 @@ class Runtime:
             self.settings.base_url,
             self.invalidate,
             self.settings.max_tools_per_provider,
+            self.settings.list_count_limit,
         )
 
     def invalidate(self) -> None:

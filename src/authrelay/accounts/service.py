@@ -271,6 +271,9 @@ async def create_account(
     )
     if existing is not None:
         raise _taken(existing, target.connection)
+    # End the read transaction before validating and encrypting: on SQLite every
+    # transaction holds the database's write lock, so the write below is all it covers.
+    await session.commit()
     row = pending_account(
         principal.environment_id, target, body.identifier, body.organization_id, body.user_id
     )
@@ -491,10 +494,15 @@ async def list_accounts(
 ) -> dict[str, Any]:
     size = parse_page_size(page_size, MAX_PAGE_SIZE)
     after = decode_cursor(page_token) if page_token else None
-    if after is not None and not isinstance(after, int):
+    if page_token and (not isinstance(after, int) or isinstance(after, bool)):
         raise bad_token()
     rows, total = await store.page(
-        session, principal.environment_id, filters, after_seq=after, limit=size + 1
+        session,
+        principal.environment_id,
+        filters,
+        after_seq=after,
+        limit=size + 1,
+        count_limit=ctx.count_limit,
     )
     more = len(rows) > size
     rows = rows[:size]

@@ -8,11 +8,14 @@ from typing import Annotated, Any
 import typer
 
 from authrelay.cli import common
+from authrelay.cli.accounts_import import import_accounts
 from authrelay.cli.common import JsonOpt, ProfileOpt, YesOpt
 
 app = typer.Typer(
-    help="Connected accounts: list, get, create, update, delete, link.", no_args_is_help=True
+    help="Connected accounts: list, get, create, update, delete, link, import.",
+    no_args_is_help=True,
 )
+app.command("import")(import_accounts)
 
 ConnectionOpt = Annotated[
     str | None,

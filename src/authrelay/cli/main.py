@@ -6,17 +6,13 @@ Commands that touch the server's data find it through ``--data-dir`` /
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
 from authrelay.cli import accounts as accounts_cli
 from authrelay.cli import connections as connections_cli
@@ -24,9 +20,18 @@ from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
 from authrelay.cli import request as request_cli
 from authrelay.cli import tools as tools_cli
-from authrelay.config import ConfigError, Settings, describe_validation_error
-from authrelay.store import db
-from authrelay.store import environments as envs
+from authrelay.cli._lazy import LazyConsole, LazyModule
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from authrelay.config import Settings
+    from authrelay.store import db
+    from authrelay.store import environments as envs
+else:  # imported when a command first needs them (fast --help)
+    asyncio = LazyModule("asyncio")
+    db = LazyModule("authrelay.store.db")
+    envs = LazyModule("authrelay.store.environments")
 
 app = typer.Typer(
     help="authrelay: a self-hostable agent auth server.",
@@ -47,8 +52,8 @@ app.add_typer(connections_cli.app, name="connections")
 app.add_typer(accounts_cli.app, name="accounts")
 app.command("request")(request_cli.request_command)
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+console = LazyConsole(soft_wrap=True)
+err_console = LazyConsole(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[
     Path | None,
@@ -66,6 +71,8 @@ DatabaseUrl = Annotated[
 
 
 def _settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> Settings:
+    from authrelay.config import Settings
+
     overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
@@ -268,6 +275,8 @@ def env_list(
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
+    from rich.table import Table
+
     table = Table("name", "id", "environment URL")
     for item in data:
         table.add_row(item["name"], item["id"], item["environment_url"] or "(server not running)")
@@ -395,6 +404,8 @@ def env_list_clients(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    from rich.table import Table
+
     table = Table("client id", "created")
     for row in rows:
         table.add_row(row["client_id"], row["created_at"])
@@ -519,11 +530,15 @@ def main() -> None:
 def _app_with_config_errors() -> None:
     try:
         app()
-    except ConfigError as exc:
-        typer.echo(f"authrelay: configuration error: {exc}", err=True)
-        raise SystemExit(2) from None
-    except ValidationError as exc:
-        if exc.title != Settings.__name__:
+    except Exception as exc:
+        from pydantic import ValidationError
+
+        from authrelay.config import ConfigError, describe_validation_error
+
+        if isinstance(exc, ConfigError):
+            typer.echo(f"authrelay: configuration error: {exc}", err=True)
+            raise SystemExit(2) from None
+        if not isinstance(exc, ValidationError) or exc.title != "Settings":
             raise
         for line in describe_validation_error(exc):
             typer.echo(f"authrelay: configuration error: {line}", err=True)

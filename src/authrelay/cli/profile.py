@@ -6,15 +6,14 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from authrelay.cli._lazy import LazyConsole
 from authrelay.cli.profiles import Profile, ProfileError, ProfileStore
 
 app = typer.Typer(
     help="Profiles: environment URL and API credentials under a name.", no_args_is_help=True
 )
-console = Console(soft_wrap=True)
+console = LazyConsole(soft_wrap=True)
 
 
 def _store() -> ProfileStore:
@@ -87,6 +86,8 @@ def list_profiles(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
             )
         )
         return
+    from rich.table import Table
+
     table = Table("", "name", "environment URL", "client id", "protected")
     if env_source:
         table.add_row(

@@ -12,17 +12,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import track
-from rich.table import Table
-from rich.text import Text
 
 from authrelay.cli import common
+from authrelay.cli._lazy import LazyConsole
 from authrelay.cli.profiles import Credentials, ProfileError, ProfileStore
-from authrelay.client._client import Client
 from authrelay.client._exceptions import ApiError, AuthrelayClientError
 from authrelay.providers.diff import (
     Change,
@@ -33,14 +29,19 @@ from authrelay.providers.diff import (
 )
 from authrelay.providers.identifiers import derive_identifier
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from authrelay.client._client import Client
+
 app = typer.Typer(
     help="Custom providers: list, get, diff, create, update, delete, promote, apply, infer.",
     no_args_is_help=True,
 )
 # No console markup: paths like "available_scopes[admin]" and server messages are shown as-is.
 # Without a terminal, tables are printed at full width (nothing cut).
-out = Console(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 10_000)
-err = Console(stderr=True, soft_wrap=True, markup=False)
+out = LazyConsole(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 10_000)
+err = LazyConsole(stderr=True, soft_wrap=True, markup=False)
 
 ProfileOpt = common.ProfileOpt
 JsonOpt = common.JsonOpt
@@ -82,6 +83,8 @@ def auth_changed(changes: list[Change]) -> bool:
 @contextmanager
 def _client(profile: str | None) -> Iterator[tuple[Client, Credentials]]:
     creds = _credentials(profile)
+    from authrelay.client._client import Client
+
     with Client(creds.env_url, creds.client_id, creds.client_secret) as client:
         yield client, creds  # errors escaping here are printed by cli.errors.run
 
@@ -190,6 +193,9 @@ def _shorten(text: str, width: int = 60) -> str:
 
 
 def diff_table(changes: list[Change], title: str) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=title, show_lines=False)
     table.add_column("field")
     table.add_column("change")
@@ -207,6 +213,9 @@ def diff_table(changes: list[Change], title: str) -> Table:
 
 def three_way_table(source: dict[str, Any], target: dict[str, Any]) -> Table:
     """Source (the truth), the target as it is, and what the target will become."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title="promote: source → target")
     for column in ("field", "source", "target now", "proposed"):
         table.add_column(column)
@@ -224,6 +233,8 @@ def three_way_table(source: dict[str, Any], target: dict[str, Any]) -> Table:
 def report_changes(
     current: dict[str, Any] | None, proposed: dict[str, Any], as_json: bool
 ) -> list[Change]:
+    from rich.text import Text
+
     changes = diff_definitions(current, proposed)
     added, removed = scope_changes(current, proposed)
     if as_json:
@@ -274,6 +285,21 @@ def _token(client: Client) -> str:
     return client._token()
 
 
+RICH_TABLE_ROWS = 200  # longer lists print as plain aligned columns (rich lays out every cell)
+
+
+def plain_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Columns padded to their widest cell, written at once: linear in the rows (the rich
+    table took seconds for 10,000 providers, docs/benchmarks.md)."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [headers, tuple("-" * w for w in widths), *rows]
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
 # ---------------------------------------------------------------------------- commands
 
 
@@ -284,6 +310,8 @@ def list_providers(
     as_json: JsonOpt = False,
 ) -> None:
     """List providers."""
+    from rich.table import Table
+
     if kind not in {"custom", "default", "all"}:
         raise typer.BadParameter("use custom, default or all", param_hint="--type")
     with _client(profile) as (client, _):
@@ -294,17 +322,24 @@ def list_providers(
     if as_json:
         typer.echo(json.dumps(providers, indent=2))
         return
-    table = Table("identifier", "display name", "auth", "proxy_url", "custom")
-    for p in providers:
-        kinds = ",".join(str(a.get("type")) for a in p.get("auth_patterns", []))
-        table.add_row(
-            p["identifier"],
-            p["display_name"],
-            kinds,
-            p.get("proxy_url", ""),
+    headers = ("identifier", "display name", "auth", "proxy_url", "custom")
+    rows: list[tuple[str, ...]] = [
+        (
+            str(p["identifier"]),
+            str(p["display_name"]),
+            ",".join(str(a.get("type")) for a in p.get("auth_patterns", [])),
+            str(p.get("proxy_url", "")),
             "yes" if p.get("is_custom") else "",
         )
-    out.print(table)
+        for p in providers
+    ]
+    if len(rows) > RICH_TABLE_ROWS:
+        plain_table(headers, rows)
+    else:
+        table = Table(*headers)
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
     out.print(f"✅ {len(providers)} provider(s)")
 
 
@@ -588,6 +623,9 @@ def apply_folder(
     as_json: JsonOpt = False,
 ) -> None:
     """Make the environment's custom providers match a folder: plan, confirm, apply."""
+    from rich.progress import track
+    from rich.table import Table
+
     if not folder.is_dir():
         raise typer.BadParameter(f"{folder} is not a folder")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".json", ".yaml", ".yml"})

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, literal, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authrelay.store import counts
 from authrelay.store.connections import contains_pattern
 from authrelay.store.models import ConnectedAccount, Connection
 
@@ -40,38 +42,196 @@ async def get(
     return await session.scalar(stmt.limit(1))
 
 
+STREAMS_PER_CONNECTION = 20  # above this many connections, one query with IN (...)
+CANDIDATES = 2000  # identifier matches fetched as a list; more are read as a subquery
+TRIGRAM = 3  # shorter search text cannot use a trigram index: it is matched by scanning
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """One index range read of a page. `connections`: the part is exactly the accounts of
+    these connections (its size is in the maintained counts unless other filters apply);
+    `whole`: the part is the whole environment."""
+
+    condition: Any
+    connections: list[str] | None = None
+    whole: bool = False
+    #: count by primary-key lookups (the condition lists the candidate `seq`s)
+    by_key: bool = False
+
+
 async def page(
-    session: AsyncSession, env_id: str, filters: AccountFilter, *, after_seq: int | None, limit: int
+    session: AsyncSession,
+    env_id: str,
+    filters: AccountFilter,
+    *,
+    after_seq: int | None,
+    limit: int,
+    count_limit: int,
 ) -> tuple[list[tuple[ConnectedAccount, Connection]], int]:
-    stmt = (
-        select(ConnectedAccount, Connection)
-        .join(Connection, Connection.id == ConnectedAccount.connection_id)
-        .where(ConnectedAccount.environment_id == env_id)
-    )
-    if filters.connection_ids is not None:
-        stmt = stmt.where(ConnectedAccount.connection_id.in_(filters.connection_ids))
+    """Up to `limit` accounts after `after_seq` in `seq` order, and `total_size`.
+
+    Every part of the answer is an index range read (migration 0004_lists): a filter on
+    connections (connector, connection names, provider) reads each connection's range and
+    merges them; a search (`query`) adds the accounts of the connections whose name or
+    provider matches to the identifier matches found by the trigram index."""
+    extra = _extra_conditions(filters)
+    streams = await _streams(session, env_id, filters)
+    base = [ConnectedAccount.environment_id == env_id, *extra]
+    if after_seq is not None:
+        base.append(ConnectedAccount.seq > after_seq)
+    found: dict[int, ConnectedAccount] = {}
+    for stream in streams:
+        stmt = select(ConnectedAccount).where(*base, stream.condition)
+        for row in await session.scalars(stmt.order_by(ConnectedAccount.seq).limit(limit)):
+            found[row.seq] = row
+    rows = [found[seq] for seq in sorted(found)[:limit]]
+    total = await _total(session, env_id, streams, extra, count_limit)
+    connections = await _connections(session, {row.connection_id for row in rows})
+    return [(row, connections[row.connection_id]) for row in rows], total
+
+
+def _extra_conditions(filters: AccountFilter) -> list[Any]:
+    out: list[Any] = []
     if filters.identifier:
-        stmt = stmt.where(ConnectedAccount.identifier == filters.identifier)
-    if filters.provider:
-        stmt = stmt.where(Connection.provider_identifier == filters.provider)
+        out.append(ConnectedAccount.identifier == filters.identifier)
     if filters.organization_id:
-        stmt = stmt.where(ConnectedAccount.organization_id == filters.organization_id)
+        out.append(ConnectedAccount.organization_id == filters.organization_id)
     if filters.user_id:
-        stmt = stmt.where(ConnectedAccount.user_id == filters.user_id)
+        out.append(ConnectedAccount.user_id == filters.user_id)
+    return out
+
+
+async def _streams(session: AsyncSession, env_id: str, filters: AccountFilter) -> list[_Stream]:
+    scope = await _connection_scope(session, env_id, filters)
     if filters.query:
-        like = contains_pattern(filters.query)
-        stmt = stmt.where(
-            or_(
-                func.lower(ConnectedAccount.identifier).like(like, escape="\\"),
-                func.lower(Connection.name).like(like, escape="\\"),
-                func.lower(Connection.provider_identifier).like(like, escape="\\"),
+        by_name = await _connections_matching(session, env_id, filters.query, scope)
+        streams = [_Stream(ConnectedAccount.connection_id == cid, [cid]) for cid in by_name]
+        match = [
+            func.lower(ConnectedAccount.identifier).like(
+                contains_pattern(filters.query), escape="\\"
+            )
+        ]
+        candidates = await identifier_candidates(session, env_id, filters.query)
+        if isinstance(candidates, list) and not candidates:
+            return streams
+        if candidates is not None:
+            match.append(ConnectedAccount.seq.in_(candidates))
+        if by_name:
+            match.append(ConnectedAccount.connection_id.not_in(by_name))
+        if scope is not None:
+            match.append(ConnectedAccount.connection_id.in_(scope))
+        return [*streams, _Stream(and_(*match), by_key=isinstance(candidates, list))]
+    if scope is None:
+        return [_Stream(true(), whole=True)]
+    if len(scope) <= STREAMS_PER_CONNECTION:
+        return [_Stream(ConnectedAccount.connection_id == cid, [cid]) for cid in scope]
+    return [_Stream(ConnectedAccount.connection_id.in_(scope), scope)]
+
+
+async def _connection_scope(
+    session: AsyncSession, env_id: str, filters: AccountFilter
+) -> list[str] | None:
+    """The connections the filters allow (None: all of the environment's)."""
+    scope = None if filters.connection_ids is None else sorted(set(filters.connection_ids))
+    if filters.provider:
+        ids = await session.scalars(
+            select(Connection.id).where(
+                Connection.environment_id == env_id,
+                Connection.provider_identifier == filters.provider,
             )
         )
-    total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    if after_seq is not None:
-        stmt = stmt.where(ConnectedAccount.seq > after_seq)
-    rows = await session.execute(stmt.order_by(ConnectedAccount.seq).limit(limit))
-    return [(a, c) for a, c in rows.tuples()], total
+        allowed = set(ids)
+        scope = sorted(allowed if scope is None else allowed.intersection(scope))
+    return scope
+
+
+async def _connections_matching(
+    session: AsyncSession, env_id: str, query: str, scope: list[str] | None
+) -> list[str]:
+    like = contains_pattern(query)
+    stmt = select(Connection.id).where(
+        Connection.environment_id == env_id,
+        or_(
+            func.lower(Connection.name).like(like, escape="\\"),
+            func.lower(Connection.provider_identifier).like(like, escape="\\"),
+        ),
+    )
+    if scope is not None:
+        stmt = stmt.where(Connection.id.in_(scope))
+    return sorted(await session.scalars(stmt))
+
+
+async def identifier_candidates(session: AsyncSession, env_id: str, query: str) -> Any:
+    """The `seq`s of a superset of the environment's accounts whose identifier contains
+    `query` (case-insensitive), read from the trigram index: a list when there are at most
+    CANDIDATES (so the page and its count are primary-key lookups, whatever the planner
+    would guess), else a subquery; None when the text is too short for a trigram index
+    (the caller's LIKE then scans)."""
+    if session.get_bind().dialect.name == "sqlite":
+        if len(query) < TRIGRAM:
+            return None
+        phrase = '"' + query.replace('"', '""') + '"'
+        fts = "SELECT rowid FROM connected_accounts_fts WHERE connected_accounts_fts MATCH :q"
+        rows = await session.execute(text(f"{fts} LIMIT :n"), {"q": phrase, "n": CANDIDATES + 1})
+        seqs = [int(row[0]) for row in rows]
+        subquery: Any = text(fts).bindparams(q=phrase)
+    else:
+        # Materialised, so PostgreSQL reads the matches from the pg_trgm index rather than
+        # walking the whole environment in `seq` order.
+        matches = (
+            select(ConnectedAccount.seq)
+            .where(
+                ConnectedAccount.environment_id == env_id,
+                func.lower(ConnectedAccount.identifier).like(contains_pattern(query), escape="\\"),
+            )
+            .cte("identifier_matches")
+            .prefix_with("MATERIALIZED")
+        )
+        seqs = [
+            int(seq) for seq in await session.scalars(select(matches.c.seq).limit(CANDIDATES + 1))
+        ]
+        subquery = select(matches.c.seq)
+    return sorted(seqs) if len(seqs) <= CANDIDATES else subquery
+
+
+async def _total(
+    session: AsyncSession,
+    env_id: str,
+    streams: list[_Stream],
+    extra: list[Any],
+    count_limit: int,
+) -> int:
+    """`total_size`: from the maintained counts where they answer, else each part counted
+    up to `count_limit` rows (0: no limit) — docs/api.md, "Lists at scale"."""
+    total = 0
+    counted_connections: list[str] = []
+    for stream in streams:
+        if not extra and stream.whole:
+            total += await counts.get(session, "accounts", [env_id])
+        elif not extra and stream.connections is not None:
+            counted_connections.extend(stream.connections)
+        else:
+            # A column no index covers: SQLite then looks the candidates up by key instead
+            # of scanning a covering index of the whole environment.
+            counted_column = ConnectedAccount.status if stream.by_key else literal(1)
+            stmt = select(counted_column).where(
+                ConnectedAccount.environment_id == env_id, *extra, stream.condition
+            )
+            if count_limit:
+                stmt = stmt.limit(count_limit + 1)
+            counted = await session.scalar(select(func.count()).select_from(stmt.subquery()))
+            total += min(int(counted or 0), count_limit or int(counted or 0))
+    if counted_connections:
+        total += await counts.get(session, "accounts_conn", counted_connections)
+    return total
+
+
+async def _connections(session: AsyncSession, ids: set[str]) -> dict[str, Connection]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Connection).where(Connection.id.in_(sorted(ids))))
+    return {row.id: row for row in rows}
 
 
 async def delete_for_connection(session: AsyncSession, connection_id: str) -> int:

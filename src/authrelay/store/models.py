@@ -102,8 +102,8 @@ class ConnectedAccount(Base):
 
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(40), unique=True)
-    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
-    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"), index=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"))
+    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"))
     identifier: Mapped[str] = mapped_column(String(255))
     organization_id: Mapped[str | None] = mapped_column(String(255))
     user_id: Mapped[str | None] = mapped_column(String(255))
@@ -122,6 +122,42 @@ class ConnectedAccount(Base):
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     refresh_lease_owner: Mapped[str | None] = mapped_column(String(64))
     refresh_lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# Every list filter ends in `seq`, the keyset order (migration 0004_lists).
+Index("ix_providers_env_seq", Provider.environment_id, Provider.seq)
+Index("ix_accounts_env_seq", ConnectedAccount.environment_id, ConnectedAccount.seq)
+Index("ix_accounts_conn_seq", ConnectedAccount.connection_id, ConnectedAccount.seq)
+Index(
+    "ix_accounts_env_identifier",
+    ConnectedAccount.environment_id,
+    ConnectedAccount.identifier,
+    ConnectedAccount.seq,
+)
+Index(
+    "ix_accounts_env_org",
+    ConnectedAccount.environment_id,
+    ConnectedAccount.organization_id,
+    ConnectedAccount.seq,
+)
+Index(
+    "ix_accounts_env_user",
+    ConnectedAccount.environment_id,
+    ConnectedAccount.user_id,
+    ConnectedAccount.seq,
+)
+
+
+class RowCount(Base):
+    """Rows per scope, kept by database triggers (migration 0004_lists) in the transaction
+    that inserts or deletes the row: `providers` and `accounts` per environment id,
+    `accounts_conn` per connection id."""
+
+    __tablename__ = "row_counts"
+
+    resource: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
 
 
 class AuthFlow(Base):

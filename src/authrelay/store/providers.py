@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authrelay.store import counts
 from authrelay.store.models import ConnectedAccount, Connection, Provider
 
 
@@ -18,10 +19,11 @@ async def get_by_identifier(session: AsyncSession, env_id: str, identifier: str)
 
 
 async def count(session: AsyncSession, env_id: str, identifier: str | None) -> int:
+    """From the maintained counts; with `identifier`, 0 or 1 (a unique index answers)."""
+    if not identifier:
+        return await counts.get(session, "providers", [env_id])
     query = select(func.count()).select_from(Provider).where(Provider.environment_id == env_id)
-    if identifier:
-        query = query.where(Provider.identifier == identifier)
-    return int(await session.scalar(query) or 0)
+    return int(await session.scalar(query.where(Provider.identifier == identifier)) or 0)
 
 
 async def page(
