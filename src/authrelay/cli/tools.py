@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from authrelay.cli.providers import (
     JsonOpt,
@@ -25,15 +24,12 @@ from authrelay.cli.providers import (
     err,
     out,
 )
-from authrelay.client._client import Client
 from authrelay.client._exceptions import AuthrelayClientError
-from authrelay.client.models import ToolSyncResult
-from authrelay.tools.generate import (
-    DEFAULT_MAX_TOOLS,
-    GenerationError,
-    generate_tools,
-    load_document,
-)
+from authrelay.tools import DEFAULT_MAX_TOOLS
+
+if TYPE_CHECKING:  # imported when a command needs them (fast --help)
+    from authrelay.client._client import Client
+    from authrelay.client.models import ToolSyncResult
 
 app = typer.Typer(help="Tools: list, get, import from OpenAPI, delete, call.", no_args_is_help=True)
 
@@ -67,6 +63,8 @@ def credential_params(provider: dict[str, Any]) -> set[tuple[str, str]]:
 
 def show_plan(result: ToolSyncResult, title: str) -> int:
     """Print a sync plan; the number of changes in it."""
+    from rich.table import Table
+
     table = Table("action", "tool", "changed", title=title)
     for name in result.created:
         table.add_row("create", name, "")
@@ -131,6 +129,8 @@ def list_tools(
     if as_json:
         typer.echo(json.dumps([t.model_dump(mode="json") for t in tools], indent=2))
         return
+    from rich.table import Table
+
     table = Table("name", "provider", "description")
     for tool in tools:
         table.add_row(tool.name, tool.provider, str(tool.definition.get("description", ""))[:70])
@@ -227,6 +227,8 @@ def import_openapi(
     """Generate one tool per operation; plan → diff → confirm, like `providers update`.
     Tools of an earlier import that the document no longer has are deleted (not with
     --keep); hand-written tools are never touched."""
+    from authrelay.tools.generate import GenerationError, generate_tools, load_document
+
     try:
         document = load_document(_read_bytes(spec))
     except GenerationError as exc:

@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 
 from authrelay.errors import InvalidArgument
 from authrelay.providers.infer.parse import load_structured, to_text
+from authrelay.tools import DEFAULT_MAX_TOOLS
 from authrelay.tools.model import schema_valid, validate_tool
 from authrelay.tools.naming import operation_part, tool_name
 from authrelay.tools.schemas import Inliner, trim
 
 METHODS = ("get", "put", "post", "delete", "patch", "head")
-DEFAULT_MAX_TOOLS = 1000
 MAX_DOCUMENT_BYTES = 50_000_000
 _LOCATIONS = ("path", "query", "header", "body")
 _INPUT_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
