@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from authrelay import __version__
 from authrelay.api import accounts, audit, connections, errors, health, providers, token
 from authrelay.config import Settings
+from authrelay.dashboard import install as install_dashboard
 from authrelay.observability import AccessLogMiddleware, Metrics, configure_logging
 from authrelay.proxy.app import PREFIX, ProxyApp
 from authrelay.runtime import create_runtime
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> ASGIApp:
         web_routes.router,
     ):
         app.include_router(router)
+    install_dashboard(app)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     return Dispatcher(app, proxy)
 

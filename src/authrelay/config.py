@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     link_ttl_seconds: int = Field(default=600, ge=30, le=7 * 86400)
     refresh_margin_seconds: float = Field(default=60.0, ge=0)
     retry_body_limit: int = Field(default=1_048_576, ge=0)
+    dashboard_session_idle_seconds: int = Field(default=1800, ge=1, le=7 * 86400)
+    dashboard_signin_max_failures: int = Field(default=5, ge=1)
+    dashboard_signin_address_max_failures: int = Field(default=20, ge=1)
+    dashboard_signin_window_seconds: int = Field(default=900, ge=1)
 
     @classmethod
     def settings_customise_sources(

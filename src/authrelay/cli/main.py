@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from authrelay.cli import admin as admin_cli
 from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
 from authrelay.config import Settings
@@ -36,6 +37,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(profile_cli.app, name="profile")
 app.add_typer(providers_cli.app, name="providers")
+app.add_typer(admin_cli.app, name="admin")
 
 console = Console()
 err_console = Console(stderr=True)

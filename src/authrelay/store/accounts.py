@@ -20,6 +20,7 @@ class AccountFilter:
     organization_id: str | None = None
     user_id: str | None = None
     query: str | None = None
+    status: str | None = None
 
 
 async def get(
@@ -58,6 +59,8 @@ async def page(
         stmt = stmt.where(ConnectedAccount.organization_id == filters.organization_id)
     if filters.user_id:
         stmt = stmt.where(ConnectedAccount.user_id == filters.user_id)
+    if filters.status:
+        stmt = stmt.where(ConnectedAccount.status == filters.status)
     if filters.query:
         like = contains_pattern(filters.query)
         stmt = stmt.where(
