@@ -98,7 +98,10 @@ async def audit_log(
 
 
 async def _clients_page(page: EnvPage, status: int = 200, **extra: Any) -> Response:
-    rows = await envs.list_clients(page.session, page.environment)
+    rows = [
+        {"id": r.id, "created_at": r.created_at}
+        for r in await envs.list_clients(page.session, page.environment)
+    ]
     await page.session.rollback()
     return page.render("clients.html", status, clients=rows, **extra)
 
