@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from authrelay import __version__
 from authrelay.api import accounts, audit, connections, errors, health, providers, token
 from authrelay.config import Settings
-from authrelay.dashboard import install as install_dashboard
+from authrelay.dashboard.mount import install as install_dashboard
 from authrelay.observability import AccessLogMiddleware, Metrics, configure_logging
 from authrelay.proxy.app import PREFIX, ProxyApp
 from authrelay.runtime import create_runtime
