@@ -68,8 +68,11 @@ def add_admin_with_cli(server: Server, email: str, password: str = PASSWORD) -> 
     return email
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Browser]:
+    """One browser for this package's tests. Package scope, not session: Playwright's sync
+    API keeps an event loop running on this thread while it is open, which tests elsewhere
+    (asyncio.run) must not meet."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -125,9 +128,9 @@ class Visit:
     def csp_violations(self) -> list[str]:
         return [m for m in self.console if "Content Security Policy" in m]
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, full_page: bool = True) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 @pytest.fixture

@@ -52,6 +52,7 @@ def test_connection_link_hosted_form_and_audit(
     expect(page.locator("#link-expiry")).not_to_be_empty()
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    visit.shot("journey-authorization-link", full_page=False)
 
     page.goto(link)  # the user opens the link in the same browser
     page.get_by_label("API key").fill("sk-dashboard-test-secret")
@@ -84,6 +85,7 @@ def test_connection_link_hosted_form_and_audit(
     ):
         expect(entries.filter(has_text=action)).not_to_have_count(0)
     expect(entries.locator(".actor")).to_have_text([ADMIN] * entries.count())
+    visit.shot("journey-audit", full_page=False)
     with server.api(dev_client) as api:
         logged = api.get("/api/v1/audit-logs", params={"resource_id": conn}).json()["audit_logs"]
         assert [(e["action"], e["actor"]["client_id"]) for e in logged] == [

@@ -54,6 +54,7 @@ def test_create_with_a_mistake_then_edit_with_diff(
     expect(page.locator(".gutter")).to_contain_text(f"● {line}")
     expect(page.get_by_label("Definition (JSON)")).to_have_value(wrong)  # nothing lost
     expect(page.get_by_role("button", name="Save")).to_have_count(0)
+    visit.shot("journey-provider-error", full_page=False)
 
     _editor_text(visit, definition(name))
     page.get_by_role("button", name="Review changes").click()
@@ -72,6 +73,7 @@ def test_create_with_a_mistake_then_edit_with_diff(
     expect(row).to_contain_text("description")
     expect(row).to_contain_text("first")
     expect(row).to_contain_text("second")
+    visit.shot("journey-provider-diff", full_page=False)
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     with server.api(dev_client) as api:
@@ -106,6 +108,7 @@ def test_concurrent_edit_is_shown_not_overwritten(
     expect(conflict).to_contain_text("Someone else changed this provider")
     expect(conflict).to_contain_text("from the API")
     expect(conflict).to_contain_text("from the dashboard")
+    visit.shot("journey-provider-conflict", full_page=False)
     with server.api(dev_client) as api:
         assert api.get(f"/api/v1/providers/{ident}").json()["provider"]["description"] == (
             "from the API"
@@ -146,6 +149,7 @@ def test_delete_names_blocking_connections_and_promote(
     page.get_by_role("link", name="Promote to production").click()
     expect(page.locator("table.three-way")).to_contain_text("display_name")
     expect(page.locator("table.three-way")).to_contain_text(name)
+    visit.shot("journey-provider-promote", full_page=False)
     page.get_by_role("button", name="Create in production").click()
     expect(page).to_have_url(re.compile(f"/dashboard/production/providers/{ident}"))
     with server.api(prod_client) as api:

@@ -115,3 +115,16 @@ def test_state_changes_need_the_csrf_token(visit: Visit, server: Server) -> None
             assert response.status_code == 403
             assert "Traceback" not in response.text
         assert len(http.get("/dashboard/dev/clients").text) == before
+
+
+def test_sign_in_returns_only_inside_the_dashboard(visit: Visit, server: Server) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        for target in ("//evil.example/x", "https://evil.example/", "/api/v1/providers"):
+            response = http.post(
+                "/dashboard/signin", data={"email": ADMIN, "password": PASSWORD, "next": target}
+            )
+            assert response.status_code == 303
+            assert response.headers["location"] == "/dashboard/"
+        missing = http.get("/dashboard/no-such-env/providers")
+        assert missing.status_code == 404 and "no environment named" in missing.text
+        assert "Traceback" not in missing.text
