@@ -7,6 +7,7 @@ import sys
 
 import httpx
 
+from tests.support.dashboard import post_sign_in
 from tests.support.rawdb import rows
 from tests.support.servers import Server
 
@@ -24,7 +25,7 @@ def admin(server: Server, *args: str, stdin: str = "") -> subprocess.CompletedPr
 
 def signs_in(server: Server, email: str, password: str) -> httpx.Response:
     with httpx.Client(base_url=server.url) as http:
-        return http.post("/dashboard/signin", data={"email": email, "password": password})
+        return post_sign_in(http, email, password)
 
 
 def test_admin_lifecycle(server: Server, unique: str) -> None:

@@ -8,6 +8,7 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.dashboard.conftest import ADMIN, PASSWORD, Visit, add_admin, off_loop
+from tests.support.dashboard import post_sign_in
 from tests.support.rawdb import execute, rows
 from tests.support.servers import Server
 
@@ -87,9 +88,7 @@ def test_failed_sign_ins_are_limited_with_one_answer(server: Server) -> None:
 
     def attempt(address: str, password: str) -> httpx.Response:
         with httpx.Client(base_url=server.url) as http:
-            return http.post(
-                "/dashboard/signin", data={"email": address, "password": password, "next": ""}
-            )
+            return post_sign_in(http, address, password)
 
     unknown = attempt("nobody@example.com", PASSWORD)
     wrong = attempt(email, "wrong wrong wrong")
@@ -99,7 +98,7 @@ def test_failed_sign_ins_are_limited_with_one_answer(server: Server) -> None:
         assert attempt(email, "wrong wrong wrong").status_code == 401
     refused = attempt(email, PASSWORD)
     assert refused.status_code == 401 and WRONG in refused.text
-    assert "authrelay_dashboard" not in refused.headers.get("set-cookie", "")
+    assert "authrelay_dashboard=" not in refused.headers.get("set-cookie", "")
     # another account from the same address still signs in
     other = add_admin(server, "unlimited@example.com")
     assert attempt(other, PASSWORD).status_code == 303
@@ -120,11 +119,21 @@ def test_state_changes_need_the_csrf_token(visit: Visit, server: Server) -> None
 def test_sign_in_returns_only_inside_the_dashboard(visit: Visit, server: Server) -> None:
     with httpx.Client(base_url=server.url) as http:
         for target in ("//evil.example/x", "https://evil.example/", "/api/v1/providers"):
-            response = http.post(
-                "/dashboard/signin", data={"email": ADMIN, "password": PASSWORD, "next": target}
-            )
+            response = post_sign_in(http, ADMIN, PASSWORD, target)
             assert response.status_code == 303
             assert response.headers["location"] == "/dashboard/"
         missing = http.get("/dashboard/no-such-env/providers")
         assert missing.status_code == 404 and "no environment named" in missing.text
         assert "Traceback" not in missing.text
+
+
+def test_sign_in_form_needs_its_own_token(server: Server) -> None:
+    """Another site cannot post the sign-in form (login CSRF): the form's token must match
+    the cookie the sign-in page set."""
+    with httpx.Client(base_url=server.url) as http:
+        data = {"email": ADMIN, "password": PASSWORD, "next": ""}
+        for extra in ({}, {"signin_token": "forged"}):
+            refused = http.post("/dashboard/signin", data={**data, **extra})
+            assert refused.status_code == 403 and "expired" in refused.text
+            assert "authrelay_dashboard=" not in refused.headers.get("set-cookie", "")
+        assert post_sign_in(http, ADMIN, PASSWORD).status_code == 303

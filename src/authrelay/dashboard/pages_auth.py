@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -20,12 +22,36 @@ from authrelay.dashboard.web import (
 from authrelay.store import environments as envs
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+EXPIRED = "The sign-in form had expired; please sign in again."
 WRONG = "The email or the password is not right, or there were too many failed attempts."
 
 
+SIGNIN_COOKIE = "authrelay_dashboard_signin"
+
+
+def _signin_form(
+    runtime: RuntimeDep, target: str, email: str = "", error: str = "", status: int = 200
+) -> Response:
+    """The sign-in page. Its form carries a token that must match a cookie set here, so
+    another site cannot sign a browser in to an account of its choosing."""
+    token = secrets.token_urlsafe(24)
+    response = render(
+        "signin.html", status, next=target, email=email, error=error, signin_token=token
+    )
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=secure(runtime),
+        path=f"{PREFIX}/signin",
+    )
+    return response
+
+
 @router.get("/signin")
-async def signin_page(next: str | None = None) -> Response:
-    return render("signin.html", next=safe_next(next), email="", error="")
+async def signin_page(runtime: RuntimeDep, next: str | None = None) -> Response:
+    return _signin_form(runtime, safe_next(next))
 
 
 @router.post("/signin")
@@ -34,6 +60,9 @@ async def signin(request: Request, runtime: RuntimeDep, session: DbSession) -> R
     email = str(data.get("email", ""))
     password = str(data.get("password", ""))
     target = safe_next(str(data.get("next", "")))
+    sent, expected = str(data.get("signin_token", "")), request.cookies.get(SIGNIN_COOKIE, "")
+    if not sent or not secrets.compare_digest(sent.encode(), expected.encode()):
+        return _signin_form(runtime, target, email[:400], EXPIRED, 403)
     s = runtime.settings
     limits = users.SigninLimits(
         s.dashboard_signin_max_failures,
@@ -45,8 +74,9 @@ async def signin(request: Request, runtime: RuntimeDep, session: DbSession) -> R
         session, email[:400], password[:1024], address, limits, request.cookies.get(COOKIE)
     )
     if token is None:
-        return render("signin.html", 401, next=target, email=email[:400], error=WRONG)
+        return _signin_form(runtime, target, email[:400], WRONG, 401)
     response = redirect(target)
+    response.delete_cookie(SIGNIN_COOKIE, path=f"{PREFIX}/signin")
     response.set_cookie(
         COOKIE, token, httponly=True, samesite="lax", secure=secure(runtime), path=PREFIX
     )
