@@ -48,11 +48,14 @@
       var marked = (editor.getAttribute("data-error-lines") || "").split(",").filter(Boolean);
       var draw = function () {
         var count = area.value.split("\n").length;
-        var out = [];
+        gutter.textContent = "";
         for (var i = 1; i <= count; i++) {
-          out.push(marked.indexOf(String(i)) >= 0 ? "● " + i : String(i));
+          var bad = marked.indexOf(String(i)) >= 0;
+          var number = document.createElement("span");
+          number.textContent = (bad ? "● " + i : String(i)) + (i < count ? "\n" : "");
+          if (bad) { number.className = "bad"; }
+          gutter.appendChild(number);
         }
-        gutter.textContent = out.join("\n");
         gutter.scrollTop = area.scrollTop;
       };
       area.addEventListener("input", function () { marked = []; draw(); });
