@@ -76,6 +76,13 @@ def test_every_page_at_two_widths(
     _check(page, signin, "/dashboard/signin")
     visit.shot("signin-390")
     visit.sign_in()
+    with server.api(dev_client) as api:  # the home page counts what the API lists
+        custom = api.get("/api/v1/providers", params={"filter.provider_type": "CUSTOM"}).json()
+        connections = api.get("/api/v1/connections/app", params={"page_size": 1}).json()
+    page.goto(visit.url("/dashboard/dev/"))
+    assert page.locator("#count-custom").inner_text() == str(custom["total_size"])
+    assert page.locator("#count-connections").inner_text() == str(connections["total_size"])
+    assert int(page.locator("#count-pending_auth").inner_text()) >= 1
     for width, height in ((1280, 900), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
         for name, path in _pages(ident, conn_id, account["id"]):
