@@ -125,6 +125,17 @@ def test_sign_in_returns_only_inside_the_dashboard(visit: Visit, server: Server)
         missing = http.get("/dashboard/no-such-env/providers")
         assert missing.status_code == 404 and "no environment named" in missing.text
         assert "Traceback" not in missing.text
+        # errors under /dashboard are pages, not the API's JSON envelope
+        bad_token = http.get("/dashboard/dev/connections", params={"page_token": "garbage"})
+        assert bad_token.status_code == 400
+        assert bad_token.headers["content-type"].startswith("text/html")
+        assert "page_token" in bad_token.text
+        unknown = http.get("/dashboard/dev/no/such/page")
+        assert unknown.status_code == 404 and unknown.headers["content-type"].startswith(
+            "text/html"
+        )
+    with httpx.Client(base_url=server.url) as http:  # the API keeps its envelope
+        assert http.get("/api/v1/nothing-here").headers["content-type"] == "application/json"
 
 
 def test_sign_in_form_needs_its_own_token(server: Server) -> None:
