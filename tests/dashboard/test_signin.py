@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from tests.dashboard.conftest import ADMIN, PASSWORD, Visit, add_admin, off_loop
 from tests.support.dashboard import post_sign_in
 from tests.support.rawdb import execute, rows
-from tests.support.servers import Server
+from tests.support.servers import Server, start_server
 
 WRONG = "The email or the password is not right"
 
@@ -148,3 +149,36 @@ def test_sign_in_form_needs_its_own_token(server: Server) -> None:
             assert refused.status_code == 403 and "expired" in refused.text
             assert "authrelay_dashboard=" not in refused.headers.get("set-cookie", "")
         assert post_sign_in(http, ADMIN, PASSWORD).status_code == 303
+
+
+def test_cookies_are_secure_behind_an_https_public_url(
+    server: Server, admin: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A second server on the same store, told its public URL is https."""
+    https = start_server(
+        server.backend, tmp_path_factory.mktemp("https"), AUTHRELAY_PUBLIC_URL="https://auth.test"
+    )
+    try:
+        with httpx.Client(base_url=https.url) as http:
+            form = http.get("/dashboard/signin")
+            form_cookie = form.headers["set-cookie"]
+            assert "Secure" in form_cookie and "HttpOnly" in form_cookie
+            # httpx keeps Secure cookies off plain http: send it as a browser on https would
+            value = form_cookie.split(";")[0].split("=", 1)[1]
+            token = re.search(r'name="signin_token" value="([^"]+)"', form.text)
+            assert token
+            signed = http.post(
+                "/dashboard/signin",
+                data={"email": admin, "password": PASSWORD, "signin_token": token[1]},
+                headers={"Cookie": f"authrelay_dashboard_signin={value}"},
+            )
+            assert signed.status_code == 303
+            session_cookie = next(
+                part
+                for part in signed.headers.get_list("set-cookie")
+                if part.startswith("authrelay_dashboard=")
+            )
+            assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+            assert "SameSite=lax" in session_cookie
+    finally:
+        https.stop()
