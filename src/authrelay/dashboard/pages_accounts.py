@@ -19,19 +19,28 @@ from authrelay.oauth import flows
 from authrelay.store.accounts import AccountFilter
 
 router = APIRouter(prefix=PREFIX + "/{env}/accounts", include_in_schema=False)
+MAX_CONNECTION_PAGES = 100  # 3,000 connections in the choices
 
 
 async def _connection_names(page: Page) -> list[dict[str, Any]]:
-    listed = await connections.list_connections(
-        page.session,
-        page.principal,
-        page.runtime.services,
-        page_size=None,
-        page_token=None,
-        provider=None,
-        query=None,
-    )
-    return list(listed["connections"])
+    """Every connection of the environment (page by page), for the filter and link forms."""
+    found: list[dict[str, Any]] = []
+    token: str | None = None
+    for _ in range(MAX_CONNECTION_PAGES):
+        listed = await connections.list_connections(
+            page.session,
+            page.principal,
+            page.runtime.services,
+            page_size=None,
+            page_token=token,
+            provider=None,
+            query=None,
+        )
+        found.extend(listed["connections"])
+        token = listed["next_page_token"] or None
+        if token is None:
+            break
+    return found
 
 
 async def _list_page(
