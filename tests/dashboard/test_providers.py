@@ -63,8 +63,11 @@ def test_create_with_a_mistake_then_edit_with_diff(
     expect(page.get_by_role("status")).to_have_text("Saved.")
     expect(page).to_have_url(re.compile(f"/dashboard/dev/providers/{ident}"))
     with server.api(dev_client) as api:
-        listed = api.get("/api/v1/providers", params={"filter.provider_type": "CUSTOM"}).json()
-        assert ident in [p["identifier"] for p in listed["providers"]]
+        listed = api.get(
+            "/api/v1/providers",
+            params={"filter.provider_type": "CUSTOM", "identifier": ident},
+        ).json()
+        assert [p["identifier"] for p in listed["providers"]] == [ident]
 
     _editor_text(visit, definition(name, description="second"))
     page.get_by_role("button", name="Review changes").click()
