@@ -13,6 +13,7 @@ from authrelay import __version__
 from authrelay.api import accounts, audit, connections, errors, health, providers, token, tools
 from authrelay.api.nul import refuse_nul_parameters
 from authrelay.config import Settings
+from authrelay.dashboard.mount import install as install_dashboard
 from authrelay.observability import AccessLogMiddleware, Metrics, configure_logging
 from authrelay.openapi.build import install as install_openapi
 from authrelay.proxy.app import PREFIX, ProxyApp
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> ASGIApp:
     ):
         app.include_router(router)
     install_openapi(app)
+    install_dashboard(app)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     return Dispatcher(app, proxy, tools_app)
 

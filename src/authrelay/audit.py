@@ -20,6 +20,8 @@ async def list_audit_log(
     page_token: str | None,
     resource_type: str | None,
     resource_id: str | None,
+    actor: str | None = None,
+    action: str | None = None,
 ) -> dict[str, Any]:
     size = parse_page_size(page_size, 1000)
     before_seq = None
@@ -34,6 +36,8 @@ async def list_audit_log(
         limit=size + 1,
         resource_type=resource_type,
         resource_id=resource_id,
+        actor=actor,
+        action=action,
     )
     more = len(rows) > size
     rows = rows[:size]

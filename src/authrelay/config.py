@@ -191,6 +191,10 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(default=65_536, ge=1024)
     max_tools_per_provider: int = Field(default=1000, ge=1, le=100_000)
     list_count_limit: int = Field(default=1000, ge=0)
+    dashboard_session_idle_seconds: int = Field(default=1800, ge=1, le=7 * 86400)
+    dashboard_signin_max_failures: int = Field(default=5, ge=1)
+    dashboard_signin_address_max_failures: int = Field(default=20, ge=1)
+    dashboard_signin_window_seconds: int = Field(default=900, ge=1)
 
     @classmethod
     def settings_customise_sources(

@@ -6,7 +6,7 @@ import copy
 import json
 from pathlib import Path
 
-from authrelay.providers.diff import definition_of, diff_definitions, scope_changes
+from authrelay.providers.diff import definition_of, diff_definitions, diff_values, scope_changes
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "examples"
 
@@ -70,3 +70,13 @@ def test_definition_of_a_provider_response() -> None:
         and "icon_src" not in definition
         and definition["display_name"] == "My Asana"
     )
+
+
+def test_diff_values_walks_any_json_for_the_audit_log() -> None:
+    created = diff_values(None, {"key_id": "a", "config": {"scopes": ["x"]}})
+    assert [(c.path, c.kind) for c in created] == [("config", "added"), ("key_id", "added")]
+    deleted = diff_values({"enabled": True}, None)
+    assert [(c.path, c.kind, c.old) for c in deleted] == [("enabled", "removed", True)]
+    changed = diff_values({"enabled": True, "n": 1}, {"enabled": False, "n": 1})
+    assert [(c.path, c.old, c.new) for c in changed] == [("enabled", True, False)]
+    assert diff_values(None, None) == []

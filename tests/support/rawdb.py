@@ -8,7 +8,7 @@ import json
 from tests.support.servers import Backend
 
 TABLES = ["environments", "api_clients", "signing_keys", "providers", "connections",
-          "connected_accounts", "audit_log"]  # fmt: skip
+          "connected_accounts", "audit_log", "admin_users", "admin_sessions"]  # fmt: skip
 
 
 def raw_bytes(backend: Backend) -> bytes:

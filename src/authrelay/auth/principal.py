@@ -9,3 +9,9 @@ from dataclasses import dataclass
 class Principal:
     environment_id: str
     client_id: str
+    #: who the audit log names when it is not the API client (a dashboard user's email)
+    actor_name: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return self.actor_name or self.client_id

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 
 from authrelay.cli import accounts as accounts_cli
+from authrelay.cli import admin as admin_cli
 from authrelay.cli import connections as connections_cli
 from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
@@ -51,6 +52,7 @@ app.add_typer(tools_cli.app, name="tools")
 app.add_typer(connections_cli.app, name="connections")
 app.add_typer(accounts_cli.app, name="accounts")
 app.command("request")(request_cli.request_command)
+app.add_typer(admin_cli.app, name="admin")
 
 console = LazyConsole(soft_wrap=True)
 err_console = LazyConsole(stderr=True, soft_wrap=True)

@@ -158,7 +158,7 @@ async def _create_magic_link(
     await audit.record(
         session,
         environment_id=principal.environment_id,
-        actor=principal.client_id,
+        actor=principal.actor,
         action="connected_account.magic_link",
         resource_type="connected_account",
         resource_id=row.id,
@@ -594,7 +594,7 @@ async def verify_user(
         session,
         ctx,
         environment_id=flow.environment_id,
-        actor=principal.client_id,
+        actor=principal.actor,
         action="connected_account.verify",
         resource_type="connected_account",
         resource_id=account.id,

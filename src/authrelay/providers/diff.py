@@ -146,6 +146,17 @@ def diff_definitions(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Ch
     return changes
 
 
+def diff_values(old: Any, new: Any) -> list[Change]:
+    """Changes between any two JSON values (an audit entry's before and after)."""
+    changes: list[Change] = []
+    if old is None and isinstance(new, dict):
+        old = {}
+    if new is None and isinstance(old, dict):
+        new = {}
+    _walk("", old, new, changes)
+    return changes
+
+
 def scopes_of(definition: dict[str, Any] | None) -> set[str]:
     found: set[str] = set()
     for pattern in (definition or {}).get("auth_patterns", []) or []:

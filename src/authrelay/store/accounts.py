@@ -22,6 +22,7 @@ class AccountFilter:
     organization_id: str | None = None
     user_id: str | None = None
     query: str | None = None
+    status: str | None = None
 
 
 async def get(
@@ -99,6 +100,8 @@ def _extra_conditions(filters: AccountFilter) -> list[Any]:
         out.append(ConnectedAccount.organization_id == filters.organization_id)
     if filters.user_id:
         out.append(ConnectedAccount.user_id == filters.user_id)
+    if filters.status:
+        out.append(ConnectedAccount.status == filters.status)
     return out
 
 

@@ -45,6 +45,8 @@ async def list_entries(
     limit: int,
     resource_type: str | None,
     resource_id: str | None,
+    actor: str | None = None,
+    action: str | None = None,
 ) -> tuple[list[AuditEntry], int]:
     """Newest first; `before_seq` continues from a previous page."""
     query = select(AuditEntry).where(AuditEntry.environment_id == environment_id)
@@ -52,6 +54,10 @@ async def list_entries(
         query = query.where(AuditEntry.resource_type == resource_type)
     if resource_id:
         query = query.where(AuditEntry.resource_id == resource_id)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if action:
+        query = query.where(AuditEntry.action == action)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if before_seq is not None:
         query = query.where(AuditEntry.seq < before_seq)

@@ -1,0 +1,50 @@
+"""API clients as changes with an audit trail (the dashboard's create and delete)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authrelay.auth.principal import Principal
+from authrelay.changes import commit_change
+from authrelay.context import ServiceContext
+from authrelay.errors import NotFound
+from authrelay.store import environments as envs
+
+
+async def create_api_client(
+    session: AsyncSession, principal: Principal, ctx: ServiceContext, env: envs.EnvironmentInfo
+) -> envs.NewClient:
+    """The new client with its secret (shown once; only its hash is stored)."""
+    created = await envs.create_client(session, env)
+    await commit_change(
+        session,
+        ctx,
+        environment_id=env.id,
+        actor=principal.actor,
+        action="api_client.create",
+        resource_type="api_client",
+        resource_id=created.client_id,
+        before=None,
+        after={"client_id": created.client_id},
+    )
+    return created
+
+
+async def delete_api_client(
+    session: AsyncSession, principal: Principal, ctx: ServiceContext, client_id: str
+) -> None:
+    row = await envs.get_client(session, client_id)
+    if row is None or row.environment_id != principal.environment_id:
+        raise NotFound(f"no API client {client_id!r} in this environment")
+    await envs.delete_client(session, client_id)
+    await commit_change(
+        session,
+        ctx,
+        environment_id=principal.environment_id,
+        actor=principal.actor,
+        action="api_client.delete",
+        resource_type="api_client",
+        resource_id=client_id,
+        before={"client_id": client_id},
+        after=None,
+    )

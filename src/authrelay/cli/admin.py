@@ -1,0 +1,131 @@
+"""`authrelay admin …`: the people who may sign in to the dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from authrelay.config import Settings
+from authrelay.dashboard import users
+from authrelay.errors import AuthrelayError
+from authrelay.store import db
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Dashboard users (sign-in to /dashboard).", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="AUTHRELAY_DATA_DIR",
+        help="Folder holding the SQLite database and the master key file.",
+        show_default=False,
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="DATABASE_URL", help="PostgreSQL URL (optional)."),
+]
+Email = Annotated[str, typer.Argument(help="The user's email address.")]
+
+
+def _settings(data_dir: Path | None, database_url: str | None) -> Settings:
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if database_url:
+        overrides["database_url"] = database_url
+    return Settings(**overrides)
+
+
+def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    async def go() -> T:
+        from authrelay.runtime import prepare_database
+
+        engine, _keyring, _ = await prepare_database(settings)
+        try:
+            async with db.session_factory(engine)() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(go())
+    except AuthrelayError as exc:
+        err_console.print(f"❌ {exc}")
+        raise typer.Exit(1) from None
+
+
+def read_password() -> str:
+    """Standard input when it is not a terminal (first line); otherwise asked twice."""
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password (at least 12 characters): ")
+        if getpass.getpass("Repeat the password: ") != password:
+            err_console.print("❌ the two passwords differ")
+            raise typer.Exit(1)
+    try:
+        users.check_password(password)
+    except AuthrelayError as exc:
+        err_console.print(f"❌ {exc}")
+        raise typer.Exit(1) from None
+    return password
+
+
+@app.command("add")
+def admin_add(email: Email, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Create a dashboard user; the password comes from standard input."""
+    settings = _settings(data_dir, database_url)
+    password = read_password()
+
+    async def work(session: Any) -> str:
+        return await users.add_user(session, email, password)
+
+    console.print(f"✅ dashboard user {_run(settings, work)} added")
+
+
+@app.command("list")
+def admin_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List dashboard users (emails and creation dates)."""
+    rows = _run(_settings(data_dir, database_url), users.list_users)
+    for row in rows:
+        typer.echo(f"{row.email}\t{db.as_utc(row.created_at).isoformat()}")
+    if not rows:
+        console.print("No dashboard users yet: authrelay admin add EMAIL")
+
+
+@app.command("remove")
+def admin_remove(email: Email, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Delete a dashboard user and end their sessions."""
+
+    async def work(session: Any) -> None:
+        await users.remove_user(session, email)
+
+    _run(_settings(data_dir, database_url), work)
+    console.print(f"✅ dashboard user {email.strip().lower()} removed")
+
+
+@app.command("set-password")
+def admin_set_password(
+    email: Email, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Set a new password (from standard input); ends the user's sessions."""
+    settings = _settings(data_dir, database_url)
+    password = read_password()
+
+    async def work(session: Any) -> None:
+        await users.set_password(session, email, password)
+
+    _run(settings, work)
+    console.print(f"✅ password of {email.strip().lower()} changed; their sessions ended")
