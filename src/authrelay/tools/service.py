@@ -52,7 +52,7 @@ async def _finish(
         await audit.record(
             session,
             environment_id=principal.environment_id,
-            actor=principal.client_id,
+            actor=principal.actor,
             action=action,
             resource_type="tool",
             resource_id=name,
