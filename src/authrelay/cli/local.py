@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from authrelay.config import Settings
 
-SERVER_FILE = "server.json"
+SERVERS_DIR = "servers"
 
 
 class NoDatabaseError(Exception):
@@ -71,27 +71,25 @@ async def open_existing(settings: Settings) -> Any:
 # ---------------------------------------------------------------------------- served URL
 
 
-def server_file(settings: Settings) -> Path:
-    return settings.data_dir.resolve() / SERVER_FILE
+def servers_dir(settings: Settings) -> Path:
+    """`servers/` in the data folder: one `<pid>.json` per running `serve` (several servers
+    may share a data folder, e.g. on different ports)."""
+    return settings.data_dir.resolve() / SERVERS_DIR
 
 
 def record_server(settings: Settings) -> Path:
     """Written by `serve`: the URL it serves, for local commands to print."""
-    path = server_file(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{SERVER_FILE}.{os.getpid()}")
+    folder = servers_dir(settings)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"{os.getpid()}.json"
+    tmp = folder / f".{os.getpid()}.tmp"
     tmp.write_text(json.dumps({"url": settings.base_url, "pid": os.getpid()}) + "\n")
     os.replace(tmp, path)
     return path
 
 
 def forget_server(settings: Settings) -> None:
-    path = server_file(settings)
-    try:
-        if json.loads(path.read_text()).get("pid") == os.getpid():
-            path.unlink()
-    except (OSError, ValueError):
-        pass
+    (servers_dir(settings) / f"{os.getpid()}.json").unlink(missing_ok=True)
 
 
 def _alive(pid: Any) -> bool:
@@ -107,15 +105,23 @@ def _alive(pid: Any) -> bool:
 
 
 def served_url(settings: Settings) -> str | None:
-    """The URL a running server recorded for this data folder, or None."""
-    try:
-        data = json.loads(server_file(settings).read_text())
-    except (OSError, ValueError):
-        return None
-    url = data.get("url") if isinstance(data, dict) else None
-    if not isinstance(url, str) or not _alive(data.get("pid")):
-        return None
-    return url
+    """The URL a running server recorded for this data folder, or None: of several, the one
+    running longest. Records of servers that are gone (killed before they could remove
+    theirs) are skipped and removed."""
+    records = []
+    for path in servers_dir(settings).glob("*.json"):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        url = data.get("url") if isinstance(data, dict) else None
+        if not isinstance(url, str):
+            continue
+        if not _alive(data.get("pid")):
+            path.unlink(missing_ok=True)
+            continue
+        records.append((path.stat().st_mtime, url))
+    return min(records)[1] if records else None
 
 
 def url_for_host(base: str, host: str | None) -> str:
