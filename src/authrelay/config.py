@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     link_ttl_seconds: int = Field(default=600, ge=30, le=7 * 86400)
     refresh_margin_seconds: float = Field(default=60.0, ge=0)
     retry_body_limit: int = Field(default=1_048_576, ge=0)
+    proxy_cache_max_entries: int = Field(default=100_000, ge=1)
+    proxy_cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=65_536)
+    provider_cache_max_entries: int = Field(default=1_000, ge=1)
+    provider_cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=65_536)
 
     @classmethod
     def settings_customise_sources(

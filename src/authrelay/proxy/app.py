@@ -65,7 +65,6 @@ _NOT_FORWARDED = _HOP_BY_HOP | {
     b"content-length",
 }
 _MAX_REDIRECTS = 5
-_UNKNOWN = object()
 
 
 async def _send_error(send: Send, exc: AuthrelayError, info: dict[str, Any]) -> None:
@@ -121,18 +120,18 @@ class ProxyApp:
         # Local names throughout: the cache may be cleared by another task at any await.
         hosts = cache.hosts
         if hosts is None:
-            async with runtime.sessions() as session:
+            async with runtime.read_sessions() as session:
                 hosts = dict(await bound_hosts(session))
             cache.hosts = hosts
         bound = hosts.get(host)
         if bound is not None and bound != claims.environment_id:
             raise Unauthenticated("the access token belongs to another environment")
-        client_env = cache.clients.get(claims.client_id, _UNKNOWN)
-        if client_env is _UNKNOWN:
-            async with runtime.sessions() as session:
+        client_env = cache.clients.get(claims.client_id)
+        if client_env is None:
+            async with runtime.read_sessions() as session:
                 client = await get_client(session, claims.client_id)
-            client_env = client.environment_id if client else None
-            cache.remember(cache.clients, claims.client_id, client_env)
+            client_env = client.environment_id if client else ""  # "": the client is gone
+            cache.clients.put(claims.client_id, client_env)
         if client_env != claims.environment_id:
             raise Unauthenticated("the API client of this access token no longer exists")
         return claims.environment_id
@@ -142,10 +141,10 @@ class ProxyApp:
     ) -> Route:
         key = (env_id, connection, identifier)
         cache = runtime.proxy_cache
-        route = cache.cached_route(key)
+        route = cache.cached_route(key)  # raises a cached error answer anew
         if route is None:
             try:
-                async with runtime.sessions() as session:
+                async with runtime.read_sessions() as session:
                     route = await load_route(
                         session,
                         runtime.keyring,
@@ -154,11 +153,12 @@ class ProxyApp:
                         env_id,
                         connection,
                         identifier,
+                        providers=runtime.provider_cache,
                     )
             except AuthrelayError as exc:
-                cache.remember(cache.routes, key, exc)
+                cache.remember_route(key, exc)  # kept as data, never as the exception
                 raise
-            cache.remember(cache.routes, key, route)
+            cache.remember_route(key, route)
         assert isinstance(route, Route)
         return route
 
