@@ -143,8 +143,14 @@ def wrk_version(wrk: str) -> str:
 
 
 def run_wrk(
-    wrk: str, url: str, connections: int, duration_s: int, headers: dict[str, str]
+    wrk: str,
+    url: str,
+    connections: int,
+    duration_s: int,
+    headers: dict[str, str],
+    script: Sequence[str] = (),
 ) -> WrkResult:
+    """`script`: a Lua script and its arguments (bench/identifiers.lua MODE N THREADS)."""
     argv = [
         wrk,
         f"--threads={min(connections, 2)}",
@@ -155,7 +161,10 @@ def run_wrk(
     ]
     for name, value in headers.items():
         argv += ["--header", f"{name}: {value}"]
-    argv.append(url)
+    if script:
+        argv += ["--script", script[0], url, "--", *script[1:]]
+    else:
+        argv.append(url)
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 30)
     except subprocess.TimeoutExpired as exc:

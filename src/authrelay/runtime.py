@@ -25,6 +25,7 @@ from authrelay.proxy.guard import GuardedResolver
 from authrelay.proxy.routes import ProviderCache, provider_cache
 from authrelay.store import db
 from authrelay.store.environments import bootstrap, load_signing_keys
+from authrelay.store.proxy_targets import EngineReader, SqliteReader, target_reader
 from authrelay.vault import KeyRing, load_keyring
 
 
@@ -43,7 +44,8 @@ class Runtime:
     proxy_cache: ProxyCache = field(init=False)
     provider_cache: ProviderCache = field(init=False)  # parsed custom-provider definitions
     last_used: LastUsed = field(init=False)
-    read_sessions: async_sessionmaker[AsyncSession] = field(init=False)  # the proxy's misses
+    read_sessions: async_sessionmaker[AsyncSession] = field(init=False)  # no transaction
+    targets: EngineReader | SqliteReader = field(init=False)  # the proxy's route misses
     refresher: Refresher = field(init=False)
     proxy_http: aiohttp.ClientSession = field(init=False)  # the proxy's, same connection pool
     services: ServiceContext = field(init=False)
@@ -56,6 +58,7 @@ class Runtime:
         )
         self.last_used = LastUsed(s.proxy_cache_max_entries)
         self.read_sessions = db.read_only_session_factory(self.engine)
+        self.targets = target_reader(self.engine, s.resolved_database_url)
         self.refresher = Refresher(
             self.sessions,
             self.keyring,
@@ -100,6 +103,8 @@ class Runtime:
             await self.last_used.flush(self.sessions)
         await self.proxy_http.close()
         await self.http.close()  # closes the shared connector too
+        if isinstance(self.targets, SqliteReader):
+            self.targets.close()
         await self.engine.dispose()
 
 

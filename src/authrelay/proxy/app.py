@@ -144,17 +144,16 @@ class ProxyApp:
         route = cache.cached_route(key)  # raises a cached error answer anew
         if route is None:
             try:
-                async with runtime.read_sessions() as session:
-                    route = await load_route(
-                        session,
-                        runtime.keyring,
-                        runtime.catalog,
-                        runtime.settings.allowlist,
-                        env_id,
-                        connection,
-                        identifier,
-                        providers=runtime.provider_cache,
-                    )
+                route = await load_route(
+                    runtime.targets,
+                    runtime.keyring,
+                    runtime.catalog,
+                    runtime.settings.allowlist,
+                    env_id,
+                    connection,
+                    identifier,
+                    providers=runtime.provider_cache,
+                )
             except AuthrelayError as exc:
                 cache.remember_route(key, exc)  # kept as data, never as the exception
                 raise

@@ -28,7 +28,7 @@ from authrelay.proxy.cache import BoundedCache, text_size
 from authrelay.proxy.guard import BlockedAddress, check_host
 from authrelay.proxy.inject import credential_header
 from authrelay.store.db import as_utc
-from authrelay.store.proxy_targets import ProxyTarget, provider_definition, proxy_target
+from authrelay.store.proxy_targets import ProxyTarget, SessionReader, TargetReader
 from authrelay.vault import KeyRing
 
 
@@ -107,7 +107,7 @@ def provider_cache(max_entries: int, max_bytes: int) -> ProviderCache:
 
 
 async def _provider(
-    session: AsyncSession,
+    reader: TargetReader,
     catalog: Catalog,
     target: ProxyTarget,
     providers: ProviderCache | None,
@@ -120,7 +120,7 @@ async def _provider(
     found = providers.get(key) if providers is not None else None
     if found is not None:
         return found
-    stored = await provider_definition(session, target.provider_id)
+    stored = await reader.definition(target.provider_id)
     if stored is None:  # deleted since the first query
         return None
     definition, version = stored
@@ -131,7 +131,7 @@ async def _provider(
 
 
 async def load_route(
-    session: AsyncSession,
+    source: AsyncSession | TargetReader,
     keyring: KeyRing,
     catalog: Catalog,
     allowlist: UpstreamAllowlist,
@@ -142,13 +142,15 @@ async def load_route(
     providers: ProviderCache | None = None,
 ) -> Route:
     """Everything one proxied call needs, from one query (plus one more the first time a
-    custom provider's definition version is seen when `providers` is given)."""
-    target = await proxy_target(session, env_id, connection_name, identifier)
+    custom provider's definition version is seen when `providers` is given). `source`: a
+    session (the queries run in it) or a reader (see store/proxy_targets.py)."""
+    reader = SessionReader(source) if isinstance(source, AsyncSession) else source
+    target = await reader.target(env_id, connection_name, identifier)
     if target is None:
         raise NotFound(f"no connection named {connection_name!r} in this environment")
     if not target.enabled:
         raise FailedPrecondition(f"connection {connection_name!r} is disabled; enable it first")
-    provider = await _provider(session, catalog, target, providers)
+    provider = await _provider(reader, catalog, target, providers)
     pattern = provider.pattern(target.connection_type) if provider else None
     if provider is None or pattern is None:
         raise FailedPrecondition(
