@@ -91,3 +91,19 @@ def seed_accounts(
     keyring = load_keyring(master_keys, data_dir, create=False)
     asyncio.run(_seed(database_url, keyring, connection_name, start, stop))
     return time.monotonic() - began
+
+
+async def _bump(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            await cache_store.bump(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+def drop_caches(database_url: str) -> None:
+    """Bump the cache generation: every running worker drops its caches within one poll
+    interval (AUTHRELAY_CACHE_POLL_SECONDS)."""
+    asyncio.run(_bump(database_url))

@@ -3,6 +3,7 @@ cached per process and dropped whenever the cache generation moves (see `ProxyCa
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -94,6 +95,24 @@ def _fill(template: str, values: dict[str, str]) -> str:
 ProviderCache = BoundedCache[tuple[str, int], ResolvedProvider]
 
 
+def _check_base(base: str, allowlist: UpstreamAllowlist) -> tuple[str, str, int, str]:
+    """Scheme, host, port and path of a filled proxy_url, once it is a valid http(s) URL to
+    a host the proxy may reach (else PlaceholderRejected / PermissionDenied)."""
+    url = URL(base, encoded=True)
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise PlaceholderRejected("the provider's proxy_url does not make a valid URL")
+    try:
+        check_host(url.host, allowlist)
+    except BlockedAddress as exc:
+        raise PermissionDenied(f"upstream target refused: {exc}") from None
+    return url.scheme, url.host, url.port or 0, url.raw_path.rstrip("/")
+
+
+# Most accounts of a provider share one base URL: parse and check it once per process. At
+# most 1,024 URLs of at most 512 characters are kept (longer ones are checked every time).
+_checked_base = functools.lru_cache(maxsize=1024)(_check_base)
+
+
 def _definition_size(_key: tuple[str, int], value: ResolvedProvider) -> int:
     # A parsed definition holds about six times the bytes of its JSON (measured with
     # tracemalloc on the catalog's definitions); the JSON is what we can count cheaply.
@@ -183,19 +202,15 @@ async def load_route(
         header_name, header_value = credential_header(pattern, secrets)
     except ValueError as exc:
         raise InternalError("stored credentials cannot be sent as a header") from exc
-    url = URL(base, encoded=True)
-    if url.scheme not in {"http", "https"} or not url.host:
-        raise PlaceholderRejected("the provider's proxy_url does not make a valid URL")
-    try:
-        check_host(url.host, allowlist)
-    except BlockedAddress as exc:
-        raise PermissionDenied(f"upstream target refused: {exc}") from None
+    scheme, host, port, base_path = (
+        _checked_base(base, allowlist) if len(base) <= 512 else _check_base(base, allowlist)
+    )
     expires = target.token_expires_at
     return Route(
         account_id=account_id,
         base_url=base,
-        origin=(url.scheme, url.host, url.port or 0),
-        base_path=url.raw_path.rstrip("/"),
+        origin=(scheme, host, port),
+        base_path=base_path,
         header_name=header_name,
         header_value=header_value,
         pattern=pattern,
