@@ -260,7 +260,8 @@ def running(log_dir: Path) -> Iterator[Processes]:
         procs.stop_all()
 
 
-def wait_ready(server: Server, path: str, timeout_s: float = READY_TIMEOUT_S) -> None:
+def wait_ready(server: Server, path: str, timeout_s: float | None = None) -> None:
+    timeout_s = READY_TIMEOUT_S if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     last = "no answer"
     with httpx.Client(timeout=2.0) as client:

@@ -72,16 +72,19 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def read_only_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for reads that need no transaction (the proxy's cache misses): each
-    statement runs on its own, with no BEGIN/COMMIT round trips, and on SQLite without the
-    write lock every other transaction takes (which made concurrent misses queue behind each
-    other and behind writers). Never write through these sessions."""
+def read_only_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool) for reads that need no transaction (the proxy's cache
+    misses): each statement runs on its own, with no BEGIN/COMMIT round trips, and on SQLite
+    without the write lock every other transaction takes (which made concurrent misses queue
+    behind each other and behind writers). Never write through it."""
     if engine.dialect.name == "sqlite":
-        bound = engine.execution_options(**{READ_ONLY: True})
-    else:
-        bound = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return async_sessionmaker(bound, expire_on_commit=False)
+        return engine.execution_options(**{READ_ONLY: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def read_only_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `read_only_engine`."""
+    return async_sessionmaker(read_only_engine(engine), expire_on_commit=False)
 
 
 def _alembic_config(connection: SyncConnection) -> Config:

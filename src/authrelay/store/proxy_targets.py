@@ -6,8 +6,8 @@ definition is read only when its version is new to the process.
 
 Two readers run it:
 
-- `EngineReader` (PostgreSQL, and SQLite through a session when a caller has one): one pooled
-  connection in autocommit mode, so no BEGIN/ROLLBACK round trips;
+- `EngineReader` (PostgreSQL): one pooled connection in autocommit mode, so no
+  BEGIN/ROLLBACK round trips (`SessionReader` runs the same queries in a caller's session);
 - `SqliteReader` (SQLite): its own `sqlite3` connection, read-only, queried synchronously on
   the event loop's thread. The lookup is three index probes (tens of microseconds); handing
   it to aiosqlite's thread instead costs several thread hand-offs per query, which under load
@@ -26,6 +26,7 @@ from typing import Any, NamedTuple, Protocol
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from authrelay.store.db import read_only_engine
 from authrelay.store.models import ConnectedAccount, Connection, Provider
 
 
@@ -130,7 +131,7 @@ class EngineReader:
     """A pooled connection per query, in autocommit mode (no BEGIN/ROLLBACK round trips)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.engine = read_only_engine(engine)
 
     async def target(
         self, env_id: str, connection_name: str, identifier: str
