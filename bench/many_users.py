@@ -27,6 +27,7 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import run as harness
 from backends import make_backend
 from run import (
     BENCH_DIR,
@@ -222,6 +223,7 @@ def run(args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    harness.READY_TIMEOUT_S = 300  # workers start slowly on a loaded machine
     try:
         text = run(args)
     except HarnessError as exc:
