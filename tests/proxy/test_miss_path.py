@@ -47,7 +47,8 @@ async def _lookups(server: Server, connection: str, identifiers: list[str]) -> d
             "errors": errors,
             "providers": len(runtime.provider_cache),
             "cached": len(runtime.proxy_cache.routes),
-            "negative": runtime.proxy_cache.routes.get((env.id, connection, "nobody-here")),
+            "errors_cached": len(runtime.proxy_cache.negatives),
+            "negative": runtime.proxy_cache.negatives.get((env.id, connection, "nobody-here")),
         }
     finally:
         await runtime.close()
@@ -89,7 +90,7 @@ def test_misses_share_the_parsed_provider_and_cache_errors_as_data(
     assert found["providers"] == 1
     # Three routes and two error answers (unknown identifier, unknown connection) cached;
     # the unknown identifier as data, raised as a new exception each time.
-    assert found["cached"] == 5
+    assert found["cached"] == 3 and found["errors_cached"] == 2
     assert isinstance(found["negative"], Negative)
     errors = found["errors"]
     assert isinstance(errors, list) and errors[0] is not errors[1]

@@ -132,9 +132,14 @@ def route_entry_size(key: tuple[str, str, str], value: Any) -> int:
 
 class ProxyCache:
     def __init__(self, max_entries: int = 100_000, max_bytes: int = 64 * 1024 * 1024) -> None:
-        # (environment id, connection name, identifier) → Route or Negative
+        # (environment id, connection name, identifier) → Route
         self.routes: BoundedCache[tuple[str, str, str], Any] = BoundedCache(
             max_entries, max_bytes, route_entry_size
+        )
+        # The same keys → Negative (error answers), apart and with a quarter of the bounds:
+        # a flood of unknown identifiers can neither push the real routes out nor take more.
+        self.negatives: BoundedCache[tuple[str, str, str], Negative] = BoundedCache(
+            max(1, max_entries // 4), max(4096, max_bytes // 4), route_entry_size
         )
         # client id → environment id ("": the client is gone). Few entries: a tenth of the
         # route cache's bounds.
@@ -146,20 +151,27 @@ class ProxyCache:
 
     def invalidate(self) -> None:
         self.routes.clear()
+        self.negatives.clear()
         self.clients.clear()
         self.hosts = None
 
     def remember_route(self, key: tuple[str, str, str], value: Any) -> None:
-        """Store a Route, or an error answer as a `Negative`."""
+        """Store a Route, or an error answer as a `Negative` (each replaces the other)."""
         if isinstance(value, AuthrelayError):
-            value = Negative.of(value)
-        self.routes.put(key, value)
+            self.routes.pop(key)
+            self.negatives.put(key, Negative.of(value))
+        else:
+            self.negatives.pop(key)
+            self.routes.put(key, value)
 
     def cached_route(self, key: tuple[str, str, str]) -> Any:
-        entry = self.routes.get(key)
-        if type(entry) is Negative:
-            raise entry.error()
-        return entry
+        """The cached Route, None when nothing is cached; a cached error is raised anew."""
+        route = self.routes.get(key)
+        if route is None:
+            negative = self.negatives.get(key)
+            if negative is not None:
+                raise negative.error()
+        return route
 
     async def poll(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         async with sessions() as session:

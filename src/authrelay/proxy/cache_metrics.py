@@ -48,7 +48,12 @@ def register_cache_metrics(
     if old is not None:
         metrics.registry.unregister(old)
     collector = CacheCollector(
-        {"routes": proxy.routes, "clients": proxy.clients, "providers": providers}
+        {
+            "routes": proxy.routes,
+            "negatives": proxy.negatives,
+            "clients": proxy.clients,
+            "providers": providers,
+        }
     )
     metrics.registry.register(collector)
     metrics.cache_collector = collector  # type: ignore[attr-defined]
