@@ -25,7 +25,12 @@ from authrelay.proxy.guard import GuardedResolver
 from authrelay.proxy.routes import ProviderCache, provider_cache
 from authrelay.store import db
 from authrelay.store.environments import bootstrap, load_signing_keys
-from authrelay.store.proxy_targets import EngineReader, SqliteReader, target_reader
+from authrelay.store.proxy_targets import (
+    AsyncpgReader,
+    EngineReader,
+    SqliteReader,
+    target_reader,
+)
 from authrelay.vault import KeyRing, load_keyring
 
 
@@ -45,7 +50,7 @@ class Runtime:
     provider_cache: ProviderCache = field(init=False)  # parsed custom-provider definitions
     last_used: LastUsed = field(init=False)
     read_sessions: async_sessionmaker[AsyncSession] = field(init=False)  # no transaction
-    targets: EngineReader | SqliteReader = field(init=False)  # the proxy's route misses
+    targets: EngineReader | SqliteReader | AsyncpgReader = field(init=False)  # route misses
     refresher: Refresher = field(init=False)
     proxy_http: aiohttp.ClientSession = field(init=False)  # the proxy's, same connection pool
     services: ServiceContext = field(init=False)
@@ -105,6 +110,8 @@ class Runtime:
         await self.http.close()  # closes the shared connector too
         if isinstance(self.targets, SqliteReader):
             self.targets.close()
+        elif isinstance(self.targets, AsyncpgReader):
+            await self.targets.close()
         await self.engine.dispose()
 
 
