@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import run
 from run import (
     REQUEST_PATH,
     HarnessError,
@@ -176,6 +177,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    run.READY_TIMEOUT_S = 600  # start-up under valgrind on a busy machine takes minutes
     try:
         valgrind = ensure_tool("valgrind", "valgrind")
         callgrind_control = ensure_tool("callgrind_control", "valgrind")

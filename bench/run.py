@@ -143,8 +143,14 @@ def wrk_version(wrk: str) -> str:
 
 
 def run_wrk(
-    wrk: str, url: str, connections: int, duration_s: int, headers: dict[str, str]
+    wrk: str,
+    url: str,
+    connections: int,
+    duration_s: int,
+    headers: dict[str, str],
+    script: Sequence[str] = (),
 ) -> WrkResult:
+    """`script`: a Lua script and its arguments (bench/identifiers.lua MODE N THREADS)."""
     argv = [
         wrk,
         f"--threads={min(connections, 2)}",
@@ -155,7 +161,10 @@ def run_wrk(
     ]
     for name, value in headers.items():
         argv += ["--header", f"{name}: {value}"]
-    argv.append(url)
+    if script:
+        argv += ["--script", script[0], url, "--", *script[1:]]
+    else:
+        argv.append(url)
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 30)
     except subprocess.TimeoutExpired as exc:
@@ -251,7 +260,8 @@ def running(log_dir: Path) -> Iterator[Processes]:
         procs.stop_all()
 
 
-def wait_ready(server: Server, path: str, timeout_s: float = READY_TIMEOUT_S) -> None:
+def wait_ready(server: Server, path: str, timeout_s: float | None = None) -> None:
+    timeout_s = READY_TIMEOUT_S if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     last = "no answer"
     with httpx.Client(timeout=2.0) as client:

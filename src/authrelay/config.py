@@ -195,6 +195,10 @@ class Settings(BaseSettings):
     dashboard_signin_max_failures: int = Field(default=5, ge=1)
     dashboard_signin_address_max_failures: int = Field(default=20, ge=1)
     dashboard_signin_window_seconds: int = Field(default=900, ge=1)
+    proxy_cache_max_entries: int = Field(default=100_000, ge=1)
+    proxy_cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=65_536)
+    provider_cache_max_entries: int = Field(default=1_000, ge=1)
+    provider_cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=65_536)
 
     @classmethod
     def settings_customise_sources(

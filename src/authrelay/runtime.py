@@ -22,9 +22,17 @@ from authrelay.oauth.refresh import Refresher
 from authrelay.observability import Metrics
 from authrelay.providers.catalog import Catalog, load_catalog
 from authrelay.proxy.cache import LastUsed, ProxyCache, run_periodically
+from authrelay.proxy.cache_metrics import register_cache_metrics
 from authrelay.proxy.guard import GuardedResolver
+from authrelay.proxy.routes import ProviderCache, provider_cache
 from authrelay.store import db
 from authrelay.store.environments import bootstrap, load_signing_keys
+from authrelay.store.proxy_targets import (
+    AsyncpgReader,
+    EngineReader,
+    SqliteReader,
+    target_reader,
+)
 from authrelay.tools.cache import ToolCache
 from authrelay.vault import KeyRing, load_keyring
 from authrelay.vault.keyring import VaultError
@@ -40,22 +48,33 @@ class Runtime:
     catalog: Catalog
     metrics: Metrics
     http: aiohttp.ClientSession  # OAuth endpoints (token, user info)
-    proxy_cache: ProxyCache = field(default_factory=ProxyCache)
-    last_used: LastUsed = field(default_factory=LastUsed)
     tool_cache: ToolCache = field(default_factory=ToolCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Built once from the fields above (see __post_init__).
+    proxy_cache: ProxyCache = field(init=False)
+    provider_cache: ProviderCache = field(init=False)  # parsed custom-provider definitions
+    last_used: LastUsed = field(init=False)
+    read_sessions: async_sessionmaker[AsyncSession] = field(init=False)  # no transaction
+    targets: EngineReader | SqliteReader | AsyncpgReader = field(init=False)  # route misses
     refresher: Refresher = field(init=False)
     proxy_http: aiohttp.ClientSession = field(init=False)  # the proxy's, same connection pool
     services: ServiceContext = field(init=False)
 
     def __post_init__(self) -> None:
+        s = self.settings
+        self.proxy_cache = ProxyCache(s.proxy_cache_max_entries, s.proxy_cache_max_bytes)
+        self.provider_cache = provider_cache(
+            s.provider_cache_max_entries, s.provider_cache_max_bytes
+        )
+        self.last_used = LastUsed(s.proxy_cache_max_entries)
+        self.read_sessions = db.read_only_session_factory(self.engine)
+        self.targets = target_reader(self.engine, s.resolved_database_url)
         self.refresher = Refresher(
             self.sessions,
             self.keyring,
             self.catalog,
             self.http,
-            lambda key, route: self.proxy_cache.remember(self.proxy_cache.routes, key, route),
+            self.proxy_cache.remember_route,
             self.proxy_cache.invalidate,
             self.settings.refresh_margin_seconds,
             self.settings.allowlist,
@@ -104,6 +123,10 @@ class Runtime:
             await self.last_used.flush(self.sessions)
         await self.proxy_http.close()
         await self.http.close()  # closes the shared connector too
+        if isinstance(self.targets, SqliteReader):
+            self.targets.close()
+        elif isinstance(self.targets, AsyncpgReader):
+            await self.targets.close()
         await self.engine.dispose()
 
 
@@ -212,5 +235,6 @@ async def create_runtime(settings: Settings, metrics: Metrics | None = None) -> 
         http=create_http_client(settings),
     )
     await runtime.proxy_cache.poll(sessions)
+    register_cache_metrics(runtime.metrics, runtime.proxy_cache, runtime.provider_cache)
     runtime.start_background()
     return runtime

@@ -71,7 +71,6 @@ _NOT_FORWARDED = _HOP_BY_HOP | {
     b"expect",
 }
 _MAX_REDIRECTS = 5
-_UNKNOWN = object()
 # What reading an upstream's body raises when the body ends early or stalls.
 _CUT_OFF = (aiohttp.ClientError, TimeoutError)
 # Set when the proxy ends a response on purpose without completing it (see _EndedEarly).
@@ -171,18 +170,18 @@ class ProxyApp:
         # Local names throughout: the cache may be cleared by another task at any await.
         hosts = cache.hosts
         if hosts is None:
-            async with runtime.sessions() as session:
+            async with runtime.read_sessions() as session:
                 hosts = dict(await bound_hosts(session))
             cache.hosts = hosts
         bound = hosts.get(host)
         if bound is not None and bound != claims.environment_id:
             raise Unauthenticated("the access token belongs to another environment")
-        client_env = cache.clients.get(claims.client_id, _UNKNOWN)
-        if client_env is _UNKNOWN:
-            async with runtime.sessions() as session:
+        client_env = cache.clients.get(claims.client_id)
+        if client_env is None:
+            async with runtime.read_sessions() as session:
                 client = await get_client(session, claims.client_id)
-            client_env = client.environment_id if client else None
-            cache.remember(cache.clients, claims.client_id, client_env)
+            client_env = client.environment_id if client else ""  # "": the client is gone
+            cache.clients.put(claims.client_id, client_env)
         if client_env != claims.environment_id:
             raise Unauthenticated("the API client of this access token no longer exists")
         return claims.environment_id
@@ -192,23 +191,23 @@ class ProxyApp:
     ) -> Route:
         key = (env_id, connection, identifier)
         cache = runtime.proxy_cache
-        route = cache.cached_route(key)
+        route = cache.cached_route(key)  # raises a cached error answer anew
         if route is None:
             try:
-                async with runtime.sessions() as session:
-                    route = await load_route(
-                        session,
-                        runtime.keyring,
-                        runtime.catalog,
-                        runtime.settings.allowlist,
-                        env_id,
-                        connection,
-                        identifier,
-                    )
+                route = await load_route(
+                    runtime.targets,
+                    runtime.keyring,
+                    runtime.catalog,
+                    runtime.settings.allowlist,
+                    env_id,
+                    connection,
+                    identifier,
+                    providers=runtime.provider_cache,
+                )
             except AuthrelayError as exc:
-                cache.remember(cache.routes, key, exc)
+                cache.remember_route(key, exc)  # kept as data, never as the exception
                 raise
-            cache.remember(cache.routes, key, route)
+            cache.remember_route(key, route)
         assert isinstance(route, Route)
         return route
 

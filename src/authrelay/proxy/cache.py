@@ -5,48 +5,173 @@ counter in the database, in the change's own transaction. The process that made 
 drops its caches at once; every other process polls the counter (one small query each
 `AUTHRELAY_CACHE_POLL_SECONDS`) and drops its caches when it moved. So a change is seen by
 all replicas within one poll interval, and the proxy's hot path does no database work.
+
+Every cache here is bounded twice: by entries and by an estimate of the bytes its entries
+hold (`BoundedCache`); the least recently used entries go first. Answers that are errors
+("no such account") are cached too, as plain data (`Negative`) that is turned into a new
+exception on each hit: re-raising one stored exception object would chain a traceback onto
+it per call and keep every frame of every call alive.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from authrelay.errors import AuthrelayError
+from authrelay.errors import AuthrelayError, FieldViolation
 from authrelay.store import accounts as account_store
 from authrelay.store import cache as cache_store
 
 log = logging.getLogger("authrelay.cache")
-_MAX_ENTRIES = 100_000
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+# What one entry costs besides its key's and value's own objects: the ordered dict's slot and
+# link node, and the (value, size) pair stored in it. Measured with tracemalloc on CPython
+# 3.11 (tests/proxy/test_cache_bounds.py checks the estimate against the real allocation).
+ENTRY_OVERHEAD = 200
+
+
+def text_size(*parts: str) -> int:
+    """Bytes held by these strings."""
+    return sum(sys.getsizeof(p) for p in parts)
+
+
+class BoundedCache(Generic[K, V]):
+    """A least-recently-used map bounded by `max_entries` and by `max_bytes`, the sum of each
+    entry's estimated size (`sizer(key, value)` plus `ENTRY_OVERHEAD`). Inserting past either
+    bound evicts the least recently used entries first; a value larger than `max_bytes` on
+    its own is not stored."""
+
+    def __init__(self, max_entries: int, max_bytes: int, sizer: Callable[[K, V], int]) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.sizer = sizer
+        self.data: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self.bytes = 0
+        self.evictions = 0
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def get(self, key: K) -> V | None:
+        entry = self.data.get(key)
+        if entry is None:
+            return None
+        self.data.move_to_end(key)
+        return entry[0]
+
+    def put(self, key: K, value: V) -> None:
+        size = self.sizer(key, value) + ENTRY_OVERHEAD
+        old = self.data.pop(key, None)
+        if old is not None:
+            self.bytes -= old[1]
+        if size > self.max_bytes or self.max_entries < 1:
+            return
+        data = self.data
+        while data and (len(data) >= self.max_entries or self.bytes + size > self.max_bytes):
+            _, (_, dropped) = data.popitem(last=False)
+            self.bytes -= dropped
+            self.evictions += 1
+        data[key] = (value, size)
+        self.bytes += size
+
+    def pop(self, key: K) -> None:
+        old = self.data.pop(key, None)
+        if old is not None:
+            self.bytes -= old[1]
+
+    def clear(self) -> None:
+        self.data.clear()
+        self.bytes = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Negative:
+    """A cached error answer: what is needed to raise it again, and nothing of the call that
+    first raised it (no traceback, no frames)."""
+
+    kind: type[AuthrelayError]
+    message: str
+    violations: tuple[FieldViolation, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, exc: AuthrelayError) -> Negative:
+        return cls(type(exc), exc.message, tuple(exc.violations), tuple(exc.headers.items()))
+
+    def error(self) -> AuthrelayError:
+        """A new exception each time (each raise gets its own short traceback)."""
+        return self.kind(self.message, list(self.violations), headers=dict(self.headers))
+
+    def size(self) -> int:
+        fields = [(v.field, v.description) for v in self.violations] + list(self.headers)
+        return 120 + text_size(self.message, *(s for pair in fields for s in pair))
+
+
+def route_key_size(key: tuple[str, str, str]) -> int:
+    # The environment id and connection name are shared by many keys; the identifier is not.
+    return 64 + sys.getsizeof(key[2])
+
+
+def route_entry_size(key: tuple[str, str, str], value: Any) -> int:
+    """Estimated bytes of one route-cache entry: a Route or a Negative answer."""
+    sizer = getattr(value, "size", None)
+    return route_key_size(key) + (sizer() if callable(sizer) else 256)
 
 
 class ProxyCache:
-    def __init__(self) -> None:
-        self.routes: dict[tuple[str, str, str], Any] = {}
-        self.clients: dict[str, str | None] = {}  # client id → environment id (None: gone)
+    def __init__(self, max_entries: int = 100_000, max_bytes: int = 64 * 1024 * 1024) -> None:
+        # (environment id, connection name, identifier) → Route
+        self.routes: BoundedCache[tuple[str, str, str], Any] = BoundedCache(
+            max_entries, max_bytes, route_entry_size
+        )
+        # The same keys → Negative (error answers), apart and with a quarter of the bounds:
+        # a flood of unknown identifiers can neither push the real routes out nor take more.
+        self.negatives: BoundedCache[tuple[str, str, str], Negative] = BoundedCache(
+            max(1, max_entries // 4), max(4096, max_bytes // 4), route_entry_size
+        )
+        # client id → environment id ("": the client is gone). Few entries: a tenth of the
+        # route cache's bounds.
+        self.clients: BoundedCache[str, str] = BoundedCache(
+            max(1, max_entries // 10), max(4096, max_bytes // 10), text_size
+        )
         self.hosts: dict[str, str | None] | None = None  # bound host → environment id
         self.generation: int | None = None
 
     def invalidate(self) -> None:
         self.routes.clear()
+        self.negatives.clear()
         self.clients.clear()
         self.hosts = None
 
-    def remember(self, store: dict[Any, Any], key: Any, value: Any) -> None:
-        if len(store) >= _MAX_ENTRIES:
-            store.clear()
-        store[key] = value
+    def remember_route(self, key: tuple[str, str, str], value: Any) -> None:
+        """Store a Route, or an error answer as a `Negative` (each replaces the other)."""
+        if isinstance(value, AuthrelayError):
+            self.routes.pop(key)
+            self.negatives.put(key, Negative.of(value))
+        else:
+            self.negatives.pop(key)
+            self.routes.put(key, value)
 
     def cached_route(self, key: tuple[str, str, str]) -> Any:
-        entry = self.routes.get(key)
-        if isinstance(entry, AuthrelayError):
-            raise entry
-        return entry
+        """The cached Route, None when nothing is cached; a cached error is raised anew."""
+        route = self.routes.get(key)
+        if route is None:
+            negative = self.negatives.get(key)
+            if negative is not None:
+                raise negative.error()
+        return route
 
     async def poll(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         async with sessions() as session:
@@ -57,11 +182,14 @@ class ProxyCache:
 
 
 class LastUsed:
-    """Remembers when each account was last used; flushed in one transaction periodically."""
+    """Remembers when each account was last used; flushed in one transaction periodically.
+    `latest` (what was flushed, for reads before the database has it) keeps at most
+    `max_entries` accounts, the oldest dropped first."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_entries: int = 100_000) -> None:
         self.pending: dict[str, float] = {}
         self.latest: dict[str, float] = {}
+        self.max_entries = max_entries
 
     def mark(self, account_id: str) -> None:
         self.pending[account_id] = time.time()
@@ -70,13 +198,21 @@ class LastUsed:
         when = self.pending.get(account_id) or self.latest.get(account_id)
         return datetime.fromtimestamp(when, UTC) if when else None
 
+    def _keep_latest(self, batch: dict[str, float]) -> None:
+        latest = self.latest
+        for key in batch:
+            latest.pop(key, None)  # re-inserted below, so it counts as the newest
+        latest.update(batch)
+        excess = len(latest) - self.max_entries
+        if excess > 0:
+            for key in list(latest)[:excess]:
+                del latest[key]
+
     async def flush(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         if not self.pending:
             return
         batch, self.pending = self.pending, {}
-        if len(self.latest) > _MAX_ENTRIES:
-            self.latest.clear()
-        self.latest.update(batch)  # before the write, so readers never see a gap
+        self._keep_latest(batch)  # before the write, so readers never see a gap
         try:
             async with sessions() as session:
                 await account_store.touch_last_used(

@@ -3,6 +3,7 @@ cached per process and dropped whenever the cache generation moves (see `ProxyCa
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -22,13 +23,13 @@ from authrelay.errors import (
 )
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.model import AuthPattern
-from authrelay.providers.service import resolve_provider
+from authrelay.providers.service import ResolvedProvider, parse_stored
 from authrelay.providers.urls import fill_placeholders
+from authrelay.proxy.cache import BoundedCache, text_size
 from authrelay.proxy.guard import BlockedAddress, check_host
 from authrelay.proxy.inject import credential_header
-from authrelay.store import accounts as account_store
-from authrelay.store import connections as connection_store
 from authrelay.store.db import as_utc
+from authrelay.store.proxy_targets import ProxyTarget, SessionReader, TargetReader
 from authrelay.vault import KeyRing
 
 
@@ -39,7 +40,7 @@ class PlaceholderRejected(AuthrelayError):
     http_status = 400
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Route:
     account_id: str
     base_url: str  # proxy_url with placeholders filled, no trailing slash
@@ -59,6 +60,22 @@ class Route:
         object.__setattr__(self, "oauth", self.pattern.type == "OAUTH")
         object.__setattr__(self, "header_key", self.header_name.lower().encode("latin-1"))
 
+    def size(self) -> int:
+        """Estimated bytes this route holds on its own (its pattern is shared with every
+        route of the provider and not counted): the object, its strings and its origin."""
+        return (
+            200
+            + text_size(
+                self.account_id,
+                self.base_url,
+                self.base_path,
+                self.header_name,
+                self.header_value,
+                self.origin[1],
+            )
+            + 3 * 64
+        )
+
     def usable(self, margin: float) -> bool:
         """False when an OAuth token should be refreshed first: it expires within `margin`
         seconds, or within half of the life it had left when loaded, whichever is less."""
@@ -75,46 +92,108 @@ def _fill(template: str, values: dict[str, str]) -> str:
         raise PlaceholderRejected(f"{exc}; update the connected account") from None
 
 
+ProviderCache = BoundedCache[tuple[str, int], ResolvedProvider]
+
+
+def _check_base(base: str, allowlist: UpstreamAllowlist) -> tuple[str, str, int, str]:
+    """Scheme, host, port and path of a filled proxy_url, once it is a valid http(s) URL to
+    a host the proxy may reach (else PlaceholderRejected / PermissionDenied)."""
+    url = URL(base, encoded=True)
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise PlaceholderRejected("the provider's proxy_url does not make a valid URL")
+    try:
+        check_host(url.host, allowlist)
+    except BlockedAddress as exc:
+        raise PermissionDenied(f"upstream target refused: {exc}") from None
+    return url.scheme, url.host, url.port or 0, url.raw_path.rstrip("/")
+
+
+# Most accounts of a provider share one base URL: parse and check it once per process. At
+# most 1,024 URLs of at most 512 characters are kept (longer ones are checked every time).
+_checked_base = functools.lru_cache(maxsize=1024)(_check_base)
+
+
+def _definition_size(_key: tuple[str, int], value: ResolvedProvider) -> int:
+    # A parsed definition holds about six times the bytes of its JSON (measured with
+    # tracemalloc on the catalog's definitions); the JSON is what we can count cheaply.
+    return 6 * len(value.definition.model_dump_json()) + 2048
+
+
+def provider_cache(max_entries: int, max_bytes: int) -> ProviderCache:
+    """Parsed custom-provider definitions by (provider id, version), shared by every account
+    of the provider: a cache miss parses a definition only when its version is new."""
+    return BoundedCache(max_entries, max_bytes, _definition_size)
+
+
+async def _provider(
+    reader: TargetReader,
+    catalog: Catalog,
+    target: ProxyTarget,
+    providers: ProviderCache | None,
+) -> ResolvedProvider | None:
+    identifier = target.provider_identifier
+    if target.provider_id is None or target.provider_version is None:
+        builtin = catalog.get(identifier)
+        return ResolvedProvider(identifier, builtin.definition, False) if builtin else None
+    key = (target.provider_id, target.provider_version)
+    found = providers.get(key) if providers is not None else None
+    if found is not None:
+        return found
+    stored = await reader.definition(target.provider_id)
+    if stored is None:  # deleted since the first query
+        return None
+    definition, version = stored
+    resolved = ResolvedProvider(identifier, parse_stored(definition), True)
+    if providers is not None:
+        providers.put((target.provider_id, version), resolved)
+    return resolved
+
+
 async def load_route(
-    session: AsyncSession,
+    source: AsyncSession | TargetReader,
     keyring: KeyRing,
     catalog: Catalog,
     allowlist: UpstreamAllowlist,
     env_id: str,
     connection_name: str,
     identifier: str,
+    *,
+    providers: ProviderCache | None = None,
 ) -> Route:
-    connection = await connection_store.by_name(session, env_id, connection_name)
-    if connection is None:
+    """Everything one proxied call needs, from one query (plus one more the first time a
+    custom provider's definition version is seen when `providers` is given). `source`: a
+    session (the queries run in it) or a reader (see store/proxy_targets.py)."""
+    reader = SessionReader(source) if isinstance(source, AsyncSession) else source
+    target = await reader.target(env_id, connection_name, identifier)
+    if target is None:
         raise NotFound(f"no connection named {connection_name!r} in this environment")
-    if not connection.enabled:
+    if not target.enabled:
         raise FailedPrecondition(f"connection {connection_name!r} is disabled; enable it first")
-    provider = await resolve_provider(session, env_id, catalog, connection.provider_identifier)
-    pattern = provider.pattern(connection.type) if provider else None
+    provider = await _provider(reader, catalog, target, providers)
+    pattern = provider.pattern(target.connection_type) if provider else None
     if provider is None or pattern is None:
         raise FailedPrecondition(
             f"connection {connection_name!r} refers to provider "
-            f"{connection.provider_identifier!r}, which no longer has a {connection.type} pattern"
+            f"{target.provider_identifier!r}, which no longer has a "
+            f"{target.connection_type} pattern"
         )
     if not provider.definition.proxy_enabled:
         raise FailedPrecondition(
             f"provider {provider.identifier!r} has proxy_enabled: false; the tool proxy is off "
             "for it"
         )
-    account = await account_store.get(
-        session, env_id, account_id=None, connection_id=connection.id, identifier=identifier
-    )
-    if account is None:
+    account_id = target.account_id
+    if account_id is None:
         raise NotFound(
             f"no connected account for {identifier!r} on connection {connection_name!r}; "
             "create one or send the user an authorization link"
         )
-    if account.status != "ACTIVE" or not account.secret_ct:
-        raise not_active(identifier, account.status)
-    stored = json.loads(keyring.decrypt(account.secret_ct, secret_context(account.id)))
+    if target.status != "ACTIVE" or not target.secret_ct:
+        raise not_active(identifier, target.status or "")
+    stored = json.loads(keyring.decrypt(target.secret_ct, secret_context(account_id)))
     if pattern.type == "OAUTH":
         secrets = {"access_token": stored.get("access_token", "")}
-        values = oauth_placeholder_values(account.api_config or {})
+        values = oauth_placeholder_values(target.api_config or {})
     else:
         secrets = stored.get("values", {})
         values = {**stored.get("values", {}), **stored.get("path_variables", {})}
@@ -123,25 +202,20 @@ async def load_route(
         header_name, header_value = credential_header(pattern, secrets)
     except ValueError as exc:
         raise InternalError("stored credentials cannot be sent as a header") from exc
-    url = URL(base, encoded=True)
-    if url.scheme not in {"http", "https"} or not url.host:
-        raise PlaceholderRejected("the provider's proxy_url does not make a valid URL")
-    try:
-        check_host(url.host, allowlist)
-    except BlockedAddress as exc:
-        raise PermissionDenied(f"upstream target refused: {exc}") from None
+    scheme, host, port, base_path = (
+        _checked_base(base, allowlist) if len(base) <= 512 else _check_base(base, allowlist)
+    )
+    expires = target.token_expires_at
     return Route(
-        account_id=account.id,
+        account_id=account_id,
         base_url=base,
-        origin=(url.scheme, url.host, url.port or 0),
-        base_path=url.raw_path.rstrip("/"),
+        origin=(scheme, host, port),
+        base_path=base_path,
         header_name=header_name,
         header_value=header_value,
         pattern=pattern,
-        token_version=account.token_version or 0,
-        expires_at=as_utc(account.token_expires_at).timestamp()
-        if account.token_expires_at
-        else None,
+        token_version=target.token_version or 0,
+        expires_at=as_utc(expires).timestamp() if expires else None,
         loaded_at=time.time(),
     )
 

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, literal, or_, select, text, true, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.store import counts
@@ -245,15 +257,23 @@ async def delete_for_connection(session: AsyncSession, connection_id: str) -> in
 
 
 async def touch_last_used(session: AsyncSession, used: dict[str, datetime]) -> None:
-    for account_id, when in used.items():
-        await session.execute(
-            update(ConnectedAccount)
-            .where(
-                ConnectedAccount.id == account_id,
-                or_(ConnectedAccount.last_used_at.is_(None), ConnectedAccount.last_used_at < when),
-            )
-            .values(last_used_at=when)
+    """One statement for the whole batch, run with every account's values (executemany):
+    with many end users a flush holds thousands of accounts, and a statement each cost a
+    round trip and the ORM's work per account, more than the proxied calls themselves."""
+    if not used:
+        return
+    table = cast(Table, ConnectedAccount.__table__)
+    stmt = (
+        update(table)
+        .where(
+            table.c.id == bindparam("account_id"),
+            or_(table.c.last_used_at.is_(None), table.c.last_used_at < bindparam("used_at")),
         )
+        .values(last_used_at=bindparam("used_at"))
+    )
+    await session.execute(
+        stmt, [{"account_id": key, "used_at": when} for key, when in used.items()]
+    )
 
 
 async def by_id(session: AsyncSession, account_id: str) -> ConnectedAccount | None:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 CONNECT_TIMEOUT_SECONDS = 10
+READ_ONLY = "authrelay_read_only"  # execution option: see read_only_session_factory
 _ALEMBIC_LOCK_ID = 0x61757468  # any constant; serialises migrations of replicas starting at once
 
 
@@ -78,6 +79,8 @@ def create_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: SyncConnection) -> None:
+            if conn.get_execution_options().get(READ_ONLY):
+                return  # no transaction: each SELECT reads its own snapshot, taking no lock
             # Take the write lock at BEGIN so concurrent writers queue instead of failing
             # with "database is locked" when a read transaction tries to upgrade.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -96,6 +99,21 @@ def create_engine(url: str) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_only_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool) for reads that need no transaction (the proxy's cache
+    misses): each statement runs on its own, with no BEGIN/COMMIT round trips, and on SQLite
+    without the write lock every other transaction takes (which made concurrent misses queue
+    behind each other and behind writers). Never write through it."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{READ_ONLY: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def read_only_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `read_only_engine`."""
+    return async_sessionmaker(read_only_engine(engine), expire_on_commit=False)
 
 
 def _alembic_config(connection: SyncConnection) -> Config:

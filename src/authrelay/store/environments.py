@@ -97,7 +97,7 @@ async def bound_hosts(session: AsyncSession) -> dict[str, str]:
     rows = await session.execute(
         select(Environment.host, Environment.id).where(Environment.host.is_not(None))
     )
-    return {str(host): env_id for host, env_id in rows.tuples()}
+    return {str(host): env_id for host, env_id in rows}
 
 
 async def environment_by_host(session: AsyncSession, host: str) -> EnvironmentInfo | None:
