@@ -9,6 +9,7 @@ from playwright.sync_api import Page
 
 from tests.dashboard.conftest import Visit
 from tests.dashboard.test_providers import definition
+from tests.dashboard.test_tools import tool_body
 from tests.support.servers import Server
 
 UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea'))
@@ -33,6 +34,8 @@ def _pages(ident: str, conn_id: str, account_id: str) -> list[tuple[str, str]]:
         ("connection-delete", f"/dashboard/dev/connections/{conn_id}/delete"),
         ("accounts", "/dashboard/dev/accounts"),
         ("account", f"/dashboard/dev/accounts/{account_id}"),
+        ("tools", f"/dashboard/dev/tools?provider={ident}"),
+        ("tool", f"/dashboard/dev/tools/dash_tour_{ident}"),
         ("audit", "/dashboard/dev/audit"),
         ("clients", "/dashboard/dev/clients"),
     ]
@@ -57,6 +60,8 @@ def test_every_page_at_two_widths(
             api.post("/api/v1/custom-providers", json=definition(f"Dash Tour {unique}")).status_code
             == 201
         )
+        tool = tool_body(ident, f"dash_tour_{ident}", "A tool", output_schema={"type": "object"})
+        assert api.post("/api/v1/tools", json=tool).status_code in (200, 201)
         conn = api.post("/api/v1/connections", json={"provider_key": ident}).json()
         conn_id = conn.get("connection", conn)["id"]
         assert (

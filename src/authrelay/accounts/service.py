@@ -526,3 +526,14 @@ async def connection_ids(
         if row is not None:
             ids.append(row.id)
     return ids
+
+
+async def created_times(
+    session: AsyncSession, principal: Principal, account_ids: list[str]
+) -> dict[str, str]:
+    """When each of these accounts (of the principal's environment) was created, as the API
+    writes times; for the dashboard, which shows it though the wire view does not."""
+    if not account_ids:
+        return {}
+    found = await store.created_at(session, principal.environment_id, account_ids)
+    return {k: v for k, v in ((k, _ts(v)) for k, v in found.items()) if v}

@@ -15,6 +15,7 @@ from authrelay.dashboard import (
     pages_connections,
     pages_home,
     pages_providers,
+    pages_tools,
 )
 from authrelay.dashboard.web import (
     PREFIX,
@@ -75,7 +76,8 @@ def install(app: FastAPI) -> None:
         StaticFiles(packages=[("authrelay.dashboard", "static")]),
         name="dashboard-static",
     )
-    for module in (pages_auth, pages_home, pages_providers, pages_connections, pages_accounts):
+    pages = (pages_auth, pages_home, pages_providers, pages_connections, pages_accounts)
+    for module in (*pages, pages_tools):
         app.include_router(module.router)
     app.add_exception_handler(SignInRequired, _to_signin)
     app.add_exception_handler(CsrfRejected, _csrf)

@@ -62,10 +62,13 @@ async def _list_page(
         page_token=page_token or None,
         last_used=page.runtime.last_used.get,
     )
+    accounts = listed["connected_accounts"]
+    created = await service.created_times(page.session, page.principal, [a["id"] for a in accounts])
     return page.render(
         "accounts.html",
         status,
-        accounts=listed["connected_accounts"],
+        accounts=accounts,
+        created=created,
         total=listed["total_size"],
         next=listed["next_page_token"],
         filters=filters,
@@ -124,7 +127,11 @@ async def _detail(page: Page, account_id: str, status: int = 200, **extra: Any) 
         )
     except NotFound as exc:
         raise PageNotFound(exc.message) from None
-    return page.render("account.html", status, account=found["connected_account"], **extra)
+    account = found["connected_account"]
+    created = await service.created_times(page.session, page.principal, [account["id"]])
+    return page.render(
+        "account.html", status, account=account, created=created.get(account["id"], ""), **extra
+    )
 
 
 @router.get("/{account_id}")

@@ -21,7 +21,7 @@ router = APIRouter(prefix=PREFIX + "/{env}/connections", include_in_schema=False
 TYPES = ("", "OAUTH", "API_KEY", "BASIC", "BEARER")
 
 
-async def _provider_choices(page: Page) -> list[dict[str, Any]]:
+async def provider_choices(page: Page) -> list[dict[str, Any]]:
     listed = await providers.list_providers(
         page.session,
         page.principal,
@@ -53,7 +53,7 @@ async def _list_page(
         next=listed["next_page_token"],
         total=listed["total_size"],
         q=q,
-        providers=await _provider_choices(page),
+        providers=await provider_choices(page),
         types=TYPES,
         values=extra.pop("values", {}),
         errors=extra.pop("errors", {}),

@@ -278,3 +278,14 @@ async def touch_last_used(session: AsyncSession, used: dict[str, datetime]) -> N
 
 async def by_id(session: AsyncSession, account_id: str) -> ConnectedAccount | None:
     return await session.scalar(select(ConnectedAccount).where(ConnectedAccount.id == account_id))
+
+
+async def created_at(
+    session: AsyncSession, env_id: str, account_ids: list[str]
+) -> dict[str, datetime]:
+    rows = await session.execute(
+        select(ConnectedAccount.id, ConnectedAccount.created_at).where(
+            ConnectedAccount.environment_id == env_id, ConnectedAccount.id.in_(account_ids)
+        )
+    )
+    return {row.id: row.created_at for row in rows}
