@@ -10,10 +10,10 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from authrelay.accounts.service import _ts
 from authrelay.config import Settings
 from authrelay.store import accounts as account_store
 from authrelay.store import db
+from authrelay.store.db import as_utc
 from tests.dashboard.conftest import ADMIN, Visit, off_loop
 from tests.dashboard.test_providers import definition
 from tests.support.servers import Server
@@ -55,6 +55,7 @@ def test_tools_per_provider_with_schemas_and_delete(
     listing = f"dash_list_repos_{unique}"
     removing = f"dash_remove_{unique}"
     other = f"dash_other_{unique}"
+    filed = f"dash_filed_{unique}"
     with server.api(dev_client) as api:
         created = api.post("/api/v1/custom-providers", json=definition(f"Dash Tools {unique}"))
         assert created.status_code == 201
@@ -73,13 +74,18 @@ def test_tools_per_provider_with_schemas_and_delete(
         assert second.status_code in (200, 201), second.text
         third = api.post("/api/v1/tools", json=tool_body("github", other, "Elsewhere"))
         assert third.status_code in (200, 201), third.text
+        synced = api.post(
+            "/api/v1/tools:sync",
+            json={"provider": ident, "source": "file", "tools": [tool_body(ident, filed, "F")]},
+        )
+        assert synced.status_code == 200, synced.text
     visit.sign_in(path="/dashboard/dev/tools")
 
     # filtered by provider: that provider's tools only
     page.get_by_label("Provider", exact=True).select_option(ident)
     page.get_by_role("button", name="Filter").click()
     rows = page.locator("#tools tbody tr")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(3)
     expect(page.locator("#tools")).to_contain_text(listing)
     expect(page.locator("#tools")).not_to_contain_text(other)
     expect(page.locator("#tools")).to_contain_text("GET /users/{owner}/repos")
@@ -119,6 +125,20 @@ def test_tools_per_provider_with_schemas_and_delete(
         logged = api.get("/api/v1/audit-logs", params={"resource_id": removing}).json()
         actions = [(e["action"], e["actor"]["client_id"]) for e in logged["audit_logs"]]
         assert ("tool.delete", ADMIN) in actions
+
+    # a tool from a provider file is changed there: no delete button, and a delete is refused
+    visit.goto(f"/dashboard/dev/tools?provider={ident}&q={filed}")
+    page.get_by_role("link", name=filed).click()
+    expect(page.locator("#tool-source")).to_have_text("file")
+    expect(page.get_by_role("button", name="Delete")).to_have_count(0)
+    csrf = page.locator("input[name=csrf]").first.input_value()
+    refused = page.request.post(
+        visit.url(f"/dashboard/dev/tools/{filed}/delete"), form={"csrf": csrf}
+    )
+    assert refused.status == 409
+    assert "Only hand-written tools" in refused.text()
+    with server.api(dev_client) as api:
+        assert api.get(f"/api/v1/tools/{filed}").status_code == 200
 
     # an unknown tool is a page, not a stack trace
     missing = page.goto(visit.url("/dashboard/dev/tools/no_such_tool_here"))
@@ -168,8 +188,7 @@ def test_accounts_show_created_time(
             "/api/v1/connected_accounts/details", params={"connector": ident, "identifier": who}
         ).json()["connected_account"]
         assert "created_at" not in account  # the wire view is unchanged
-    expected = _ts(_created_at(server, account["id"]))
-    assert expected
+    expected = as_utc(_created_at(server, account["id"])).isoformat().replace("+00:00", "Z")
     visit.sign_in(path=f"/dashboard/dev/accounts?identifier={who}")
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(1)
