@@ -69,10 +69,11 @@ def add_admin_with_cli(server: Server, email: str, password: str = PASSWORD) -> 
 
 
 @pytest.fixture(scope="package")
-def chromium() -> Iterator[Browser]:
+def chromium(backend: Any) -> Iterator[Browser]:
     """One browser for this package's tests. Package scope, not session: Playwright's sync
     API keeps an event loop running on this thread while it is open, which tests elsewhere
-    (asyncio.run) must not meet."""
+    (asyncio.run) must not meet. It depends on the backend so that it is closed before the
+    next backend (PostgreSQL after SQLite) is set up with asyncio.run."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
