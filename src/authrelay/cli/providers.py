@@ -563,6 +563,9 @@ def promote_provider(
                 provider=current,
                 changed=False,
             )
+            # The provider matches; its tools may not (they are promoted with it).
+            if not (creds.profile is not None and creds.profile.protected and not execute):
+                _promote_tools(dst, found["identifier"], tools, yes, as_json)
             return
         if current is not None and not as_json:
             out.print(three_way_table(definition, definition_of(current)))
