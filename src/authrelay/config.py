@@ -190,6 +190,8 @@ class Settings(BaseSettings):
     max_discard_bytes: int = Field(default=33_554_432, ge=0)
     max_header_bytes: int = Field(default=65_536, ge=1024)
     max_tools_per_provider: int = Field(default=1000, ge=1, le=100_000)
+    # Tests only: every built-in provider's proxy_url becomes `{this}/{identifier}`.
+    builtin_upstream_override: str = ""
 
     @classmethod
     def settings_customise_sources(
@@ -214,6 +216,13 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("builtin_upstream_override")
+    @classmethod
+    def _builtin_upstream_override(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (or be empty)")
         return value.rstrip("/")
 
     @field_validator("database_url")

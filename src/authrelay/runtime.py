@@ -21,6 +21,7 @@ from authrelay.context import ServiceContext
 from authrelay.oauth.refresh import Refresher
 from authrelay.observability import Metrics
 from authrelay.providers.catalog import Catalog, load_catalog
+from authrelay.tools.builtin import builtin_tools
 from authrelay.proxy.cache import LastUsed, ProxyCache, run_periodically
 from authrelay.proxy.guard import GuardedResolver
 from authrelay.store import db
@@ -196,6 +197,7 @@ def create_proxy_client(settings: Settings, http: aiohttp.ClientSession) -> aioh
 
 
 async def create_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime:
+    builtin_tools()  # a broken shipped tool file stops the start, not a later call
     engine, keyring, _ = await prepare_database(settings)
     sessions = db.session_factory(engine)
     async with sessions() as session:
@@ -206,7 +208,7 @@ async def create_runtime(settings: Settings, metrics: Metrics | None = None) -> 
         sessions=sessions,
         keyring=keyring,
         tokens=TokenService(KeySet.build(active, list(published)), settings.token_ttl_seconds),
-        catalog=load_catalog(),
+        catalog=load_catalog(settings.builtin_upstream_override),
         metrics=metrics or Metrics(),
         http=create_http_client(settings),
     )
