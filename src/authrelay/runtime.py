@@ -21,11 +21,11 @@ from authrelay.context import ServiceContext
 from authrelay.oauth.refresh import Refresher
 from authrelay.observability import Metrics
 from authrelay.providers.catalog import Catalog, load_catalog
-from authrelay.tools.builtin import builtin_tools
 from authrelay.proxy.cache import LastUsed, ProxyCache, run_periodically
 from authrelay.proxy.guard import GuardedResolver
 from authrelay.store import db
 from authrelay.store.environments import bootstrap, load_signing_keys
+from authrelay.tools.builtin import builtin_tools
 from authrelay.tools.cache import ToolCache
 from authrelay.vault import KeyRing, load_keyring
 from authrelay.vault.keyring import VaultError

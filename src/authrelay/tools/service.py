@@ -25,7 +25,7 @@ from authrelay.store import cache as cache_store
 from authrelay.store import tools as store
 from authrelay.store.db import new_id, utcnow
 from authrelay.store.models import Tool
-from authrelay.tools.builtin import is_builtin
+from authrelay.tools.builtin import builtin_by_name, is_builtin
 from authrelay.tools.model import ToolInput, validate_tool
 from authrelay.tools.views import full_json, input_json
 
@@ -81,6 +81,11 @@ def _read_only(row: Tool) -> Tool:
 
 
 def _taken(name: str) -> AlreadyExists:
+    if builtin_by_name(name) is not None:
+        return AlreadyExists(
+            f"{name!r} is the name of a built-in tool; choose another name",
+            [FieldViolation("definition.name", "is taken by a built-in tool")],
+        )
     return AlreadyExists(
         f"a tool named {name!r} already exists in this environment; replace it with "
         f"PUT /api/v1/tools/{name} or choose another name",
