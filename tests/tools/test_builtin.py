@@ -137,3 +137,16 @@ def test_fixed_headers_are_checked() -> None:
     assert "binding.headers.Authorization" in fields
     assert any(f.startswith("binding.headers") and "Bad Name" in f for f in fields)
     assert any("X-Ok" in f for f in fields)
+
+
+def test_docs_list_every_builtin_tool_with_its_page() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "tools.md").read_text()
+    providers = Counter(t.provider_identifier for t in TOOLS)
+    assert f"**{len(TOOLS)} tools for {len(providers)} providers of the catalog**" in text
+    for tool in TOOLS:
+        row = f"| `{tool.name}` | `{tool.binding['method']} {tool.binding['path']}` |"
+        assert row in text and tool.tool_metadata["docs"] in text, tool.name
+    for provider, count in providers.items():
+        assert f"(`{provider}`, {count} tools)" in text, provider
