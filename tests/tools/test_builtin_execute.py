@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from authrelay.providers.catalog import load_catalog
+from tests.conftest import new_backend
 from tests.support.servers import Backend, Server, create_client, start_server
 from tests.support.upstream import RecordingUpstream
 from tests.tools.builtin_cases import CASES, Case
@@ -74,13 +75,15 @@ def setup(
     builtin_upstream: RecordingUpstream,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Setup, dict[str, str]]]:
+    # A store of its own: stopping this server must not touch the shared server's data dir.
+    own = new_backend(backend.name, tmp_path_factory.mktemp("builtin-data"))
     server = start_server(
-        backend,
+        own,
         tmp_path_factory.mktemp("builtin"),
         AUTHRELAY_BUILTIN_UPSTREAM_OVERRIDE=builtin_upstream.url,
     )
     try:
-        client = create_client(backend, "dev")
+        client = create_client(own, "dev")
         unique = secrets.token_hex(4)
         who = f"bt-user-{unique}"
         secrets_of = {p: _secret(p) for p in PROVIDERS}
