@@ -199,6 +199,8 @@ class Settings(BaseSettings):
     proxy_cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=65_536)
     provider_cache_max_entries: int = Field(default=1_000, ge=1)
     provider_cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=65_536)
+    # Tests only: every built-in provider's proxy_url becomes `{this}/{identifier}`.
+    builtin_upstream_override: str = ""
 
     @classmethod
     def settings_customise_sources(
@@ -223,6 +225,13 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("builtin_upstream_override")
+    @classmethod
+    def _builtin_upstream_override(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (or be empty)")
         return value.rstrip("/")
 
     @field_validator("database_url")

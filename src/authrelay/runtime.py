@@ -33,6 +33,7 @@ from authrelay.store.proxy_targets import (
     SqliteReader,
     target_reader,
 )
+from authrelay.tools.builtin import builtin_tools
 from authrelay.tools.cache import ToolCache
 from authrelay.vault import KeyRing, load_keyring
 from authrelay.vault.keyring import VaultError
@@ -220,6 +221,7 @@ def create_proxy_client(settings: Settings, http: aiohttp.ClientSession) -> aioh
 
 
 async def create_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime:
+    builtin_tools()  # a broken shipped tool file stops the start, not a later call
     engine, keyring, _ = await prepare_database(settings)
     sessions = db.session_factory(engine)
     async with sessions() as session:
@@ -230,7 +232,7 @@ async def create_runtime(settings: Settings, metrics: Metrics | None = None) -> 
         sessions=sessions,
         keyring=keyring,
         tokens=TokenService(KeySet.build(active, list(published)), settings.token_ttl_seconds),
-        catalog=load_catalog(),
+        catalog=load_catalog(settings.builtin_upstream_override),
         metrics=metrics or Metrics(),
         http=create_http_client(settings),
     )

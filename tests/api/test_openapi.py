@@ -76,8 +76,8 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, set[int]]] = {
     ("post", f"{P}/tools:sync"): ("SyncToolsRequest", {200, 400, 401, 404, 409, 413}),
     ("post", f"{P}/tools"): ("ToolRequest", {201, 400, 401, 404, 409, 413}),
     ("get", f"{P}/tools/{{key}}"): (None, {200, 401, 404}),
-    ("put", f"{P}/tools/{{key}}"): ("ToolRequest", {200, 400, 401, 404, 409, 413}),
-    ("delete", f"{P}/tools/{{key}}"): (None, {200, 401, 404}),
+    ("put", f"{P}/tools/{{key}}"): ("ToolRequest", {200, 400, 401, 403, 404, 409, 413}),
+    ("delete", f"{P}/tools/{{key}}"): (None, {200, 401, 403, 404}),
     ("post", f"{P}/execute_tool"): (
         "ExecuteToolRequest",
         {200, 400, 401, 403, 404, 405, 409, 410, 412, 413, 415, 422, 429, 502, 504},

@@ -205,13 +205,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Get a tool by id or name", response="ToolResponse", errors=(401, 404)
     ),
     ("put", f"{P}/tools/{{key}}"): Operation(
-        "Replace a tool",
+        "Replace a tool (built-in tools are read-only: 403)",
         response="ToolResponse",
         body="ToolRequest",
-        errors=(*BODY, 404, 409),
+        errors=(*BODY, 403, 404, 409),
     ),
     ("delete", f"{P}/tools/{{key}}"): Operation(
-        "Delete a tool", response="Empty", errors=(401, 404)
+        "Delete a tool (built-in tools are read-only: 403)",
+        response="Empty",
+        errors=(401, 403, 404),
     ),
     ("post", f"{P}/execute_tool"): Operation(
         "Run a tool with an end user's connected account",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
@@ -69,7 +69,10 @@ class Catalog:
         return builtin_provider_id(identifier)
 
 
-def load_catalog() -> Catalog:
+def load_catalog(upstream_override: str = "") -> Catalog:
+    """The shipped catalog. `upstream_override` (tests only, AUTHRELAY_BUILTIN_UPSTREAM_OVERRIDE)
+    replaces every built-in provider's proxy_url with `{override}/{identifier}`, so a local
+    recording upstream can stand in for the real APIs."""
     folder = resources.files("authrelay.providers") / "catalog"
     entries: list[BuiltinProvider] = []
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
@@ -82,5 +85,10 @@ def load_catalog() -> Catalog:
         entry = parse_catalog_entry(item.name, data)
         if item.name != f"{entry.identifier}.json":
             raise CatalogError(f"{item.name}: should be named {entry.identifier}.json")
+        if upstream_override:
+            url = f"{upstream_override}/{entry.identifier}"
+            entry = replace(
+                entry, definition=entry.definition.model_copy(update={"proxy_url": url})
+            )
         entries.append(entry)
     return Catalog(entries)

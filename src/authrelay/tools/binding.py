@@ -35,7 +35,10 @@ def build_request(binding: Binding, params: dict[str, Any]) -> Request:
     """The request for `params` (already checked against the input schema)."""
     path_values: dict[str, str] = {}
     query: list[tuple[str, str]] = []
-    headers: list[tuple[str, str]] = [("Accept", "application/json")]
+    headers: list[tuple[str, str]] = [
+        ("Accept", "application/json"),
+        *(binding.headers or {}).items(),
+    ]
     body: dict[str, Any] = {}
     root: Any = None
     has_root = False

@@ -26,6 +26,7 @@ MAX_RESPONSE_BYTES = 20_000_000
 Location = Literal["path", "query", "header", "body", "body_root"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_RESERVED_HEADERS = {"authorization", "cookie", "content-type", "content-length", "host"}
 _HEADER_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,200}$")
 # One validator of the 2020-12 meta-schema, built once (building one per check costs more
 # than the check).
@@ -104,6 +105,13 @@ class Binding(_Strict):
     params: dict[Annotated[str, StringConstraints(min_length=1, max_length=200)], Param] = Field(
         default_factory=dict
     )
+    headers: (
+        dict[
+            Annotated[str, StringConstraints(pattern=_HEADER_TOKEN.pattern)],
+            Annotated[str, StringConstraints(max_length=1000, pattern=r"^[^\r\n]*$")],
+        ]
+        | None
+    ) = None
     content_type: Literal["application/json", "application/x-www-form-urlencoded"] = (
         "application/json"
     )
@@ -209,6 +217,11 @@ def _binding_rules(raw: dict[str, Any]) -> Iterator[FieldViolation]:
             yield FieldViolation(
                 "definition.input_schema.required",
                 f"must list {path_wire[placeholder]!r}: it fills the path",
+            )
+    for header in _dict(binding.get("headers")):
+        if isinstance(header, str) and header.lower() in _RESERVED_HEADERS:
+            yield FieldViolation(
+                f"binding.headers.{header}", "is set by authrelay (credentials, body type)"
             )
     for wire, name in path_wire.items():
         if wire not in placeholders:

@@ -11,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.auth.principal import Principal
 from authrelay.context import ServiceContext
-from authrelay.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from authrelay.errors import (
+    AlreadyExists,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.service import resolve_provider
 from authrelay.store import audit
@@ -19,6 +25,7 @@ from authrelay.store import cache as cache_store
 from authrelay.store import tools as store
 from authrelay.store.db import new_id, utcnow
 from authrelay.store.models import Tool
+from authrelay.tools.builtin import builtin_by_name, is_builtin
 from authrelay.tools.model import ToolInput, validate_tool
 from authrelay.tools.views import full_json, input_json
 
@@ -64,7 +71,21 @@ async def _finish(
     services.invalidate()
 
 
+def _read_only(row: Tool) -> Tool:
+    if is_builtin(row):
+        raise PermissionDenied(
+            f"{row.name!r} is a built-in tool and cannot be changed or deleted; create a "
+            "custom tool under another name instead"
+        )
+    return row
+
+
 def _taken(name: str) -> AlreadyExists:
+    if builtin_by_name(name) is not None:
+        return AlreadyExists(
+            f"{name!r} is the name of a built-in tool; choose another name",
+            [FieldViolation("definition.name", "is taken by a built-in tool")],
+        )
     return AlreadyExists(
         f"a tool named {name!r} already exists in this environment; replace it with "
         f"PUT /api/v1/tools/{name} or choose another name",
@@ -152,7 +173,7 @@ async def replace_tool(
 ) -> dict[str, Any]:
     tool = validate_tool(raw)
     env_id = principal.environment_id
-    row = await find_tool(session, env_id, key)
+    row = _read_only(await find_tool(session, env_id, key))
     identifier = await provider_identifier(session, env_id, services, tool.provider, "provider")
     if tool.definition.name != row.name:
         if await store.by_name(session, env_id, tool.definition.name) is not None:
@@ -175,7 +196,7 @@ async def replace_tool(
 async def delete_tool(
     session: AsyncSession, principal: Principal, services: ServiceContext, key: str
 ) -> None:
-    row = await find_tool(session, principal.environment_id, key)
+    row = _read_only(await find_tool(session, principal.environment_id, key))
     before = input_json(row)
     await session.delete(row)
     await _finish(session, principal, services, [("tool.delete", row.name, before, None)])
