@@ -210,5 +210,6 @@ async def test_two_connections_of_one_provider_and_connection_urls(
         await session.call_tool(f"items_{unique}", {"owner": "o"})
         assert upstream.requests[-1].header("X-Api-Key") == "k-2"
     # a config token does not open a connection URL
-    refused = httpx.post(url, json={}, headers={"Authorization": f"Bearer {token}"})
+    async with httpx.AsyncClient() as http:
+        refused = await http.post(url, json={}, headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 401
