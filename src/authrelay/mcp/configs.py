@@ -432,9 +432,10 @@ def _token_body(raw: Any) -> tuple[str, int]:
     return identifier, seconds
 
 
-def _token_json(token: str, expires: int) -> dict[str, Any]:
+def _token_json(token: str, expires: int, url: str) -> dict[str, Any]:
+    """Scalekit's `{token, expires_at}`, plus the URL the token opens."""
     when = datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")
-    return {"token": token, "expires_at": when}
+    return {"token": token, "expires_at": when, "mcp_server_url": url}
 
 
 async def config_token(
@@ -450,17 +451,18 @@ async def config_token(
     env_id = principal.environment_id
     row = await _get_row(session, env_id, config_id)
     names = [m["connection_name"] for m in row.mappings]
+    url = server_url(ctx.public_url, row.id)
     token, expires = tokens.issue(
         keys,
         environment_id=env_id,
         identifier=identifier,
-        audience=server_url(ctx.public_url, row.id),
+        audience=url,
         config_id=row.id,
         connection="",
         account_ids=await account_ids(session, env_id, identifier, names),
         seconds=seconds,
     )
-    return _token_json(token, expires)
+    return _token_json(token, expires, url)
 
 
 async def connection_token(
@@ -477,14 +479,15 @@ async def connection_token(
     connection = await connection_store.by_name(session, env_id, connection_name)
     if connection is None:
         raise NotFound(f"no connection named {connection_name!r} in this environment")
+    url = f"{ctx.public_url}{CONNECTIONS_PATH}{connection.name}"
     token, expires = tokens.issue(
         keys,
         environment_id=env_id,
         identifier=identifier,
-        audience=f"{ctx.public_url}{CONNECTIONS_PATH}{connection.name}",
+        audience=url,
         config_id="",
         connection=connection.name,
         account_ids=await account_ids(session, env_id, identifier, [connection.name]),
         seconds=seconds,
     )
-    return _token_json(token, expires)
+    return _token_json(token, expires, url)

@@ -443,6 +443,8 @@ MCP_SCHEMAS: dict[str, JSON] = {
         },
         ["identifier"],
     ),
-    "McpTokenResponse": _obj({"token": STR, "expires_at": TIME}, ["token", "expires_at"]),
+    "McpTokenResponse": _obj(
+        {"token": STR, "expires_at": TIME, "mcp_server_url": STR}, ["token", "expires_at"]
+    ),
 }
 RESPONSE_SCHEMAS.update(MCP_SCHEMAS)
