@@ -27,21 +27,39 @@ from instructions import _control, _totals, valgrind_prefix
 from run import (
     CONNECTION_NAME,
     IDENTIFIER,
+    LOCALHOST,
     PROVIDER_IDENTIFIER,
+    VENV_BIN,
     HarnessError,
+    Processes,
+    Server,
     ensure_tool,
+    free_port,
     running,
     setup_connected_account,
     start_upstream,
+    wait_ready,
     work_dir,
 )
 
-from tools import TOOL, _execute_body, _p50, _timed, _tool_body, create_tool, start_authrelay
+from tools import TOOL, _execute_body, _p50, _timed, _tool_body, create_tool
 
 MCP_HEADERS = {
     "Accept": "application/json, text/event-stream",
     "MCP-Protocol-Version": "2025-06-18",
 }
+
+
+def start_authrelay(procs: Processes, data_dir: Path, prefix: Sequence[str]) -> Server:
+    """One worker, allowed 2,000 tools per provider (bench/tools.py's, plus that)."""
+    port = free_port()
+    argv = [*prefix, str(VENV_BIN / "authrelay"), "serve", "--port", str(port),
+            "--data-dir", str(data_dir), "--workers", "1"]  # fmt: skip
+    env = {"AUTHRELAY_UPSTREAM_ALLOWLIST": f"{LOCALHOST}/32,localhost",
+           "AUTHRELAY_MAX_TOOLS_PER_PROVIDER": "5000"}  # fmt: skip
+    server = procs.start("authrelay-w1", f"http://{LOCALHOST}:{port}", argv, env)
+    wait_ready(server, "/readyz", 600.0)
+    return server
 
 
 def setup_config(api: httpx.Client, tools: int) -> tuple[str, str]:

@@ -67,9 +67,9 @@ async def replace_config(
 
 @router.delete("/configs/{config_id}")
 async def delete_config(
-    config_id: str, principal: CurrentPrincipal, session: DbSession
+    config_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
 ) -> dict[str, Any]:
-    await configs.delete(session, principal, config_id)
+    await configs.delete(session, principal, runtime.services, config_id)
     return {}
 
 

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.store import connections as connection_store
 from authrelay.store import tools as tool_store
-from authrelay.store.models import Tool
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 MAX_NAME = 128  # MCP tool names: 1-128 of A-Z a-z 0-9 _ - .
@@ -22,11 +21,12 @@ MAX_NAME = 128  # MCP tool names: 1-128 of A-Z a-z 0-9 _ - .
 class Served:
     name: str  # the MCP tool name
     connection: str
-    tool: Tool
+    tool_name: str  # the stored tool's name
+    definition: dict[str, Any]
 
 
-def _read_only(tool: Tool) -> bool:
-    annotations = tool.definition.get("annotations") or {}
+def _read_only(definition: dict[str, Any]) -> bool:
+    annotations = definition.get("annotations") or {}
     return isinstance(annotations, dict) and annotations.get("read_only_hint") is True
 
 
@@ -50,11 +50,9 @@ async def served_tools(
     shared = Counter(provider for _, provider, _ in picked)
     served: dict[str, Served] = {}
     for connection, provider, wanted in picked:
-        for tool in await tool_store.for_provider(session, env_id, provider):
-            if wanted and tool.name not in wanted:
-                continue
-            if read_only and not _read_only(tool):
+        for tool in await tool_store.page(session, env_id, providers=[provider], names=wanted):
+            if read_only and not _read_only(tool.definition):
                 continue
             name = prefixed(connection, tool.name) if shared[provider] > 1 else tool.name
-            served[name] = Served(name, connection, tool)
+            served[name] = Served(name, connection, tool.name, tool.definition)
     return served

@@ -21,6 +21,7 @@ from authrelay.oauth import flows
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
 from authrelay.store import accounts as account_store
 from authrelay.store import audit
+from authrelay.store import cache as cache_store
 from authrelay.store import connections as connection_store
 from authrelay.store import tools as tool_store
 from authrelay.store.db import as_utc, new_id, utcnow
@@ -244,6 +245,7 @@ async def create(
     )
     session.add(row)
     await _audit(session, principal, "mcp_config.create", row, None, _snapshot(row))
+    await cache_store.bump(session)
     try:
         await session.commit()
     except IntegrityError:
@@ -252,6 +254,7 @@ async def create(
             f"an MCP config named {fields['name']!r} already exists",
             [FieldViolation("name", "is taken")],
         ) from None
+    ctx.invalidate()
     return await _respond(session, row, ctx.public_url)
 
 
@@ -274,15 +277,21 @@ async def replace(
         setattr(row, key, value)
     row.updated_at = utcnow()
     await _audit(session, principal, "mcp_config.update", row, before, _snapshot(row))
+    await cache_store.bump(session)
     await session.commit()
+    ctx.invalidate()
     return await _respond(session, row, ctx.public_url)
 
 
-async def delete(session: AsyncSession, principal: Principal, config_id: str) -> None:
+async def delete(
+    session: AsyncSession, principal: Principal, ctx: ServiceContext, config_id: str
+) -> None:
     row = await _get_row(session, principal.environment_id, config_id)
     await _audit(session, principal, "mcp_config.delete", row, _snapshot(row), None)
     await session.delete(row)
+    await cache_store.bump(session)
     await session.commit()
+    ctx.invalidate()
 
 
 async def list_configs(

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections import OrderedDict
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,7 +29,14 @@ from starlette.types import Receive, Scope, Send
 
 from authrelay import __version__
 from authrelay.auth.principal import Principal
-from authrelay.errors import AuthrelayError, InternalError, NotFound, Unauthenticated, Unavailable
+from authrelay.errors import (
+    AuthrelayError,
+    FailedPrecondition,
+    InternalError,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
 from authrelay.mcp import configs
 from authrelay.mcp.catalog import Served, served_tools
 from authrelay.mcp.tokens import McpGrant, verify
@@ -42,6 +51,7 @@ log = logging.getLogger("authrelay.mcp")
 PREFIX = "/mcp/"
 METADATA_PREFIX = "/.well-known/oauth-protected-resource"
 _SCOPE_KEY = "authrelay.mcp"
+_VERIFIED_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,7 @@ class McpRequest:
     mappings: list[dict[str, Any]]
     read_only: bool
     actor: str
+    served_key: tuple[str, str]  # (kind, config id or connection name)
 
 
 def _resource(path: str) -> tuple[str, str] | None:
@@ -114,6 +125,7 @@ class McpApp:
         )
         self.server.middleware = []  # no OpenTelemetry span per message on the hot path
         self.manager: StreamableHTTPSessionManager | None = None
+        self._verified: OrderedDict[tuple[str, str], McpGrant] = OrderedDict()
 
     def start(self, runtime: Runtime) -> AbstractAsyncContextManager[None]:
         """Bind the runtime and start the SDK's (stateless) session manager."""
@@ -158,7 +170,7 @@ class McpApp:
 
     async def _metadata(self, runtime: Runtime, path: str, scope: Scope, send: Send) -> None:
         """RFC 9728 protected-resource metadata for an MCP URL."""
-        if scope["method"] not in ("GET", "HEAD") or _resource(path) is None:
+        if scope["method"] != "GET" or _resource(path) is None:
             raise NotFound("no such protected resource")
         base = runtime.settings.base_url
         await _send(
@@ -174,6 +186,18 @@ class McpApp:
             },
         )
 
+    def _verify(self, runtime: Runtime, token: str, audience: str) -> McpGrant:
+        """The grant of a token for `audience`; verified grants are kept until they expire."""
+        key = (token, audience)
+        grant = self._verified.get(key)
+        if grant is None or grant.expires_at <= time.time():
+            self._verified.pop(key, None)
+            grant = verify(runtime.tokens.keys, token, audience)
+            self._verified[key] = grant
+            if len(self._verified) > _VERIFIED_SIZE:
+                self._verified.popitem(last=False)
+        return grant
+
     async def _authorize(self, runtime: Runtime, scope: Scope, kind: str, key: str) -> McpRequest:
         base = runtime.settings.base_url
         path = f"/mcp/v3/{kind}/{key}"
@@ -187,29 +211,43 @@ class McpApp:
                     "missing MCP token: send Authorization: Bearer <token> from "
                     "POST /api/v1/mcp/configs/{config_id}/tokens"
                 )
-            grant = verify(runtime.tokens.keys, token, base + path)
+            grant = self._verify(runtime, token, base + path)
+            if grant.config_id != key if kind == "servers" else grant.connection != key:
+                raise Unauthenticated(f"the MCP token is not for {path}")
         except Unauthenticated as exc:
             exc.headers.update(challenge)
             raise
         env_id = grant.environment_id
-        async with runtime.sessions() as session:
-            if kind == "servers":
-                row = await configs.find(session, env_id, key)
-                if row is None or grant.config_id != key:
-                    raise NotFound(f"no MCP config {key!r}: it was deleted")
-                return McpRequest(
-                    runtime,
-                    grant,
-                    list(row.mappings),
-                    row.access_level == "READ_ONLY",
-                    f"mcp:{row.id}",
-                )
-            connection = await connection_store.by_name(session, env_id, key)
-            if connection is None or grant.connection != key:
-                raise NotFound(f"no connection named {key!r} in this environment")
+        if kind == "servers":
+            found = await self._config(runtime, env_id, key)
+            if found is None:
+                raise NotFound(f"no MCP config {key!r}: it was deleted")
+            mappings, read_only = found
+            return McpRequest(runtime, grant, mappings, read_only, f"mcp:{key}", ("servers", key))
         return McpRequest(
-            runtime, grant, [{"connection_name": key, "tools": []}], False, f"mcp:{key}"
+            runtime,
+            grant,
+            [{"connection_name": key, "tools": []}],
+            False,
+            f"mcp:{key}",
+            ("connections", key),
         )
+
+    @staticmethod
+    async def _config(
+        runtime: Runtime, env_id: str, config_id: str
+    ) -> tuple[list[dict[str, Any]], bool] | None:
+        """(mappings, read-only) of a config, cached until the cache generation moves."""
+        cache = runtime.tool_cache
+        key = ("config", env_id, config_id)
+        if key in cache.mcp:
+            found: tuple[list[dict[str, Any]], bool] | None = cache.mcp[key]
+            return found
+        async with runtime.sessions() as session:
+            row = await configs.find(session, env_id, config_id)
+        found = (list(row.mappings), row.access_level == "READ_ONLY") if row else None
+        cache.remember(cache.mcp, key, found)
+        return found
 
     @staticmethod
     def _request(ctx: ServerRequestContext[Any]) -> McpRequest:
@@ -220,38 +258,48 @@ class McpApp:
         return found
 
     @staticmethod
-    async def _served(req: McpRequest) -> dict[str, Served]:
-        async with req.runtime.sessions() as session:
-            return await served_tools(
-                session, req.grant.environment_id, req.mappings, req.read_only
-            )
+    async def _served(req: McpRequest) -> tuple[dict[str, Served], list[types.Tool]]:
+        """The tools the URL serves (by MCP name, and as MCP tools), cached until the cache
+        generation moves (any change to tools, connections, configs)."""
+        cache = req.runtime.tool_cache
+        key = ("served", req.grant.environment_id, *req.served_key)
+        found = cache.mcp.get(key)
+        if found is None:
+            async with req.runtime.sessions() as session:
+                served = await served_tools(
+                    session, req.grant.environment_id, req.mappings, req.read_only
+                )
+            found = (served, [_mcp_tool(s) for s in served.values()])
+            cache.remember(cache.mcp, key, found)
+        return found
 
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        served = await self._served(self._request(ctx))
-        return types.ListToolsResult(tools=[_mcp_tool(s) for s in served.values()])
+        _, tools = await self._served(self._request(ctx))
+        return types.ListToolsResult(tools=tools)
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         req = self._request(ctx)
-        served = (await self._served(req)).get(params.name)
+        served = (await self._served(req))[0].get(params.name)
         if served is None:
             raise MCPError(
                 types.INVALID_PARAMS, f"unknown tool {params.name!r} (tools/list lists them)"
             )
-        link = await self._inactive(req, served.connection)
-        if link:
-            return _tool_error(link)
         call = ExecuteRequest(
-            tool_name=served.tool.name,
+            tool_name=served.tool_name,
             params=dict(params.arguments or {}),
             identifier=req.grant.identifier,
             connector=served.connection,
         )
         try:
             result = await execute_tool(req.runtime, req.grant.environment_id, call)
+        except (NotFound, FailedPrecondition) as exc:
+            # no account, or one that is not ACTIVE: a fresh authorization link instead
+            link = await self._inactive(req, served.connection)
+            return _tool_error(link or json.dumps(exc.body()))
         except AuthrelayError as exc:
             return _tool_error(json.dumps(exc.body()))
         data = result["data"]
@@ -291,7 +339,7 @@ class McpApp:
 
 
 def _mcp_tool(served: Served) -> types.Tool:
-    definition = served.tool.definition
+    definition = served.definition
     notes = definition.get("annotations") or {}
     schema = definition.get("input_schema") or {"type": "object"}
     return types.Tool(
@@ -305,5 +353,5 @@ def _mcp_tool(served: Served) -> types.Tool:
             idempotent_hint=notes.get("idempotent_hint"),
             open_world_hint=notes.get("open_world_hint"),
         ),
-        meta={"authrelay/connection": served.connection, "authrelay/tool": served.tool.name},
+        meta={"authrelay/connection": served.connection, "authrelay/tool": served.tool_name},
     )
