@@ -324,14 +324,17 @@ class McpApp:
             if account is not None and account.status == "ACTIVE":
                 return ""
             state = "has no connected account" if account is None else f"is {account.status}"
-            link = await configs.auth_link(
-                session,
-                Principal(env_id, req.actor),
-                runtime.services,
-                connection_name,
-                who,
-                runtime.settings.link_ttl_seconds,
-            )
+            try:
+                link = await configs.auth_link(
+                    session,
+                    Principal(env_id, req.actor),
+                    runtime.services,
+                    connection_name,
+                    who,
+                    runtime.settings.link_ttl_seconds,
+                )
+            except AuthrelayError as exc:  # e.g. the connection is disabled
+                return f"{who!r} {state} on connection {connection_name!r}: {exc.message}"
         return (
             f"{who!r} {state} on connection {connection_name!r}; ask the user to authorize "
             f"it at this link, then call the tool again: {link}"
