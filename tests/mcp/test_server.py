@@ -13,8 +13,9 @@ from mcp.shared.exceptions import MCPError
 
 from tests.mcp.helpers import mcp_session, session_token, setup_config
 from tests.support.keys import environment_id, server_signing_key
-from tests.support.servers import Server
+from tests.support.servers import Server, create_client
 from tests.support.upstream import RecordingUpstream
+from tests.tools.helpers import tool_body
 
 
 async def test_sdk_client_lists_and_calls_tools(
@@ -203,3 +204,43 @@ def expired_token(server: Server, config: dict[str, str], who: str) -> str:
         "jti": "x",
     }
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+
+
+async def test_timeout_and_disconnected_account(
+    server: Server, strict_server: Server, upstream: RecordingUpstream, unique: str
+) -> None:
+    client = create_client(strict_server.backend, "dev")
+    with strict_server.api(client) as api:
+        provider, _, config = setup_config(api, upstream, unique, "gil")
+        slow = tool_body(
+            provider,
+            f"slow_{unique}",
+            method="GET",
+            path="/slow",
+            params={"s": {"in": "query"}},
+            input_schema={"type": "object", "properties": {"s": {"type": "string"}}},
+        )
+        assert api.post("/api/v1/tools", json=slow).status_code == 201
+        token = session_token(api, config["id"], "gil")
+        account = api.get(
+            "/api/v1/connected_accounts",
+            params={
+                "connector": config["connection_tool_mappings"][0]["connection_name"],
+                "identifier": "gil",
+            },
+        ).json()["connected_accounts"][0]
+    async with mcp_session(config["mcp_server_url"], token) as session:
+        timed_out = await session.call_tool(f"slow_{unique}", {"s": "3"})
+        assert timed_out.is_error is True
+        assert json.loads(timed_out.content[0].text)["code"] == 4  # type: ignore[union-attr]
+    with strict_server.api(client) as api:
+        done = api.post(f"/api/v1/connected_accounts/{account['id']}:disconnect")
+        assert done.status_code == 200, done.text
+        status = done.json()["connected_account"]["status"]
+    async with mcp_session(config["mcp_server_url"], token) as session:
+        upstream.clear()
+        inactive = await session.call_tool(f"items_{unique}", {"owner": "x"})
+        assert inactive.is_error is True
+        text = inactive.content[0].text  # type: ignore[union-attr]
+        assert f"is {status}" in text and f"{strict_server.url}/connect/" in text
+        assert upstream.requests == []
