@@ -356,5 +356,4 @@ def _mcp_tool(served: Served) -> types.Tool:
             idempotent_hint=notes.get("idempotent_hint"),
             open_world_hint=notes.get("open_world_hint"),
         ),
-        meta={"authrelay/connection": served.connection, "authrelay/tool": served.tool_name},
     )
