@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 
 from authrelay.api.bodies import read_json
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
-from authrelay.mcp import configs
+from authrelay.mcp import configs, sessions
 
 router = APIRouter(prefix="/api/v1/mcp", tags=["mcp"])
 
@@ -96,7 +96,7 @@ async def config_token(
     session: DbSession,
 ) -> dict[str, Any]:
     raw = await read_json(request, runtime.settings.max_body_bytes)
-    return await configs.config_token(
+    return await sessions.config_token(
         session, principal, runtime.services, runtime.tokens.keys, config_id, raw
     )
 
@@ -110,6 +110,6 @@ async def connection_token(
     session: DbSession,
 ) -> dict[str, Any]:
     raw = await read_json(request, runtime.settings.max_body_bytes)
-    return await configs.connection_token(
+    return await sessions.connection_token(
         session, principal, runtime.services, runtime.tokens.keys, connection_name, raw
     )

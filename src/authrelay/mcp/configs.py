@@ -5,18 +5,16 @@ tokens for the config's MCP URL."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authrelay.auth.jwt_keys import KeySet
 from authrelay.auth.principal import Principal
 from authrelay.context import ServiceContext
 from authrelay.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
-from authrelay.mcp import tokens
 from authrelay.oauth import flows
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
 from authrelay.store import accounts as account_store
@@ -176,7 +174,7 @@ async def _mappings(
     return out if len(violations) == before else None
 
 
-async def _get_row(session: AsyncSession, env_id: str, config_id: str) -> McpConfig:
+async def get_row(session: AsyncSession, env_id: str, config_id: str) -> McpConfig:
     row = await session.scalar(
         select(McpConfig).where(McpConfig.environment_id == env_id, McpConfig.id == config_id)
     )
@@ -261,14 +259,14 @@ async def create(
 async def get(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, config_id: str
 ) -> dict[str, Any]:
-    row = await _get_row(session, principal.environment_id, config_id)
+    row = await get_row(session, principal.environment_id, config_id)
     return await _respond(session, row, ctx.public_url)
 
 
 async def replace(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, config_id: str, raw: Any
 ) -> dict[str, Any]:
-    row = await _get_row(session, principal.environment_id, config_id)
+    row = await get_row(session, principal.environment_id, config_id)
     fields = await _parse(session, principal.environment_id, raw, creating=False)
     if isinstance(raw, dict) and isinstance(raw.get("name"), str) and raw["name"] != row.name:
         raise InvalidArgument.field("name", "cannot be changed (delete and create instead)")
@@ -286,7 +284,7 @@ async def replace(
 async def delete(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, config_id: str
 ) -> None:
-    row = await _get_row(session, principal.environment_id, config_id)
+    row = await get_row(session, principal.environment_id, config_id)
     await _audit(session, principal, "mcp_config.delete", row, _snapshot(row), None)
     await session.delete(row)
     await cache_store.bump(session)
@@ -334,7 +332,7 @@ async def list_configs(
     }
 
 
-def _identifier(raw: dict[str, Any], violations: list[FieldViolation]) -> str:
+def identifier_of(raw: dict[str, Any], violations: list[FieldViolation]) -> str:
     value = raw.get("identifier")
     if not isinstance(value, str) or not value.strip() or len(value) > 255:
         violations.append(FieldViolation("identifier", "is required: 1-255 characters"))
@@ -373,14 +371,14 @@ async def connected_accounts(
         FieldViolation(k, f"unknown field {k!r}")
         for k in sorted(set(raw) - {"identifier", "include_auth_link"})
     ]
-    identifier = _identifier(raw, violations)
+    identifier = identifier_of(raw, violations)
     include = raw.get("include_auth_link", False)
     if not isinstance(include, bool):
         violations.append(FieldViolation("include_auth_link", "must be true or false"))
     if violations:
         raise InvalidArgument.from_violations(violations)
     env_id = principal.environment_id
-    row = await _get_row(session, env_id, config_id)
+    row = await get_row(session, env_id, config_id)
     mappings = list(row.mappings)
     states: list[dict[str, Any]] = []
     for mapping in mappings:
@@ -405,98 +403,3 @@ async def connected_accounts(
             }
         )
     return {"connected_accounts": states}
-
-
-async def account_ids(
-    session: AsyncSession, env_id: str, identifier: str, connection_names: list[str]
-) -> list[str]:
-    ids: list[str] = []
-    for name in connection_names:
-        connection = await connection_store.by_name(session, env_id, name)
-        if connection is None:
-            continue
-        account = await account_store.get(
-            session, env_id, account_id=None, connection_id=connection.id, identifier=identifier
-        )
-        if account is not None:
-            ids.append(account.id)
-    return ids
-
-
-def _token_body(raw: Any) -> tuple[str, int]:
-    if not isinstance(raw, dict):
-        raise InvalidArgument.field("body", "must be a JSON object")
-    violations = [
-        FieldViolation(k, f"unknown field {k!r}")
-        for k in sorted(set(raw) - {"identifier", "expiry"})
-    ]
-    identifier = _identifier(raw, violations)
-    seconds = 0
-    try:
-        seconds = tokens.parse_expiry(raw.get("expiry"))
-    except InvalidArgument as exc:
-        violations += exc.violations
-    if violations:
-        raise InvalidArgument.from_violations(violations)
-    return identifier, seconds
-
-
-def _token_json(token: str, expires: int, url: str) -> dict[str, Any]:
-    """Scalekit's `{token, expires_at}`, plus the URL the token opens."""
-    when = datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")
-    return {"token": token, "expires_at": when, "mcp_server_url": url}
-
-
-async def config_token(
-    session: AsyncSession,
-    principal: Principal,
-    ctx: ServiceContext,
-    keys: KeySet,
-    config_id: str,
-    raw: Any,
-) -> dict[str, Any]:
-    """`{identifier, expiry}` → `{token, expires_at}` for the config's MCP URL."""
-    identifier, seconds = _token_body(raw)
-    env_id = principal.environment_id
-    row = await _get_row(session, env_id, config_id)
-    names = [m["connection_name"] for m in row.mappings]
-    url = server_url(ctx.public_url, row.id)
-    token, expires = tokens.issue(
-        keys,
-        environment_id=env_id,
-        identifier=identifier,
-        audience=url,
-        config_id=row.id,
-        connection="",
-        account_ids=await account_ids(session, env_id, identifier, names),
-        seconds=seconds,
-    )
-    return _token_json(token, expires, url)
-
-
-async def connection_token(
-    session: AsyncSession,
-    principal: Principal,
-    ctx: ServiceContext,
-    keys: KeySet,
-    connection_name: str,
-    raw: Any,
-) -> dict[str, Any]:
-    """`{identifier, expiry}` → `{token, expires_at}` for one connection's MCP URL."""
-    identifier, seconds = _token_body(raw)
-    env_id = principal.environment_id
-    connection = await connection_store.by_name(session, env_id, connection_name)
-    if connection is None:
-        raise NotFound(f"no connection named {connection_name!r} in this environment")
-    url = f"{ctx.public_url}{CONNECTIONS_PATH}{connection.name}"
-    token, expires = tokens.issue(
-        keys,
-        environment_id=env_id,
-        identifier=identifier,
-        audience=url,
-        config_id="",
-        connection=connection.name,
-        account_ids=await account_ids(session, env_id, identifier, [connection.name]),
-        seconds=seconds,
-    )
-    return _token_json(token, expires, url)
