@@ -11,9 +11,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authrelay import __version__
 from authrelay.api import accounts, audit, connections, errors, health, providers, token, tools
+from authrelay.api import mcp as mcp_routes
 from authrelay.api.nul import refuse_nul_parameters
 from authrelay.config import Settings
 from authrelay.dashboard.mount import install as install_dashboard
+from authrelay.mcp.server import McpApp
 from authrelay.observability import AccessLogMiddleware, Metrics, configure_logging
 from authrelay.openapi.build import install as install_openapi
 from authrelay.proxy.app import PREFIX, ProxyApp
@@ -27,12 +29,14 @@ from authrelay.web import routes as web_routes
 class Dispatcher:
     """Sends `/proxy/...` straight to the proxy (the hot path skips FastAPI's routing and
     middleware; it logs and counts itself), `POST /api/v1/execute_tool` straight to the
-    tools' ASGI app (same reason; it logs each call) and everything else to the API."""
+    tools' ASGI app (same reason; it logs each call), `/mcp/…` (and its RFC 9728 metadata)
+    to the MCP server and everything else to the API."""
 
-    def __init__(self, api: FastAPI, proxy: ProxyApp, tools: ExecuteToolApp) -> None:
+    def __init__(self, api: FastAPI, proxy: ProxyApp, tools: ExecuteToolApp, mcp: McpApp) -> None:
         self.api = api
         self.proxy = proxy
         self.tools = tools
+        self.mcp = mcp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (
@@ -41,6 +45,8 @@ class Dispatcher:
             await self.proxy(scope, receive, send)
         elif scope["type"] == "http" and scope["path"] == TOOL_PATH and scope["method"] == "POST":
             await self.tools(scope, receive, send)
+        elif scope["type"] == "http" and McpApp.handles(scope["path"]):
+            await self.mcp(scope, receive, send)
         else:
             await self.api(scope, receive, send)
 
@@ -49,6 +55,7 @@ def create_app(settings: Settings) -> ASGIApp:
     metrics = Metrics()
     proxy = ProxyApp()
     tools_app = ExecuteToolApp()
+    mcp_app = McpApp()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,8 +68,10 @@ def create_app(settings: Settings) -> ASGIApp:
         gc.collect()
         gc.freeze()
         try:
-            yield
+            async with mcp_app.start(runtime):
+                yield
         finally:
+            mcp_app.runtime = None
             proxy.runtime = None
             tools_app.runtime = None
             await runtime.close()
@@ -85,6 +94,7 @@ def create_app(settings: Settings) -> ASGIApp:
         accounts.router,
         audit.router,
         tools.router,
+        mcp_routes.router,
         web_routes.router,
         web_docs.router,
     ):
@@ -92,7 +102,7 @@ def create_app(settings: Settings) -> ASGIApp:
     install_openapi(app)
     install_dashboard(app)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
-    return Dispatcher(app, proxy, tools_app)
+    return Dispatcher(app, proxy, tools_app, mcp_app)
 
 
 def app_from_environment() -> ASGIApp:

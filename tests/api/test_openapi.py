@@ -82,6 +82,26 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, set[int]]] = {
         "ExecuteToolRequest",
         {200, 400, 401, 403, 404, 405, 409, 410, 412, 413, 415, 422, 429, 502, 504},
     ),
+    ("get", f"{P}/mcp/configs"): (None, {200, 400, 401}),
+    ("post", f"{P}/mcp/configs"): ("McpConfigRequest", {201, 400, 401, 409, 413}),
+    ("get", f"{P}/mcp/configs/{{config_id}}"): (None, {200, 401, 404}),
+    ("put", f"{P}/mcp/configs/{{config_id}}"): (
+        "McpConfigUpdateRequest",
+        {200, 400, 401, 404, 413},
+    ),
+    ("delete", f"{P}/mcp/configs/{{config_id}}"): (None, {200, 401, 404}),
+    ("post", f"{P}/mcp/configs/{{config_id}}/connected_accounts"): (
+        "McpConnectedAccountsRequest",
+        {200, 400, 401, 404, 412, 413},
+    ),
+    ("post", f"{P}/mcp/configs/{{config_id}}/tokens"): (
+        "McpTokenRequest",
+        {200, 400, 401, 404, 413},
+    ),
+    ("post", f"{P}/mcp/connections/{{connection_name}}/tokens"): (
+        "McpTokenRequest",
+        {200, 400, 401, 404, 413},
+    ),
 }
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/oauth/token", "/keys"}
 PROXY_METHODS = {"get", "post", "put", "patch", "delete"}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from authrelay.client._actions import Actions, AsyncActions
+from authrelay.client._mcp import AsyncMcp, AsyncMcpConfigs, Mcp, McpConfigs
 from authrelay.client._resources import (
     AsyncConnectedAccounts,
     AsyncConnections,
@@ -25,6 +26,8 @@ PAIRS = {
     "connected_accounts": (ConnectedAccounts, AsyncConnectedAccounts),
     "actions": (Actions, AsyncActions),
     "tools": (Tools, AsyncTools),
+    "mcp": (Mcp, AsyncMcp),
+    "mcp.configs": (McpConfigs, AsyncMcpConfigs),
 }
 
 

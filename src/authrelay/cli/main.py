@@ -17,6 +17,7 @@ import typer
 from authrelay.cli import accounts as accounts_cli
 from authrelay.cli import admin as admin_cli
 from authrelay.cli import connections as connections_cli
+from authrelay.cli import mcp as mcp_cli
 from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
 from authrelay.cli import request as request_cli
@@ -49,6 +50,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(profile_cli.app, name="profile")
 app.add_typer(providers_cli.app, name="providers")
 app.add_typer(tools_cli.app, name="tools")
+app.add_typer(mcp_cli.app, name="mcp")
 app.add_typer(connections_cli.app, name="connections")
 app.add_typer(accounts_cli.app, name="accounts")
 app.command("request")(request_cli.request_command)

@@ -11,6 +11,7 @@ import httpx
 from authrelay.client._actions import Actions, AsyncActions, is_stale_token
 from authrelay.client._auth import Credentials, TokenState
 from authrelay.client._exceptions import ConfigurationError
+from authrelay.client._mcp import AsyncMcp, Mcp
 from authrelay.client._ops import Op, Page
 from authrelay.client._resources import (
     AsyncConnectedAccounts,
@@ -66,6 +67,7 @@ class Client:
         self.connections = Connections(self)
         self.connected_accounts = ConnectedAccounts(self)
         self.tools = Tools(self)
+        self.mcp = Mcp(self)
 
     @property
     def env_url(self) -> str:
@@ -141,6 +143,7 @@ class AsyncClient:
         self.connections = AsyncConnections(self)
         self.connected_accounts = AsyncConnectedAccounts(self)
         self.tools = AsyncTools(self)
+        self.mcp = AsyncMcp(self)
 
     @property
     def env_url(self) -> str:

@@ -220,3 +220,44 @@ class ToolSyncResult(ApiModel):
 class ExecuteToolResponse(ApiModel):
     data: dict[str, Any] = Field(default_factory=dict)
     execution_id: str = ""
+
+
+class McpConnectionMapping(ApiModel):
+    """One connection of an MCP config and its tools (empty: all of the provider's)."""
+
+    connection_name: str = ""
+    connection_id: str = ""
+    provider: str = ""
+    tools: list[str] = Field(default_factory=list)
+
+
+class McpConfig(ApiModel):
+    """An MCP config (Scalekit's `mcpMcpConfig`; `access_level` is authrelay's)."""
+
+    id: str = ""
+    name: str = ""
+    description: str = ""
+    access_level: str = "FULL"
+    mcp_server_url: str = ""
+    connection_tool_mappings: list[McpConnectionMapping] = Field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class McpConnectionAuthState(ApiModel):
+    """An end user's account on one connection of an MCP config."""
+
+    connection_name: str = ""
+    connection_id: str = ""
+    provider: str = ""
+    connected_account_id: str = ""
+    connected_account_status: str = ""
+    authentication_link: str = ""
+
+
+class McpSessionToken(ApiModel):
+    """A session token and the MCP URL it opens."""
+
+    token: str = ""
+    expires_at: datetime | None = None
+    mcp_server_url: str = ""

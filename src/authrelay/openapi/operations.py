@@ -221,6 +221,46 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body="ExecuteToolRequest",
         errors=TOOL_ERRORS,
     ),
+    ("get", f"{P}/mcp/configs"): Operation(
+        "List MCP configs", response="ListMcpConfigsResponse", errors=LIST
+    ),
+    ("post", f"{P}/mcp/configs"): Operation(
+        "Create an MCP config",
+        ok=201,
+        response="McpConfigResponse",
+        body="McpConfigRequest",
+        errors=(*BODY, 409),
+    ),
+    ("get", f"{P}/mcp/configs/{{config_id}}"): Operation(
+        "Get an MCP config", response="McpConfigResponse", errors=(401, 404)
+    ),
+    ("put", f"{P}/mcp/configs/{{config_id}}"): Operation(
+        "Update an MCP config",
+        response="McpConfigResponse",
+        body="McpConfigUpdateRequest",
+        errors=(*BODY, 404),
+    ),
+    ("delete", f"{P}/mcp/configs/{{config_id}}"): Operation(
+        "Delete an MCP config", response="Empty", errors=(401, 404)
+    ),
+    ("post", f"{P}/mcp/configs/{{config_id}}/connected_accounts"): Operation(
+        "An end user's accounts on the config's connections, with authorization links",
+        response="McpConnectedAccountsResponse",
+        body="McpConnectedAccountsRequest",
+        errors=(*BODY, 404, 412),
+    ),
+    ("post", f"{P}/mcp/configs/{{config_id}}/tokens"): Operation(
+        "A session token for the config's MCP URL",
+        response="McpTokenResponse",
+        body="McpTokenRequest",
+        errors=(*BODY, 404),
+    ),
+    ("post", f"{P}/mcp/connections/{{connection_name}}/tokens"): Operation(
+        "A session token for one connection's MCP URL",
+        response="McpTokenResponse",
+        body="McpTokenRequest",
+        errors=(*BODY, 404),
+    ),
 }
 
 #: methods documented for `/proxy/{path}` (the proxy forwards any method)

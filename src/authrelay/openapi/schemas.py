@@ -355,3 +355,96 @@ TOOL_SCHEMAS: dict[str, JSON] = {
     ),
 }
 RESPONSE_SCHEMAS.update(TOOL_SCHEMAS)
+
+_MCP_MAPPING: JSON = _obj(
+    {
+        "connection_name": STR,
+        "connection_id": STR,
+        "provider": STR,
+        "tools": {**STR_LIST, "description": "tool names; empty = all of the provider's"},
+    },
+    ["connection_name"],
+)
+_MCP_WRITE_MAPPING: JSON = _obj({"connection_name": STR, "tools": STR_LIST}, ["connection_name"])
+_ACCESS_LEVEL: JSON = {"enum": ["FULL", "READ_ONLY"]}
+MCP_SCHEMAS: dict[str, JSON] = {
+    "McpConfig": _obj(
+        {
+            "id": STR,
+            "name": STR,
+            "description": STR,
+            "access_level": _ACCESS_LEVEL,
+            "mcp_server_url": STR,
+            "connection_tool_mappings": {"type": "array", "items": _MCP_MAPPING},
+            "created_at": TIME,
+            "updated_at": TIME,
+        },
+        ["id", "name", "description", "access_level", "mcp_server_url"],
+        description="Scalekit's mcpMcpConfig, plus `access_level`.",
+    ),
+    "McpConfigResponse": _obj({"config": ref("McpConfig")}, ["config"]),
+    "ListMcpConfigsResponse": _page("configs", "McpConfig", prev=True),
+    "McpConfigRequest": _obj(
+        {
+            "name": {"type": "string", "pattern": "^[a-z0-9_-]{1,100}$"},
+            "description": {"type": "string", "maxLength": 2000},
+            "access_level": _ACCESS_LEVEL,
+            "connection_tool_mappings": {
+                "type": "array",
+                "items": _MCP_WRITE_MAPPING,
+                "minItems": 1,
+                "maxItems": 25,
+            },
+        },
+        ["name", "connection_tool_mappings"],
+    ),
+    "McpConfigUpdateRequest": _obj(
+        {
+            "description": {"type": "string", "maxLength": 2000},
+            "access_level": _ACCESS_LEVEL,
+            "connection_tool_mappings": {
+                "type": "array",
+                "items": _MCP_WRITE_MAPPING,
+                "minItems": 1,
+                "maxItems": 25,
+            },
+        }
+    ),
+    "McpConnectedAccountsRequest": _obj(
+        {
+            "identifier": {"type": "string", "minLength": 1, "maxLength": 255},
+            "include_auth_link": BOOL,
+        },
+        ["identifier"],
+    ),
+    "McpConnectedAccountsResponse": _obj(
+        {
+            "connected_accounts": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "connection_name": STR,
+                        "connection_id": STR,
+                        "provider": STR,
+                        "connected_account_id": STR,
+                        "connected_account_status": STR,
+                        "authentication_link": STR,
+                    },
+                    ["connection_name", "connected_account_id", "connected_account_status"],
+                ),
+            }
+        },
+        ["connected_accounts"],
+    ),
+    "McpTokenRequest": _obj(
+        {
+            "identifier": {"type": "string", "minLength": 1, "maxLength": 255},
+            "expiry": {"type": "string", "description": "60s to 86400s; default 3600s"},
+        },
+        ["identifier"],
+    ),
+    "McpTokenResponse": _obj(
+        {"token": STR, "expires_at": TIME, "mcp_server_url": STR}, ["token", "expires_at"]
+    ),
+}
+RESPONSE_SCHEMAS.update(MCP_SCHEMAS)

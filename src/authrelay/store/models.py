@@ -235,3 +235,22 @@ class Tool(Base):
 
 
 Index("ix_tools_provider", Tool.environment_id, Tool.provider_identifier)
+
+
+class McpConfig(Base):
+    """An MCP configuration (SPEC §9, Scalekit's `mcpMcpConfig`): the connections (and
+    optionally which of their tools) one MCP server URL serves."""
+
+    __tablename__ = "mcp_configs"
+    __table_args__ = (UniqueConstraint("environment_id", "name"),)
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    access_level: Mapped[str] = mapped_column(String(16), default="FULL")
+    # [{"connection_name": str, "tools": [str, ...]}]; empty tools = all of the provider's
+    mappings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -27,10 +27,12 @@ class ToolCache:
     def __init__(self) -> None:
         self.tools: dict[tuple[str, str], CachedTool] = {}
         self.accounts: dict[tuple[str, ...], Any] = {}
+        self.mcp: dict[tuple[str, ...], Any] = {}  # MCP configs and served tools (authrelay.mcp)
 
     def clear(self) -> None:
         self.tools.clear()
         self.accounts.clear()
+        self.mcp.clear()
 
     def remember(self, store: dict[Any, Any], key: Any, value: Any) -> None:
         if len(store) >= _MAX_ENTRIES:

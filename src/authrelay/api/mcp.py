@@ -1,0 +1,115 @@
+"""MCP config routes (SPEC §9), wire-compatible with Scalekit's McpService, plus authrelay's
+token route for one connection's MCP URL. The MCP endpoints themselves are `authrelay.mcp`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import JSONResponse
+
+from authrelay.api.bodies import read_json
+from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
+from authrelay.mcp import configs, sessions
+
+router = APIRouter(prefix="/api/v1/mcp", tags=["mcp"])
+
+
+@router.get("/configs")
+async def list_configs(
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+    config_id: str | None = Query(None, alias="filter.id"),
+    name: str | None = Query(None, alias="filter.name"),
+    page_size: str | None = Query(None),
+    page_token: str | None = Query(None),
+) -> dict[str, Any]:
+    return await configs.list_configs(
+        session,
+        principal,
+        runtime.services,
+        config_id=config_id,
+        name=name,
+        page_size=page_size,
+        page_token=page_token,
+    )
+
+
+@router.post("/configs", status_code=201)
+async def create_config(
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> JSONResponse:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    body = await configs.create(session, principal, runtime.services, raw)
+    return JSONResponse({"config": body}, status_code=201)
+
+
+@router.get("/configs/{config_id}")
+async def get_config(
+    config_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> dict[str, Any]:
+    return {"config": await configs.get(session, principal, runtime.services, config_id)}
+
+
+@router.put("/configs/{config_id}")
+async def replace_config(
+    config_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+) -> dict[str, Any]:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    body = await configs.replace(session, principal, runtime.services, config_id, raw)
+    return {"config": body}
+
+
+@router.delete("/configs/{config_id}")
+async def delete_config(
+    config_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> dict[str, Any]:
+    await configs.delete(session, principal, runtime.services, config_id)
+    return {}
+
+
+@router.post("/configs/{config_id}/connected_accounts")
+async def config_accounts(
+    config_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+) -> dict[str, Any]:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    return await configs.connected_accounts(
+        session, principal, runtime.services, config_id, raw, runtime.settings.link_ttl_seconds
+    )
+
+
+@router.post("/configs/{config_id}/tokens")
+async def config_token(
+    config_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+) -> dict[str, Any]:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    return await sessions.config_token(
+        session, principal, runtime.services, runtime.tokens.keys, config_id, raw
+    )
+
+
+@router.post("/connections/{connection_name}/tokens")
+async def connection_token(
+    connection_name: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+) -> dict[str, Any]:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    return await sessions.connection_token(
+        session, principal, runtime.services, runtime.tokens.keys, connection_name, raw
+    )

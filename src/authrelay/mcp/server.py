@@ -1,0 +1,359 @@
+"""The MCP server: Streamable HTTP endpoints built on the official `mcp` SDK's low-level
+server, stateless (a fresh transport per request; everything is read from the database and
+the token, so any replica answers).
+
+- `/mcp/v3/servers/{config_id}`: the tools of an MCP config;
+- `/mcp/v3/connections/{connection_name}`: the tools of one connection;
+- `/.well-known/oauth-protected-resource/mcp/v3/…`: RFC 9728 metadata for either.
+
+Every request needs an MCP session token for exactly that URL; without one the answer is
+`401` with `WWW-Authenticate: Bearer resource_metadata="…"`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import OrderedDict
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import mcp_types as types
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.shared.exceptions import MCPError
+from starlette.types import Receive, Scope, Send
+
+from authrelay import __version__
+from authrelay.auth.principal import Principal
+from authrelay.errors import (
+    AuthrelayError,
+    FailedPrecondition,
+    InternalError,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
+from authrelay.mcp import configs
+from authrelay.mcp.catalog import Served, served_tools
+from authrelay.mcp.tokens import McpGrant, verify
+from authrelay.store import accounts as account_store
+from authrelay.store import connections as connection_store
+from authrelay.tools.execute import ExecuteRequest, execute_tool
+
+if TYPE_CHECKING:
+    from authrelay.runtime import Runtime
+
+log = logging.getLogger("authrelay.mcp")
+PREFIX = "/mcp/"
+METADATA_PREFIX = "/.well-known/oauth-protected-resource"
+_SCOPE_KEY = "authrelay.mcp"
+_VERIFIED_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class McpRequest:
+    """What one authenticated MCP request may use."""
+
+    runtime: Runtime
+    grant: McpGrant
+    mappings: list[dict[str, Any]]
+    read_only: bool
+    actor: str
+    served_key: tuple[str, str]  # (kind, config id or connection name)
+
+
+def _resource(path: str) -> tuple[str, str] | None:
+    """('servers', config id) or ('connections', name) of an MCP path, else None."""
+    parts = path.rstrip("/").split("/")
+    if len(parts) == 5 and parts[:3] == ["", "mcp", "v3"] and parts[4]:
+        if parts[3] in ("servers", "connections"):
+            return parts[3], unquote(parts[4])
+    return None
+
+
+def _json_bytes(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+async def _send(send: Send, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+    raw = _json_bytes(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(raw)).encode()),
+                *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": raw})
+
+
+def _bearer(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, rest = value.decode("latin-1").partition(" ")
+            return rest.strip() if scheme.lower() == "bearer" else ""
+    return ""
+
+
+def _text(text: str) -> list[types.TextContent]:
+    return [types.TextContent(type="text", text=text)]
+
+
+def _tool_error(text: str) -> types.CallToolResult:
+    return types.CallToolResult(content=_text(text), is_error=True)
+
+
+class McpApp:
+    """The ASGI app behind `/mcp/…` and its metadata routes (see `app.Dispatcher`)."""
+
+    def __init__(self) -> None:
+        self.runtime: Runtime | None = None  # set by the application's lifespan
+        self.server: Server[Any] = Server(
+            "authrelay",
+            version=__version__,
+            instructions="Tools that act with the end user's connected accounts.",
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+        )
+        self.server.middleware = []  # no OpenTelemetry span per message on the hot path
+        self.manager: StreamableHTTPSessionManager | None = None
+        self._verified: OrderedDict[tuple[str, str], McpGrant] = OrderedDict()
+
+    def start(self, runtime: Runtime) -> AbstractAsyncContextManager[None]:
+        """Bind the runtime and start the SDK's (stateless) session manager."""
+        self.runtime = runtime
+        self.manager = StreamableHTTPSessionManager(
+            app=self.server,
+            json_response=True,
+            stateless=True,
+            max_request_body_size=runtime.settings.max_body_bytes,
+        )
+        return self.manager.run()
+
+    @staticmethod
+    def handles(path: str) -> bool:
+        return path.startswith(PREFIX) or path.startswith(METADATA_PREFIX + PREFIX)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        runtime, manager = self.runtime, self.manager
+        try:
+            if runtime is None or manager is None:
+                raise Unavailable("the server is not running")
+            path: str = scope["path"]
+            if path.startswith(METADATA_PREFIX):
+                await self._metadata(runtime, path[len(METADATA_PREFIX) :], scope, send)
+                return
+            resource = _resource(path)
+            if resource is None:
+                raise NotFound(
+                    "no such MCP endpoint: use /mcp/v3/servers/{config_id} or "
+                    "/mcp/v3/connections/{connection_name}"
+                )
+            scope[_SCOPE_KEY] = await self._authorize(runtime, scope, *resource)
+        except AuthrelayError as exc:
+            await _send(send, exc.http_status, exc.body(), exc.headers)
+            return
+        except Exception:
+            log.exception("MCP request failure")
+            error = InternalError("internal error; the server log has details")
+            await _send(send, error.http_status, error.body())
+            return
+        await manager.handle_request(scope, receive, send)
+
+    async def _metadata(self, runtime: Runtime, path: str, scope: Scope, send: Send) -> None:
+        """RFC 9728 protected-resource metadata for an MCP URL."""
+        if scope["method"] != "GET" or _resource(path) is None:
+            raise NotFound("no such protected resource")
+        base = runtime.settings.base_url
+        await _send(
+            send,
+            200,
+            {
+                "resource": base + path.rstrip("/"),
+                "resource_name": "authrelay MCP server",
+                "bearer_methods_supported": ["header"],
+                "authorization_servers": [],
+                "resource_documentation": f"{base}/docs",
+                "authrelay_token_endpoint": f"{base}/api/v1/mcp/configs/{{config_id}}/tokens",
+            },
+        )
+
+    def _verify(self, runtime: Runtime, token: str, audience: str) -> McpGrant:
+        """The grant of a token for `audience`; verified grants are kept until they expire."""
+        key = (token, audience)
+        grant = self._verified.get(key)
+        if grant is None or grant.expires_at <= time.time():
+            self._verified.pop(key, None)
+            grant = verify(runtime.tokens.keys, token, audience)
+            self._verified[key] = grant
+            if len(self._verified) > _VERIFIED_SIZE:
+                self._verified.popitem(last=False)
+        return grant
+
+    async def _authorize(self, runtime: Runtime, scope: Scope, kind: str, key: str) -> McpRequest:
+        base = runtime.settings.base_url
+        path = f"/mcp/v3/{kind}/{key}"
+        challenge = {
+            "WWW-Authenticate": f'Bearer resource_metadata="{base}{METADATA_PREFIX}{path}"'
+        }
+        token = _bearer(scope)
+        try:
+            if not token:
+                raise Unauthenticated(
+                    "missing MCP token: send Authorization: Bearer <token> from "
+                    "POST /api/v1/mcp/configs/{config_id}/tokens"
+                )
+            grant = self._verify(runtime, token, base + path)
+            if grant.config_id != key if kind == "servers" else grant.connection != key:
+                raise Unauthenticated(f"the MCP token is not for {path}")
+        except Unauthenticated as exc:
+            exc.headers.update(challenge)
+            raise
+        env_id = grant.environment_id
+        if kind == "servers":
+            found = await self._config(runtime, env_id, key)
+            if found is None:
+                raise NotFound(f"no MCP config {key!r}: it was deleted")
+            mappings, read_only = found
+            return McpRequest(runtime, grant, mappings, read_only, f"mcp:{key}", ("servers", key))
+        return McpRequest(
+            runtime,
+            grant,
+            [{"connection_name": key, "tools": []}],
+            False,
+            f"mcp:{key}",
+            ("connections", key),
+        )
+
+    @staticmethod
+    async def _config(
+        runtime: Runtime, env_id: str, config_id: str
+    ) -> tuple[list[dict[str, Any]], bool] | None:
+        """(mappings, read-only) of a config, cached until the cache generation moves."""
+        cache = runtime.tool_cache
+        key = ("config", env_id, config_id)
+        if key in cache.mcp:
+            found: tuple[list[dict[str, Any]], bool] | None = cache.mcp[key]
+            return found
+        async with runtime.sessions() as session:
+            row = await configs.find(session, env_id, config_id)
+        found = (list(row.mappings), row.access_level == "READ_ONLY") if row else None
+        cache.remember(cache.mcp, key, found)
+        return found
+
+    @staticmethod
+    def _request(ctx: ServerRequestContext[Any]) -> McpRequest:
+        request = ctx.request
+        found = request.scope.get(_SCOPE_KEY) if request is not None else None
+        if not isinstance(found, McpRequest):
+            raise MCPError(types.INVALID_REQUEST, "unauthenticated MCP request")
+        return found
+
+    @staticmethod
+    async def _served(req: McpRequest) -> tuple[dict[str, Served], list[types.Tool]]:
+        """The tools the URL serves (by MCP name, and as MCP tools), cached until the cache
+        generation moves (any change to tools, connections, configs)."""
+        cache = req.runtime.tool_cache
+        key = ("served", req.grant.environment_id, *req.served_key)
+        found = cache.mcp.get(key)
+        if found is None:
+            async with req.runtime.sessions() as session:
+                served = await served_tools(
+                    session, req.grant.environment_id, req.mappings, req.read_only
+                )
+            found = (served, [_mcp_tool(s) for s in served.values()])
+            cache.remember(cache.mcp, key, found)
+        return found
+
+    async def _list_tools(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        _, tools = await self._served(self._request(ctx))
+        return types.ListToolsResult(tools=tools)
+
+    async def _call_tool(
+        self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        req = self._request(ctx)
+        served = (await self._served(req))[0].get(params.name)
+        if served is None:
+            raise MCPError(
+                types.INVALID_PARAMS, f"unknown tool {params.name!r} (tools/list lists them)"
+            )
+        call = ExecuteRequest(
+            tool_name=served.tool_name,
+            params=dict(params.arguments or {}),
+            identifier=req.grant.identifier,
+            connector=served.connection,
+        )
+        try:
+            result = await execute_tool(req.runtime, req.grant.environment_id, call)
+        except (NotFound, FailedPrecondition) as exc:
+            # no account, or one that is not ACTIVE: a fresh authorization link instead
+            link = await self._inactive(req, served.connection)
+            return _tool_error(link or json.dumps(exc.body()))
+        except AuthrelayError as exc:
+            return _tool_error(json.dumps(exc.body()))
+        data = result["data"]
+        return types.CallToolResult(
+            content=_text(json.dumps(data)),
+            structured_content=data if isinstance(data, dict) else {"result": data},
+            is_error=False,
+            meta={"execution_id": result["execution_id"]},
+        )
+
+    async def _inactive(self, req: McpRequest, connection_name: str) -> str:
+        """'' when the user's account on the connection is ACTIVE; else the message with a
+        fresh authorization link."""
+        runtime, env_id, who = req.runtime, req.grant.environment_id, req.grant.identifier
+        async with runtime.sessions() as session:
+            connection = await connection_store.by_name(session, env_id, connection_name)
+            if connection is None:
+                return f"connection {connection_name!r} no longer exists"
+            account = await account_store.get(
+                session, env_id, account_id=None, connection_id=connection.id, identifier=who
+            )
+            if account is not None and account.status == "ACTIVE":
+                return ""
+            state = "has no connected account" if account is None else f"is {account.status}"
+            try:
+                link = await configs.auth_link(
+                    session,
+                    Principal(env_id, req.actor),
+                    runtime.services,
+                    connection_name,
+                    who,
+                    runtime.settings.link_ttl_seconds,
+                )
+            except AuthrelayError as exc:  # e.g. the connection is disabled
+                return f"{who!r} {state} on connection {connection_name!r}: {exc.message}"
+        return (
+            f"{who!r} {state} on connection {connection_name!r}; ask the user to authorize "
+            f"it at this link, then call the tool again: {link}"
+        )
+
+
+def _mcp_tool(served: Served) -> types.Tool:
+    definition = served.definition
+    notes = definition.get("annotations") or {}
+    schema = definition.get("input_schema") or {"type": "object"}
+    return types.Tool(
+        name=served.name,
+        description=str(definition.get("description", "")),
+        input_schema=schema,
+        annotations=types.ToolAnnotations(
+            title=notes.get("title"),
+            read_only_hint=notes.get("read_only_hint"),
+            destructive_hint=notes.get("destructive_hint"),
+            idempotent_hint=notes.get("idempotent_hint"),
+            open_world_hint=notes.get("open_world_hint"),
+        ),
+    )

@@ -1,0 +1,123 @@
+"""MCP session tokens: EdDSA JWTs signed with the environment's signing keys, like API
+tokens, but with their own `typ` claim and the MCP server URL as audience, so an API token is
+never accepted by the MCP server and an MCP token never by the API (whose audience is
+`authrelay-api`)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from authrelay.auth.jwt_keys import ALGORITHM, KeySet
+from authrelay.errors import InvalidArgument, Unauthenticated
+
+TOKEN_TYPE = "authrelay-mcp"  # noqa: S105 (a claim value, not a secret)
+MIN_EXPIRY = 60
+MAX_EXPIRY = 86_400
+DEFAULT_EXPIRY = 3_600
+_DURATION = re.compile(r"^\s*(\d{1,9})s?\s*$")
+
+
+@dataclass(frozen=True)
+class McpGrant:
+    """What a verified MCP token allows: `identifier`'s accounts behind one MCP URL."""
+
+    environment_id: str
+    identifier: str
+    audience: str
+    config_id: str  # empty for a connection URL
+    connection: str  # empty for a config URL
+    account_ids: tuple[str, ...]
+    expires_at: int
+
+
+def parse_expiry(raw: Any) -> int:
+    """Scalekit's `expiry` (`"3600s"`; authrelay also takes a number of seconds)."""
+    if raw is None or raw == "":
+        return DEFAULT_EXPIRY
+    text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    seconds = int(match.group(1)) if match else -1
+    if not MIN_EXPIRY <= seconds <= MAX_EXPIRY:
+        raise InvalidArgument.field(
+            "expiry", f'must be a duration from {MIN_EXPIRY}s to {MAX_EXPIRY}s, like "3600s"'
+        )
+    return seconds
+
+
+def issue(
+    keys: KeySet,
+    *,
+    environment_id: str,
+    identifier: str,
+    audience: str,
+    config_id: str,
+    connection: str,
+    account_ids: list[str],
+    seconds: int,
+    issuer: str = "authrelay",
+) -> tuple[str, int]:
+    """(the token, its expiry as a Unix time)."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "typ": TOKEN_TYPE,
+        "aud": audience,
+        "sub": identifier,
+        "env": environment_id,
+        "mcp_cfg": config_id,
+        "mcp_conn": connection,
+        "ca_ids": account_ids,
+        "iat": now,
+        "nbf": now,
+        "exp": now + seconds,
+        "jti": secrets.token_urlsafe(12),
+    }
+    return keys.sign(claims), now + seconds
+
+
+def verify(keys: KeySet, token: str, audience: str, issuer: str = "authrelay") -> McpGrant:
+    """The grant of a valid MCP token for `audience` (the MCP URL asked for), or
+    Unauthenticated saying what is wrong."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated("the MCP token is malformed") from exc
+    key = keys.public_keys.get(str(header.get("kid")))
+    if header.get("alg") != ALGORITHM or key is None:
+        raise Unauthenticated("the MCP token was not signed by this server")
+    try:
+        data = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            issuer=issuer,
+            options={"require": ["exp", "iat", "sub", "aud", "env"], "verify_aud": False},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated(
+            "the MCP token has expired; create a new one (POST /api/v1/mcp/configs/{id}/tokens)"
+        ) from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"the MCP token is invalid: {exc}") from exc
+    if data.get("typ") != TOKEN_TYPE:
+        raise Unauthenticated("this is not an MCP token (API tokens are not accepted here)")
+    if data.get("aud") != audience:
+        raise Unauthenticated(f"the MCP token is not for {audience}")
+    ids = data.get("ca_ids") or []
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise Unauthenticated("the MCP token is invalid: bad claims")
+    return McpGrant(
+        environment_id=str(data["env"]),
+        identifier=str(data["sub"]),
+        audience=audience,
+        config_id=str(data.get("mcp_cfg") or ""),
+        connection=str(data.get("mcp_conn") or ""),
+        account_ids=tuple(ids),
+        expires_at=int(data["exp"]),
+    )
