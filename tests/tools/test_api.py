@@ -93,7 +93,9 @@ def test_crud_list_search_and_audit(
             "/api/v1/tools", params={"filter.query": "new issue", "filter.provider": provider}
         ).json()
         assert [t["definition"]["name"] for t in query["tools"]] == [names[1]]
-        mine = api.get("/api/v1/tools", params={"filter.identifier": "fay"}).json()
+        mine = api.get(
+            "/api/v1/tools", params={"filter.identifier": "fay", "page_size": 1000}
+        ).json()
         assert {t["definition"]["name"] for t in mine["tools"]} >= set(names)
         nobody = api.get("/api/v1/tools", params={"filter.identifier": "nobody-" + unique}).json()
         assert nobody["tools"] == [] and nobody["total_size"] == 0
@@ -105,13 +107,17 @@ def test_crud_list_search_and_audit(
         bad_search = api.post("/api/v1/tools:search", json={"limit": 0, "x": 1})
         assert _violations(bad_search) == {"x", "query", "limit"}
 
-        scoped = api.get("/api/v1/tools/scoped", params={"identifier": "fay"}).json()
+        scoped = api.get(
+            "/api/v1/tools/scoped", params={"identifier": "fay", "page_size": 1000}
+        ).json()
         entries = [e for e in scoped["tools"] if e["tool"]["provider"] == provider.upper()]
         assert len(entries) == 3 and all(
             e["connected_account_id"] == account["id"] for e in entries
         )
         assert api.get("/api/v1/tools/scoped").status_code == 400
-        available = api.get("/api/v1/tools/available", params={"identifier": "someone"}).json()
+        available = api.get(
+            "/api/v1/tools/available", params={"identifier": "someone", "page_size": 1000}
+        ).json()
         assert set(names) <= {t["definition"]["name"] for t in available["tools"]}
 
         got = api.get(f"/api/v1/tools/{names[2]}").json()["tool"]
