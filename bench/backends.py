@@ -8,10 +8,13 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import run as harness
 from run import HarnessError
 
 from authrelay.config import Settings
@@ -70,3 +73,20 @@ def make_backend(kind: str, data_dir: Path) -> Backend:
     url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
     kid, key = new_key_entry()
     return Backend(kind, data_dir, url, format_entry(kid, key))
+
+
+def scenario_main(run: Callable[[], str], out: Path | None) -> int:
+    """The shared `main` of the many-users and memory scenarios: run one, print its report,
+    write it to `out` when given; exit 1 with one line when the harness fails."""
+    harness.READY_TIMEOUT_S = 300  # workers start slowly on a loaded machine
+    try:
+        text = run()
+    except HarnessError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 1
+    print()
+    print(text)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+    return 0

@@ -27,13 +27,11 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import run as harness
-from backends import make_backend
+from backends import make_backend, scenario_main
 from run import (
     BENCH_DIR,
     CONNECTION_NAME,
     REQUEST_PATH,
-    HarnessError,
     OtherCpu,
     WrkResult,
     _group_ticks,
@@ -223,18 +221,7 @@ def run(args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    harness.READY_TIMEOUT_S = 300  # workers start slowly on a loaded machine
-    try:
-        text = run(args)
-    except HarnessError as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 1
-    print()
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-    return 0
+    return scenario_main(lambda: run(args), args.out)
 
 
 if __name__ == "__main__":
