@@ -187,6 +187,7 @@ DOCUMENTED: dict[tuple[str, str], Any] = {
     ("mailgun", "BASIC"): lambda v: ("Authorization", _basic("api", v["password"])),
     ("mailchimp", "BASIC"): lambda v: ("Authorization", _basic("anystring", v["password"])),
     ("toggltrack", "BASIC"): lambda v: ("Authorization", _basic(v["username"], "api_token")),
+    ("mercury", "BASIC"): lambda v: ("Authorization", _basic(v["username"], "")),
     ("razorpay", "BASIC"): lambda v: ("Authorization", _basic(v["username"], v["password"])),
     ("vercel", "BEARER"): lambda v: ("Authorization", f"Bearer {v['token']}"),
     ("youtube", "OAUTH"): lambda v: ("Authorization", f"Bearer {v['access_token']}"),
