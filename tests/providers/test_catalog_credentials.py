@@ -53,6 +53,10 @@ CASES = [
     Case("bamboohr", {"company_domain": "acme", "username": "bhr-1"}, "Authorization", _basic("bhr-1", "x")),
     Case("greenhouse", {"username": "gh-1"}, "Authorization", _basic("gh-1", "")),
     Case("fivetran", {"username": "key", "password": "secret"}, "Authorization", _basic("key", "secret")),
+    Case("lemlist", {"password": "lm-1"}, "Authorization", _basic("", "lm-1")),
+    Case("dropboxsign", {"username": "ds-1"}, "Authorization", _basic("ds-1", "")),
+    Case("bugsnag", {"api_key": "bs-1"}, "Authorization", "token bs-1"),
+    Case("capsulecrm", {"token": "cap-1"}, "Authorization", "Bearer cap-1"),
 ]  # fmt: skip
 
 
