@@ -28,6 +28,7 @@ class Case:
     details: dict[str, str]  # what the user enters
     header: str
     value: str  # what the vendor's documentation says arrives
+    kind: str | None = None  # the connection type, for entries whose first pattern is OAuth
 
 
 CASES = [
@@ -57,6 +58,11 @@ CASES = [
     Case("dropboxsign", {"username": "ds-1"}, "Authorization", _basic("ds-1", "")),
     Case("bugsnag", {"api_key": "bs-1"}, "Authorization", "token bs-1"),
     Case("capsulecrm", {"token": "cap-1"}, "Authorization", "Bearer cap-1"),
+    # the second pattern of OAuth-first entries, chosen with the connection's type
+    Case("heroku", {"token": "hk-1"}, "Authorization", "Bearer hk-1", "BEARER"),
+    Case("huggingface", {"token": "hf_1"}, "Authorization", "Bearer hf_1", "BEARER"),
+    Case("close", {"username": "api_1"}, "Authorization", _basic("api_1", ""), "BASIC"),
+    Case("aircall", {"username": "id1", "password": "tok1"}, "Authorization", _basic("id1", "tok1"), "BASIC"),
 ]  # fmt: skip
 
 
@@ -93,11 +99,10 @@ def test_each_entry_sends_the_vendors_credential_form(
     with catalog_server.api(client) as api:
         for case in CASES:
             name = f"cat-{case.provider}-{unique}"
-            made = api.post(
-                "/api/v1/connections",
-                params={"flags.is_app": "true"},
-                json={"provider_key": case.provider, "key_id": name},
-            )
+            connection: dict[str, str] = {"provider_key": case.provider, "key_id": name}
+            if case.kind:
+                connection["type"] = case.kind
+            made = api.post("/api/v1/connections", params={"flags.is_app": "true"}, json=connection)
             assert made.status_code == 201, (case.provider, made.text)
             account = api.post(
                 "/api/v1/connected_accounts",
