@@ -35,6 +35,7 @@ from authrelay.store.proxy_targets import (
 )
 from authrelay.tools.builtin import builtin_tools
 from authrelay.tools.cache import ToolCache
+from authrelay.tools.index import IndexCache
 from authrelay.vault import KeyRing, load_keyring
 from authrelay.vault.keyring import VaultError
 
@@ -60,6 +61,7 @@ class Runtime:
     refresher: Refresher = field(init=False)
     proxy_http: aiohttp.ClientSession = field(init=False)  # the proxy's, same connection pool
     services: ServiceContext = field(init=False)
+    tool_index: IndexCache = field(init=False)  # tool lists, per cache generation
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -70,6 +72,7 @@ class Runtime:
         self.last_used = LastUsed(s.proxy_cache_max_entries)
         self.read_sessions = db.read_only_session_factory(self.engine)
         self.targets = target_reader(self.engine, s.resolved_database_url)
+        self.tool_index = IndexCache(self.fresh_generation)
         self.refresher = Refresher(
             self.sessions,
             self.keyring,
@@ -95,6 +98,16 @@ class Runtime:
         """Drop this process's cached lookups (proxy routes and tools) after a change."""
         self.proxy_cache.invalidate()
         self.tool_cache.clear()
+
+    async def fresh_generation(self) -> int:
+        """The cache generation read now (on SQLite without a thread hand-off); when it
+        moved, this process's caches are dropped first, as the poll would."""
+        current = await self.targets.generation()
+        seen = self.proxy_cache.generation
+        if seen is not None and current != seen:
+            self.invalidate()
+        self.proxy_cache.generation = current
+        return current
 
     def start_background(self) -> None:
         s = self.settings

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.auth.principal import Principal
 from authrelay.errors import Unauthenticated
+from authrelay.proxy.call import cached_environment
 from authrelay.runtime import Runtime
 from authrelay.store.environments import environment_by_host, get_client
 
@@ -62,3 +63,17 @@ async def get_principal(request: Request, runtime: RuntimeDep, session: DbSessio
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_cached_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    """The API token checked as `/proxy` checks it: the signature, then the API client and
+    host binding from the per-process cache, after the cache generation was read (so a
+    client deleted on another replica is seen at once). No database session: for read
+    routes on an agent's hot path (the tool lists)."""
+    await runtime.fresh_generation()
+    token = bearer_token(request)
+    env_id = await cached_environment(runtime, token, request_host(request))
+    return Principal(env_id, runtime.tokens.verify(token).client_id)
+
+
+CachedPrincipal = Annotated[Principal, Depends(get_cached_principal)]

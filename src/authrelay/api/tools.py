@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from authrelay.api.bodies import read_json
 from authrelay.api.deps import (
+    CachedPrincipal,
     CurrentPrincipal,
     DbSession,
     RuntimeDep,
@@ -24,15 +25,17 @@ from authrelay.tools.execute import parse_execute
 router = APIRouter(prefix="/api/v1", tags=["tools"])
 
 
-def _json(body: dict[str, Any]) -> JSONResponse:
-    """Lists are large: answered as they are, without FastAPI's response encoding pass."""
-    return JSONResponse(body)
+def _json(body: bytes) -> Response:
+    """Lists are large: answered with the JSON the index pre-encoded, without FastAPI's
+    response encoding pass."""
+    return Response(body, media_type="application/json")
 
 
 @router.get("/tools")
 async def list_tools(
-    principal: CurrentPrincipal,
+    principal: CachedPrincipal,
     session: DbSession,
+    runtime: RuntimeDep,
     provider: list[str] = Query([], alias="filter.provider"),
     tool_name: list[str] = Query([], alias="filter.tool_name"),
     query: str | None = Query(None, alias="filter.query"),
@@ -43,40 +46,42 @@ async def list_tools(
     page_size: str | None = Query(None),
     page_token: str | None = Query(None),
     view: str | None = Query(None),
-) -> JSONResponse:
-    return _json(
-        await listing.list_tools(
-            session,
-            principal,
-            providers=provider,
-            tool_names=tool_name,
-            query=query,
-            summary=summary,
-            identifier=identifier,
-            connector=connector,
-            connected_account_id=connected_account_id,
-            page_size=page_size,
-            page_token=page_token,
-            view=view,
-        )
+) -> Response:
+    page = await listing.list_tools(
+        session,
+        principal,
+        runtime.tool_index,
+        providers=provider,
+        tool_names=tool_name,
+        query=query,
+        summary=summary,
+        identifier=identifier,
+        connector=connector,
+        connected_account_id=connected_account_id,
+        page_size=page_size,
+        page_token=page_token,
+        view=view,
     )
+    return _json(page.body())
 
 
 @router.get("/tools/scoped")
 async def scoped_tools(
-    principal: CurrentPrincipal,
+    principal: CachedPrincipal,
     session: DbSession,
+    runtime: RuntimeDep,
     identifier: str | None = Query(None),
     providers: list[str] = Query([], alias="filter.providers"),
     tool_names: list[str] = Query([], alias="filter.tool_names"),
     connection_names: list[str] = Query([], alias="filter.connection_names"),
     page_size: str | None = Query(None),
     page_token: str | None = Query(None),
-) -> JSONResponse:
+) -> Response:
     return _json(
         await listing.scoped_tools(
             session,
             principal,
+            runtime.tool_index,
             identifier=identifier,
             providers=providers,
             tool_names=tool_names,
@@ -89,25 +94,31 @@ async def scoped_tools(
 
 @router.get("/tools/available")
 async def available_tools(
-    principal: CurrentPrincipal,
+    principal: CachedPrincipal,
     session: DbSession,
+    runtime: RuntimeDep,
     identifier: str | None = Query(None),
     page_size: str | None = Query(None),
     page_token: str | None = Query(None),
-) -> JSONResponse:
+) -> Response:
     return _json(
         await listing.available_tools(
-            session, principal, identifier=identifier, page_size=page_size, page_token=page_token
+            session,
+            principal,
+            runtime.tool_index,
+            identifier=identifier,
+            page_size=page_size,
+            page_token=page_token,
         )
     )
 
 
 @router.post("/tools:search")
 async def search_tools(
-    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+    request: Request, principal: CachedPrincipal, runtime: RuntimeDep, session: DbSession
 ) -> dict[str, Any]:
     raw = await read_json(request, runtime.settings.max_body_bytes)
-    return await listing.search_tools(session, principal, raw)
+    return await listing.search_tools(session, principal, runtime.tool_index, raw)
 
 
 @router.post("/tools:sync")

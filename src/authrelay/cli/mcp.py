@@ -13,15 +13,12 @@ from authrelay.cli.providers import (
     JsonOpt,
     ProfileOpt,
     YesOpt,
-    _api_message,
     _client,
-    _fail,
     _ok,
     confirm,
     out,
 )
 from authrelay.client._client import Client
-from authrelay.client._exceptions import AuthrelayClientError
 from authrelay.client.models import McpConfig, McpSessionToken
 
 app = typer.Typer(help="MCP server: configs and session tokens.", no_args_is_help=True)
@@ -71,10 +68,7 @@ def _show(config: McpConfig) -> None:
 def list_configs(profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
     """The environment's MCP configs."""
     with _client(profile) as (client, _):
-        try:
-            configs = client.mcp.configs.list()
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), as_json) from None
+        configs = client.mcp.configs.list()
     if as_json:
         typer.echo(json.dumps([c.model_dump(mode="json") for c in configs], indent=2))
         return
@@ -93,10 +87,7 @@ def get_config(
 ) -> None:
     """One MCP config as JSON."""
     with _client(profile) as (client, _):
-        try:
-            found = client.mcp.configs.get(_config_id(client, config))
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), False) from None
+        found = client.mcp.configs.get(_config_id(client, config))
     typer.echo(json.dumps(found.model_dump(mode="json"), indent=2))
 
 
@@ -113,15 +104,12 @@ def create_config(
 ) -> None:
     """Create an MCP config serving the given connections."""
     with _client(profile) as (client, _):
-        try:
-            made = client.mcp.configs.create(
-                name,
-                _mappings(connection or []),
-                description=description,
-                access_level="READ_ONLY" if read_only else "FULL",
-            )
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), as_json) from None
+        made = client.mcp.configs.create(
+            name,
+            _mappings(connection or []),
+            description=description,
+            access_level="READ_ONLY" if read_only else "FULL",
+        )
     if as_json:
         _ok("created", True, config=made.model_dump(mode="json"))
         return
@@ -142,15 +130,12 @@ def update_config(
 ) -> None:
     """Change an MCP config's connections (all replaced), description or access level."""
     with _client(profile) as (client, _):
-        try:
-            changed = client.mcp.configs.update(
-                _config_id(client, config),
-                connections=_mappings(connection) if connection else None,
-                description=description,
-                access_level=access_level,
-            )
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), as_json) from None
+        changed = client.mcp.configs.update(
+            _config_id(client, config),
+            connections=_mappings(connection) if connection else None,
+            description=description,
+            access_level=access_level,
+        )
     if as_json:
         _ok("updated", True, config=changed.model_dump(mode="json"))
         return
@@ -169,10 +154,7 @@ def delete_config(
     with _client(profile) as (client, _):
         if not confirm(f"Delete MCP config {config!r}?", yes):
             raise typer.Exit(1)
-        try:
-            client.mcp.configs.delete(_config_id(client, config))
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), as_json) from None
+        client.mcp.configs.delete(_config_id(client, config))
     _ok(f"deleted {config}", as_json, deleted=config)
 
 
@@ -188,12 +170,9 @@ def config_accounts(
 ) -> None:
     """The end user's account on each connection of the config."""
     with _client(profile) as (client, _):
-        try:
-            states = client.mcp.configs.connected_accounts(
-                _config_id(client, config), identifier, include_auth_link=auth_links
-            )
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), as_json) from None
+        states = client.mcp.configs.connected_accounts(
+            _config_id(client, config), identifier, include_auth_link=auth_links
+        )
     if as_json:
         typer.echo(json.dumps([s.model_dump(mode="json") for s in states], indent=2))
         return
@@ -238,10 +217,7 @@ def config_token(
 ) -> None:
     """A session token for the config's MCP URL: prints the URL and the token."""
     with _client(profile) as (client, _):
-        try:
-            token = client.mcp.create_session_token(_config_id(client, config), identifier, expiry)
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), as_json) from None
+        token = client.mcp.create_session_token(_config_id(client, config), identifier, expiry)
     _print_token(token, as_json)
 
 
@@ -255,8 +231,5 @@ def connection_token(
 ) -> None:
     """A session token for one connection's MCP URL (/mcp/v3/connections/NAME)."""
     with _client(profile) as (client, _):
-        try:
-            token = client.mcp.create_connection_token(connection, identifier, expiry)
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), as_json) from None
+        token = client.mcp.create_connection_token(connection, identifier, expiry)
     _print_token(token, as_json)

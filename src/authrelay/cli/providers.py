@@ -18,6 +18,7 @@ import typer
 
 from authrelay.cli import common
 from authrelay.cli._lazy import LazyConsole
+from authrelay.cli.errors import message_of
 from authrelay.cli.profiles import Credentials, ProfileError, ProfileStore
 from authrelay.client._exceptions import ApiError, AuthrelayClientError
 from authrelay.providers.diff import (
@@ -102,14 +103,6 @@ def _ok(message: str, as_json: bool, **data: Any) -> None:
         typer.echo(json.dumps({"ok": True, **data}, indent=2, default=str))
     else:
         out.print(f"✅ {message}")
-
-
-def _api_message(exc: AuthrelayClientError) -> str:
-    if isinstance(exc, ApiError):
-        lines = [exc.message or str(exc)]
-        lines += [f"  • {v.get('field')}: {v.get('description')}" for v in exc.field_violations]
-        return "\n".join(lines)
-    return str(exc)
 
 
 def load_definition(path: Path) -> dict[str, Any]:
@@ -315,10 +308,7 @@ def list_providers(
     if kind not in {"custom", "default", "all"}:
         raise typer.BadParameter("use custom, default or all", param_hint="--type")
     with _client(profile) as (client, _):
-        try:
-            providers = _providers(client, kind)
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), as_json) from None
+        providers = _providers(client, kind)
     if as_json:
         typer.echo(json.dumps(providers, indent=2))
         return
@@ -426,10 +416,7 @@ def create_provider(
             )
             return
         common.announce(creds)
-        try:
-            created = _dict(client.providers.create(definition))
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), as_json) from None
+        created = _dict(client.providers.create(definition))
     _ok(f"created {created['display_name']!r} ({created['identifier']})", as_json, provider=created)
 
 
@@ -464,12 +451,9 @@ def _update(
                 )
             )
         raise typer.Exit(1)
-    try:
-        updated = _dict(
-            client.providers.update(current["identifier"], proposed, etag=current.get("etag"))
-        )
-    except AuthrelayClientError as exc:
-        raise _fail(_api_message(exc), as_json) from None
+    updated = _dict(
+        client.providers.update(current["identifier"], proposed, etag=current.get("etag"))
+    )
     _ok(f"updated {updated['identifier']}", as_json, provider=updated, changed=True)
     return updated
 
@@ -527,7 +511,7 @@ def delete_provider(
                     "delete NAME), then repeat.",
                     as_json,
                 ) from None
-            raise _fail(_api_message(exc), as_json) from None
+            raise  # printed by cli.errors.run, as every other error
     _ok(f"deleted {current['identifier']}", as_json, identifier=current["identifier"])
 
 
@@ -591,10 +575,7 @@ def promote_provider(
             report_changes(None, definition, as_json)
             if not confirm(f"Create {definition['display_name']!r} in {target}?", yes, creds):
                 raise typer.Exit(1)
-            try:
-                created = _dict(dst.providers.create(definition))
-            except AuthrelayClientError as exc:
-                raise _fail(_api_message(exc), as_json) from None
+            created = _dict(dst.providers.create(definition))
             _ok(
                 f"created {created['identifier']} in {target}",
                 as_json,
@@ -688,10 +669,10 @@ def apply_folder(
             except AuthrelayClientError as exc:
                 failed = True
                 results.append(
-                    {"action": action, "identifier": ident, "ok": False, "error": _api_message(exc)}
+                    {"action": action, "identifier": ident, "ok": False, "error": message_of(exc)}
                 )
                 if not as_json:
-                    err.print(f"❌ {action} {ident}: {_api_message(exc)}")
+                    err.print(f"❌ {action} {ident}: {message_of(exc)}")
         if not failed:
             results += _sync_file_tools(client, file_tools, yes, as_json)
             failed = any(not r["ok"] for r in results)
@@ -707,19 +688,16 @@ def _promote_tools(
     """The target's tools of the provider become the source's (diff, confirm, apply)."""
     from authrelay.cli.tools import sync_with_plan
 
-    try:
-        result = sync_with_plan(
-            client,
-            identifier,
-            tools,
-            prune="all",
-            source="promote",
-            yes=yes,
-            as_json=as_json,
-            question=f"Apply these tool changes to {identifier}?",
-        )
-    except AuthrelayClientError as exc:
-        raise _fail(_api_message(exc), as_json) from None
+    result = sync_with_plan(
+        client,
+        identifier,
+        tools,
+        prune="all",
+        source="promote",
+        yes=yes,
+        as_json=as_json,
+        question=f"Apply these tool changes to {identifier}?",
+    )
     if result is not None:
         _ok(f"tools of {identifier} promoted", as_json, tools=result.model_dump(mode="json"))
 
@@ -750,7 +728,7 @@ def _sync_file_tools(
             if done is not None and not as_json:
                 out.print(f"✅ tools of {ident} synced")
         except (AuthrelayClientError, ValueError) as exc:
-            message = _api_message(exc) if isinstance(exc, AuthrelayClientError) else str(exc)
+            message = message_of(exc)
             results.append({"action": "tools", "identifier": ident, "ok": False, "error": message})
             if not as_json:
                 err.print(f"❌ tools of {ident}: {message}")

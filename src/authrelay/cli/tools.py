@@ -16,7 +16,6 @@ from authrelay.cli.providers import (
     JsonOpt,
     ProfileOpt,
     YesOpt,
-    _api_message,
     _client,
     _fail,
     _ok,
@@ -24,7 +23,6 @@ from authrelay.cli.providers import (
     err,
     out,
 )
-from authrelay.client._exceptions import AuthrelayClientError
 from authrelay.tools import DEFAULT_MAX_TOOLS
 
 if TYPE_CHECKING:  # imported when a command needs them (fast --help)
@@ -116,16 +114,12 @@ def list_tools(
 ) -> None:
     """The environment's tools (name, provider, method and path, description)."""
     with _client(profile) as (client, _):
-        try:
-            if query:
-                tools = [
-                    r.tool
-                    for r in client.tools.search(query, [provider] if provider else None, 100)
-                ]
-            else:
-                tools = client.tools.list(provider)
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), as_json) from None
+        if query:
+            tools = [
+                r.tool for r in client.tools.search(query, [provider] if provider else None, 100)
+            ]
+        else:
+            tools = client.tools.list(provider)
     if as_json:
         typer.echo(json.dumps([t.model_dump(mode="json") for t in tools], indent=2))
         return
@@ -145,10 +139,7 @@ def get_tool(
 ) -> None:
     """One tool as JSON, with its binding."""
     with _client(profile) as (client, _):
-        try:
-            tool = client.tools.get(name)
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), False) from None
+        tool = client.tools.get(name)
     typer.echo(json.dumps(tool.model_dump(mode="json"), indent=2))
 
 
@@ -163,10 +154,7 @@ def delete_tool(
     with _client(profile) as (client, _):
         if not confirm(f"Delete tool {name!r}?", yes):
             raise typer.Exit(1)
-        try:
-            client.tools.delete(name)
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), as_json) from None
+        client.tools.delete(name)
     _ok(f"deleted {name}", as_json, deleted=name)
 
 
@@ -192,17 +180,14 @@ def call_tool(
     if not isinstance(inputs, dict):
         raise typer.BadParameter("--params must be a JSON object")
     with _client(profile) as (client, _):
-        try:
-            result = client.actions.execute_tool(
-                name,
-                inputs,
-                identifier=identifier,
-                connector=connector,
-                connected_account_id=account,
-                agent_run_id=run,
-            )
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), False) from None
+        result = client.actions.execute_tool(
+            name,
+            inputs,
+            identifier=identifier,
+            connector=connector,
+            connected_account_id=account,
+            agent_run_id=run,
+        )
     typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
 
 
@@ -234,10 +219,7 @@ def import_openapi(
     except GenerationError as exc:
         raise _fail(str(exc), as_json) from None
     with _client(profile) as (client, _):
-        try:
-            found = client.providers.get(provider)
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), as_json) from None
+        found = client.providers.get(provider)
         details = found.model_dump(mode="json")
         try:
             generated = generate_tools(
@@ -257,19 +239,16 @@ def import_openapi(
             )
             for skipped in generated.skipped:
                 err.print(f"skipped {skipped}")
-        try:
-            result = sync_with_plan(
-                client,
-                found.identifier,
-                generated.tools,
-                prune="none" if keep else "source",
-                source="openapi",
-                yes=yes,
-                as_json=as_json,
-                question=f"Apply these tool changes to {found.identifier}?",
-            )
-        except AuthrelayClientError as exc:
-            raise _fail(_api_message(exc), as_json) from None
+        result = sync_with_plan(
+            client,
+            found.identifier,
+            generated.tools,
+            prune="none" if keep else "source",
+            source="openapi",
+            yes=yes,
+            as_json=as_json,
+            question=f"Apply these tool changes to {found.identifier}?",
+        )
     summary = result.model_dump(mode="json") if result else {"changes": 0}
     _ok(
         "tools imported" if result else "tools already up to date",

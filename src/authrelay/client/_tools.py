@@ -10,13 +10,30 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from authrelay.client._ops import Op, Page, answer, model_of, nothing, request, segment
-from authrelay.client.models import ExecuteToolResponse, Tool, ToolSearchResult, ToolSyncResult
+from authrelay.client.models import (
+    ExecuteToolResponse,
+    ScopedTool,
+    Tool,
+    ToolSearchResult,
+    ToolSyncResult,
+)
 
 if TYPE_CHECKING:
     from authrelay.client._client import AsyncClient, Client
 
 TOOL_PAGE_SIZE = 1000  # the server's maximum
 ToolBody = Mapping[str, Any] | Tool
+UserFilter = dict[str, str | None]  # identifier, connector, connected_account_id
+
+
+def _user(
+    identifier: str | None, connector: str | None, connected_account_id: str | None
+) -> UserFilter:
+    return {
+        "identifier": identifier,
+        "connector": connector,
+        "connected_account_id": connected_account_id,
+    }
 
 
 def _body(tool: ToolBody) -> dict[str, Any]:
@@ -30,12 +47,14 @@ def tools_page(
     query: str | None,
     page_size: int,
     full: bool = False,
+    user: UserFilter | None = None,
 ) -> Callable[[str], Op[Page[Tool]]]:
     def page(token: str) -> Op[Page[Tool]]:
         params = {
             "filter.provider": provider,
             "filter.tool_name": names or None,
             "filter.query": query,
+            **{f"filter.{k}": v for k, v in (user or {}).items() if v},
             "page_size": page_size,
             "page_token": token or None,
             "view": "full" if full else None,
@@ -47,6 +66,34 @@ def tools_page(
             return items, str(body.get("next_page_token") or "")
 
         return Op(request(base, "GET", "/api/v1/tools", params=params), parse)
+
+    return page
+
+
+def scoped_page(
+    base: str,
+    identifier: str,
+    providers: list[str] | None,
+    names: list[str] | None,
+    connections: list[str] | None,
+    page_size: int,
+) -> Callable[[str], Op[Page[ScopedTool]]]:
+    def page(token: str) -> Op[Page[ScopedTool]]:
+        params = {
+            "identifier": identifier,
+            "filter.providers": providers or None,
+            "filter.tool_names": names or None,
+            "filter.connection_names": connections or None,
+            "page_size": page_size,
+            "page_token": token or None,
+        }
+
+        def parse(response: httpx.Response) -> Page[ScopedTool]:
+            body = answer(response)
+            items = [ScopedTool.model_validate(t) for t in body.get("tools", [])]
+            return items, str(body.get("next_page_token") or "")
+
+        return Op(request(base, "GET", "/api/v1/tools/scoped", params=params), parse)
 
     return page
 
@@ -132,11 +179,33 @@ class Tools:
         query: str | None = None,
         *,
         full: bool = False,
+        identifier: str | None = None,
+        connector: str | None = None,
+        connected_account_id: str | None = None,
         page_size: int = TOOL_PAGE_SIZE,
     ) -> builtins.list[Tool]:
-        """Every tool matching the filters (all pages); with `full`, each with its binding."""
-        base = self._client.env_url
-        return self._client._collect(tools_page(base, provider, names, query, page_size, full))
+        """Every tool matching the filters (all pages); with `full`, each with its binding.
+        `identifier` (with `connector`) or `connected_account_id` keeps the tools of the
+        providers that user has accounts on."""
+        user = _user(identifier, connector, connected_account_id)
+        page = tools_page(self._client.env_url, provider, names, query, page_size, full, user)
+        return self._client._collect(page)
+
+    def scoped(
+        self,
+        identifier: str,
+        *,
+        providers: builtins.list[str] | None = None,
+        names: builtins.list[str] | None = None,
+        connection_names: builtins.list[str] | None = None,
+        page_size: int = TOOL_PAGE_SIZE,
+    ) -> builtins.list[ScopedTool]:
+        """What `identifier` can call now: one entry per (ACTIVE connected account, tool of
+        its provider), with the account's id."""
+        page = scoped_page(
+            self._client.env_url, identifier, providers, names, connection_names, page_size
+        )
+        return self._client._collect(page)
 
     def get(self, id_or_name: str) -> Tool:
         """One tool with its binding; `NotFoundError` when there is none."""
@@ -185,10 +254,27 @@ class AsyncTools:
         query: str | None = None,
         *,
         full: bool = False,
+        identifier: str | None = None,
+        connector: str | None = None,
+        connected_account_id: str | None = None,
         page_size: int = TOOL_PAGE_SIZE,
     ) -> builtins.list[Tool]:
-        base = self._client.env_url
-        page = tools_page(base, provider, names, query, page_size, full)
+        user = _user(identifier, connector, connected_account_id)
+        page = tools_page(self._client.env_url, provider, names, query, page_size, full, user)
+        return await self._client._collect(page)
+
+    async def scoped(
+        self,
+        identifier: str,
+        *,
+        providers: builtins.list[str] | None = None,
+        names: builtins.list[str] | None = None,
+        connection_names: builtins.list[str] | None = None,
+        page_size: int = TOOL_PAGE_SIZE,
+    ) -> builtins.list[ScopedTool]:
+        page = scoped_page(
+            self._client.env_url, identifier, providers, names, connection_names, page_size
+        )
         return await self._client._collect(page)
 
     async def get(self, id_or_name: str) -> Tool:

@@ -201,6 +201,14 @@ class Tool(ApiModel):
         }
 
 
+class ScopedTool(ApiModel):
+    """A tool one end user can call now, with the connected account it runs on."""
+
+    connected_account_id: str = ""
+    identifier: str = ""
+    tool: Tool = Field(default_factory=Tool)
+
+
 class ToolSearchResult(ApiModel):
     score: float = 0.0
     tool: Tool = Field(default_factory=Tool)

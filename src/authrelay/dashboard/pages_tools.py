@@ -31,15 +31,18 @@ async def tools_page(
     page: EnvPage, provider: str = "", q: str = "", page_token: str = "", deleted: str = ""
 ) -> Response:
     q = q.strip()
-    listed = await listing.list_tools(
-        page.session,
-        page.principal,
-        providers=[provider] if provider else (),
-        query=q or None,
-        page_size=PAGE_SIZE,
-        page_token=page_token or None,
-        view="full",
-    )
+    listed = (
+        await listing.list_tools(
+            page.session,
+            page.principal,
+            page.runtime.tool_index,
+            providers=[provider] if provider else (),
+            query=q or None,
+            page_size=PAGE_SIZE,
+            page_token=page_token or None,
+            view="full",
+        )
+    ).as_dict()
     return page.render(
         "tools.html",
         tools=listed["tools"],

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import mcp_types as types
-from mcp.server.context import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.exceptions import MCPError
+from mcp_types import methods as mcp_methods
 from starlette.types import Receive, Scope, Send
 
 from authrelay import __version__
@@ -123,7 +124,8 @@ class McpApp:
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
         )
-        self.server.middleware = []  # no OpenTelemetry span per message on the hot path
+        # no OpenTelemetry span per message on the hot path; tools/list from a cache
+        self.server.middleware = [self._cached_list]
         self.manager: StreamableHTTPSessionManager | None = None
         self._verified: OrderedDict[tuple[str, str], McpGrant] = OrderedDict()
 
@@ -271,6 +273,33 @@ class McpApp:
                 )
             found = (served, [_mcp_tool(s) for s in served.values()])
             cache.remember(cache.mcp, key, found)
+        return found
+
+    async def _cached_list(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        """`tools/list` answered with the wire form the SDK made of it before (validated,
+        shaped for the protocol version, stamped), kept with the served tools until the
+        cache generation moves: the SDK re-validating and re-dumping thousands of tools took
+        most of the time of a large list. The request itself is still validated; anything
+        else (a `cursor`, other methods) takes the SDK's path."""
+        if ctx.method != "tools/list" or ctx.request_id is None:
+            return await call_next(ctx)
+        params = ctx.params
+        if params and set(params) - {"_meta"}:
+            return await call_next(ctx)
+        try:
+            mcp_methods.validate_client_request(ctx.method, ctx.protocol_version, params)
+        except (ValueError, KeyError):  # pydantic's ValidationError is a ValueError
+            return await call_next(ctx)  # the SDK answers with the right error
+        req = self._request(ctx)
+        cache = req.runtime.tool_cache
+        key = ("wire", req.grant.environment_id, *req.served_key, ctx.protocol_version)
+        found: HandlerResult = cache.mcp.get(key)
+        if found is None:
+            found = await call_next(ctx)
+            if isinstance(found, dict):
+                cache.remember(cache.mcp, key, found)
         return found
 
     async def _list_tools(

@@ -29,7 +29,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from authrelay.store.db import read_only_engine
-from authrelay.store.models import ConnectedAccount, Connection, Provider
+from authrelay.store.models import CacheState, ConnectedAccount, Connection, Provider
 
 
 class ProxyTarget(NamedTuple):
@@ -100,6 +100,9 @@ _SQLITE_DEFINITION = "SELECT definition, version FROM providers WHERE id = ?"
 # And for asyncpg: the same text with numbered parameters.
 _PG_TARGET = _SQLITE_TARGET.replace("?", "$1", 1).replace("?", "$2", 1).replace("?", "$3", 1)
 _PG_DEFINITION = _SQLITE_DEFINITION.replace("?", "$1")
+# The cache generation (store/cache.py), for readers that must know it exactly (tool lists).
+_SQLITE_GENERATION = "SELECT generation FROM cache_state WHERE id = 1"
+_GENERATION = select(CacheState.generation).where(CacheState.id == 1)
 
 
 class TargetReader(Protocol):
@@ -108,6 +111,8 @@ class TargetReader(Protocol):
     ) -> ProxyTarget | None: ...
 
     async def definition(self, provider_id: str) -> tuple[dict[str, Any], int] | None: ...
+
+    async def generation(self) -> int: ...
 
 
 def _params(env_id: str, connection_name: str, identifier: str) -> dict[str, str]:
@@ -131,6 +136,9 @@ class SessionReader:
         row = (await self.session.execute(_DEFINITION, {"provider_id": provider_id})).first()
         return None if row is None else (row[0], int(row[1]))
 
+    async def generation(self) -> int:
+        return int(await self.session.scalar(_GENERATION) or 0)
+
 
 class EngineReader:
     """A pooled connection per query, in autocommit mode (no BEGIN/ROLLBACK round trips)."""
@@ -150,6 +158,10 @@ class EngineReader:
         async with self.engine.connect() as conn:
             row = (await conn.execute(_DEFINITION, {"provider_id": provider_id})).first()
         return None if row is None else (row[0], int(row[1]))
+
+    async def generation(self) -> int:
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(_GENERATION) or 0)
 
 
 def _sqlite_time(value: str | None) -> datetime | None:
@@ -190,6 +202,10 @@ class SqliteReader:
     async def definition(self, provider_id: str) -> tuple[dict[str, Any], int] | None:
         row = self.conn.execute(_SQLITE_DEFINITION, (provider_id,)).fetchone()
         return None if row is None else (json.loads(row[0]), int(row[1]))
+
+    async def generation(self) -> int:
+        row = self.conn.execute(_SQLITE_GENERATION).fetchone()
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         self.conn.close()
@@ -243,6 +259,10 @@ class AsyncpgReader:
         pool = await self._pool()
         row = await pool.fetchrow(_PG_DEFINITION, provider_id)
         return None if row is None else (_json(row[0]), int(row[1]))
+
+    async def generation(self) -> int:
+        pool = await self._pool()
+        return int(await pool.fetchval(_SQLITE_GENERATION) or 0)
 
     async def close(self) -> None:
         if self.pool is not None:

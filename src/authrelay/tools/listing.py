@@ -5,7 +5,8 @@ and a ranked text search over names and descriptions."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +18,7 @@ from authrelay.providers.identifiers import derive_identifier
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
 from authrelay.store import tools as store
-from authrelay.store.models import Tool
-from authrelay.tools.views import full_json, tool_json
+from authrelay.tools.index import IndexCache, Listed, ToolIndex, after, encode
 
 MAX_PAGE_SIZE = 1000
 _WORD = re.compile(r"[a-z0-9]+")
@@ -46,16 +46,6 @@ def _providers(values: Sequence[str]) -> list[str]:
     return [derive_identifier(v) for v in values if v.strip()]
 
 
-def _description(row: Tool) -> str:
-    value = row.definition.get("description", "")
-    return value if isinstance(value, str) else ""
-
-
-def _matches(row: Tool, text: str) -> bool:
-    needle = text.lower()
-    return needle in row.name.lower() or needle in _description(row).lower()
-
-
 async def _account_providers(
     session: AsyncSession,
     env_id: str,
@@ -73,9 +63,53 @@ async def _account_providers(
     return sorted({c.provider_identifier for _, c in pairs if not connector or c.name == connector})
 
 
+@dataclass(frozen=True)
+class ToolPage:
+    """One page of `GET /api/v1/tools`: `body()` is the answer's JSON (joined from the
+    index's pre-encoded entries), `as_dict()` the same as data."""
+
+    index: ToolIndex | None
+    entries: list[Listed]
+    next_token: str
+    total: int
+    summary: bool
+    full: bool
+
+    def _wire(self, entry: Listed) -> bytes:
+        if self.full and self.index is not None:
+            return self.index.full_wire(entry)
+        return entry.wire
+
+    def body(self) -> bytes:
+        head = (
+            b'{"next_page_token":' + encode(self.next_token) + b',"prev_page_token":"",'
+            b'"total_size":' + str(self.total).encode()
+        )
+        if self.summary:
+            return head + b',"tool_names":' + encode([e.name for e in self.entries]) + b"}"
+        return head + b',"tools":[' + b",".join(self._wire(e) for e in self.entries) + b"]}"
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "next_page_token": self.next_token,
+            "prev_page_token": "",
+            "total_size": self.total,
+        }
+        if self.summary:
+            body["tool_names"] = [e.name for e in self.entries]
+        elif self.full:
+            body["tools"] = [
+                {**e.tool, "binding": e.binding, "source": e.source} for e in self.entries
+            ]
+        else:
+            body["tools"] = [e.tool for e in self.entries]
+        return body
+
+
 async def list_tools(
     session: AsyncSession,
     principal: Principal,
+    indexes: IndexCache,
     *,
     providers: Sequence[str] = (),
     tool_names: Sequence[str] = (),
@@ -87,7 +121,7 @@ async def list_tools(
     page_size: str | None = None,
     page_token: str | None = None,
     view: str | None = None,
-) -> dict[str, Any]:
+) -> ToolPage:
     """`GET /api/v1/tools`: keyset pages over the filters; `filter.summary` gives names only;
     `filter.identifier` (with `filter.connector`) or `filter.connected_account_id` keeps the
     tools of that user's connected providers."""
@@ -97,7 +131,7 @@ async def list_tools(
         raise InvalidArgument.field("filter.summary", "must be true or false")
     if view not in (None, "", "basic", "full"):
         raise InvalidArgument.field("view", "must be basic or full (full adds the binding)")
-    shape = full_json if view == "full" else tool_json
+    names_only, full = summary in ("true", "1"), view == "full"
     wanted = _providers(providers)
     if identifier or connected_account_id:
         own = await _account_providers(
@@ -105,43 +139,17 @@ async def list_tools(
         )
         wanted = [p for p in own if not wanted or p in wanted]
         if not wanted:
-            return _page([], "", 0, summary, shape)
-    after = _after(page_token)
-    names = [n for n in tool_names if n]
+            return ToolPage(None, [], "", 0, names_only, full)
+    seq_after = _after(page_token)
+    index = await indexes.get(session, env_id)
+    rows = index.select(wanted, [n for n in tool_names if n])
     if query:
-        rows = [
-            r
-            for r in await store.page(session, env_id, providers=wanted, names=names)
-            if _matches(r, query)
-        ]
-        total = len(rows)
-        rows = [r for r in rows if after is None or r.seq > after][: size + 1]
-    else:
-        total = await store.count(session, env_id, providers=wanted, names=names)
-        rows = await store.page(
-            session, env_id, providers=wanted, names=names, after_seq=after, limit=size + 1
-        )
+        needle = query.lower()
+        rows = [r for r in rows if r.matches(needle)]
+    total = len(rows)
+    rows = after(rows, seq_after)
     next_token = encode_cursor({"a": rows[size - 1].seq}) if len(rows) > size else ""
-    return _page(rows[:size], next_token, total, summary, shape)
-
-
-def _page(
-    rows: list[Tool],
-    next_token: str,
-    total: int,
-    summary: str | None,
-    shape: Callable[[Tool], dict[str, Any]],
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "next_page_token": next_token,
-        "prev_page_token": "",
-        "total_size": total,
-    }
-    if summary in ("true", "1"):
-        body["tool_names"] = [r.name for r in rows]
-    else:
-        body["tools"] = [shape(r) for r in rows]
-    return body
+    return ToolPage(index, rows[:size], next_token, total, names_only, full)
 
 
 def _required_identifier(identifier: str | None) -> str:
@@ -150,9 +158,23 @@ def _required_identifier(identifier: str | None) -> str:
     return identifier
 
 
+def _offset_page(items: list[bytes], start: int, size: int) -> bytes:
+    """`{tools, next_page_token, prev_page_token, total_size}` of offset pages over
+    pre-encoded items."""
+    chunk = items[start : start + size]
+    next_token = encode_cursor({"o": start + size}) if start + size < len(items) else ""
+    prev_token = encode_cursor({"o": max(start - size, 0)}) if start else ""
+    return (
+        b'{"tools":[' + b",".join(chunk) + b'],"next_page_token":' + encode(next_token)
+        + b',"prev_page_token":' + encode(prev_token)
+        + b',"total_size":' + str(len(items)).encode() + b"}"
+    )  # fmt: skip
+
+
 async def scoped_tools(
     session: AsyncSession,
     principal: Principal,
+    indexes: IndexCache,
     *,
     identifier: str | None,
     providers: Sequence[str] = (),
@@ -160,7 +182,7 @@ async def scoped_tools(
     connection_names: Sequence[str] = (),
     page_size: str | None = None,
     page_token: str | None = None,
-) -> dict[str, Any]:
+) -> bytes:
     """One entry per (ACTIVE connected account of `identifier`, tool of its provider)."""
     who = _required_identifier(identifier)
     env_id = principal.environment_id
@@ -168,8 +190,8 @@ async def scoped_tools(
     start = _offset(page_token)
     wanted = set(_providers(providers))
     names = [n for n in tool_names if n]
-    entries: list[dict[str, Any]] = []
-    by_provider: dict[str, list[Tool]] = {}
+    entries: list[bytes] = []
+    index: ToolIndex | None = None
     for account, connection in await store.accounts_of(session, env_id, who):
         if account.status != "ACTIVE":
             continue
@@ -178,33 +200,24 @@ async def scoped_tools(
         provider = connection.provider_identifier
         if wanted and provider not in wanted:
             continue
-        if provider not in by_provider:
-            by_provider[provider] = await store.page(
-                session, env_id, providers=[provider], names=names
-            )
-        entries += [
-            {"connected_account_id": account.id, "identifier": who, "tool": tool_json(t)}
-            for t in by_provider[provider]
-        ]
-    chunk = entries[start : start + size]
-    return {
-        "tools": chunk,
-        "next_page_token": encode_cursor({"o": start + size})
-        if start + size < len(entries)
-        else "",
-        "prev_page_token": encode_cursor({"o": max(start - size, 0)}) if start else "",
-        "total_size": len(entries),
-    }
+        index = index or await indexes.get(session, env_id)
+        head = (
+            b'{"connected_account_id":' + encode(account.id)
+            + b',"identifier":' + encode(who) + b',"tool":'
+        )  # fmt: skip
+        entries += [head + t.wire + b"}" for t in index.select([provider], names)]
+    return _offset_page(entries, start, size)
 
 
 async def available_tools(
     session: AsyncSession,
     principal: Principal,
+    indexes: IndexCache,
     *,
     identifier: str | None,
     page_size: str | None = None,
     page_token: str | None = None,
-) -> dict[str, Any]:
+) -> bytes:
     """The tools of every enabled connection's provider: what `identifier` can use now or
     after authorizing (scoped lists the ones usable right now)."""
     _required_identifier(identifier)
@@ -214,14 +227,8 @@ async def available_tools(
     providers = sorted(
         {c.provider_identifier for c in await store.enabled_connections(session, env_id)}
     )
-    rows = await store.page(session, env_id, providers=providers) if providers else []
-    chunk = rows[start : start + size]
-    return {
-        "tools": [tool_json(r) for r in chunk],
-        "next_page_token": encode_cursor({"o": start + size}) if start + size < len(rows) else "",
-        "prev_page_token": encode_cursor({"o": max(start - size, 0)}) if start else "",
-        "total_size": len(rows),
-    }
+    rows = (await indexes.get(session, env_id)).select(providers) if providers else []
+    return _offset_page([r.wire for r in rows], start, size)
 
 
 def _stem(word: str) -> str:
@@ -232,10 +239,10 @@ def _stem(word: str) -> str:
     return word
 
 
-def _score(row: Tool, words: list[str], phrase: str) -> float:
-    name = row.name.lower()
+def _score(row: Listed, words: list[str], phrase: str) -> float:
+    name = row.name_lower
     name_words = {_stem(w) for w in _WORD.findall(name.replace("_", " "))}
-    text = _description(row).lower()
+    text = row.description_lower
     text_words = {_stem(w) for w in _WORD.findall(text)}
     score = 0.0
     if phrase == name:
@@ -254,12 +261,14 @@ def _score(row: Tool, words: list[str], phrase: str) -> float:
             score += 3
         elif stem in text:
             score += 1
-        if word == row.provider_identifier:
+        if word == row.provider:
             score += 2
     return score
 
 
-async def search_tools(session: AsyncSession, principal: Principal, raw: Any) -> dict[str, Any]:
+async def search_tools(
+    session: AsyncSession, principal: Principal, indexes: IndexCache, raw: Any
+) -> dict[str, Any]:
     """`POST /api/v1/tools:search` `{query, providers?, limit?}` → the best matches first,
     each with its `score`."""
     if not isinstance(raw, dict):
@@ -280,10 +289,11 @@ async def search_tools(session: AsyncSession, principal: Principal, raw: Any) ->
     assert isinstance(query, str) and isinstance(providers, list) and isinstance(limit, int)
     phrase = query.strip().lower()
     words = _WORD.findall(phrase)
-    rows = await store.page(session, principal.environment_id, providers=_providers(providers))
+    index = await indexes.get(session, principal.environment_id)
+    rows = index.select(_providers(providers))
     scored = [(s, r) for r in rows if (s := _score(r, words, phrase)) > 0]
     scored.sort(key=lambda item: (-item[0], item[1].name))
     return {
-        "results": [{"score": s, "tool": tool_json(r)} for s, r in scored[:limit]],
+        "results": [{"score": s, "tool": r.tool} for s, r in scored[:limit]],
         "total_size": len(scored),
     }
