@@ -13,7 +13,9 @@ from tests.support.upstream import RecordingUpstream, provider_definition
 
 
 def _fields(*names: str) -> list[dict[str, Any]]:
-    return [{"field_name": n, "input_type": "password" if n == "api_key" else "text"} for n in names]
+    return [
+        {"field_name": n, "input_type": "password" if n == "api_key" else "text"} for n in names
+    ]
 
 
 def test_provider_and_pattern_headers_with_templates(

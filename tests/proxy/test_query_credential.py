@@ -4,11 +4,10 @@ mutated, and never shows in logs, errors, responses or the audit log."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from tests.proxy.helpers import enable, proxy_headers
+from tests.proxy.proxy_log import proxy_lines
 from tests.support.servers import Server, free_port
 from tests.support.upstream import RecordingUpstream, provider_definition
 
@@ -18,14 +17,6 @@ SECRET = "qk-Plant3d&secret/+=?#"
 
 def _query(raw_path: str) -> list[tuple[str, str]]:
     return parse_qsl(urlsplit(raw_path).query, keep_blank_values=True)
-
-
-def _proxy_lines(server: Server, marker: str) -> list[dict[str, Any]]:
-    return [
-        json.loads(line)
-        for line in server.log_text().splitlines()
-        if '"logger": "authrelay.proxy"' in line and marker in line
-    ]
 
 
 def test_api_key_in_the_query(
@@ -70,8 +61,8 @@ def test_api_key_in_the_query(
         for answer in (provider, details, listed, audit):
             assert answer.status_code == 200, answer.text
             assert secret not in answer.text
-    lines = _proxy_lines(server, conn)
-    assert lines and lines[-1]["status"] == 200 and lines[-1]["path"] == "/proxy/v1/items"
+    lines = proxy_lines(server, conn, 2)
+    assert lines[-1]["status"] == 200 and lines[-1]["path"] == "/proxy/v1/items"
     log = server.log_text()
     assert secret not in log and quote(secret, safe="") not in log
 
@@ -126,7 +117,7 @@ def test_errors_never_show_the_query_credential(
         assert bad.status_code == 400
         for answer in (down, bad):
             assert secret not in answer.text and quote(secret, safe="") not in answer.text
-    lines = _proxy_lines(server, conn)
+    lines = proxy_lines(server, conn, 2)
     assert {line["status"] for line in lines} >= {502, 400}
     log = server.log_text()
     assert secret not in log and quote(secret, safe="") not in log

@@ -25,7 +25,7 @@ class FlakyUpstream(RecordingUpstream):
         parts = request.path.split("/flaky/", 1)
         if len(parts) != 2:
             return await super()._handle(request)
-        key, count, status = (parts[1].split("/") + ["", "", ""])[:3]
+        key, count, status = [*parts[1].split("/"), "", "", ""][:3]
         served = self.failures.get(key, 0)
         answer = await super()._handle(request)  # records the request, reads its body
         if served >= int(count):
@@ -37,9 +37,7 @@ class FlakyUpstream(RecordingUpstream):
             if asked.startswith("date+"):
                 asked = formatdate(time.time() + float(asked[5:]), usegmt=True)
             headers["Retry-After"] = asked
-        return web.Response(
-            status=int(status), body=b'{"flaky": true}', headers=headers
-        )
+        return web.Response(status=int(status), body=b'{"flaky": true}', headers=headers)
 
     def attempts(self, key: str) -> int:
         return sum(1 for r in self.requests if f"/flaky/{key}/" in r.raw_path)
