@@ -44,7 +44,9 @@ def test_provider_and_pattern_headers_with_templates(
         response = api.get(
             "/proxy/v1/pages",
             headers=proxy_headers(
-                conn, "h@example.com", **{"Notion-Version": "1999-01-01", "X-Other": "kept"}
+                conn,
+                "h@example.com",
+                **{"Notion-Version": "2025-09-03", "X-Other": "kept", "x-api-key": "callers"},
             ),
         )
         assert response.status_code == 200, response.text
@@ -52,13 +54,19 @@ def test_provider_and_pattern_headers_with_templates(
         assert seen.header("X-Api-Key") == "key-1"
         assert seen.header("X-App-Id") == "app-7"  # the pattern's wins over the provider's
         assert seen.header("X-Client") == "authrelay/app-7"
-        # The definition's value replaces the caller's header of the same name.
-        assert [v for k, v in seen.headers if k.lower() == "notion-version"] == ["2022-06-28"]
+        # A templated header replaces the caller's header of the same name; a fixed one is
+        # a default the caller may override.
+        assert [v for k, v in seen.headers if k.lower() == "x-api-key"] == ["key-1"]
+        assert [v for k, v in seen.headers if k.lower() == "notion-version"] == ["2025-09-03"]
         assert seen.header("X-Other") == "kept"
         # The key is placed by X-Api-Key: no default Authorization header.
         assert seen.header("Authorization") is None
         # region was left blank: its header is not sent.
         assert "x-region" not in seen.header_names()
+        upstream.clear()
+        response = api.get("/proxy/v1/pages", headers=proxy_headers(conn, "h@example.com"))
+        assert response.status_code == 200, response.text
+        assert upstream.requests[-1].header("Notion-Version") == "2022-06-28"
         provider = api.get(f"/api/v1/providers/headers{unique}").json()["provider"]
         assert provider["proxy_headers"] == definition["proxy_headers"]
         assert provider["auth_patterns"][0]["proxy_headers"]["X-Api-Key"] == "{{api_key}}"
@@ -258,3 +266,18 @@ def test_hostile_templates_refused_naming_every_field(
         assert [v["field"] for v in nul.json()["details"][0]["field_violations"]] == [
             "proxy_headers.X-Nul"
         ]
+
+
+def test_catalog_entries_carry_their_version_headers(
+    server: Server, dev_client: dict[str, str]
+) -> None:
+    with server.api(dev_client) as api:
+        for identifier, headers in (
+            ("notion", {"Notion-Version": "2022-06-28"}),
+            ("anthropic", {"anthropic-version": "2023-06-01"}),
+        ):
+            provider = api.get(f"/api/v1/providers/{identifier}").json()["provider"]
+            assert provider["proxy_headers"] == headers
+        # Providers that set none keep Scalekit's shape: no extension keys at all.
+        asana = api.get("/api/v1/providers/asana").json()["provider"]
+        assert "proxy_headers" not in asana and "retry" not in asana

@@ -35,7 +35,7 @@ from authrelay.proxy.guard import (
     check_host,
     check_path,
 )
-from authrelay.proxy.placement import with_credential
+from authrelay.proxy.placement import with_credential, with_defaults
 from authrelay.proxy.retry import IDEMPOTENT, with_retries
 from authrelay.proxy.routes import Route, load_route
 from authrelay.store.environments import bound_hosts, get_client
@@ -275,6 +275,8 @@ class ProxyApp:
             for name, value in raw_headers
             if name not in not_forwarded and name not in sent_keys
         ]
+        if route.defaults:
+            forward = with_defaults(forward, route.defaults)
         if has_body and content_length:
             forward.append(("Content-Length", content_length))
         watch = _UploadWatch(runtime.settings.proxy_read_timeout) if has_body else None

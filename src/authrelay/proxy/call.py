@@ -12,6 +12,7 @@ import aiohttp
 
 from authrelay.errors import DeadlineExceeded, Unavailable
 from authrelay.proxy.app import ProxyApp, _target_url
+from authrelay.proxy.placement import with_defaults
 from authrelay.proxy.retry import IDEMPOTENT, with_retries
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ async def call_upstream(
     url = _target_url(route, rest, query.encode("latin-1"))
     added = route.sent_keys  # the credential header, proxy_headers
     forward = [(n, v) for n, v in headers if n.lower().encode("latin-1") not in added]
+    if route.defaults:
+        forward = with_defaults(forward, route.defaults)
     response = await _CORE._upstream(runtime, method, url, forward, body, route)
     if response.status == 401 and route.oauth:
         response.release()

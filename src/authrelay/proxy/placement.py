@@ -72,18 +72,33 @@ def request_headers(
     credential: tuple[str, str] | None,
     secrets: dict[str, str],
     values: dict[str, str],
-) -> Headers:
-    """Every header the route adds to a call: the default credential header (None: it goes
-    in the query) unless the templates place the credential, then the filled templates (a
-    template under the credential header's name gives way to it)."""
+) -> tuple[Headers, Headers]:
+    """(headers every call gets, defaults). The first: the default credential header (None:
+    it goes in the query) unless the templates place the credential, and the templates
+    filled from the account. Defaults are templates without placeholders (a fixed value such
+    as `Notion-Version`): sent when the caller did not send that header itself. Either kind
+    under the credential header's name gives way to the credential."""
     templates = merged_templates(definition, pattern)
     if not templates:
-        return (credential,) if credential else ()
-    filled = fill_headers(templates, template_values(pattern, secrets, values))
+        return ((credential,) if credential else ()), ()
+    filled = fill_headers(
+        {n: t for n, t in templates.items() if PLACEHOLDER.search(t)},
+        template_values(pattern, secrets, values),
+    )
+    defaults = tuple((n, t) for n, t in templates.items() if t and not PLACEHOLDER.search(t))
     if credential is None or places_credential(pattern.type, templates):
-        return filled
+        return filled, defaults
     taken = credential[0].lower()
-    return (credential, *(h for h in filled if h[0].lower() != taken))
+    return (
+        (credential, *(h for h in filled if h[0].lower() != taken)),
+        tuple(h for h in defaults if h[0].lower() != taken),
+    )
+
+
+def with_defaults(forward: list[tuple[str, str]], defaults: Headers) -> list[tuple[str, str]]:
+    """The caller's headers plus each default header the caller did not send."""
+    sent = {name.lower() for name, _ in forward}
+    return forward + [h for h in defaults if h[0].lower() not in sent]
 
 
 def query_pair(name: str, value: str) -> str:

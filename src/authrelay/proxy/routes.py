@@ -58,6 +58,7 @@ class Route:
     # auth_query_param the credential goes in `query_pair` ("name=value") instead, and
     # proxy_headers add filled templates (which may carry the credential themselves).
     headers: Headers | None = field(default=None, repr=False)
+    defaults: Headers = ()  # fixed proxy_headers, sent when the caller did not send them
     query_param: str = ""
     query_pair: str = field(default="", repr=False)
     retry: RetryPolicy | None = None  # None: one attempt (no policy, or max_attempts 1)
@@ -89,7 +90,7 @@ class Route:
                 self.origin[1],
                 self.query_pair,
             )
-            + (sum(text_size(n, v) + 64 for n, v in self.headers) if self.headers else 0)
+            + sum(text_size(n, v) + 64 for n, v in (*(self.headers or ()), *self.defaults))
             + 3 * 64
         )
 
@@ -222,6 +223,7 @@ async def load_route(
             raise InternalError("stored credentials cannot be sent as a header") from exc
         header_name, header_value = "Authorization", ""  # unused: the query carries it
     headers: Headers | None = None
+    defaults: Headers = ()
     pair = ""
     query_param = pattern.auth_query_param or ""
     if query_param or pattern.proxy_headers or provider.definition.proxy_headers:
@@ -229,7 +231,9 @@ async def load_route(
             (credential_name,) = CREDENTIAL_VALUES[pattern.type]
             pair = query_pair(query_param, template_values(pattern, secrets, {})[credential_name])
         credential = None if query_param else (header_name, header_value)
-        headers = request_headers(provider.definition, pattern, credential, secrets, values)
+        headers, defaults = request_headers(
+            provider.definition, pattern, credential, secrets, values
+        )
     retry = provider.definition.retry
     scheme, host, port, base_path = (
         _checked_base(base, allowlist) if len(base) <= 512 else _check_base(base, allowlist)
@@ -247,6 +251,7 @@ async def load_route(
         expires_at=as_utc(expires).timestamp() if expires else None,
         loaded_at=time.time(),
         headers=headers,
+        defaults=defaults,
         query_param=query_param,
         query_pair=pair,
         retry=retry if retry is not None and retry.max_attempts > 1 else None,
