@@ -91,12 +91,12 @@ def _param_name(value: str) -> str:
     return value
 
 
-_QUERY_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
+QUERY_PARAM_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
 
 
 def _query_param_name(value: str) -> str:
     # Only characters that need no escaping in a query: the name is sent as it is.
-    if not _QUERY_NAME.fullmatch(value):
+    if not QUERY_PARAM_NAME.fullmatch(value):
         raise ValueError(
             "must be 1-100 characters: letters, digits, '.', '_', '~' or '-' (a query "
             "parameter name sent as it is)"
