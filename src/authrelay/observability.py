@@ -181,7 +181,8 @@ class Metrics:
         # turned into a Prometheus counter when /metrics is read.
         self.proxied: dict[int, int] = {}
         self.truncated = [0]  # upstream answers cut off before their body ended
-        self.registry.register(_ProxyCollector(self.proxied, self.truncated))
+        self.retries = [0]  # extra upstream attempts made under providers' retry policies
+        self.registry.register(_ProxyCollector(self.proxied, self.truncated, self.retries))
         self.registry.register(_ClosedCollector())
         self.latency = Histogram(
             "authrelay_http_request_duration_seconds",
@@ -196,14 +197,18 @@ class Metrics:
     def count_truncated(self) -> None:
         self.truncated[0] += 1
 
+    def count_retries(self, n: int) -> None:
+        self.retries[0] += n
+
 
 class _ProxyCollector(Collector):
-    """`authrelay_proxy_requests_total{status}` and `authrelay_proxy_upstream_truncated_total`
-    from the proxy's counts."""
+    """`authrelay_proxy_requests_total{status}`, `authrelay_proxy_upstream_truncated_total` and
+    `authrelay_proxy_upstream_retries_total` from the proxy's counts."""
 
-    def __init__(self, counts: dict[int, int], truncated: list[int]) -> None:
+    def __init__(self, counts: dict[int, int], truncated: list[int], retries: list[int]) -> None:
         self.counts = counts
         self.truncated = truncated
+        self.retries = retries
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         family = CounterMetricFamily(
@@ -219,6 +224,11 @@ class _ProxyCollector(Collector):
             "Upstream answers that ended (or stalled past the read timeout) before their body "
             "was complete; the caller's response was cut off too",
             value=self.truncated[0],
+        )
+        yield CounterMetricFamily(
+            "authrelay_proxy_upstream_retries",
+            "Extra upstream attempts made under providers' retry policies",
+            value=self.retries[0],
         )
 
 

@@ -50,12 +50,21 @@ def _read_bytes(source: str) -> bytes:
 
 def credential_params(provider: dict[str, Any]) -> set[tuple[str, str]]:
     """(location, lower-case name) of what the provider's patterns inject: the header
-    (Authorization or the override)."""
+    (Authorization or the override), the `auth_query_param` and `proxy_headers`."""
     found = {("header", "authorization")}
+    headers = provider.get("proxy_headers")
+    found.update(("header", str(n).lower()) for n in headers or {} if isinstance(headers, dict))
     for pattern in provider.get("auth_patterns", []) or []:
-        override = pattern.get("auth_header_key_override") if isinstance(pattern, dict) else None
+        if not isinstance(pattern, dict):
+            continue
+        override = pattern.get("auth_header_key_override")
         if isinstance(override, str) and override:
             found.add(("header", override.lower()))
+        query = pattern.get("auth_query_param")
+        if isinstance(query, str) and query:
+            found.add(("query", query.lower()))
+        own = pattern.get("proxy_headers")
+        found.update(("header", str(n).lower()) for n in own or {} if isinstance(own, dict))
     return found
 
 

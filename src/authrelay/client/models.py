@@ -40,6 +40,8 @@ DEFINITION_FIELDS = (
     "proxy_enabled",
     "icon_src",
     "metadata",
+    "proxy_headers",
+    "retry",
 )
 
 
@@ -64,6 +66,9 @@ class Provider(ApiModel):
     is_custom: bool = False
     is_custom_mcp: bool = False
     metadata: dict[str, str] = Field(default_factory=dict)
+    # authrelay extensions (SPEC §3a); None when the provider does not set them
+    proxy_headers: dict[str, str] | None = None
+    retry: dict[str, Any] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     etag: str | None = None
@@ -73,6 +78,9 @@ class Provider(ApiModel):
         data = self.model_dump(mode="json", include=set(DEFINITION_FIELDS))
         if not data.get("icon_src"):
             data.pop("icon_src", None)
+        for key in ("proxy_headers", "retry"):  # authrelay extensions: only when set
+            if data.get(key) is None:
+                data.pop(key, None)
         return data
 
 

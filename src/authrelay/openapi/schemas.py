@@ -127,6 +127,20 @@ RESPONSE_SCHEMAS: dict[str, JSON] = {
             "is_custom": BOOL,
             "is_custom_mcp": BOOL,
             "metadata": {"type": "object", "additionalProperties": STR},
+            "proxy_headers": {
+                "type": "object",
+                "additionalProperties": STR,
+                "description": "authrelay extension, only when set: header name -> value "
+                "template ({{field}} of the account).",
+            },
+            "retry": _obj(
+                {
+                    "max_attempts": INT,
+                    "on_status": {"type": "array", "items": INT},
+                    "max_wait_seconds": {"type": "number"},
+                },
+                description="authrelay extension, only when set: the retry policy.",
+            ),
             "created_at": TIME_OR_NULL,
             "updated_at": TIME_OR_NULL,
             "etag": STR,

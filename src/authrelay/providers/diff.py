@@ -1,7 +1,8 @@
 """Readable differences between provider definitions, for review before a change.
 
 Only the fields a provider update actually changes are compared (`display_name`,
-`description`, `auth_patterns`, `proxy_url`, `proxy_enabled`). Inside `auth_patterns` the
+`description`, `auth_patterns`, `proxy_url`, `proxy_enabled`, and authrelay's
+`proxy_headers` and `retry`). Inside `auth_patterns` the
 walk is nested and list items are matched by their natural key — a pattern by its `type`,
 a field by its `field_name`, a scope by its `scope` — so a reordered list is not a change
 and a renamed label shows as one line, not as two JSON blobs.
@@ -13,7 +14,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-COMPARED = ("display_name", "description", "auth_patterns", "proxy_url", "proxy_enabled")
+COMPARED = (
+    "display_name",
+    "description",
+    "auth_patterns",
+    "proxy_url",
+    "proxy_enabled",
+    "proxy_headers",
+    "retry",
+)
 _LIST_KEYS = ("type", "field_name", "scope")
 _MISSING = object()
 
@@ -185,5 +194,7 @@ def definition_of(provider: dict[str, Any]) -> dict[str, Any]:
         "proxy_enabled",
         "icon_src",
         "metadata",
+        "proxy_headers",
+        "retry",
     )
     return editable({k: provider[k] for k in keys if k in provider})

@@ -78,9 +78,29 @@ def _header_name(value: str) -> str:
     return value
 
 
+def _template_header_name(value: str) -> str:
+    _header_name(value)
+    if len(value) > 100:
+        raise ValueError("must be at most 100 characters")
+    return value
+
+
 def _param_name(value: str) -> str:
     if not _HTTP_TOKEN.fullmatch(value) or len(value) > 100:
         raise ValueError("must be a valid query parameter name")
+    return value
+
+
+QUERY_PARAM_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
+
+
+def _query_param_name(value: str) -> str:
+    # Only characters that need no escaping in a query: the name is sent as it is.
+    if not QUERY_PARAM_NAME.fullmatch(value):
+        raise ValueError(
+            "must be 1-100 characters: letters, digits, '.', '_', '~' or '-' (a query "
+            "parameter name sent as it is)"
+        )
     return value
 
 
@@ -98,6 +118,15 @@ ScopeName = Annotated[
 ]
 MetadataKey = Annotated[str, StringConstraints(min_length=3, max_length=25)]
 MetadataValue = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+TemplateValue = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_crlf)]
+# proxy_headers (SPEC §3a): header name -> value template ({{field}} of the account).
+HeaderTemplates = Annotated[
+    dict[Annotated[str, AfterValidator(_template_header_name)], TemplateValue],
+    Field(max_length=20),
+]
+RETRY_ON_STATUS_DEFAULT = (429, 502, 503, 504)
 
 
 class StrictModel(BaseModel):
@@ -182,6 +211,20 @@ class AuthPattern(StrictModel):
     auth_header_key_override: Annotated[str, AfterValidator(_header_name)] | None = None
     auth_field_mutations: FieldMutations | None = None
     is_mcp: bool = False
+    # authrelay extensions (SPEC §3a)
+    auth_query_param: Annotated[str, AfterValidator(_query_param_name)] | None = None
+    proxy_headers: HeaderTemplates | None = None
+
+
+class RetryPolicy(StrictModel):
+    """`retry` on a provider (SPEC §3a): attempts in all (1 = no retry), the upstream
+    statuses that cause another attempt, and the longest wait before one."""
+
+    max_attempts: Annotated[int, Field(ge=1, le=5)] = 1
+    on_status: Annotated[
+        list[Annotated[int, Field(ge=400, le=599)]], Field(min_length=1, max_length=20)
+    ] = list(RETRY_ON_STATUS_DEFAULT)
+    max_wait_seconds: Annotated[float, Field(ge=0, le=60)] = 10.0
 
 
 class ProviderDefinition(StrictModel):
@@ -196,6 +239,9 @@ class ProviderDefinition(StrictModel):
     proxy_enabled: bool = False
     icon_src: str | None = None
     metadata: Annotated[dict[MetadataKey, MetadataValue], Field(max_length=20)] = {}
+    # authrelay extensions (SPEC §3a)
+    proxy_headers: HeaderTemplates | None = None
+    retry: RetryPolicy | None = None
 
     @field_validator("proxy_url")
     @classmethod

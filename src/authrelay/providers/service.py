@@ -67,7 +67,7 @@ def _provider_json(
     etag: str,
 ) -> dict[str, Any]:
     patterns = definition.get("auth_patterns", [])
-    return {
+    out = {
         "id": id,
         "identifier": identifier,
         "display_name": definition["display_name"],
@@ -86,6 +86,11 @@ def _provider_json(
         "updated_at": _ts(updated_at),
         "etag": etag,
     }
+    # authrelay extensions (SPEC §3a), only when set: Scalekit's shape stays as it was.
+    for key in ("proxy_headers", "retry"):
+        if definition.get(key) is not None:
+            out[key] = definition[key]
+    return out
 
 
 def custom_json(row: Provider) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 from authrelay.config import UpstreamAllowlist
 from authrelay.errors import MAX_VIOLATIONS, FieldViolation, InvalidArgument
 from authrelay.providers.identifiers import derive_identifier
+from authrelay.providers.injection_rules import injection_rules
 from authrelay.providers.model import ProviderDefinition
 from authrelay.providers.urls import PLACEHOLDER
 
@@ -351,6 +352,7 @@ def _cross_field_rules(raw: dict[str, Any]) -> Iterator[FieldViolation]:
     proxy_url = raw.get("proxy_url")
     if isinstance(proxy_url, str):
         yield from _placeholder_rules("proxy_url", proxy_url, patterns)
+    yield from injection_rules(raw, patterns)
 
 
 def validate_definition(raw: Any, allowlist: UpstreamAllowlist) -> ProviderDefinition:

@@ -8,7 +8,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,8 @@ from authrelay.proxy.guard import (
     check_host,
     check_path,
 )
+from authrelay.proxy.placement import with_credential, with_defaults
+from authrelay.proxy.retry import IDEMPOTENT, with_retries
 from authrelay.proxy.routes import Route, load_route
 from authrelay.store.environments import bound_hosts, get_client
 
@@ -265,33 +267,46 @@ class ProxyApp:
             route = await refresher.fresh_route(route, key)
         url = _target_url(route, rest, scope.get("query_string", b""))
         # The caller's headers minus the ones that are not forwarded and any the caller sent
-        # under the name of the credential header; the credential is added per attempt.
-        cred_key = route.header_key
+        # under the name of a header the route adds (the credential header, proxy_headers);
+        # those are added per attempt.
+        sent_keys = route.sent_keys
         forward = [
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in raw_headers
-            if name not in not_forwarded and name != cred_key
+            if name not in not_forwarded and name not in sent_keys
         ]
+        if route.defaults:
+            forward = with_defaults(forward, route.defaults)
         if has_body and content_length:
             forward.append(("Content-Length", content_length))
         watch = _UploadWatch(runtime.settings.proxy_read_timeout) if has_body else None
         body: AsyncIterator[bytes] | bytes | None = (
             _request_body(receive, watch) if has_body else None
         )
-        # An OAuth call may be retried once after a refresh, so a small body is kept;
-        # larger ones stream through and a 401 on them is returned as it is.
+        # An OAuth call may be retried once after a refresh, and a call under a retry policy
+        # (idempotent methods only) up to its max_attempts, so a small body is kept; larger
+        # ones (or ones of unknown length) stream through, and are sent once.
+        method = scope["method"]
+        policy = route.retry if route.retry is not None and method in IDEMPOTENT else None
         replayable = not has_body
         limit = runtime.settings.retry_body_limit
-        if route.oauth and has_body and content_length.isdigit():
+        if (route.oauth or policy is not None) and has_body and content_length.isdigit():
             if int(content_length) <= limit:
                 body = b"".join([chunk async for chunk in _request_body(receive, None)])
                 replayable = True
-        method = scope["method"]
         response = await self._upstream(runtime, method, url, forward, body, route, watch)
         if response.status == 401 and route.oauth and replayable:
             response.release()
             route = await refresher.fresh_route(route, key, rejected=True)
             response = await self._upstream(runtime, method, url, forward, body, route, watch)
+        if policy is not None and replayable and response.status in policy.on_status:
+            last = route
+
+            def again() -> Awaitable[aiohttp.ClientResponse]:
+                return self._upstream(runtime, method, url, forward, body, last, watch)
+
+            response = await with_retries(response, policy, again, info)
+            runtime.metrics.count_retries(info.get("retries", 0))
         runtime.last_used.mark(route.account_id)
         try:
             await _relay(response, send, info, runtime.metrics)
@@ -312,7 +327,7 @@ class ProxyApp:
         redirects only when the setting allows it (never with the credential to another
         origin). A body is sent under `watch` (see _UploadWatch)."""
         settings = runtime.settings
-        headers = [*forward, (route.header_name, route.header_value)]
+        headers = [*forward, *route.sent]
         for hop in range(_MAX_REDIRECTS + 1):
             try:
                 if hop:  # the route's own host was checked when the route was loaded
@@ -365,7 +380,11 @@ class ProxyApp:
 
 def _target_url(route: Route, rest: str, query: bytes) -> URL:
     target = f"{route.base_url}/{rest}" if rest else route.base_url
-    if query:
+    if route.query_param:  # the credential in the query (auth_query_param)
+        target += "?" + with_credential(
+            query.decode("latin-1"), route.query_param, route.query_pair
+        )
+    elif query:
         target += "?" + query.decode("latin-1")
     try:
         url = URL(target, encoded=True)

@@ -4,13 +4,16 @@ timeouts and pooled client as a proxied call; the answer is read whole, up to a 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from authrelay.errors import DeadlineExceeded, Unavailable
 from authrelay.proxy.app import ProxyApp, _target_url
+from authrelay.proxy.placement import with_defaults
+from authrelay.proxy.retry import IDEMPOTENT, with_retries
 
 if TYPE_CHECKING:
     from authrelay.runtime import Runtime
@@ -75,13 +78,25 @@ async def call_upstream(
     if route.oauth and not route.usable(runtime.settings.refresh_margin_seconds):
         route = await refresher.fresh_route(route, key)
     url = _target_url(route, rest, query.encode("latin-1"))
-    cred = route.header_name.lower()
-    forward = [(n, v) for n, v in headers if n.lower() != cred]
+    added = route.sent_keys  # the credential header, proxy_headers
+    forward = [(n, v) for n, v in headers if n.lower().encode("latin-1") not in added]
+    if route.defaults:
+        forward = with_defaults(forward, route.defaults)
     response = await _CORE._upstream(runtime, method, url, forward, body, route)
     if response.status == 401 and route.oauth:
         response.release()
         route = await refresher.fresh_route(route, key, rejected=True)
         response = await _CORE._upstream(runtime, method, url, forward, body, route)
+    policy = route.retry
+    if policy is not None and method in IDEMPOTENT and response.status in policy.on_status:
+        last = route
+
+        def again() -> Awaitable[aiohttp.ClientResponse]:
+            return _CORE._upstream(runtime, method, url, forward, body, last)
+
+        info: dict[str, Any] = {}
+        response = await with_retries(response, policy, again, info)
+        runtime.metrics.count_retries(info.get("retries", 0))
     runtime.last_used.mark(route.account_id)
     try:
         data, truncated = await _read(response, max_bytes, runtime.settings.proxy_read_timeout)

@@ -22,12 +22,14 @@ from authrelay.errors import (
     PermissionDenied,
 )
 from authrelay.providers.catalog import Catalog
-from authrelay.providers.model import AuthPattern
+from authrelay.providers.injection_rules import CREDENTIAL_VALUES
+from authrelay.providers.model import AuthPattern, RetryPolicy
 from authrelay.providers.service import ResolvedProvider, parse_stored
 from authrelay.providers.urls import fill_placeholders
 from authrelay.proxy.cache import BoundedCache, text_size
 from authrelay.proxy.guard import BlockedAddress, check_host
 from authrelay.proxy.inject import credential_header
+from authrelay.proxy.placement import Headers, query_pair, request_headers, template_values
 from authrelay.store.db import as_utc
 from authrelay.store.proxy_targets import ProxyTarget, SessionReader, TargetReader
 from authrelay.vault import KeyRing
@@ -52,13 +54,27 @@ class Route:
     token_version: int = 0
     expires_at: float | None = None  # OAuth access tokens only
     loaded_at: float = 0.0
+    # What a call adds (SPEC §3a): by default the credential header alone; with
+    # auth_query_param the credential goes in `query_pair` ("name=value") instead, and
+    # proxy_headers add filled templates (which may carry the credential themselves).
+    headers: Headers | None = field(default=None, repr=False)
+    defaults: Headers = ()  # fixed proxy_headers, sent when the caller did not send them
+    query_param: str = ""
+    query_pair: str = field(default="", repr=False)
+    retry: RetryPolicy | None = None  # None: one attempt (no policy, or max_attempts 1)
     # Derived once here rather than on every proxied call.
     oauth: bool = field(init=False)
     header_key: bytes = field(init=False)  # header_name as it appears in an ASGI scope
+    sent: Headers = field(init=False, repr=False)  # the headers every call adds
+    sent_keys: frozenset[bytes] = field(init=False)  # their names as in an ASGI scope
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "oauth", self.pattern.type == "OAUTH")
         object.__setattr__(self, "header_key", self.header_name.lower().encode("latin-1"))
+        sent = ((self.header_name, self.header_value),) if self.headers is None else self.headers
+        object.__setattr__(self, "sent", sent)
+        keys = frozenset(name.lower().encode("latin-1") for name, _ in sent)
+        object.__setattr__(self, "sent_keys", keys)
 
     def size(self) -> int:
         """Estimated bytes this route holds on its own (its pattern is shared with every
@@ -72,7 +88,9 @@ class Route:
                 self.header_name,
                 self.header_value,
                 self.origin[1],
+                self.query_pair,
             )
+            + sum(text_size(n, v) + 64 for n, v in (*(self.headers or ()), *self.defaults))
             + 3 * 64
         )
 
@@ -201,7 +219,22 @@ async def load_route(
     try:
         header_name, header_value = credential_header(pattern, secrets)
     except ValueError as exc:
-        raise InternalError("stored credentials cannot be sent as a header") from exc
+        if not pattern.auth_query_param:
+            raise InternalError("stored credentials cannot be sent as a header") from exc
+        header_name, header_value = "Authorization", ""  # unused: the query carries it
+    headers: Headers | None = None
+    defaults: Headers = ()
+    pair = ""
+    query_param = pattern.auth_query_param or ""
+    if query_param or pattern.proxy_headers or provider.definition.proxy_headers:
+        if query_param:
+            (credential_name,) = CREDENTIAL_VALUES[pattern.type]
+            pair = query_pair(query_param, template_values(pattern, secrets, {})[credential_name])
+        credential = None if query_param else (header_name, header_value)
+        headers, defaults = request_headers(
+            provider.definition, pattern, credential, secrets, values
+        )
+    retry = provider.definition.retry
     scheme, host, port, base_path = (
         _checked_base(base, allowlist) if len(base) <= 512 else _check_base(base, allowlist)
     )
@@ -217,6 +250,11 @@ async def load_route(
         token_version=target.token_version or 0,
         expires_at=as_utc(expires).timestamp() if expires else None,
         loaded_at=time.time(),
+        headers=headers,
+        defaults=defaults,
+        query_param=query_param,
+        query_pair=pair,
+        retry=retry if retry is not None and retry.max_attempts > 1 else None,
     )
 
 

@@ -49,7 +49,7 @@ def test_summary_mentions_evidence_fields_proxy_and_gaps() -> None:
 
 
 def test_summary_without_provider() -> None:
-    result = infer(openapi=read("openapi", "apikey_query_v30.yaml"))
+    result = infer(openapi=read("openapi", "unsupported_only_v30.json"))
     assert "No usable auth scheme" in result.summary()
     assert isinstance(result, InferenceResult)
 

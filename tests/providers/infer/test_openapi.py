@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -191,19 +192,39 @@ def test_no_prefix_when_none_shown() -> None:
     assert "auth_field_mutations" not in p
 
 
-def test_query_api_key_is_unsupported() -> None:
+def test_query_api_key_becomes_auth_query_param() -> None:
     result = infer(openapi=read("openapi", "apikey_query_v30.yaml"))
-    assert result.provider is None and result.auth_type is None
-    text = " ".join(result.missing)
-    assert "query parameter" in text and "not supported by the proxy model" in text
-    assert "use another scheme" in text
+    p = pattern(result)
+    assert result.auth_type == "API_KEY" and p["auth_query_param"] == "api_key"
+    assert "auth_header_key_override" not in p and names(p["fields"]) == ["api_key"]
+    assert any("query parameter 'api_key'" in a for a in result.assumptions)
+    assert "Credential query parameter: api_key" in result.summary()
 
 
-def test_query_api_key_next_to_basic_is_reported() -> None:
+def test_query_api_key_comes_after_header_schemes() -> None:
     result = infer(openapi=read("openapi", "query_and_basic_v20.yaml"))
     assert result.auth_type == "BASIC"
-    assert any("query parameter" in a and "used BASIC" in a for a in result.assumptions)
-    assert any("queryKey" in a for a in result.alternatives)
+    assert any(a.startswith("API_KEY: ") and "queryKey" in a for a in result.alternatives)
+
+
+def test_query_and_cookie_keys_that_cannot_be_used() -> None:
+    doc = {
+        "openapi": "3.0.0",
+        "info": {"title": "Odd", "version": "1"},
+        "servers": [{"url": "https://api.odd.example"}],
+        "paths": {"/x": {}},
+        "components": {
+            "securitySchemes": {
+                "q": {"type": "apiKey", "in": "query", "name": "key&evil=1"},
+                "c": {"type": "apiKey", "in": "cookie", "name": "session"},
+            }
+        },
+    }
+    result = infer(openapi=json.dumps(doc))
+    assert result.provider is None
+    text = " ".join(result.missing)
+    assert "'key&evil=1' is not one auth_query_param takes" in text
+    assert "cookie parameter" in text
 
 
 def test_several_schemes_rule_and_alternatives() -> None:

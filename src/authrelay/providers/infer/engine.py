@@ -68,7 +68,7 @@ def run(openapi: str | bytes | None, docs: str | bytes | None, name: str | None)
     if chosen is None or chosen.auth_type is None:
         missing.append(
             "no usable auth scheme (OAuth authorization code, bearer, API key in a "
-            "header or basic) was found, so no provider was generated"
+            "header or the query, or basic) was found, so no provider was generated"
         )
         return result
     result.auth_type = chosen.auth_type
@@ -198,7 +198,9 @@ def _pattern(
         fields.append(_secret("token", "Bearer Token", "Your API token"))
     else:
         fields.append(_secret("api_key", "API Key", api_key_hint(title)))
-        if scheme.header:
+        if scheme.query_param:
+            pattern["auth_query_param"] = scheme.query_param
+        elif scheme.header:
             pattern["auth_header_key_override"] = scheme.header
         if scheme.prefix:
             pattern["auth_field_mutations"] = {"api_key": {"prefix": scheme.prefix}}

@@ -8,8 +8,9 @@ Security schemes map to auth types as follows (anything else is reported as unsu
 * ``apiKey`` ``in: header`` → ``API_KEY`` (``auth_header_key_override`` unless the header is
   ``Authorization``; a prefix mutation when a description or the docs show
   ``Header: Prefix <key>``);
-* ``apiKey`` in a query parameter or cookie, other OAuth flows, OpenID Connect discovery and
-  mutual TLS are reported as unsupported by the proxy model, with what to do instead.
+* ``apiKey`` ``in: query`` → ``API_KEY`` with ``auth_query_param`` (the parameter's name);
+* ``apiKey`` in a cookie, other OAuth flows, OpenID Connect discovery and mutual TLS are
+  reported as unsupported by the proxy model, with what to do instead.
 
 The base URL comes from ``servers[0]`` (3.x; variables in the host become a ``{{domain}}``
 field, version-like path variables a ``{{version}}`` field, other path variables path-parameter
@@ -41,6 +42,7 @@ from authrelay.providers.infer.common import (
     static_host,
 )
 from authrelay.providers.infer.result import BaseUrl, Scheme, Scope
+from authrelay.providers.model import QUERY_PARAM_NAME
 from authrelay.providers.urls import check_upstream_url
 
 _VARIABLE = re.compile(r"\{([^{}]{1,100})\}")
@@ -193,6 +195,8 @@ def _api_key(where: str, spec: dict[str, Any], texts: list[str]) -> Scheme:
     location = _str(spec.get("in")).strip().lower()
     header = _str(spec.get("name")).strip()
     evidence = f"{where}: type apiKey in {location or '(unspecified)'}, name {header[:60]!r}"
+    if location == "query":
+        return _query_key(where, header, evidence)
     if location != "header":
         return Scheme(
             where,
@@ -200,8 +204,8 @@ def _api_key(where: str, spec: dict[str, Any], texts: list[str]) -> Scheme:
             evidence,
             unsupported=f"an API key sent in a {location or 'non-header'} parameter "
             f"({header[:60]!r}) is not supported by the proxy model, which sends credentials "
-            "in a header: use another scheme the API offers, or check whether the API also "
-            "accepts the key in a header",
+            "in a header or the query: use another scheme the API offers, or check whether "
+            "the API also accepts the key in a header",
         )
     problem = header_problem(header) if header else "the header name is missing"
     if problem:
@@ -214,6 +218,23 @@ def _api_key(where: str, spec: dict[str, Any], texts: list[str]) -> Scheme:
         scheme.notes.append(f"the key is sent as {prefix[0]!r} + key, as shown in: {prefix[1]}")
     elif scheme.header is None:
         scheme.notes.append("the key is sent in the Authorization header as-is (no prefix shown)")
+    return scheme
+
+
+def _query_key(where: str, name: str, evidence: str) -> Scheme:
+    if not QUERY_PARAM_NAME.fullmatch(name):
+        return Scheme(
+            where,
+            None,
+            evidence,
+            unsupported=f"the query parameter name {name[:60]!r} is not one auth_query_param "
+            "takes (letters, digits, '.', '_', '~' or '-', at most 100)",
+        )
+    scheme = Scheme(where, "API_KEY", evidence, query_param=name)
+    scheme.notes.append(
+        f"the key is sent as the query parameter {name!r} (auth_query_param); upstreams may "
+        "log URLs, so a header scheme is preferred when the API offers one"
+    )
     return scheme
 
 

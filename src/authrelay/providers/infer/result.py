@@ -9,7 +9,7 @@ from typing import Any, Literal
 AuthType = Literal["OAUTH", "BASIC", "BEARER", "API_KEY"]
 
 # The scheme-choice rule (lower wins): see the package docstring.
-RANK: dict[str, int] = {"OAUTH": 0, "BEARER": 1, "API_KEY": 2, "BASIC": 3}
+RANK: dict[str, int] = {"OAUTH": 0, "BEARER": 1, "API_KEY": 2, "BASIC": 3, "QUERY_KEY": 4}
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Scheme:
     evidence: str
     header: str | None = None  # API_KEY: the header carrying the key
     prefix: str | None = None  # API_KEY: text before the key ("Token ")
+    query_param: str | None = None  # API_KEY: the query parameter carrying the key
     username_only: bool = False  # BASIC: an API key as user name, empty password
     authorize_uri: str | None = None
     token_uri: str | None = None
@@ -37,7 +38,9 @@ class Scheme:
     order: int = 0  # position in the document, the tie-breaker
 
     def rank(self) -> tuple[int, int]:
-        return (RANK.get(self.auth_type or "", 99), self.order)
+        # A key in the query comes after every header scheme: upstreams log URLs.
+        kind = "QUERY_KEY" if self.query_param else self.auth_type or ""
+        return (RANK.get(kind, 99), self.order)
 
     def label(self) -> str:
         kind = self.auth_type or "unsupported"
@@ -94,6 +97,9 @@ class InferenceResult:
             override = pattern.get("auth_header_key_override")
             if override:
                 lines.append(f"Credential header: {override}")
+            query = pattern.get("auth_query_param")
+            if query:
+                lines.append(f"Credential query parameter: {query}")
             scopes = (pattern.get("oauth_config") or {}).get("available_scopes") or []
             if scopes:
                 lines.append(f"Scopes: {', '.join(s['scope'] for s in scopes)}")
