@@ -115,10 +115,14 @@ SERVER_FIELDS = (
 
 
 def editable(definition: dict[str, Any]) -> dict[str, Any]:
-    """The definition without server-set fields (and without an empty `icon_src`)."""
+    """The definition without server-set fields (and without an empty `icon_src` or an unset
+    `proxy_headers` / `retry`, which the SDK's models carry as null)."""
     out = {k: v for k, v in definition.items() if k not in SERVER_FIELDS}
     if out.get("icon_src") in ("", None):
         out.pop("icon_src", None)
+    for optional in ("proxy_headers", "retry"):
+        if optional in out and out[optional] is None:
+            del out[optional]
     return out
 
 
