@@ -10,7 +10,7 @@ from authrelay.errors import FieldViolation, InvalidArgument
 from authrelay.providers.model import AuthPattern, InputField, ProviderDefinition
 from authrelay.providers.urls import PLACEHOLDER, placeholder_value_problem
 
-CREDENTIAL_NAMES = {"username", "password", "token", "api_key"}
+CREDENTIAL_NAMES = {"username", "password", "token", "api_key", "client_secret"}
 STATIC_AT = "connected_account.authorization_details.static_auth.details"
 API_CONFIG_AT = "connected_account.api_config"
 
