@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from authrelay.providers.model import AuthPattern
 from authrelay.providers.urls import PLACEHOLDER
 
 CLIENT_CREDENTIALS = "client_credentials"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Token-request parameters authrelay sets itself; token_params cannot override them.
 RESERVED_TOKEN_PARAMS = frozenset(
     {
@@ -106,7 +108,7 @@ def client_credentials_rules(
         if not isinstance(template, str):
             continue
         for name in dict.fromkeys(PLACEHOLDER.findall(template)):
-            if name and name not in inputs:
+            if _NAME.fullmatch(name) and name not in inputs:  # bad names: the model says
                 yield FieldViolation(
                     field, f"placeholder {{{{{name}}}}} names no field of {at}.{group}"
                 )
