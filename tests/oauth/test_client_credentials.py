@@ -170,6 +170,9 @@ def test_per_account_client_through_the_hosted_form(
             conn,
             {"scopes": ["read"]},
         )
+        listed = api.get("/api/v1/connections/app", params={"provider": f"ccform{unique}"})
+        [connection] = listed.json()["connections"]
+        assert connection["status"] == "COMPLETED"  # no client on the connection is needed
         link = api.post(
             "/api/v1/connected_accounts/magic_link", json={"connector": conn, "identifier": "ann"}
         )
