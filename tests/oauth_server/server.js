@@ -5,6 +5,7 @@
 // OpenID-certified implementation. What this file adds, for the tests only:
 //
 //   GET  /api/whoami          a protected resource that checks a bearer access token
+//                             (client-credentials tokens too: sub null, client_id set)
 //   GET  /__stats             request counters
 //   POST /__reset             zero the counters
 //   POST /__revoke_refresh    destroy refresh tokens (?sub=<account id>; all when omitted)
@@ -187,6 +188,8 @@ const provider = new Provider(issuer, {
     userinfo: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    // For clients registered with grant_types including "client_credentials".
+    clientCredentials: { enabled: true },
   },
   // PKCE is optional for confidential clients (required for public ones, as by default); when a
   // code_challenge is sent, oidc-provider stores it and the token request must carry the matching
@@ -205,6 +208,7 @@ const provider = new Provider(issuer, {
   rotateRefreshToken: true,
   ttl: {
     AccessToken: accessTokenTTL,
+    ClientCredentials: accessTokenTTL,
     AuthorizationCode: 60,
     RefreshToken: refreshTokenTTL,
     Grant: refreshTokenTTL,
@@ -232,6 +236,8 @@ function resetStats() {
     token_requests: 0,
     token_requests_by_grant: { authorization_code: 0, refresh_token: 0 },
     userinfo_requests: 0,
+    // The form of the last token request, without client_secret (tests check extra params).
+    last_token_params: {},
   };
 }
 resetStats();
@@ -255,6 +261,17 @@ async function whoami(ctx) {
     return;
   }
   const value = match[1];
+  // A client-credentials token has no end user: it answers with the client as the subject.
+  const machine = await provider.ClientCredentials.find(value);
+  if (machine && !machine.isExpired) {
+    sendJson(ctx, 200, {
+      sub: null,
+      scope: machine.scope || '',
+      client_id: machine.clientId,
+      token_suffix: value.slice(-6),
+    });
+    return;
+  }
   // AccessToken.find returns undefined for unknown, expired or malformed tokens.
   const token = await provider.AccessToken.find(value);
   if (!token || token.isExpired) {
@@ -353,7 +370,12 @@ provider.use(async (ctx, next) => {
       ctx.req.body = raw;
       form = new URLSearchParams(raw);
     }
-    if (path === '/token') countTokenRequest(form?.get('grant_type'));
+    if (path === '/token') {
+      countTokenRequest(form?.get('grant_type'));
+      const seen = {};
+      for (const [key, value] of form || []) if (key !== 'client_secret') seen[key] = value;
+      stats.last_token_params = seen;
+    }
     if (strictClientAuth && form) {
       const used = usedSecretMethod(ctx, form);
       const registered = used && clientsById.get(used.clientId)?.token_endpoint_auth_method;

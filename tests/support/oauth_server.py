@@ -27,6 +27,10 @@ Quirks worth knowing when writing tests against it:
   registered with (``invalid_client``) unless started with ``strict_client_auth=False``.
 * Userinfo (``/me``) answers only for access tokens whose scope includes ``openid``; the
   test-only resource ``GET /api/whoami`` accepts any valid access token.
+* Client credentials: a client registered with ``"grant_types": ["client_credentials"]``
+  (and ``"scope"``, the scopes it may ask for) gets tokens from ``/token`` without a user;
+  ``/api/whoami`` accepts them too (``sub`` null, ``client_id`` set). ``stats()`` has the
+  form of the last token request, without ``client_secret``, as ``last_token_params``.
 """
 
 from __future__ import annotations
@@ -167,7 +171,8 @@ class OAuthServer:
         return resp.json()
 
     def stats(self) -> dict[str, Any]:
-        """{"token_requests": N, "token_requests_by_grant": {...}, "userinfo_requests": N}."""
+        """{"token_requests": N, "token_requests_by_grant": {...}, "userinfo_requests": N,
+        "last_token_params": {...}}."""
         return dict(self._request("GET", "/__stats"))
 
     def reset(self) -> None:

@@ -10,7 +10,7 @@ from authrelay.errors import FieldViolation, InvalidArgument
 from authrelay.providers.model import AuthPattern, InputField, ProviderDefinition
 from authrelay.providers.urls import PLACEHOLDER, placeholder_value_problem
 
-CREDENTIAL_NAMES = {"username", "password", "token", "api_key"}
+CREDENTIAL_NAMES = {"username", "password", "token", "api_key", "client_secret"}
 STATIC_AT = "connected_account.authorization_details.static_auth.details"
 API_CONFIG_AT = "connected_account.api_config"
 
@@ -65,6 +65,8 @@ def _placeholder_names(definition: ProviderDefinition, pattern: AuthPattern) -> 
     if pattern.oauth_config:
         for url in (pattern.oauth_config.authorize_uri, pattern.oauth_config.token_uri):
             names.update(PLACEHOLDER.findall(url or ""))
+        for template in (pattern.oauth_config.token_params or {}).values():
+            names.update(PLACEHOLDER.findall(template))  # filled values checked alike
     return sorted(names)
 
 

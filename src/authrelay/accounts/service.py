@@ -24,6 +24,7 @@ from authrelay.context import ServiceContext
 from authrelay.enums import AUTHORIZATION_TYPE
 from authrelay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
+from authrelay.providers.grants import uses_client_credentials
 from authrelay.providers.model import AuthPattern
 from authrelay.providers.service import ResolvedProvider, resolve_provider
 from authrelay.providers.validation import parse_strict
@@ -91,6 +92,11 @@ def _authorization_details(
             secrets = decrypt_secrets(ctx, row)
             token["access_token"] = secrets.get("access_token", "")
             token["refresh_token"] = secrets.get("refresh_token", "")
+        if isinstance(row.details.get("fields"), dict):  # client credentials: the inputs
+            fields = dict(row.details["fields"])
+            if reveal:
+                fields.update(decrypt_secrets(ctx, row).get("values", {}))
+            return {"oauth_token": token, "static_auth": {"details": fields}}
         if row.details.get("user_info"):
             # what the provider's user_info_uri answered at authorization (no secrets)
             token["user_info"] = row.details["user_info"]
@@ -189,7 +195,20 @@ def _apply_credentials(
         raise InvalidArgument.field(
             "connected_account.authorization_details", "give either oauth_token or static_auth"
         )
-    if kind == "OAUTH":
+    if uses_client_credentials(target.pattern):
+        if details is not None and details.oauth_token is not None:
+            raise InvalidArgument.field(
+                "connected_account.authorization_details.oauth_token",
+                "this connection uses the client_credentials grant: authrelay fetches the "
+                "tokens; send the pattern's fields in static_auth.details",
+            )
+        static = details.static_auth if details else None
+        if static is not None or row.secret_ct is None:
+            raw = static.details if static is not None else {}
+            given = _merged_static(row, target.pattern, raw, ctx) if update else raw
+            machine = validate_static(target.provider.definition, target.pattern, given)
+            store_client_inputs(row, target.pattern, machine, ctx)
+    elif kind == "OAUTH":
         if details is not None and details.static_auth is not None:
             raise InvalidArgument.field(
                 "connected_account.authorization_details.static_auth",
@@ -255,6 +274,26 @@ def _apply_credentials(
             row.status = "ACTIVE"
     row.api_config = api_config
     row.authorization_type = kind
+
+
+def store_client_inputs(
+    row: ConnectedAccount, pattern: AuthPattern, inputs: StaticInputs, ctx: ServiceContext
+) -> None:
+    """A client-credentials account's (validated) inputs, kept encrypted; any token held is
+    dropped, so the next proxied call fetches one with these credentials (see
+    oauth/client_credentials.py for the stored shape)."""
+    secrets = {
+        "values": inputs.values,
+        "path_variables": inputs.path_variables,
+        "access_token": "",
+        "refresh_token": "",
+    }
+    row.secret_ct = ctx.keyring.encrypt(json.dumps(secrets), secret_context(row.id))
+    row.details = {"scopes": [], "domain": "", "fields": inputs.public(pattern)}
+    row.token_expires_at = None
+    row.token_version = (row.token_version or 0) + 1
+    row.status = "ACTIVE"
+    row.updated_at = utcnow()
 
 
 async def create_account(

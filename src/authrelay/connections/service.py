@@ -20,6 +20,7 @@ from authrelay.errors import (
     NotFound,
 )
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
+from authrelay.providers.grants import uses_client_credentials
 from authrelay.providers.model import AuthPattern
 from authrelay.providers.service import ResolvedProvider, resolve_provider
 from authrelay.providers.validation import parse_strict
@@ -61,9 +62,13 @@ def effective_scopes(pattern: AuthPattern, chosen: list[str] | None) -> list[str
     return list(dict.fromkeys([*required_scopes(pattern), *(chosen or [])]))
 
 
-def _status(row: Connection) -> str:
+def _status(row: Connection, pattern: AuthPattern | None) -> str:
     if row.type != "OAUTH":
         return "COMPLETED"
+    if pattern is not None and uses_client_credentials(pattern):
+        names = {f.field_name for f in pattern.fields}
+        if {"client_id", "client_secret"} <= names:  # each account brings its own client
+            return "COMPLETED"
     return "COMPLETED" if row.config.get("client_id") and row.secret_ct else "DRAFT"
 
 
@@ -101,7 +106,7 @@ def connection_json(
     return {
         "id": row.id,
         "type": row.type,
-        "status": _status(row),
+        "status": _status(row, pattern),
         "enabled": row.enabled,
         "provider_key": row.provider_identifier,
         "key_id": row.name,

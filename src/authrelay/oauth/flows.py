@@ -21,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.accounts.credentials import validate_static
 from authrelay.accounts.model import Identifier, OptionalId
-from authrelay.accounts.service import Target, find_account, pending_account, resolve_target
+from authrelay.accounts.service import (
+    Target,
+    find_account,
+    pending_account,
+    resolve_target,
+    store_client_inputs,
+)
 from authrelay.accounts.service import secret_context as account_context
 from authrelay.auth.principal import Principal
 from authrelay.changes import commit_change
@@ -36,6 +42,7 @@ from authrelay.oauth.tokens import (
     fill,
     public_user_info,
 )
+from authrelay.providers.grants import uses_client_credentials
 from authrelay.providers.model import StrictModel
 from authrelay.providers.urls import check_upstream_url
 from authrelay.providers.validation import parse_strict
@@ -231,7 +238,7 @@ async def open_link(session: AsyncSession, ctx: ServiceContext, token: str, ttl:
         "expires_at": utcnow() + timedelta(seconds=ttl),
         "opened_at": utcnow(),
     }
-    if target.pattern.type != "OAUTH":
+    if target.pattern.type != "OAUTH" or uses_client_credentials(target.pattern):
         csrf = secrets.token_urlsafe(32)
         if not await _claim(session, flow, "ISSUED", "OPENED", csrf_hash=_digest(csrf), **values):
             return error_page(
@@ -364,13 +371,16 @@ async def submit_form(
         return form_page(flow.id, token, target, name, details, errors, 400)
     if not await _claim(session, flow, "OPENED", "COMPLETED", completed_at=utcnow()):
         return error_page("Already submitted", "This form has already been submitted.", 410)
-    account.secret_ct = ctx.keyring.encrypt(
-        json.dumps({"values": inputs.values, "path_variables": inputs.path_variables}),
-        account_context(account.id),
-    )
-    account.details = inputs.public(target.pattern)
-    account.status = "ACTIVE"
-    account.updated_at = utcnow()
+    if uses_client_credentials(target.pattern):
+        store_client_inputs(account, target.pattern, inputs, ctx)
+    else:
+        account.secret_ct = ctx.keyring.encrypt(
+            json.dumps({"values": inputs.values, "path_variables": inputs.path_variables}),
+            account_context(account.id),
+        )
+        account.details = inputs.public(target.pattern)
+        account.status = "ACTIVE"
+        account.updated_at = utcnow()
     await _finish(session, ctx, flow, account, "connected_account.authorize")
     return done_page(name)
 

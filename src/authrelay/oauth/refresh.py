@@ -5,6 +5,7 @@ processes (replicas on PostgreSQL, several processes on SQLite), a lease on the 
 row decides who refreshes: an UPDATE that succeeds only while nobody else holds it. The
 others poll the row until its `token_version` moves, then use the new token. So N callers
 with an expired token cause one token request, however many processes serve them.
+Client-credentials accounts get their tokens the same way (oauth/client_credentials.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from authrelay.accounts.service import secret_context as account_context
 from authrelay.config import UpstreamAllowlist
 from authrelay.errors import NotFound, Unavailable
-from authrelay.oauth import rfc6749
+from authrelay.oauth import client_credentials, rfc6749
 from authrelay.oauth.tokens import account_values, client_config, stored_tokens
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.service import resolve_provider
@@ -141,6 +142,10 @@ class Refresher:
                 session, row.environment_id, self.catalog, connection.provider_identifier
             )
             pattern = provider.pattern("OAUTH") if provider else None
+            if pattern is not None and client_credentials.is_client_credentials(pattern):
+                await client_credentials.obtain(self, session, row, connection, pattern, version)
+                async with self.sessions() as fresh:
+                    return await self._reload(fresh, key)
             refresh_token = stored_tokens(row, self.keyring).get("refresh_token")
             try:
                 if pattern is None or not refresh_token:

@@ -1,5 +1,6 @@
-"""The OAuth 2.0 client (RFC 6749): the authorization request, the code exchange (§4.1)
-and refresh (§6), with `client_secret_post` or `client_secret_basic` (§2.3.1).
+"""The OAuth 2.0 client (RFC 6749): the authorization request, the code exchange (§4.1),
+the client-credentials grant (§4.4) and refresh (§6), with `client_secret_post` or
+`client_secret_basic` (§2.3.1).
 
 One exception class per RFC error code the rest of authrelay acts on; every other failure
 is `TokenEndpointError`. The core never knows the storage: callers persist what it returns.
@@ -51,6 +52,9 @@ class ClientConfig:
     client_secret: str
     token_uri: str
     auth_method: str = "client_secret_post"
+    # Extra token-request parameters (oauth_config.token_params, filled): never override
+    # the ones the grant sets.
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -140,6 +144,8 @@ def parse_token_response(status: int, text: str, previous_refresh: str | None) -
 async def _token_request(
     http: aiohttp.ClientSession, client: ClientConfig, form: dict[str, str], previous: str | None
 ) -> TokenSet:
+    for key, value in client.params:
+        form.setdefault(key, value)
     headers = {"Accept": "application/json", **_client_auth(client, form)}
     try:
         async with http.post(
@@ -176,6 +182,21 @@ async def refresh(
 ) -> TokenSet:
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
     return await _token_request(http, client, form, refresh_token)
+
+
+async def client_credentials(
+    http: aiohttp.ClientSession,
+    client: ClientConfig,
+    *,
+    scopes: list[str],
+    scope_param: str = "scope",
+    scope_separator: str = " ",
+) -> TokenSet:
+    """RFC 6749 §4.4: a token for the client itself (no user, no refresh token)."""
+    form = {"grant_type": "client_credentials"}
+    if scopes:
+        form[scope_param] = scope_separator.join(scopes)
+    return await _token_request(http, client, form, None)
 
 
 async def user_info(

@@ -11,6 +11,7 @@ from authrelay.accounts.credentials import oauth_placeholder_values
 from authrelay.accounts.service import secret_context as account_context
 from authrelay.connections.service import secret_context as connection_context
 from authrelay.errors import FailedPrecondition
+from authrelay.oauth.params import token_params
 from authrelay.oauth.rfc6749 import ClientConfig, TokenSet
 from authrelay.providers.model import AuthPattern
 from authrelay.providers.urls import fill_placeholders
@@ -46,6 +47,7 @@ def client_config(
         client_secret=keyring.decrypt(connection.secret_ct, connection_context(connection.id)),
         token_uri=fill(oauth.token_uri, values),
         auth_method=connection.config.get("token_endpoint_auth_method", oauth.token_auth_method),
+        params=token_params(pattern, values),
     )
 
 

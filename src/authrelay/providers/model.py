@@ -21,11 +21,12 @@ from pydantic import (
 )
 
 from authrelay.config import UpstreamAllowlist
-from authrelay.providers.urls import check_https_url, check_upstream_url
+from authrelay.providers.urls import PLACEHOLDER, check_https_url, check_upstream_url
 
 AuthType = Literal["OAUTH", "BASIC", "BEARER", "API_KEY"]
 InputType = Literal["text", "password", "select"]
 TokenAuthMethod = Literal["client_secret_post", "client_secret_basic"]
+GrantType = Literal["authorization_code", "client_credentials"]
 
 _DISPLAY_NAME = re.compile(r"^[A-Za-z0-9 -]+$")
 _SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -101,6 +102,16 @@ def _query_param_name(value: str) -> str:
             "must be 1-100 characters: letters, digits, '.', '_', '~' or '-' (a query "
             "parameter name sent as it is)"
         )
+    return value
+
+
+def _template(value: str) -> str:
+    """A value template: literal text with {{field}} placeholders, balanced and well named."""
+    for name in PLACEHOLDER.findall(value):
+        if not _SNAKE_CASE.fullmatch(name):
+            raise ValueError(f"placeholder {{{{{name}}}}} is not a valid field name")
+    if "{{" in PLACEHOLDER.sub("", value) or "}}" in PLACEHOLDER.sub("", value):
+        raise ValueError("has an unbalanced placeholder: write placeholders as {{name}}")
     return value
 
 
@@ -192,6 +203,23 @@ class OAuthConfig(StrictModel):
         | None
     ) = None
     allow_use_scalekit_credentials: bool | None = None
+    # authrelay extensions (SPEC §3a "Client credentials")
+    grant_type: GrantType = "authorization_code"
+    token_params: (
+        Annotated[
+            dict[
+                Annotated[str, AfterValidator(_param_name)],
+                Annotated[
+                    str,
+                    StringConstraints(max_length=1000),
+                    AfterValidator(_no_crlf),
+                    AfterValidator(_template),
+                ],
+            ],
+            Field(max_length=20),
+        ]
+        | None
+    ) = None
 
     @field_validator("authorize_uri", "token_uri", "user_info_uri")
     @classmethod

@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 
 from authrelay.config import UpstreamAllowlist
 from authrelay.errors import MAX_VIOLATIONS, FieldViolation, InvalidArgument
+from authrelay.providers.grants import client_credentials_rules, input_group, is_client_credentials
 from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.injection_rules import injection_rules
 from authrelay.providers.model import ProviderDefinition
@@ -241,9 +242,12 @@ def _pattern_rules(i: int, pattern: dict[str, Any]) -> Iterator[FieldViolation]:
         if oauth is None and not is_mcp:
             yield FieldViolation(f"{at}.oauth_config", "is required for OAUTH patterns")
         elif isinstance(oauth, dict) and not is_mcp:
-            for key in ("authorize_uri", "token_uri"):
+            machine = is_client_credentials(pattern)
+            for key in ("token_uri",) if machine else ("authorize_uri", "token_uri"):
                 if oauth.get(key) in (None, ""):
                     yield FieldViolation(f"{at}.oauth_config.{key}", "is required")
+        if isinstance(oauth, dict):
+            yield from client_credentials_rules(at, pattern, oauth)
     elif kind in CREDENTIAL_FIELD:
         if oauth is not None:
             yield FieldViolation(f"{at}.oauth_config", f"is not allowed for {kind} patterns")
@@ -322,8 +326,7 @@ def _placeholder_rules(
         if not in_host and name == "domain":
             yield FieldViolation(field, "placeholder {{domain}} belongs in the host part")
     for i, pattern in patterns:
-        kind = pattern.get("type")
-        group = "account_fields" if kind == "OAUTH" else "fields"
+        group = input_group(pattern)
         inputs = {name: spec for _, name, spec in _field_names(_as_list(pattern.get(group)))}
         for name in dict.fromkeys(names):
             spec = inputs.get(name)

@@ -209,9 +209,13 @@ async def load_route(
     if target.status != "ACTIVE" or not target.secret_ct:
         raise not_active(identifier, target.status or "")
     stored = json.loads(keyring.decrypt(target.secret_ct, secret_context(account_id)))
+    fetch_first = False
     if pattern.type == "OAUTH":
         secrets = {"access_token": stored.get("access_token", "")}
         values = oauth_placeholder_values(target.api_config or {})
+        if "values" in stored:  # client credentials: the inputs of a static-style form
+            values = {**stored["values"], **stored.get("path_variables", {})}
+            fetch_first = not secrets["access_token"]  # no token yet: not usable
     else:
         secrets = stored.get("values", {})
         values = {**stored.get("values", {}), **stored.get("path_variables", {})}
@@ -248,7 +252,7 @@ async def load_route(
         header_value=header_value,
         pattern=pattern,
         token_version=target.token_version or 0,
-        expires_at=as_utc(expires).timestamp() if expires else None,
+        expires_at=0.0 if fetch_first else as_utc(expires).timestamp() if expires else None,
         loaded_at=time.time(),
         headers=headers,
         defaults=defaults,

@@ -6,13 +6,13 @@ URLs) and returns an :class:`InferenceResult`: the definition (validated with
 what is missing. It never raises: malformed, oversized (over 5 MB) or adversarial documents
 (deep nesting, YAML alias bombs) end up as sentences in ``missing``.
 
-**Which scheme is used.** Only usable schemes compete (an API key in a cookie, OAuth
-without an authorization-code flow, OpenID Connect discovery, mutual TLS and HTTP schemes
-other than basic/bearer are reported, never chosen). Schemes from the OpenAPI document win
-over schemes seen in the docs; among them the order is
+**Which scheme is used.** Only usable schemes compete (an API key in a cookie, OAuth with
+neither an authorization-code nor a client-credentials flow, OpenID Connect discovery,
+mutual TLS and HTTP schemes other than basic/bearer are reported, never chosen). Schemes
+from the OpenAPI document win over schemes seen in the docs; among them the order is
 
-    OAUTH (authorization code)  >  BEARER  >  API_KEY (in a header)  >  BASIC
-        >  API_KEY (in the query: ``auth_query_param``)
+    OAUTH (authorization code, else client credentials)  >  BEARER  >  API_KEY (in a header)
+        >  BASIC  >  API_KEY (in the query: ``auth_query_param``)
 
 and, for equal types, the first one in the document. OAuth comes first because it connects
 users' own accounts and a bearer header in docs is usually how OAuth tokens are sent; basic

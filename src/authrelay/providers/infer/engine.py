@@ -166,10 +166,31 @@ def _pattern(
         scopes = clean_scopes(scheme.scopes, missing)
         if not scopes:
             missing.append("no OAuth scopes were found: add available_scopes by hand")
-        assumed.append(
-            "PKCE is off and the token endpoint gets client_secret_post (the defaults): change "
-            "pkce_enabled/token_auth_method if the provider needs otherwise"
-        )
+        if not scheme.client_credentials:
+            assumed.append(
+                "PKCE is off and the token endpoint gets client_secret_post (the defaults): "
+                "change pkce_enabled/token_auth_method if the provider needs otherwise"
+            )
+        else:
+            assumed.append(
+                "the token endpoint gets client_secret_post (the default): change "
+                "token_auth_method if the provider needs otherwise"
+            )
+            assumed.append(
+                "client-credentials grant: one API client per connection (set client_id and "
+                "client_secret on the connection); add client_id and client_secret fields to "
+                "let each account bring its own"
+            )
+            pattern["description"] = one_line(
+                f"Authenticate with {title} using the OAuth 2.0 client-credentials grant", 1000
+            )
+            pattern["fields"] = placeholders
+            pattern["oauth_config"] = {
+                "grant_type": "client_credentials",
+                "token_uri": scheme.token_uri,
+                "available_scopes": scopes,
+            }
+            return pattern
         pattern["fields"] = []
         pattern["account_fields"] = placeholders
         pattern["oauth_config"] = {

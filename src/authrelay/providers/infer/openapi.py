@@ -4,13 +4,15 @@ Security schemes map to auth types as follows (anything else is reported as unsu
 
 * 3.x ``oauth2`` with ``flows.authorizationCode`` / 2.0 ``oauth2`` with ``flow: accessCode``
   → ``OAUTH`` (authorize and token URLs, scopes with their descriptions as display names);
+  without those, ``flows.clientCredentials`` / ``flow: application`` → ``OAUTH`` with
+  ``grant_type: client_credentials`` (the token URL and scopes);
 * 3.x ``http`` ``basic`` / 2.0 ``basic`` → ``BASIC``; 3.x ``http`` ``bearer`` → ``BEARER``;
 * ``apiKey`` ``in: header`` → ``API_KEY`` (``auth_header_key_override`` unless the header is
   ``Authorization``; a prefix mutation when a description or the docs show
   ``Header: Prefix <key>``);
 * ``apiKey`` ``in: query`` → ``API_KEY`` with ``auth_query_param`` (the parameter's name);
-* ``apiKey`` in a cookie, other OAuth flows, OpenID Connect discovery and mutual TLS are
-  reported as unsupported by the proxy model, with what to do instead.
+* ``apiKey`` in a cookie, other OAuth flows (implicit, password), OpenID Connect discovery
+  and mutual TLS are reported as unsupported by the proxy model, with what to do instead.
 
 The base URL comes from ``servers[0]`` (3.x; variables in the host become a ``{{domain}}``
 field, version-like path variables a ``{{version}}`` field, other path variables path-parameter
@@ -246,26 +248,36 @@ def _oauth(
     base: BaseUrl | None,
     required: set[str],
 ) -> Scheme:
+    machine = False  # the client-credentials grant (no user redirect)
     if v2:
         flow_name = _str(spec.get("flow"))
-        flow = spec if flow_name == "accessCode" else None
+        flow = spec if flow_name in ("accessCode", "application") else None
         flows = [flow_name or "(none)"]
-        label = "flow accessCode"
+        machine = flow_name == "application"
+        label = f"flow {flow_name}" if flow is not None else "flow accessCode"
     else:
         all_flows = _dict(spec.get("flows"))
         flow = _dict(all_flows.get("authorizationCode")) or None
-        flows = list(all_flows)[:10] or ["(none)"]
         label = "flows.authorizationCode"
+        if flow is None and _dict(all_flows.get("clientCredentials")):
+            flow, machine, label = (
+                _dict(all_flows["clientCredentials"]),
+                True,
+                ("flows.clientCredentials"),
+            )
+        flows = list(all_flows)[:10] or ["(none)"]
     if flow is None:
         return Scheme(
             where,
             None,
             f"{where}: type oauth2, flows {', '.join(f[:30] for f in flows)}",
-            unsupported="OAuth 2.0 without an authorization-code flow cannot connect user "
-            "accounts: authrelay's OAUTH type needs the authorization-code flow",
+            unsupported="OAuth 2.0 without an authorization-code or client-credentials flow "
+            "is not supported: authrelay's OAUTH type needs one of the two",
         )
     scheme = Scheme(where, "OAUTH", f"{where}: type oauth2, {label}")
-    for key, attr in (("authorizationUrl", "authorize_uri"), ("tokenUrl", "token_uri")):
+    scheme.client_credentials = machine
+    urls = (("tokenUrl", "token_uri"),) if machine else ()
+    for key, attr in urls or (("authorizationUrl", "authorize_uri"), ("tokenUrl", "token_uri")):
         url = _str(flow.get(key)).strip()
         if url and "://" not in url and base is not None and "{{" not in base.url:
             resolved = urljoin(base.url + "/", url)

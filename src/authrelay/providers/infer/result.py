@@ -32,6 +32,7 @@ class Scheme:
     username_only: bool = False  # BASIC: an API key as user name, empty password
     authorize_uri: str | None = None
     token_uri: str | None = None
+    client_credentials: bool = False  # OAUTH: the client-credentials grant
     scopes: list[Scope] = field(default_factory=list)
     unsupported: str | None = None  # why the proxy model cannot use it, and what to do
     notes: list[str] = field(default_factory=list)  # assumptions made reading it
