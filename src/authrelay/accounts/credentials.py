@@ -65,6 +65,8 @@ def _placeholder_names(definition: ProviderDefinition, pattern: AuthPattern) -> 
     if pattern.oauth_config:
         for url in (pattern.oauth_config.authorize_uri, pattern.oauth_config.token_uri):
             names.update(PLACEHOLDER.findall(url or ""))
+    if pattern.token_exchange:
+        names.update(PLACEHOLDER.findall(pattern.token_exchange.url))
     return sorted(names)
 
 

@@ -21,6 +21,7 @@ from authrelay.errors import (
     NotFound,
     PermissionDenied,
 )
+from authrelay.oauth.exchange_renewal import stored_token
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.model import AuthPattern
 from authrelay.providers.service import ResolvedProvider, parse_stored
@@ -40,6 +41,9 @@ class PlaceholderRejected(AuthrelayError):
     http_status = 400
 
 
+_RENEWED = frozenset({"OAUTH", "TOKEN_EXCHANGE"})
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     account_id: str
@@ -50,14 +54,14 @@ class Route:
     header_value: str = field(repr=False)  # the credential: never in a repr
     pattern: AuthPattern
     token_version: int = 0
-    expires_at: float | None = None  # OAuth access tokens only
+    expires_at: float | None = None  # OAuth access tokens and exchanged tokens only
     loaded_at: float = 0.0
     # Derived once here rather than on every proxied call.
-    oauth: bool = field(init=False)
+    oauth: bool = field(init=False)  # a token the Refresher renews (OAUTH, TOKEN_EXCHANGE)
     header_key: bytes = field(init=False)  # header_name as it appears in an ASGI scope
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "oauth", self.pattern.type == "OAUTH")
+        object.__setattr__(self, "oauth", self.pattern.type in _RENEWED)
         object.__setattr__(self, "header_key", self.header_name.lower().encode("latin-1"))
 
     def size(self) -> int:
@@ -197,6 +201,8 @@ async def load_route(
     else:
         secrets = stored.get("values", {})
         values = {**stored.get("values", {}), **stored.get("path_variables", {})}
+        if pattern.type == "TOKEN_EXCHANGE":
+            secrets = {**values, "token": stored_token(stored)}
     base = _fill(provider.definition.proxy_url, values).rstrip("/")
     try:
         header_name, header_value = credential_header(pattern, secrets)
@@ -206,6 +212,9 @@ async def load_route(
         _checked_base(base, allowlist) if len(base) <= 512 else _check_base(base, allowlist)
     )
     expires = target.token_expires_at
+    expires_at = as_utc(expires).timestamp() if expires else None
+    if pattern.type == "TOKEN_EXCHANGE" and not secrets["token"]:
+        expires_at = 0.0  # not exchanged yet: the proxy obtains a token first
     return Route(
         account_id=account_id,
         base_url=base,
@@ -215,7 +224,7 @@ async def load_route(
         header_value=header_value,
         pattern=pattern,
         token_version=target.token_version or 0,
-        expires_at=as_utc(expires).timestamp() if expires else None,
+        expires_at=expires_at,
         loaded_at=time.time(),
     )
 
