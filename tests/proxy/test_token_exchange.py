@@ -114,6 +114,25 @@ def test_json_exchange_end_to_end(
         # the account's public details never carry the secret or the exchanged token
         assert f"secret-{unique}" not in str(detail) and token not in str(detail)
 
+        # new credentials drop the token: the next call exchanges them
+        updated = api.put(
+            "/api/v1/connected_accounts",
+            json={
+                "connector": conn,
+                "identifier": "ann",
+                "connected_account": {
+                    "authorization_details": {
+                        "static_auth": {"details": {"client_secret": f"secret-{unique}"}}
+                    }
+                },
+            },
+        )
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["connected_account"]["token_expires_at"] is None
+        assert api.get("/proxy/v1/again", headers=proxy_headers(conn, "ann")).status_code == 200
+        assert len(up.exchanges) == 2
+        assert up.api_calls[-1].headers["authorization"] == f"Bearer {up.issued[1]}"
+
 
 def test_form_body_and_custom_header(
     server: Server, dev_client: dict[str, str], exchange_upstream: ExchangeUpstream, unique: str

@@ -90,7 +90,7 @@ async def renew(
             await session.commit()
             raise
         stored["exchange"] = {"token": got.token}
-        await session.execute(
+        result = await session.execute(
             ours.values(
                 secret_ct=r.keyring.encrypt(json.dumps(stored), secret_context(account_id)),
                 token_version=version + 1,
@@ -101,6 +101,13 @@ async def renew(
                 **release,
             )
         )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            # The credentials changed (or the lease was lost) meanwhile: this token is for
+            # the old ones. Nothing is stored; the caller may simply try again.
+            await session.rollback()
+            await session.execute(r._ours(account_id, version).values(**release))
+            await session.commit()
+            raise Unavailable("the connected account changed during the token exchange; retry")
         await cache_store.bump(session)
         await session.commit()
         r.invalidate()
