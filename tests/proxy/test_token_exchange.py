@@ -416,3 +416,28 @@ def test_secrets_and_tokens_never_leak(
             assert secret not in text
         assert secret not in server.log_text()
         assert secret.encode() not in stored
+
+
+def test_exchange_target_passes_the_ssrf_guard(
+    server: Server,
+    strict_server: Server,
+    dev_client: dict[str, str],
+    exchange_upstream: ExchangeUpstream,
+    unique: str,
+) -> None:
+    """The strict server allows only 127.0.0.1: an exchange URL on 127.0.0.2 (accepted by
+    the definition's allow-list) is refused there before any request is made."""
+    up = exchange_upstream
+    up.credentials["app-10"] = "s10"
+    conn = f"tx-ssrf-{unique}"
+    blocked = definition(f"Tx Ssrf {unique}", up)
+    blocked["auth_patterns"][0]["token_exchange"]["url"] = f"http://127.0.0.2:{up.port}/exchange"
+    with server.api(dev_client) as api:
+        enable(api, blocked, conn, "kim", {"client_id": "app-10", "client_secret": "s10"})
+    with strict_server.api(dev_client) as api:
+        refused = api.get("/proxy/a", headers=proxy_headers(conn, "kim"))
+        assert refused.status_code == 502, refused.text
+        assert "is refused" in refused.json()["message"]
+        assert "allow-list" in refused.json()["message"]
+        assert _account(api, conn, "kim")["status"] == "ACTIVE"
+    assert up.exchanges == [] and up.api_calls == []
