@@ -23,6 +23,8 @@ CONNECTION_TYPES = {
     "TRUSTED_IDP": 13,
     "SMART_FHIR": 14,
     "NO_AUTH": 15,
+    # authrelay's own (SPEC §3a), numbered clear of Scalekit's range
+    "TOKEN_EXCHANGE": 100,
 }
 AUTH_MODES = {"USER": 1, "ORG_WIDE": 2}
 
@@ -32,9 +34,10 @@ AUTHORIZATION_TYPE = {
     "API_KEY": "API_KEY",
     "BASIC": "BASIC",
     "BEARER": "BEARER_TOKEN",
+    "TOKEN_EXCHANGE": "TOKEN_EXCHANGE",
 }
 #: the ConnectionType names that select a pattern type
-PATTERN_TYPES = {"OAUTH", "BASIC", "BEARER", "API_KEY"}
+PATTERN_TYPES = {"OAUTH", "BASIC", "BEARER", "API_KEY", "TOKEN_EXCHANGE"}
 
 
 def enum_name(value: Any, table: dict[str, int], field: str) -> str:

@@ -67,6 +67,8 @@ def _placeholder_names(definition: ProviderDefinition, pattern: AuthPattern) -> 
             names.update(PLACEHOLDER.findall(url or ""))
         for template in (pattern.oauth_config.token_params or {}).values():
             names.update(PLACEHOLDER.findall(template))  # filled values checked alike
+    if pattern.token_exchange:
+        names.update(PLACEHOLDER.findall(pattern.token_exchange.url))
     return sorted(names)
 
 

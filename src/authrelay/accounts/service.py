@@ -272,6 +272,8 @@ def _apply_credentials(
             )
             row.details = inputs.public(target.pattern)
             row.status = "ACTIVE"
+            if kind == "TOKEN_EXCHANGE":
+                row.token_expires_at = None  # new credentials: no token exchanged for them yet
     row.api_config = api_config
     row.authorization_type = kind
 

@@ -134,8 +134,8 @@ def create_account(
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a connected account: with --credential for API key, basic and bearer
-    connections; without, an OAuth account waits for its user (see `accounts link`)."""
+    """Create a connected account: with --credential for API key, basic, bearer and token
+    exchange connections; without, an OAuth account waits for its user (see `accounts link`)."""
     _who(connection, identifier, None)
     assert connection is not None and identifier is not None
     details = _credentials(credential)

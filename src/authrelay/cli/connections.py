@@ -119,7 +119,7 @@ def create_connection(
         str | None,
         typer.Option(
             "--type",
-            help="OAUTH, API_KEY, BASIC, BEARER … (default: the provider's).",
+            help="OAUTH, API_KEY, BASIC, BEARER, TOKEN_EXCHANGE … (default: the provider's).",
             show_default=False,
         ),
     ] = None,

@@ -18,7 +18,7 @@ from authrelay.providers import service as providers
 from authrelay.store.accounts import AccountFilter
 
 router = APIRouter(prefix=PREFIX + "/{env}/connections", include_in_schema=False)
-TYPES = ("", "OAUTH", "API_KEY", "BASIC", "BEARER")
+TYPES = ("", "OAUTH", "API_KEY", "BASIC", "BEARER", "TOKEN_EXCHANGE")
 
 
 async def provider_choices(page: Page) -> list[dict[str, Any]]:

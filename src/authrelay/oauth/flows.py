@@ -380,6 +380,7 @@ async def submit_form(
         )
         account.details = inputs.public(target.pattern)
         account.status = "ACTIVE"
+        account.token_expires_at = None  # a TOKEN_EXCHANGE account's token was for the old values
         account.updated_at = utcnow()
     await _finish(session, ctx, flow, account, "connected_account.authorize")
     return done_page(name)

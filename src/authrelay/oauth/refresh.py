@@ -1,4 +1,6 @@
 """Keeping OAuth access tokens fresh for the proxy (SPEC §7), with single flight.
+TOKEN_EXCHANGE accounts' tokens are obtained and renewed under the same lease
+(`exchange_renewal.py`).
 
 Within a process, one asyncio lock per account queues concurrent callers. Across
 processes (replicas on PostgreSQL, several processes on SQLite), a lease on the account
@@ -25,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from authrelay.accounts.service import secret_context as account_context
 from authrelay.config import UpstreamAllowlist
 from authrelay.errors import NotFound, Unavailable
-from authrelay.oauth import client_credentials, rfc6749
+from authrelay.oauth import client_credentials, exchange_renewal, rfc6749
 from authrelay.oauth.tokens import account_values, client_config, stored_tokens
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.service import resolve_provider
@@ -91,6 +93,8 @@ class Refresher:
                     version = row.token_version or 0
                     if await self._take_lease(session, row.id, version):
                         await session.commit()
+                        if route.pattern.type == "TOKEN_EXCHANGE":
+                            return await exchange_renewal.renew(self, row.id, version, key)
                         return await self._refresh(row.id, version, key)
                     await session.rollback()
                 await asyncio.sleep(POLL_SECONDS)

@@ -180,7 +180,10 @@ RESPONSE_SCHEMAS: dict[str, JSON] = {
     "Connection": _obj(
         {
             "id": STR,
-            "type": {"type": "string", "enum": ["OAUTH", "BASIC", "BEARER", "API_KEY"]},
+            "type": {
+                "type": "string",
+                "enum": ["OAUTH", "BASIC", "BEARER", "API_KEY", "TOKEN_EXCHANGE"],
+            },
             "status": {"type": "string", "enum": ["COMPLETED", "DRAFT"]},
             "enabled": BOOL,
             "provider_key": STR,
@@ -218,7 +221,7 @@ RESPONSE_SCHEMAS: dict[str, JSON] = {
             },
             "authorization_type": {
                 "type": "string",
-                "enum": ["OAUTH", "API_KEY", "BASIC", "BEARER_TOKEN"],
+                "enum": ["OAUTH", "API_KEY", "BASIC", "BEARER_TOKEN", "TOKEN_EXCHANGE"],
             },
             "token_expires_at": TIME_OR_NULL,
             "updated_at": TIME_OR_NULL,

@@ -23,7 +23,7 @@ from pydantic import (
 from authrelay.config import UpstreamAllowlist
 from authrelay.providers.urls import PLACEHOLDER, check_https_url, check_upstream_url
 
-AuthType = Literal["OAUTH", "BASIC", "BEARER", "API_KEY"]
+AuthType = Literal["OAUTH", "BASIC", "BEARER", "API_KEY", "TOKEN_EXCHANGE"]
 InputType = Literal["text", "password", "select"]
 TokenAuthMethod = Literal["client_secret_post", "client_secret_basic"]
 GrantType = Literal["authorization_code", "client_credentials"]
@@ -60,6 +60,17 @@ def _display_name(value: str) -> str:
         raise ValueError("may contain only letters, digits, spaces and hyphens")
     if not any(ch.isalnum() for ch in value):
         raise ValueError("must contain at least one letter or digit")
+    return value
+
+
+def _template(value: str) -> str:
+    """A value template: no CR, LF or NUL, and every {{...}} a well-formed name."""
+    _no_crlf(value)
+    for name in PLACEHOLDER.findall(value):
+        if not _SNAKE_CASE.fullmatch(name):
+            raise ValueError(f"placeholder {{{{{name}}}}} is not a valid field name")
+    if "{{" in PLACEHOLDER.sub("", value) or "}}" in PLACEHOLDER.sub("", value):
+        raise ValueError("has an unbalanced placeholder: write placeholders as {{name}}")
     return value
 
 
@@ -102,16 +113,6 @@ def _query_param_name(value: str) -> str:
             "must be 1-100 characters: letters, digits, '.', '_', '~' or '-' (a query "
             "parameter name sent as it is)"
         )
-    return value
-
-
-def _template(value: str) -> str:
-    """A value template: literal text with {{field}} placeholders, balanced and well named."""
-    for name in PLACEHOLDER.findall(value):
-        if not _SNAKE_CASE.fullmatch(name):
-            raise ValueError(f"placeholder {{{{{name}}}}} is not a valid field name")
-    if "{{" in PLACEHOLDER.sub("", value) or "}}" in PLACEHOLDER.sub("", value):
-        raise ValueError("has an unbalanced placeholder: write placeholders as {{name}}")
     return value
 
 
@@ -229,6 +230,44 @@ class OAuthConfig(StrictModel):
         return check_upstream_url(value, _allowlist(info), allow_query=True)
 
 
+Template = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_template)]
+_TOKEN_PATH = re.compile(r"^[A-Za-z0-9_$@-]+(\.[A-Za-z0-9_$@-]+)*$")
+
+
+def _token_path(value: str) -> str:
+    if len(value) > 200 or not _TOKEN_PATH.fullmatch(value):
+        raise ValueError(
+            "must be a dot path into the JSON answer, e.g. 'access_token' or 'data.token' "
+            "(letters, digits, '_', '-', '$', '@'; list items by number)"
+        )
+    return value
+
+
+class TokenExchange(StrictModel):
+    """SPEC §3a "Token exchange": how the account's fields are traded for a token."""
+
+    url: str
+    method: Literal["POST"] = "POST"
+    body_format: Literal["json", "form"] = "json"
+    body: Annotated[
+        dict[Annotated[str, StringConstraints(min_length=1, max_length=200)], Template],
+        Field(max_length=50),
+    ] = {}
+    headers: Annotated[
+        dict[Annotated[str, AfterValidator(_header_name)], Template], Field(max_length=50)
+    ] = {}
+    token_path: Annotated[str, AfterValidator(_token_path)]
+    expires_in_path: Annotated[str, AfterValidator(_token_path)] | None = None
+    default_ttl_seconds: Annotated[int, Field(ge=1, le=31_536_000)] | None = None
+    header_template: Template = "Bearer {{token}}"
+    header_name: Annotated[str, AfterValidator(_header_name)] = "Authorization"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str, info: ValidationInfo) -> str:
+        return check_upstream_url(value, _allowlist(info), allow_query=True)
+
+
 class AuthPattern(StrictModel):
     type: AuthType
     display_name: ShortText = ""
@@ -242,6 +281,7 @@ class AuthPattern(StrictModel):
     # authrelay extensions (SPEC §3a)
     auth_query_param: Annotated[str, AfterValidator(_query_param_name)] | None = None
     proxy_headers: HeaderTemplates | None = None
+    token_exchange: TokenExchange | None = None
 
 
 class RetryPolicy(StrictModel):

@@ -259,6 +259,8 @@ def _pattern_rules(i: int, pattern: dict[str, Any]) -> Iterator[FieldViolation]:
         if not any(name == needed for _, name, _ in _field_names(fields)):
             yield FieldViolation(f"{at}.fields", f"{kind} patterns need a {needed!r} field")
 
+    yield from _token_exchange_rules(i, kind, pattern)
+
     seen: dict[str, str] = {}
     for group, items in (("fields", fields), ("account_fields", account_fields)):
         for j, name, spec in _field_names(items):
@@ -305,6 +307,73 @@ def _pattern_rules(i: int, pattern: dict[str, Any]) -> Iterator[FieldViolation]:
                 yield from _placeholder_rules(
                     f"{at}.oauth_config.{key}", oauth[key], [(i, pattern)]
                 )
+
+
+def _token_exchange_rules(
+    i: int, kind: str | None, pattern: dict[str, Any]
+) -> Iterator[FieldViolation]:
+    """SPEC §3a "Token exchange": the block belongs to TOKEN_EXCHANGE patterns only, and
+    its templates name the pattern's fields (the header template also {{token}})."""
+    at = f"auth_patterns[{i}]"
+    block = pattern.get("token_exchange")
+    if kind != "TOKEN_EXCHANGE":
+        if block is not None and kind is not None:
+            yield FieldViolation(f"{at}.token_exchange", "is only for TOKEN_EXCHANGE patterns")
+        return
+    if block is None:
+        yield FieldViolation(f"{at}.token_exchange", "is required for TOKEN_EXCHANGE patterns")
+    for key, hint in (
+        ("oauth_config", "is not allowed for TOKEN_EXCHANGE patterns"),
+        ("account_fields", "is for OAUTH patterns; put TOKEN_EXCHANGE inputs in fields"),
+        (
+            "auth_field_mutations",
+            "does not apply to TOKEN_EXCHANGE patterns; use token_exchange.header_template",
+        ),
+        (
+            "auth_header_key_override",
+            "does not apply to TOKEN_EXCHANGE patterns; use token_exchange.header_name",
+        ),
+    ):
+        if pattern.get(key) not in (None, [], {}):
+            yield FieldViolation(f"{at}.{key}", hint)
+    fields = {name: j for j, name, _ in _field_names(_as_list(pattern.get("fields")))}
+    if "token" in fields:
+        yield FieldViolation(
+            f"{at}.fields[{fields['token']}].field_name",
+            "'token' names the exchanged token in TOKEN_EXCHANGE patterns; rename the field",
+        )
+    if not isinstance(block, dict):
+        return
+    where = f"{at}.token_exchange"
+    templates: list[tuple[str, Any]] = [
+        *((f"{where}.body.{k}", v) for k, v in _as_dict(block.get("body")).items()),
+        *((f"{where}.headers.{k}", v) for k, v in _as_dict(block.get("headers")).items()),
+    ]
+    for field, template in templates:
+        if isinstance(template, str):
+            for name in dict.fromkeys(PLACEHOLDER.findall(template)):
+                if name not in fields:
+                    yield FieldViolation(
+                        field, f"placeholder {{{{{name}}}}} names no field of {at}.fields"
+                    )
+    header = block.get("header_template", "Bearer {{token}}")
+    if isinstance(header, str):
+        names = PLACEHOLDER.findall(header)
+        if "token" not in names:
+            yield FieldViolation(f"{where}.header_template", "must contain {{token}}")
+        for name in dict.fromkeys(names):
+            if name != "token" and name not in fields:
+                yield FieldViolation(
+                    f"{where}.header_template",
+                    f"placeholder {{{{{name}}}}} is neither {{{{token}}}} nor a field of "
+                    f"{at}.fields",
+                )
+    if block.get("expires_in_path") is not None and block.get("expires_in_path") == block.get(
+        "token_path"
+    ):
+        yield FieldViolation(f"{where}.expires_in_path", "must differ from token_path")
+    if isinstance(block.get("url"), str):
+        yield from _placeholder_rules(f"{where}.url", block["url"], [(i, pattern)])
 
 
 def _placeholder_rules(

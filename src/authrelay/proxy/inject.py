@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+from authrelay.oauth.exchange import header_value
 from authrelay.providers.model import AuthPattern, Mutation
 
 
@@ -17,6 +18,9 @@ def mutate(value: str, mutation: Mutation | None) -> str:
 
 def credential_header(pattern: AuthPattern, secrets: dict[str, str]) -> tuple[str, str]:
     """(header name, value) carrying the account's credentials upstream."""
+    if pattern.token_exchange is not None:  # TOKEN_EXCHANGE: `secrets` holds "token"
+        name = pattern.token_exchange.header_name
+        return name, header_value(pattern.token_exchange, secrets.get("token", ""), secrets)
     m = pattern.auth_field_mutations
     if pattern.type == "BASIC":
         username = mutate(secrets.get("username", ""), m.username if m else None)

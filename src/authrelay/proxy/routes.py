@@ -21,6 +21,7 @@ from authrelay.errors import (
     NotFound,
     PermissionDenied,
 )
+from authrelay.oauth.exchange_renewal import stored_token
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.injection_rules import CREDENTIAL_VALUES
 from authrelay.providers.model import AuthPattern, RetryPolicy
@@ -42,6 +43,9 @@ class PlaceholderRejected(AuthrelayError):
     http_status = 400
 
 
+_RENEWED = frozenset({"OAUTH", "TOKEN_EXCHANGE"})
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     account_id: str
@@ -52,7 +56,7 @@ class Route:
     header_value: str = field(repr=False)  # the credential: never in a repr
     pattern: AuthPattern
     token_version: int = 0
-    expires_at: float | None = None  # OAuth access tokens only
+    expires_at: float | None = None  # OAuth access tokens and exchanged tokens only
     loaded_at: float = 0.0
     # What a call adds (SPEC §3a): by default the credential header alone; with
     # auth_query_param the credential goes in `query_pair` ("name=value") instead, and
@@ -63,13 +67,13 @@ class Route:
     query_pair: str = field(default="", repr=False)
     retry: RetryPolicy | None = None  # None: one attempt (no policy, or max_attempts 1)
     # Derived once here rather than on every proxied call.
-    oauth: bool = field(init=False)
+    oauth: bool = field(init=False)  # a token the Refresher renews (OAUTH, TOKEN_EXCHANGE)
     header_key: bytes = field(init=False)  # header_name as it appears in an ASGI scope
     sent: Headers = field(init=False, repr=False)  # the headers every call adds
     sent_keys: frozenset[bytes] = field(init=False)  # their names as in an ASGI scope
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "oauth", self.pattern.type == "OAUTH")
+        object.__setattr__(self, "oauth", self.pattern.type in _RENEWED)
         object.__setattr__(self, "header_key", self.header_name.lower().encode("latin-1"))
         sent = ((self.header_name, self.header_value),) if self.headers is None else self.headers
         object.__setattr__(self, "sent", sent)
@@ -219,6 +223,8 @@ async def load_route(
     else:
         secrets = stored.get("values", {})
         values = {**stored.get("values", {}), **stored.get("path_variables", {})}
+        if pattern.type == "TOKEN_EXCHANGE":
+            secrets = {**values, "token": stored_token(stored)}
     base = _fill(provider.definition.proxy_url, values).rstrip("/")
     try:
         header_name, header_value = credential_header(pattern, secrets)
@@ -243,6 +249,9 @@ async def load_route(
         _checked_base(base, allowlist) if len(base) <= 512 else _check_base(base, allowlist)
     )
     expires = target.token_expires_at
+    expires_at = as_utc(expires).timestamp() if expires else None
+    if pattern.type == "TOKEN_EXCHANGE" and not secrets["token"]:
+        expires_at = 0.0  # not exchanged yet: the proxy obtains a token first
     return Route(
         account_id=account_id,
         base_url=base,
@@ -252,7 +261,7 @@ async def load_route(
         header_value=header_value,
         pattern=pattern,
         token_version=target.token_version or 0,
-        expires_at=0.0 if fetch_first else as_utc(expires).timestamp() if expires else None,
+        expires_at=0.0 if fetch_first else expires_at,
         loaded_at=time.time(),
         headers=headers,
         defaults=defaults,
