@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import secrets
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,14 +65,18 @@ class Refresher:
         self.invalidate = invalidate
         self.margin = margin
         self.owner = secrets.token_hex(8)
-        self.locks: dict[str, asyncio.Lock] = {}
+        # One lock per account while someone holds or waits on it: the map keeps no entry
+        # for accounts nobody is renewing (100,000 end users must not leave 100,000 locks).
+        self.locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def fresh_route(
         self, route: Route, key: tuple[str, str, str], *, rejected: bool = False
     ) -> Route:
         """A route whose token is usable: newer than `route`'s when the upstream rejected it
         (`rejected`), or not about to expire."""
-        lock = self.locks.setdefault(route.account_id, asyncio.Lock())
+        lock = self.locks.get(route.account_id)
+        if lock is None:
+            lock = self.locks[route.account_id] = asyncio.Lock()
         async with lock:
             deadline = asyncio.get_running_loop().time() + LEASE_SECONDS + 5
             while asyncio.get_running_loop().time() < deadline:
