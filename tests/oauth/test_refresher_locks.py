@@ -57,7 +57,7 @@ def test_no_lock_is_kept_after_renewals_end() -> None:
 
 
 def test_overlapping_callers_share_one_lock() -> None:
-    async def main() -> None:
+    async def main() -> Refresher:
         entered = asyncio.Event()
         release = asyncio.Event()
         calls = 0
@@ -87,8 +87,8 @@ def test_overlapping_callers_share_one_lock() -> None:
             except _Stop:
                 pass
         assert calls == 2
-        del lock, first, second, task  # their exceptions' tracebacks hold the frames
-        gc.collect()
-        assert len(refresher.locks) == 0
+        return refresher
 
-    asyncio.run(main())
+    refresher = asyncio.run(main())
+    gc.collect()
+    assert len(refresher.locks) == 0
