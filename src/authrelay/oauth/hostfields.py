@@ -13,14 +13,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from authrelay.accounts import credentials
 from authrelay.errors import FieldViolation, InvalidArgument
 from authrelay.providers.model import AuthPattern, InputField, ProviderDefinition
-from authrelay.providers.urls import (
-    PLACEHOLDER,
-    host_placeholders,
-    label_value_problem,
-    placeholder_value_problem,
-)
+from authrelay.providers.urls import PLACEHOLDER
 from authrelay.store.models import AuthFlow, ConnectedAccount
 from authrelay.vault import KeyRing
 
@@ -32,13 +28,6 @@ def _oauth_urls(pattern: AuthPattern) -> list[str]:
     if oauth is None:
         return []
     return [u for u in (oauth.authorize_uri, oauth.token_uri, oauth.user_info_uri) if u]
-
-
-def _host_names(definition: ProviderDefinition, pattern: AuthPattern) -> set[str]:
-    names: set[str] = set()
-    for url in [definition.proxy_url, *_oauth_urls(pattern)]:
-        names.update(n for n in host_placeholders(url) if n != "domain")
-    return names
 
 
 def needed_names(pattern: AuthPattern) -> list[str]:
@@ -55,11 +44,7 @@ def value_problem(
     """Why `value` may not fill {{name}} in any of the provider's URLs, or None."""
     if "\r" in value or "\n" in value or "\x00" in value:
         return "must not contain CR, LF or NUL characters"
-    if name in _host_names(definition, pattern):
-        problem = label_value_problem(value)
-        if problem:
-            return problem
-    return placeholder_value_problem(name, value)
+    return credentials.value_problem(name, value, credentials.host_names_of(definition, pattern))
 
 
 def check_link_api_config(

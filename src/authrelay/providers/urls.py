@@ -154,7 +154,7 @@ def check_upstream_url(value: str, allowlist: UpstreamAllowlist, *, allow_query:
     if parts.scheme == "http":
         if host_placeholders(value):
             # The filled host is checked against the allow-list on every use (fill_url).
-            if not allowlist.entries:
+            if not allowlist.configured():
                 raise ValueError(
                     "http:// with a placeholder in the host needs an upstream allow-list "
                     "(AUTHRELAY_UPSTREAM_ALLOWLIST); use https://"
