@@ -96,7 +96,6 @@ def test_static_account_with_tenant_in_the_host(
         assert seen.header("Authorization") == "Key k-1"
 
 
-
 def test_https_template_and_oauth_account_fields(
     server: Server, dev_client: dict[str, str], tls_upstream: RecordingUpstream, unique: str
 ) -> None:
