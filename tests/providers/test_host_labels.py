@@ -229,3 +229,16 @@ def test_authorize_url_sends_response_type_and_merges_scope() -> None:
     query = parse_qs(urlsplit(url).query)
     assert query["user_scope"] == ["users:read"] and query["scope"] == ["chat:write"]
     assert query["response_type"] == ["code"]
+
+
+def test_diff_shows_host_templates_and_authorization_params() -> None:
+    from authrelay.providers.diff import diff_definitions
+
+    old = oauth_definition()
+    new = copy.deepcopy(old)
+    new["proxy_url"] = "https://{{subdomain}}.zendesk.eu/api/v2"
+    new["auth_patterns"][0]["oauth_config"]["authorization_params"] = {"scope": "write"}
+    changes = {c.path: (c.kind, c.new) for c in diff_definitions(old, new)}
+    assert changes["proxy_url"] == ("changed", "https://{{subdomain}}.zendesk.eu/api/v2")
+    params = [p for p in changes if "authorization_params" in p]
+    assert params, changes
