@@ -171,6 +171,12 @@ def test_hostile_values_are_refused_when_the_account_is_created(
             assert link.status_code == 400, (value, link.text)
             violations = link.json()["details"][0]["field_violations"]
             assert violations[0]["field"] == "api_config.subdomain"
+        static_link = api.post(
+            "/api/v1/connected_accounts/magic_link",
+            json={"connector": conn, "identifier": "s1", "api_config": {"tenant": "acme"}},
+        )
+        assert static_link.status_code == 400
+        assert static_link.json()["details"][0]["field_violations"][0]["field"] == "api_config"
         # no account was created by any refused request, and nothing reached the upstream
         for i in range(len(HOSTILE)):
             found = api.get(

@@ -44,6 +44,11 @@ def value_problem(
     """Why `value` may not fill {{name}} in any of the provider's URLs, or None."""
     if "\r" in value or "\n" in value or "\x00" in value:
         return "must not contain CR, LF or NUL characters"
+    used = {
+        n for url in [definition.proxy_url, *_oauth_urls(pattern)] for n in PLACEHOLDER.findall(url)
+    }
+    if name not in used:
+        return None  # not in any URL: any single-line string
     return credentials.value_problem(name, value, credentials.host_names_of(definition, pattern))
 
 

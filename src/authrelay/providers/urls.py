@@ -212,6 +212,8 @@ def fill_placeholders(
     the checks of `placeholder_value_problem` (or is missing), or, in the host, of
     `label_value_problem` (``domain`` keeps its host-name rule). A filled host must be a
     valid host name; over http:// it must be in `allowlist` (else HostNotAllowed)."""
+    if "{{" not in template:
+        return template  # most providers: nothing to fill
     start, end = _authority_span(template)
     in_host = False
 
