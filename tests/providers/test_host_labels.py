@@ -242,3 +242,13 @@ def test_diff_shows_host_templates_and_authorization_params() -> None:
     assert changes["proxy_url"] == ("changed", "https://{{subdomain}}.zendesk.eu/api/v2")
     params = [p for p in changes if "authorization_params" in p]
     assert params, changes
+
+
+def test_domain_in_an_http_host_is_checked_against_the_allowlist_too() -> None:
+    assert fill_placeholders("http://{{domain}}/api", {"domain": "svc.internal.test"}, ALLOW)
+    with pytest.raises(HostNotAllowed):
+        fill_placeholders("http://{{domain}}/api", {"domain": "example.com"}, ALLOW)
+    # a path placeholder after a host one keeps the path-segment rule
+    assert fill_placeholders(
+        "https://{{t}}.example.com/{{v}}", {"t": "acme", "v": "v1.2"}, ALLOW
+    ).endswith("/v1.2")

@@ -221,8 +221,9 @@ def fill_placeholders(
         nonlocal in_host
         name = match.group(1)
         value = values.get(name, "")
-        if start <= match.start() < end and name != "domain":
-            in_host = True
+        here = start <= match.start() < end
+        in_host = in_host or here
+        if here and name != "domain":
             problem = label_value_problem(value)
         else:
             problem = placeholder_value_problem(name, value)
