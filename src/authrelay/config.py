@@ -92,6 +92,10 @@ class UpstreamAllowlist:
     def allows_ip(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         return any(ip in net for net in self.networks if net.version == ip.version)
 
+    def configured(self) -> bool:
+        """True when the list names anything (http:// placeholder hosts need one)."""
+        return bool(self.hosts or self.suffixes or self.networks)
+
     def __repr__(self) -> str:
         return f"UpstreamAllowlist({self.entries!r})"
 
@@ -103,6 +107,9 @@ class AllowAnyHost(UpstreamAllowlist):
         super().__init__([])
 
     def allows_host(self, host: str) -> bool:
+        return True
+
+    def configured(self) -> bool:
         return True
 
 

@@ -8,7 +8,12 @@ from typing import Any
 
 from authrelay.errors import FieldViolation, InvalidArgument
 from authrelay.providers.model import AuthPattern, InputField, ProviderDefinition
-from authrelay.providers.urls import PLACEHOLDER, placeholder_value_problem
+from authrelay.providers.urls import (
+    PLACEHOLDER,
+    host_placeholders,
+    label_value_problem,
+    placeholder_value_problem,
+)
 
 CREDENTIAL_NAMES = {"username", "password", "token", "api_key", "client_secret"}
 STATIC_AT = "connected_account.authorization_details.static_auth.details"
@@ -52,7 +57,12 @@ def _check_value(spec: InputField, value: Any, where: str, out: list[FieldViolat
     return value
 
 
-def _value_problem(name: str, value: str) -> str | None:
+def value_problem(name: str, value: str, host_names: set[str]) -> str | None:
+    """Why `value` may not fill {{name}} (SPEC §3, §3a), or None."""
+    if name in host_names:  # a host-label placeholder (SPEC §3a): one DNS label
+        problem = label_value_problem(value)
+        if problem:
+            return problem
     # IPv6 literals pass the host-name check of providers/urls.py, but "::1" or "[::1]"
     # inside a URL template such as https://{{domain}}.example.com breaks the authority.
     if name == "domain" and any(ch in value for ch in ":[]"):
@@ -60,16 +70,32 @@ def _value_problem(name: str, value: str) -> str | None:
     return placeholder_value_problem(name, value)
 
 
-def _placeholder_names(definition: ProviderDefinition, pattern: AuthPattern) -> list[str]:
-    names = set(PLACEHOLDER.findall(definition.proxy_url))
+def _urls(definition: ProviderDefinition, pattern: AuthPattern) -> list[str]:
+    urls = [definition.proxy_url]
     if pattern.oauth_config:
-        for url in (pattern.oauth_config.authorize_uri, pattern.oauth_config.token_uri):
-            names.update(PLACEHOLDER.findall(url or ""))
+        oauth = pattern.oauth_config
+        urls += [u for u in (oauth.authorize_uri, oauth.token_uri, oauth.user_info_uri) if u]
+    if pattern.token_exchange:
+        urls.append(pattern.token_exchange.url)
+    return urls
+
+
+def _placeholder_names(definition: ProviderDefinition, pattern: AuthPattern) -> list[str]:
+    names: set[str] = set()
+    for url in _urls(definition, pattern):
+        names.update(PLACEHOLDER.findall(url))
+    if pattern.oauth_config:
         for template in (pattern.oauth_config.token_params or {}).values():
             names.update(PLACEHOLDER.findall(template))  # filled values checked alike
-    if pattern.token_exchange:
-        names.update(PLACEHOLDER.findall(pattern.token_exchange.url))
     return sorted(names)
+
+
+def host_names_of(definition: ProviderDefinition, pattern: AuthPattern) -> set[str]:
+    """Placeholders standing for one host label in the provider's URLs (not `domain`)."""
+    names: set[str] = set()
+    for url in _urls(definition, pattern):
+        names.update(n for n in host_placeholders(url) if n != "domain")
+    return names
 
 
 def placeholder_problems(
@@ -87,6 +113,7 @@ def placeholder_problems(
     every one is checked, since the proxy may use any of them (path variables win over
     plain fields). Names in `skip` were already reported."""
     out = []
+    host_names = host_names_of(definition, pattern)
     for name in _placeholder_names(definition, pattern):
         if name in skip:
             continue
@@ -101,7 +128,7 @@ def placeholder_problems(
                 )
             continue
         for at, value in values:
-            problem = _value_problem(name, value)
+            problem = value_problem(name, value, host_names)
             if problem:
                 out.append(FieldViolation(at, problem))
     return out

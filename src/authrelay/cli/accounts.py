@@ -205,15 +205,18 @@ def link_account(
     open_browser: Annotated[
         bool, typer.Option("--open", help="Open the link in a browser as well.")
     ] = False,
+    api_config: ApiConfigOpt = None,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a single-use authorization link (magic link) for the user and print it; the
-    account is created (PENDING_AUTH) when absent."""
+    account is created (PENDING_AUTH) when absent. `--api-config tenant=acme` gives account
+    fields the provider's OAuth URLs use (else the hosted page asks for them)."""
     _who(connection, identifier, None)
     assert connection is not None and identifier is not None
+    config = common.pairs(api_config, "--api-config") or None
     with common.client(profile) as (sdk, _):
-        link = sdk.actions.get_authorization_link(connection, identifier, state)
+        link = sdk.actions.get_authorization_link(connection, identifier, state, api_config=config)
     expiry = link.expiry.isoformat() if link.expiry else None
     if as_json:
         common.print_json({"ok": True, "link": link.link, "expiry": expiry})

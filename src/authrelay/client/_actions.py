@@ -83,12 +83,21 @@ class Actions:
         identifier: str,
         state: str | None = None,
         user_verify_url: str | None = None,
+        *,
+        api_config: dict[str, str] | None = None,
     ) -> AuthorizationLink:
         """A single-use authorization link for the user: `.link`, `.expiry` (also
-        `link["link"]`). The connected account is created (PENDING_AUTH) when absent."""
+        `link["link"]`). The connected account is created (PENDING_AUTH) when absent.
+        `api_config`: account fields the provider's OAuth URLs use (a tenant in the host,
+        say), saved on the account when the authorization succeeds."""
         return self._client._run(
             ops.authorization_link(
-                self._client.env_url, connection_name, identifier, state, user_verify_url
+                self._client.env_url,
+                connection_name,
+                identifier,
+                state,
+                user_verify_url,
+                api_config,
             )
         )
 
@@ -187,11 +196,18 @@ class AsyncActions:
         identifier: str,
         state: str | None = None,
         user_verify_url: str | None = None,
+        *,
+        api_config: dict[str, str] | None = None,
     ) -> AuthorizationLink:
         """The async form of `Actions.get_authorization_link`."""
         return await self._client._run(
             ops.authorization_link(
-                self._client.env_url, connection_name, identifier, state, user_verify_url
+                self._client.env_url,
+                connection_name,
+                identifier,
+                state,
+                user_verify_url,
+                api_config,
             )
         )
 

@@ -335,12 +335,15 @@ def authorization_link(
     identifier: str,
     state: str | None,
     user_verify_url: str | None,
+    api_config: dict[str, str] | None = None,
 ) -> Op[AuthorizationLink]:
     body: dict[str, Any] = {"connector": connection_name, "identifier": identifier}
     if state is not None:
         body["state"] = state
     if user_verify_url is not None:
         body["user_verify_url"] = user_verify_url
+    if api_config:
+        body["api_config"] = api_config
     return Op(
         request(base, "POST", "/api/v1/connected_accounts/magic_link", json=body),
         model_of(AuthorizationLink),

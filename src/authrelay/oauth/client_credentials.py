@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.accounts.service import secret_context as account_context
+from authrelay.config import UpstreamAllowlist
 from authrelay.connections.service import secret_context as connection_context
 from authrelay.errors import FailedPrecondition, Unavailable
 from authrelay.oauth import rfc6749
@@ -76,7 +77,11 @@ def stored_inputs(stored: dict[str, Any]) -> dict[str, str]:
 
 
 def client_for(
-    connection: Connection, pattern: AuthPattern, keyring: KeyRing, values: dict[str, str]
+    connection: Connection,
+    pattern: AuthPattern,
+    keyring: KeyRing,
+    values: dict[str, str],
+    allowlist: UpstreamAllowlist,
 ) -> rfc6749.ClientConfig:
     oauth = pattern.oauth_config
     assert oauth is not None and oauth.token_uri is not None
@@ -98,7 +103,7 @@ def client_for(
     return rfc6749.ClientConfig(
         client_id=client_id,
         client_secret=client_secret,
-        token_uri=fill(oauth.token_uri, values),
+        token_uri=fill(oauth.token_uri, values, allowlist),
         auth_method=connection.config.get("token_endpoint_auth_method", oauth.token_auth_method),
         params=token_params(pattern, values),
     )
@@ -134,7 +139,7 @@ async def obtain(
     own_client = account_brings_client(pattern)
     release = refresher._ours(row.id, version)
     try:
-        client = client_for(connection, pattern, keyring, values)
+        client = client_for(connection, pattern, keyring, values, refresher.allowlist)
         hidden.append(client.client_secret)
         tokens = await rfc6749.client_credentials(
             refresher.http,

@@ -116,7 +116,7 @@ def _request(
 ) -> tuple[str, dict[str, str], dict[str, str]]:
     label = endpoint_label(config)
     try:
-        url = fill_placeholders(config.url, values)
+        url = fill_placeholders(config.url, values, allowlist)
     except ValueError as exc:
         raise ExchangeFailed(f"cannot build the token exchange URL ({label}): {exc}") from None
     try:

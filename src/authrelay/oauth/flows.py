@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +33,7 @@ from authrelay.auth.principal import Principal
 from authrelay.changes import commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from authrelay.oauth import rfc6749
+from authrelay.oauth import hostfields, rfc6749
 from authrelay.oauth.rfc7636 import new_verifier, s256_challenge
 from authrelay.oauth.tokens import (
     account_values,
@@ -43,7 +43,7 @@ from authrelay.oauth.tokens import (
     public_user_info,
 )
 from authrelay.providers.grants import uses_client_credentials
-from authrelay.providers.model import StrictModel
+from authrelay.providers.model import InputField, StrictModel
 from authrelay.providers.urls import check_upstream_url
 from authrelay.providers.validation import parse_strict
 from authrelay.store import accounts as account_store
@@ -75,6 +75,8 @@ class MagicLinkRequest(StrictModel):
         None
     )
     user_verify_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    # authrelay's own: account fields for the OAuth URLs' placeholders (SPEC §3a)
+    api_config: Annotated[dict[str, Any], Field(max_length=50)] | None = None
 
 
 class VerifyRequest(StrictModel):
@@ -147,11 +149,20 @@ async def _create_magic_link(
             )
             session.add(row)
             await cache_store.bump(session)
+    flow_id = new_id("flow")
+    flow_secret = None
+    if body.api_config is not None:
+        given = hostfields.check_link_api_config(
+            target.provider.definition, target.pattern, body.api_config
+        )
+        if given:
+            flow_secret = ctx.keyring.encrypt(json.dumps({"api_config": given}), f"flow:{flow_id}")
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(seconds=ttl)
     session.add(
         AuthFlow(
-            id=new_id("flow"),
+            id=flow_id,
+            secret_ct=flow_secret,
             environment_id=principal.environment_id,
             account_id=row.id,
             link_hash=_digest(token),
@@ -246,23 +257,52 @@ async def open_link(session: AsyncSession, ctx: ServiceContext, token: str, ttl:
             )
         await session.commit()
         return form_page(flow.id, csrf, target, name, {}, {})
+    given = hostfields.flow_api_config(hostfields.flow_secret(flow, ctx.keyring))
+    ask = hostfields.missing(target.pattern, {**account_values(account), **given})
+    if ask:
+        csrf = secrets.token_urlsafe(32)
+        if not await _claim(session, flow, "ISSUED", "ASKING", csrf_hash=_digest(csrf), **values):
+            return error_page(
+                "Link already used", "This authorization link has already been used.", 410
+            )
+        await session.commit()
+        return form_page(flow.id, csrf, target, name, {}, {}, specs=ask, intro=_ask_intro(name))
+    return await _redirect(session, ctx, flow, account, target, given, "ISSUED", **values)
+
+
+def _ask_intro(name: str) -> str:
+    return f"Tell us which {name} account to connect; you sign in to {name} next."
+
+
+async def _redirect(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    flow: AuthFlow,
+    account: ConnectedAccount,
+    target: Target,
+    given: dict[str, str],
+    expected: str,
+    **values: Any,
+) -> Page:
+    """Move the flow from `expected` to OPENED and send the browser to authorize_uri."""
     oauth = target.pattern.oauth_config
     assert oauth is not None and oauth.authorize_uri is not None
+    filled = {**account_values(account), **given}
     try:
         client = client_config(
-            target.connection, target.pattern, ctx.keyring, account_values(account)
+            target.connection, target.pattern, ctx.keyring, filled, ctx.allowlist
         )
-        authorize_uri = fill(oauth.authorize_uri, account_values(account))
+        authorize_uri = fill(oauth.authorize_uri, filled, ctx.allowlist)
     except FailedPrecondition as exc:
         return error_page("Cannot connect", exc.message, 409)
     state = secrets.token_urlsafe(32)
     pkce = bool(target.connection.config.get("pkce_enabled", oauth.pkce_enabled))
     verifier = new_verifier() if pkce else None
-    secret = json.dumps({"code_verifier": verifier})
+    secret = json.dumps({"code_verifier": verifier, "api_config": given})
     if not await _claim(
         session,
         flow,
-        "ISSUED",
+        expected,
         "OPENED",
         state_hash=_digest(state),
         secret_ct=ctx.keyring.encrypt(secret, f"flow:{flow.id}"),
@@ -303,6 +343,9 @@ def form_page(
     values: dict[str, str],
     errors: dict[str, str],
     status: int = 200,
+    *,
+    specs: list[InputField] | None = None,
+    intro: str = "",
 ) -> Page:
     fields = [
         {
@@ -315,7 +358,7 @@ def form_page(
             "value": "" if f.input_type == "password" else values.get(f.field_name, ""),
             "error": errors.get(f.field_name, ""),
         }
-        for f in target.pattern.fields
+        for f in (target.pattern.fields if specs is None else specs)
     ]
     labels = {f["name"]: f["label"] for f in fields}
     return Page(
@@ -327,6 +370,7 @@ def form_page(
             "action": f"{LINK_PATH}flow/{flow_id}",
             "csrf": csrf,
             "fields": fields,
+            "intro": intro,
             # The summary names each field by the label the user sees next to it.
             "errors": [
                 f"{labels[key]}: {text}" if key in labels else text
@@ -346,7 +390,7 @@ async def submit_form(
     cookie: str | None,
 ) -> Page:
     flow = await session.get(AuthFlow, flow_id)
-    if flow is None or flow.status != "OPENED" or flow.csrf_hash is None:
+    if flow is None or flow.status not in {"OPENED", "ASKING"} or flow.csrf_hash is None:
         return error_page(
             "Link not valid", "This form is no longer valid. Ask for a new link.", 410
         )
@@ -359,6 +403,8 @@ async def submit_form(
         return error_page("Link expired", "This form has expired. Ask for a new link.", 410)
     account, target = await _flow_target(session, ctx, flow)
     name = target.provider.definition.display_name
+    if flow.status == "ASKING":
+        return await _submit_oauth_fields(session, ctx, flow, account, target, form, token)
     specs = {f.field_name: f for f in target.pattern.fields}
     details: dict[str, Any] = {k: form[k] for k in specs if form.get(k)}
     try:
@@ -384,6 +430,30 @@ async def submit_form(
         account.updated_at = utcnow()
     await _finish(session, ctx, flow, account, "connected_account.authorize")
     return done_page(name)
+
+
+async def _submit_oauth_fields(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    flow: AuthFlow,
+    account: ConnectedAccount,
+    target: Target,
+    form: dict[str, str],
+    csrf: str,
+) -> Page:
+    """The fields an OAuth flow asked for before its redirect: checked, then the redirect."""
+    name = target.provider.definition.display_name
+    given = hostfields.flow_api_config(hostfields.flow_secret(flow, ctx.keyring))
+    ask = hostfields.missing(target.pattern, {**account_values(account), **given})
+    got, errors = hostfields.check_form(target.provider.definition, target.pattern, ask, form)
+    if errors:
+        shown = {k: form.get(k, "") for k in got} | {k: form.get(k, "") for k in errors}
+        return form_page(
+            flow.id, csrf, target, name, shown, errors, 400, specs=ask, intro=_ask_intro(name)
+        )
+    return await _redirect(
+        session, ctx, flow, account, target, {**given, **got}, "ASKING", csrf_hash=None
+    )
 
 
 def done_page(name: str) -> Page:
@@ -475,12 +545,13 @@ async def callback(
             "Authorization failed",
             f"{name} sent no authorization code. Nothing was connected.",
         )
-    verifier = json.loads(ctx.keyring.decrypt(flow.secret_ct or "", f"flow:{flow.id}")).get(
-        "code_verifier"
-    )
+    flow_secret = hostfields.flow_secret(flow, ctx.keyring)
+    verifier = flow_secret.get("code_verifier")
+    given = hostfields.flow_api_config(flow_secret)
+    filled = {**account_values(account), **given}
     try:
         client = client_config(
-            target.connection, target.pattern, ctx.keyring, account_values(account)
+            target.connection, target.pattern, ctx.keyring, filled, ctx.allowlist
         )
         tokens = await rfc6749.exchange_code(
             http, client, code=code, redirect_uri=ctx.redirect_uri, code_verifier=verifier
@@ -500,7 +571,7 @@ async def callback(
     oauth = target.pattern.oauth_config
     if oauth is not None and oauth.user_info_uri:
         with contextlib.suppress(FailedPrecondition):  # user info is never fatal
-            user_info_uri = fill(oauth.user_info_uri, account_values(account))
+            user_info_uri = fill(oauth.user_info_uri, filled, ctx.allowlist)
             info = public_user_info(
                 await rfc6749.user_info(http, user_info_uri, tokens.access_token)
             )
@@ -512,6 +583,7 @@ async def callback(
             "scopes": tokens.scopes,
             "user_info": info,
             "requested": _scopes(target),
+            "api_config": given,
         }
         flow.secret_ct = ctx.keyring.encrypt(json.dumps(pending), f"flow:{flow.id}")
         flow.status = "PENDING_VERIFICATION"
@@ -524,6 +596,7 @@ async def callback(
         if flow.caller_state is not None:
             params_out["state"] = flow.caller_state
         return Page("redirect", 303, redirect=_with_query(flow.user_verify_url, params_out))
+    hostfields.apply_api_config(account, given)
     apply_tokens(account, tokens, ctx.keyring, requested_scopes=_scopes(target), user_info=info)
     flow.status = "COMPLETED"
     flow.completed_at = utcnow()
@@ -594,6 +667,7 @@ async def verify_user(
         expires_at=pending.get("expires_at"),
         scopes=pending.get("scopes"),
     )
+    hostfields.apply_api_config(account, hostfields.flow_api_config(pending))
     apply_tokens(
         account,
         tokens,

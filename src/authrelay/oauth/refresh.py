@@ -159,7 +159,9 @@ class Refresher:
             try:
                 if pattern is None or not refresh_token:
                     raise rfc6749.InvalidGrant("no refresh token is stored for this account")
-                client = client_config(connection, pattern, self.keyring, account_values(row))
+                client = client_config(
+                    connection, pattern, self.keyring, account_values(row), self.allowlist
+                )
                 tokens = await rfc6749.refresh(self.http, client, refresh_token)
             except rfc6749.InvalidGrant as exc:
                 log.info("refresh refused; account expired", extra={"account": account_id})

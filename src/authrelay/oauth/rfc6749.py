@@ -78,21 +78,38 @@ def authorization_url(
     code_challenge: str | None = None,
     extra: dict[str, str] | None = None,
 ) -> str:
+    """The authorize redirect. From `extra` (the provider's authorization_params and the
+    connection's options), `response_type` replaces "code" and, when scopes travel under
+    `scope`, `scope` adds its scopes to the requested ones (SPEC §3a); every other key
+    authrelay sets itself wins over `extra`."""
+    extra = dict(extra or {})
     params: dict[str, str] = {
-        "response_type": "code",
+        "response_type": extra.pop("response_type", "") or "code",
         "client_id": client_id,
         "redirect_uri": redirect_uri,
         "state": state,
     }
+    if scope_param == "scope" and "scope" in extra:
+        scopes = merge_scopes(scopes, extra.pop("scope"), scope_separator)
     if scopes:
         params[scope_param] = scope_separator.join(scopes)
     if code_challenge:
         params["code_challenge"] = code_challenge
         params["code_challenge_method"] = "S256"
-    for key, value in (extra or {}).items():
+    for key, value in extra.items():
         params.setdefault(key, value)
     separator = "&" if urlsplit(authorize_uri).query else "?"
     return authorize_uri + separator + urlencode(params, quote_via=quote)
+
+
+def merge_scopes(scopes: list[str], added: str, separator: str = " ") -> list[str]:
+    """`scopes` followed by those of `added` (split on whitespace and `separator`) that are
+    not already there, in order."""
+    out = list(dict.fromkeys(scopes))
+    for scope in added.replace(separator, " ").split() if separator else added.split():
+        if scope not in out:
+            out.append(scope)
+    return out
 
 
 def _client_auth(client: ClientConfig, form: dict[str, str]) -> dict[str, str]:

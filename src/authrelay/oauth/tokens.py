@@ -9,6 +9,7 @@ from typing import Any
 
 from authrelay.accounts.credentials import oauth_placeholder_values
 from authrelay.accounts.service import secret_context as account_context
+from authrelay.config import UpstreamAllowlist
 from authrelay.connections.service import secret_context as connection_context
 from authrelay.errors import FailedPrecondition
 from authrelay.oauth.params import token_params
@@ -20,10 +21,11 @@ from authrelay.store.models import ConnectedAccount, Connection
 from authrelay.vault import KeyRing
 
 
-def fill(template: str, values: dict[str, str]) -> str:
-    """An OAuth endpoint with the account's placeholders filled (values checked)."""
+def fill(template: str, values: dict[str, str], allowlist: UpstreamAllowlist | None = None) -> str:
+    """An OAuth endpoint with the account's placeholders filled (values checked; a filled
+    host over http:// must be in `allowlist`)."""
     try:
-        return fill_placeholders(template, values)
+        return fill_placeholders(template, values, allowlist)
     except ValueError as exc:
         raise FailedPrecondition(str(exc)) from None
 
@@ -33,7 +35,11 @@ def account_values(row: ConnectedAccount) -> dict[str, str]:
 
 
 def client_config(
-    connection: Connection, pattern: AuthPattern, keyring: KeyRing, values: dict[str, str]
+    connection: Connection,
+    pattern: AuthPattern,
+    keyring: KeyRing,
+    values: dict[str, str],
+    allowlist: UpstreamAllowlist | None = None,
 ) -> ClientConfig:
     oauth = pattern.oauth_config
     client_id = connection.config.get("client_id")
@@ -45,7 +51,7 @@ def client_config(
     return ClientConfig(
         client_id=client_id,
         client_secret=keyring.decrypt(connection.secret_ct, connection_context(connection.id)),
-        token_uri=fill(oauth.token_uri, values),
+        token_uri=fill(oauth.token_uri, values, allowlist),
         auth_method=connection.config.get("token_endpoint_auth_method", oauth.token_auth_method),
         params=token_params(pattern, values),
     )

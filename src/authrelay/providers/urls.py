@@ -15,8 +15,67 @@ _HOST_DUMMY = "placeholder"
 _PATH_DUMMY = "segment"
 
 
+_WHOLE_PLACEHOLDER = re.compile(r"^\{\{[^{}]*\}\}$")
+# SPEC §3a: a host-label placeholder is filled with exactly one DNS label.
+DNS_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+class HostNotAllowed(ValueError):
+    """A filled host the server may not reach: http:// to a host outside the allow-list."""
+
+
 def placeholders(url: str) -> list[str]:
     return PLACEHOLDER.findall(url)
+
+
+def _authority_span(url: str) -> tuple[int, int]:
+    """Start and end of the authority (user info, host, port) of `url`; (-1, -1) without
+    a "//"."""
+    start = url.find("//")
+    if start < 0:
+        return -1, -1
+    start += 2
+    end = len(url)
+    for stop in "/?#":
+        found = url.find(stop, start)
+        if 0 <= found < end:
+            end = found
+    return start, end
+
+
+def host_placeholders(url: str) -> list[str]:
+    """The placeholder names inside the host of `url` (in order, repeats kept)."""
+    start, end = _authority_span(url)
+    return [m.group(1) for m in PLACEHOLDER.finditer(url) if start <= m.start() < end]
+
+
+def host_placeholder_problem(url: str) -> str | None:
+    """Why the placeholders of `url` are misplaced (SPEC §3a), or None: outside the path a
+    placeholder may only be one whole label of the host (`https://{{tenant}}.example.com`),
+    never part of a label, the scheme, the user information or the port."""
+    start, end = _authority_span(url)
+    if start < 0:
+        return None  # not an absolute URL: refused for that reason
+    for match in PLACEHOLDER.finditer(url):
+        if match.start() < start - 2:
+            return f"placeholder {{{{{match.group(1)}}}}} cannot be in the scheme"
+    authority = url[start:end] if start >= 0 else ""
+    if "{{" not in authority:
+        return None
+    if "@" in authority:
+        return "placeholders cannot be in the user information (no user information at all)"
+    host = authority
+    if ":" in authority and not authority.startswith("["):
+        host, port = authority.rsplit(":", 1)
+        if "{" in port or "}" in port:
+            return "placeholders cannot be in the port"
+    for label in host.split("."):
+        if ("{" in label or "}" in label) and not _WHOLE_PLACEHOLDER.fullmatch(label):
+            return (
+                f"a placeholder in the host must be a whole label (as in "
+                f"https://{{{{name}}}}.example.com), not part of {label!r}"
+            )
+    return None
 
 
 def _substitute(url: str) -> str:
@@ -65,6 +124,9 @@ def check_upstream_url(value: str, allowlist: UpstreamAllowlist, *, allow_query:
     for name in placeholders(value):
         if not _PLACEHOLDER_NAME.fullmatch(name):
             raise ValueError(f"placeholder {{{{{name}}}}} is not a valid field name")
+    misplaced = host_placeholder_problem(value)
+    if misplaced:
+        raise ValueError(misplaced)
     probe = _substitute(value)
     if "{" in probe or "}" in probe:
         raise ValueError("has an unbalanced placeholder: write placeholders as {{name}}")
@@ -90,8 +152,16 @@ def check_upstream_url(value: str, allowlist: UpstreamAllowlist, *, allow_query:
     if any(seg in {".", ".."} for seg in segments) or "%2e" in parts.path.lower():
         raise ValueError("must not contain dot segments")
     if parts.scheme == "http":
+        if host_placeholders(value):
+            # The filled host is checked against the allow-list on every use (fill_url).
+            if not allowlist.configured():
+                raise ValueError(
+                    "http:// with a placeholder in the host needs an upstream allow-list "
+                    "(AUTHRELAY_UPSTREAM_ALLOWLIST); use https://"
+                )
+            return value
         real_host = urlsplit(value).hostname or ""
-        if PLACEHOLDER.search(urlsplit(value).netloc) or not allowlist.allows_host(real_host):
+        if not allowlist.allows_host(real_host):
             raise ValueError(
                 "must be an https URL (http:// is allowed only for hosts in the upstream "
                 "allow-list, AUTHRELAY_UPSTREAM_ALLOWLIST)"
@@ -123,16 +193,59 @@ def placeholder_value_problem(name: str, value: str) -> str | None:
     return None
 
 
-def fill_placeholders(template: str, values: dict[str, str]) -> str:
+def label_value_problem(value: str) -> str | None:
+    """Why a value may not fill a host-label placeholder (SPEC §3a), or None when it may."""
+    if not value:
+        return "is empty"
+    if not DNS_LABEL.fullmatch(value):
+        return (
+            "must be one DNS label: letters, digits and inner hyphens, at most 63 characters "
+            "(no dot, port, '@', '/', '#' or whitespace)"
+        )
+    return None
+
+
+def fill_placeholders(
+    template: str, values: dict[str, str], allowlist: UpstreamAllowlist | None = None
+) -> str:
     """`template` with each {{name}} replaced by its value; ValueError when a value fails
-    the checks of `placeholder_value_problem` (or is missing)."""
+    the checks of `placeholder_value_problem` (or is missing), or, in the host, of
+    `label_value_problem` (``domain`` keeps its host-name rule). A filled host must be a
+    valid host name; over http:// it must be in `allowlist` (else HostNotAllowed)."""
+    if "{{" not in template:
+        return template  # most providers: nothing to fill
+    start, end = _authority_span(template)
+    in_host = False
 
     def repl(match: re.Match[str]) -> str:
+        nonlocal in_host
         name = match.group(1)
         value = values.get(name, "")
-        problem = placeholder_value_problem(name, value)
+        here = start <= match.start() < end
+        in_host = in_host or here
+        if here and name != "domain":
+            problem = label_value_problem(value)
+        else:
+            problem = placeholder_value_problem(name, value)
         if problem:
             raise ValueError(f"the connected account's value for {{{{{name}}}}} {problem}")
         return value
 
-    return PLACEHOLDER.sub(repl, template)
+    filled = PLACEHOLDER.sub(repl, template)
+    if in_host:
+        check_filled_host(filled, allowlist)
+    return filled
+
+
+def check_filled_host(url: str, allowlist: UpstreamAllowlist | None) -> None:
+    """A URL whose host was filled from placeholders: a valid host name, and over http://
+    one the allow-list names (SPEC §3a, checked on every use)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not _valid_host(host.lower()):
+        raise ValueError(f"the filled host {host!r} is not a valid host name")
+    if parts.scheme == "http" and (allowlist is None or not allowlist.allows_host(host)):
+        raise HostNotAllowed(
+            f"the filled host {host!r} is not in the upstream allow-list, which http:// "
+            "needs (AUTHRELAY_UPSTREAM_ALLOWLIST)"
+        )

@@ -23,7 +23,7 @@ from authrelay.providers.grants import client_credentials_rules, input_group, is
 from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.injection_rules import injection_rules
 from authrelay.providers.model import ProviderDefinition
-from authrelay.providers.urls import PLACEHOLDER
+from authrelay.providers.urls import PLACEHOLDER, host_placeholders
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,14 +34,13 @@ MUTABLE_FIELDS = {
     "API_KEY": {"api_key"},
     "OAUTH": {"token"},
 }
+# SPEC §3a: `response_type` and `scope` may be set (see oauth/rfc6749.authorization_url).
 _RESERVED_AUTHORIZE_PARAMS = {
-    "response_type",
     "client_id",
     "redirect_uri",
     "state",
     "code_challenge",
     "code_challenge_method",
-    "scope",
 }
 _TYPE_NAMES = {
     "string_type": "must be a string",
@@ -379,21 +378,16 @@ def _token_exchange_rules(
 def _placeholder_rules(
     field: str, url: str, patterns: list[tuple[int, dict[str, Any]]]
 ) -> Iterator[FieldViolation]:
-    """Every {{name}} in `url` must name an input of each pattern (SPEC §3)."""
+    """Every {{name}} in `url` must name an input of each pattern (SPEC §3). In the host any
+    field may be a placeholder (one whole label, SPEC §3a); in the path, fields marked
+    is_path_param (and `version`); `domain` only in the host."""
     names = PLACEHOLDER.findall(url)
     if not names:
         return
-    scheme_end = url.find("//")
-    host_end = url.find("/", scheme_end + 2) if scheme_end >= 0 else -1
-    for match in PLACEHOLDER.finditer(url):
-        name = match.group(1)
-        in_host = host_end == -1 or match.start() < host_end
-        if in_host and name != "domain":
-            yield FieldViolation(
-                field, f"placeholder {{{{{name}}}}} cannot be in the host; only {{{{domain}}}} can"
-            )
-        if not in_host and name == "domain":
-            yield FieldViolation(field, "placeholder {{domain}} belongs in the host part")
+    in_host = set(host_placeholders(url))
+    in_path = [name for name in names if name not in in_host]
+    if "domain" in in_path:
+        yield FieldViolation(field, "placeholder {{domain}} belongs in the host part")
     for i, pattern in patterns:
         group = input_group(pattern)
         inputs = {name: spec for _, name, spec in _field_names(_as_list(pattern.get(group)))}
@@ -404,7 +398,11 @@ def _placeholder_rules(
                     field,
                     f"placeholder {{{{{name}}}}} names no field of auth_patterns[{i}].{group}",
                 )
-            elif name not in {"domain", "version"} and spec.get("is_path_param") is not True:
+            elif (
+                name in in_path
+                and name not in {"domain", "version"}
+                and spec.get("is_path_param") is not True
+            ):
                 yield FieldViolation(
                     field,
                     f"placeholder {{{{{name}}}}} needs auth_patterns[{i}].{group} field "

@@ -26,7 +26,7 @@ from authrelay.providers.catalog import Catalog
 from authrelay.providers.injection_rules import CREDENTIAL_VALUES
 from authrelay.providers.model import AuthPattern, RetryPolicy
 from authrelay.providers.service import ResolvedProvider, parse_stored
-from authrelay.providers.urls import fill_placeholders
+from authrelay.providers.urls import HostNotAllowed, fill_placeholders
 from authrelay.proxy.cache import BoundedCache, text_size
 from authrelay.proxy.guard import BlockedAddress, check_host
 from authrelay.proxy.inject import credential_header
@@ -107,9 +107,11 @@ class Route:
         return time.time() < self.expires_at - min(margin, left_at_load / 2)
 
 
-def _fill(template: str, values: dict[str, str]) -> str:
+def _fill(template: str, values: dict[str, str], allowlist: UpstreamAllowlist) -> str:
     try:
-        return fill_placeholders(template, values)
+        return fill_placeholders(template, values, allowlist)
+    except HostNotAllowed as exc:
+        raise PermissionDenied(f"upstream target refused: {exc}") from None
     except ValueError as exc:
         raise PlaceholderRejected(f"{exc}; update the connected account") from None
 
@@ -225,7 +227,7 @@ async def load_route(
         values = {**stored.get("values", {}), **stored.get("path_variables", {})}
         if pattern.type == "TOKEN_EXCHANGE":
             secrets = {**values, "token": stored_token(stored)}
-    base = _fill(provider.definition.proxy_url, values).rstrip("/")
+    base = _fill(provider.definition.proxy_url, values, allowlist).rstrip("/")
     try:
         header_name, header_value = credential_header(pattern, secrets)
     except ValueError as exc:

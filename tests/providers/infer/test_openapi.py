@@ -65,19 +65,19 @@ CASES: list[tuple[str, str, list[str], list[str], str | None, str]] = [
     (
         "server_vars_v30.yaml",
         "BASIC",
-        ["domain", "version", "workspace_id", "username", "password"],
+        ["tenant", "version", "workspace_id", "username", "password"],
         [],
         None,
-        "https://{{domain}}.helpdesk.example/api/{{version}}/{{workspace_id}}",
+        "https://{{tenant}}.helpdesk.example/api/{{version}}/{{workspace_id}}",
     ),
     # 3.0 JSON, server variables on an OAuth provider become account fields
     (
         "server_vars_oauth_v30.json",
         "OAUTH",
         [],
-        ["domain", "version"],
+        ["region", "version"],
         None,
-        "https://{{domain}}.crm.example/{{version}}",
+        "https://{{region}}.crm.example/{{version}}",
     ),
     # 3.0 YAML, every path starts with /rest/v3
     (
@@ -245,10 +245,10 @@ def test_oauth_wins_over_earlier_basic() -> None:
 def test_server_variables_become_fields() -> None:
     p = pattern(infer(openapi=read("openapi", "server_vars_v30.yaml")))
     fields = {f["field_name"]: f for f in p["fields"]}
-    assert "acme" in fields["domain"]["hint"]
+    assert "acme" in fields["tenant"]["hint"]
     assert fields["version"]["hint"] == "e.g. v2"
     assert fields["workspace_id"]["is_path_param"] is True
-    assert not fields["domain"].get("is_path_param")
+    assert not fields["tenant"].get("is_path_param")
 
 
 def test_relative_and_missing_servers_are_reported() -> None:

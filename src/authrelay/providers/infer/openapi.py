@@ -14,10 +14,12 @@ Security schemes map to auth types as follows (anything else is reported as unsu
 * ``apiKey`` in a cookie, other OAuth flows (implicit, password), OpenID Connect discovery
   and mutual TLS are reported as unsupported by the proxy model, with what to do instead.
 
-The base URL comes from ``servers[0]`` (3.x; variables in the host become a ``{{domain}}``
-field, version-like path variables a ``{{version}}`` field, other path variables path-parameter
-fields) or ``schemes``/``host``/``basePath`` (2.0); the longest common path prefix shared by
-every path (strictly shorter than each path) is appended.
+The base URL comes from ``servers[0]`` (3.x; a variable that is a whole label of the host
+becomes a host-label placeholder field of its own name, e.g. ``{{subdomain}}.zendesk.com``,
+other variables in the host a ``{{domain}}`` field, version-like path variables a
+``{{version}}`` field, other path variables path-parameter fields) or
+``schemes``/``host``/``basePath`` (2.0); the longest common path prefix shared by every path
+(strictly shorter than each path) is appended.
 """
 
 from __future__ import annotations
@@ -45,9 +47,10 @@ from authrelay.providers.infer.common import (
 )
 from authrelay.providers.infer.result import BaseUrl, Scheme, Scope
 from authrelay.providers.model import QUERY_PARAM_NAME
-from authrelay.providers.urls import check_upstream_url
+from authrelay.providers.urls import PLACEHOLDER, check_upstream_url, host_placeholders
 
 _VARIABLE = re.compile(r"\{([^{}]{1,100})\}")
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _ABSOLUTE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]{0,20}|\{[^{}]{1,100}\})://([^/?#]*)([^?#]*)")
 _SEGMENT = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
 
@@ -240,6 +243,27 @@ def _query_key(where: str, name: str, evidence: str) -> Scheme:
     return scheme
 
 
+def _only_host_placeholders(url: str) -> bool:
+    return len(host_placeholders(url)) == len(PLACEHOLDER.findall(url))
+
+
+def _host_variables(url: str, base: BaseUrl | None) -> str:
+    """`https://{tenant}.example.com/oauth` → `https://{{tenant}}.example.com/oauth` when
+    the base URL made `tenant` a host-label field (one whole label, SPEC §3a)."""
+    match = _ABSOLUTE.match(url)
+    if base is None or match is None or "{" not in match.group(2):
+        return url
+    fields = {f["field_name"] for f in base.fields}
+    labels = []
+    for label in match.group(2).split("."):
+        var = _VARIABLE.fullmatch(label)
+        name = field_name(var.group(1), set()) if var else None
+        if var and name not in fields:
+            return url
+        labels.append("{{" + str(name) + "}}" if var else label)
+    return f"{match.group(1)}://{'.'.join(labels)}{url[match.end(2) :]}"
+
+
 def _oauth(
     where: str,
     name: str,
@@ -278,8 +302,8 @@ def _oauth(
     scheme.client_credentials = machine
     urls = (("tokenUrl", "token_uri"),) if machine else ()
     for key, attr in urls or (("authorizationUrl", "authorize_uri"), ("tokenUrl", "token_uri")):
-        url = _str(flow.get(key)).strip()
-        if url and "://" not in url and base is not None and "{{" not in base.url:
+        url = _host_variables(_str(flow.get(key)).strip(), base)
+        if url and "://" not in url and base is not None and _only_host_placeholders(base.url):
             resolved = urljoin(base.url + "/", url)
             scheme.notes.append(f"the relative {key} {url[:100]!r} was resolved to {resolved}")
             url = resolved
@@ -364,7 +388,7 @@ def _base_v3(root: dict[str, Any], missing: list[str], assumed: list[str]) -> Ba
         assumed.append(f"servers[0].url uses scheme {scheme[:30]!r}; assumed https://")
     fields = []
     taken: set[str] = {"domain"}
-    host_template = _template_host(host, variables, fields)
+    host_template = _template_host(host, variables, fields, taken)
     if host_template is None:
         missing.append(f"servers[0].url {url[:200]!r} has no usable host")
         return relative_base(path_part, "servers[0].url has no usable host")
@@ -384,12 +408,15 @@ def _default(variables: dict[str, Any], name: str) -> str:
 
 
 def _template_host(
-    host: str, variables: dict[str, Any], fields: list[dict[str, Any]]
+    host: str, variables: dict[str, Any], fields: list[dict[str, Any]], taken: set[str]
 ) -> str | None:
     names = _VARIABLE.findall(host)
     if not names:
         ok = static_host("https://" + host) and _valid_upstream(f"https://{host}/")
         return host if ok else None
+    labeled = _label_placeholders(host, variables, fields, taken)
+    if labeled is not None:
+        return labeled
     concrete = _VARIABLE.sub(lambda m: _default(variables, m.group(1)) or m.group(1), host)
     hint = f"The API host, e.g. {concrete}"
     if len(names) == 1:
@@ -403,6 +430,56 @@ def _template_host(
             return candidate
     fields.append(domain_field(hint))
     return "{{domain}}"
+
+
+def _label_placeholders(
+    host: str, variables: dict[str, Any], fields: list[dict[str, Any]], taken: set[str]
+) -> str | None:
+    """Host-label placeholders (SPEC §3a) when every variable is one whole label of a host
+    with at least one fixed label (`{tenant}.example.com` → `{{tenant}}.example.com`, a
+    `tenant` field); None otherwise (the caller falls back to a `{{domain}}` field)."""
+    labels = host.split(".")
+    if len(labels) < 2 or ":" in host or "@" in host:
+        return None
+    fixed = [label for label in labels if not _VARIABLE.search(label)]
+    whole = [label for label in labels if _VARIABLE.fullmatch(label)]
+    if not fixed or len(fixed) + len(whole) != len(labels):
+        return None
+    out: list[str] = []
+    added: list[dict[str, Any]] = []
+    local = set(taken)
+    for label in labels:
+        match = _VARIABLE.fullmatch(label)
+        if match is None:
+            out.append(label)
+            continue
+        var = match.group(1)
+        default = _default(variables, var)
+        name = field_name(var, local)
+        spec: dict[str, Any] = {
+            "field_name": name,
+            "label": one_line(var, 200) or name,
+            "input_type": "text",
+            "hint": f"The {var[:60]} part of the host" + (f", e.g. {default}" if default else ""),
+            "required": True,
+        }
+        enum = _dict(variables.get(var)).get("enum")
+        options = [
+            o
+            for o in (enum[:100] if isinstance(enum, list) else [])
+            if isinstance(o, str) and _LABEL.fullmatch(o)
+        ]
+        if options:
+            spec["input_type"] = "select"
+            spec["options"] = options
+        added.append(spec)
+        out.append("{{" + name + "}}")
+    candidate = ".".join(out)
+    if not _valid_upstream(f"https://{candidate}/"):
+        return None
+    taken.update(local)
+    fields.extend(added)
+    return candidate
 
 
 def _template_path(
