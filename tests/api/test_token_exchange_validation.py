@@ -80,8 +80,8 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
         [f"{TE}.url"],
     ),
     (
-        "placeholder in the host other than domain",
-        lambda d: block(d).update(url="https://{{tenant}}.example.com/t"),
+        "placeholder that is only part of a host label",
+        lambda d: block(d).update(url="https://api-{{tenant}}.example.com/t"),
         [f"{TE}.url"],
     ),
     ("method GET", lambda d: block(d).update(method="GET"), [f"{TE}.method"]),

@@ -21,9 +21,9 @@ def test_client_credentials_flow_v30() -> None:
     assert set(scopes) == {"vehicles:read", "drivers:write"}
     assert scopes["vehicles:read"]["required"] is True
     # the host variable is an input of the form (fields), not an account field
-    assert names(p["fields"]) == ["domain"] and "account_fields" not in p
+    assert names(p["fields"]) == ["region"] and "account_fields" not in p
     assert result.provider is not None
-    assert result.provider["proxy_url"] == "https://{{domain}}.fleetline.example/api/v2"
+    assert result.provider["proxy_url"] == "https://{{region}}.fleetline.example/api/v2"
     assert any("client-credentials grant" in a for a in result.assumptions)
     assert any(a.startswith("BEARER") for a in result.alternatives)
 
