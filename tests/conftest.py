@@ -19,6 +19,10 @@ from tests.support.upstream import RecordingUpstream
 
 POSTGRES_URL = os.environ.get("AUTHRELAY_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+#: For a test whose store is incidental (say, client-side error handling with the server as
+#: a target), so that a second backend adds nothing: it runs on SQLite only, sharing the
+#: SQLite session server. Store behaviour itself runs on every backend.
+ONE_BACKEND = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 async def _create_database(base_url: str, name: str) -> None:

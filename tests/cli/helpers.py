@@ -56,13 +56,13 @@ class Result:
 class InProcess:
     """The `authrelay` entry point (`main`, with its error handling) run in this process,
     which is much faster than a new interpreter per command. Standard input is not a
-    terminal (confirmations need --yes)."""
+    terminal (confirmations need --yes); `stdin` is what it reads."""
 
     capsys: pytest.CaptureFixture[str]
     monkeypatch: pytest.MonkeyPatch
     config: Path
 
-    def __call__(self, *args: str, **env: str) -> Result:
+    def __call__(self, *args: str, stdin: str = "", **env: str) -> Result:
         from authrelay.cli.main import main
 
         with self.monkeypatch.context() as patch:
@@ -73,7 +73,7 @@ class InProcess:
             for name, value in env.items():
                 patch.setenv(name, value)
             patch.setattr(sys, "argv", ["authrelay", *args])
-            patch.setattr(sys, "stdin", io.StringIO(""))
+            patch.setattr(sys, "stdin", io.StringIO(stdin))
             self.capsys.readouterr()
             try:
                 main()

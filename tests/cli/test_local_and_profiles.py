@@ -73,9 +73,14 @@ def test_printed_url_is_the_served_one(server: Server) -> None:
 
 
 def test_profiles_secrets_and_precedence(
-    server: Server, dev_client: dict[str, str], tmp_path: Path
+    server: Server,
+    dev_client: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = tmp_path / "config"
+    run = InProcess(capsys, monkeypatch, config)  # the first command runs as a real process
     # The secret from standard input: not an argument, stored 0600.
     added = cli(
         config, "profile", "add", "dev", "--env-url", server.url,
@@ -85,14 +90,14 @@ def test_profiles_secrets_and_precedence(
     secret_file = config / "secrets" / "dev"
     assert secret_file.read_text() == dev_client["client_secret"]
     assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
-    empty = cli(config, "profile", "add", "x", "--env-url", server.url, "--client-id", "a")
+    empty = run("profile", "add", "x", "--env-url", server.url, "--client-id", "a")
     assert empty.returncode != 0 and "Traceback" not in empty.stderr
-    by_env = cli(
-        config, "profile", "add", "envsecret", "--env-url", server.url, "--client-id",
+    by_env = run(
+        "profile", "add", "envsecret", "--env-url", server.url, "--client-id",
         dev_client["client_id"], "--client-secret-env", "MY_SECRET",
     )  # fmt: skip
     ok(by_env)
-    ok(cli(config, "providers", "list", "--profile", "envsecret",
+    ok(run("providers", "list", "--profile", "envsecret",
            MY_SECRET=dev_client["client_secret"]))  # fmt: skip
 
     down = f"http://127.0.0.1:{free_port()}"
@@ -102,16 +107,16 @@ def test_profiles_secrets_and_precedence(
         "AUTHRELAY_CLIENT_SECRET": "ars_x",
     }
     # Variables win over the current profile, and `profile list` says so …
-    assert "cannot reach" in one_error(cli(config, "providers", "list", **variables))
-    state = json.loads(ok(cli(config, "profile", "list", "--json", **variables)).stdout)
+    assert "cannot reach" in one_error(run("providers", "list", **variables))
+    state = json.loads(ok(run("profile", "list", "--json", **variables)).stdout)
     assert state["in_effect"] == "environment" and state["environment"]["env_url"] == down
-    table = ok(cli(config, "profile", "list", **variables)).stdout
+    table = ok(run("profile", "list", **variables)).stdout
     assert "in effect: the AUTHRELAY_* environment variables" in table
     # … but an explicit --profile wins over them.
-    ok(cli(config, "providers", "list", "--profile", "dev", **variables))
-    quiet = json.loads(ok(cli(config, "profile", "list", "--json")).stdout)
+    ok(run("providers", "list", "--profile", "dev", **variables))
+    quiet = json.loads(ok(run("profile", "list", "--json")).stdout)
     assert quiet["in_effect"] == "profile:dev" and quiet["environment"] is None
-    assert "* in effect: profile dev" in ok(cli(config, "profile", "list")).stdout
+    assert "* in effect: profile dev" in ok(run("profile", "list")).stdout
 
 
 def test_version_and_help(

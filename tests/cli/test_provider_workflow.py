@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from authrelay.cli.main import app
+from tests.cli.helpers import InProcess
 from tests.support.servers import Server
 
 INFER_FIXTURES = Path(__file__).resolve().parents[1] / "providers" / "infer" / "fixtures"
@@ -60,38 +61,28 @@ def definition(name: str, scopes: list[str], description: str = "workflow") -> d
 
 @pytest.fixture
 def profiles(
-    tmp_path: Path, server: Server, dev_client: dict[str, str], prod_client: dict[str, str]
+    tmp_path: Path,
+    server: Server,
+    dev_client: dict[str, str],
+    prod_client: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Path:
+    """Two profiles made with `profile add` (run in this process: faster; the commands under
+    test below run as real processes)."""
     config = tmp_path / "config"
-    cli(
-        config,
-        "profile",
-        "add",
-        "dev",
-        "--env-url",
-        server.url,
-        "--client-id",
-        dev_client["client_id"],
-        "--client-secret",
-        dev_client["client_secret"],
-        check=True,
-    )
-    cli(
-        config,
-        "profile",
-        "add",
-        "production",
-        "--env-url",
-        server.url,
-        "--client-id",
-        prod_client["client_id"],
-        "--client-secret",
-        prod_client["client_secret"],
-        check=True,
-    )
+    run = InProcess(capsys, monkeypatch, config)
+    for name, client in (("dev", dev_client), ("production", prod_client)):
+        added = run(
+            "profile", "add", name, "--env-url", server.url,
+            "--client-id", client["client_id"], "--client-secret", client["client_secret"],
+        )  # fmt: skip
+        assert added.returncode == 0, added.stdout + added.stderr
     secret_file = config / "secrets" / "dev"
     assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
-    listed = json.loads(cli(config, "profile", "list", "--json", check=True).stdout)
+    listed_run = run("profile", "list", "--json")
+    assert listed_run.returncode == 0, listed_run.stdout + listed_run.stderr
+    listed = json.loads(listed_run.stdout)
     assert listed["current"] == "dev" and dev_client["client_secret"] not in json.dumps(listed)
     return config
 

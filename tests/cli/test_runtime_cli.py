@@ -1,5 +1,9 @@
 """`authrelay connections …`, `authrelay accounts …` and `authrelay request` against a real
-server and a real upstream, with a profile made by `env create-client --save-profile`."""
+server and a real upstream, with a profile made by `env create-client --save-profile`.
+
+Most commands run through the entry point in this process (`InProcess`, much faster); the
+ones that depend on being a process of their own (standard input, raw output, a browser
+named by $BROWSER) run as real `authrelay` processes."""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ import stat
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.cli.helpers import cli, ok, one_error
+from tests.cli.helpers import InProcess, cli, ok, one_error
 from tests.support.servers import Server, run_cli
 from tests.support.upstream import RecordingUpstream, provider_definition
 
@@ -20,8 +25,11 @@ def test_connections_accounts_and_requests(
     upstream: RecordingUpstream,
     tmp_path: Path,
     unique: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = tmp_path / "config"
+    run = InProcess(capsys, monkeypatch, config)
     saved = run_cli(
         server.backend, "env", "create-client", "dev", "--save-profile", "dev", "--json",
         AUTHRELAY_CONFIG_DIR=str(config),
@@ -35,13 +43,13 @@ def test_connections_accounts_and_requests(
     name = f"rt-{unique}"
 
     created = json.loads(
-        ok(cli(config, "connections", "create", provider, "--name", name, "--json")).stdout
+        ok(run("connections", "create", provider, "--name", name, "--json")).stdout
     )
     assert created["ok"] and created["connection"]["key_id"] == name
     assert created["connection"]["type"] == "API_KEY"
-    table = ok(cli(config, "connections", "list", "--provider", provider)).stdout
+    table = ok(run("connections", "list", "--provider", provider)).stdout
     assert name in table and "API_KEY" in table and "1 connection(s)" in table
-    got = json.loads(ok(cli(config, "connections", "get", name)).stdout)
+    got = json.loads(ok(run("connections", "get", name)).stdout)
     assert got["provider_key"] == provider and got["enabled"] is True
 
     # An account with its key read from standard input (never on the command line).
@@ -52,10 +60,10 @@ def test_connections_accounts_and_requests(
     )  # fmt: skip
     assert "created connected account" in ok(made).stdout
     assert "→ target: profile dev (" + server.url + ")" in made.stderr
-    listed = json.loads(ok(cli(config, "accounts", "list", "--connection", name, "--json")).stdout)
+    listed = json.loads(ok(run("accounts", "list", "--connection", name, "--json")).stdout)
     assert [(a["identifier"], a["status"]) for a in listed] == [(alice, "ACTIVE")]
     shown = json.loads(
-        ok(cli(config, "accounts", "get", "--connection", name, "--identifier", alice)).stdout
+        ok(run("accounts", "get", "--connection", name, "--identifier", alice)).stdout
     )
     assert shown["status"] == "ACTIVE" and "key-from-stdin" not in json.dumps(shown)
 
@@ -73,14 +81,12 @@ def test_connections_accounts_and_requests(
     assert seen.header("X-Key") == "key-from-stdin" and seen.header("X-Trace") == "7"
     assert seen.body == b'{"a": 1}' and seen.header("Content-Type") == "application/json"
     # An upstream 4xx: its body still printed, exit 1.
-    failed = cli(
-        config, "request", "GET", "/status/404", "--connection", name, "--identifier", alice
-    )
+    failed = run("request", "GET", "/status/404", "--connection", name, "--identifier", alice)
     assert failed.returncode == 1 and json.loads(failed.stdout) == {"upstream_error": True}
     assert "HTTP 404" in failed.stderr and "Traceback" not in failed.stderr
     as_json = json.loads(
-        cli(
-            config, "request", "GET", "/status/409", "--connection", name,
+        run(
+            "request", "GET", "/status/409", "--connection", name,
             "--identifier", alice, "--json",
         ).stdout
     )  # fmt: skip
@@ -89,21 +95,21 @@ def test_connections_accounts_and_requests(
 
     # Update the key; the next call carries the new one.
     ok(
-        cli(
-            config, "accounts", "update", "--connection", name, "--identifier", alice,
+        run(
+            "accounts", "update", "--connection", name, "--identifier", alice,
             "--credential", "api_key=second-key",
         )
     )  # fmt: skip
-    ok(cli(config, "request", "GET", f"{path}/2", "--connection", name, "--identifier", alice))
+    ok(run("request", "GET", f"{path}/2", "--connection", name, "--identifier", alice))
     seen = [r for r in upstream.requests if r.raw_path == f"/api{path}/2"][-1]
     assert seen.header("X-Key") == "second-key"
 
     # Disabled: authrelay itself refuses, in one line; enabled again, calls work.
-    assert "disabled" in ok(cli(config, "connections", "disable", name)).stdout
-    refused = cli(config, "request", "GET", path, "--connection", name, "--identifier", alice)
+    assert "disabled" in ok(run("connections", "disable", name)).stdout
+    refused = run("request", "GET", path, "--connection", name, "--identifier", alice)
     assert "disabled" in one_error(refused).lower()
-    ok(cli(config, "connections", "enable", name))
-    ok(cli(config, "request", "GET", path, "--connection", name, "--identifier", alice))
+    ok(run("connections", "enable", name))
+    ok(run("request", "GET", path, "--connection", name, "--identifier", alice))
 
     # A magic link for bob, printed and opened in a "browser" (a script that records it).
     bob = f"bob-{unique}@example.com"
@@ -121,16 +127,16 @@ def test_connections_accounts_and_requests(
     page = httpx.get(url)
     assert page.status_code == 200 and 'name="api_key"' in page.text
     linked = json.loads(
-        ok(cli(config, "accounts", "link", "-c", name, "--identifier", bob, "--json")).stdout
+        ok(run("accounts", "link", "-c", name, "--identifier", bob, "--json")).stdout
     )
     assert linked["link"].startswith(f"{server.url}/connect/") and linked["expiry"]
 
     # Deleting: an account, then the connection (refused while it has accounts).
-    ok(cli(config, "accounts", "delete", "--connection", name, "--identifier", bob, "--yes"))
-    not_confirmed = cli(config, "accounts", "delete", "-c", name, "--identifier", alice)
+    ok(run("accounts", "delete", "--connection", name, "--identifier", bob, "--yes"))
+    not_confirmed = run("accounts", "delete", "-c", name, "--identifier", alice)
     assert "not confirmed" in one_error(not_confirmed)
-    in_use = cli(config, "connections", "delete", name, "--yes")
+    in_use = run("connections", "delete", name, "--yes")
     assert one_error(in_use)
-    ok(cli(config, "connections", "delete", name, "--force", "--yes"))
-    gone = cli(config, "connections", "get", name, "--json")
+    ok(run("connections", "delete", name, "--force", "--yes"))
+    gone = run("connections", "get", name, "--json")
     assert gone.returncode == 1 and json.loads(gone.stdout)["ok"] is False

@@ -12,6 +12,7 @@ import venv
 from pathlib import Path
 
 from tests.mcp.helpers import session_token, setup_config
+from tests.support.locks import interprocess_lock
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 
@@ -20,6 +21,11 @@ SCRIPT = Path(__file__).with_name("mcp1_client.py")
 
 
 def _mcp1_python() -> Path:
+    with interprocess_lock("mcp1-venv"):  # one install at a time (pytest-xdist workers)
+        return _install_mcp1()
+
+
+def _install_mcp1() -> Path:
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     folder = cache / "authrelay-tests" / f"mcp1-py{sys.version_info[0]}{sys.version_info[1]}"
     python = folder / "bin" / "python"

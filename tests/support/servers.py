@@ -117,7 +117,8 @@ def start_server(backend: Backend, log_dir: Path, **extra_env: str) -> Server:
             stderr=subprocess.STDOUT,
         )
     server = Server(backend, port, process, log_path, extra_env)
-    deadline = time.monotonic() + 60
+    # Generous: a loaded machine (parallel test workers, other work) can take a while.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"server exited early:\n{server.log_text()}")

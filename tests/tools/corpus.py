@@ -14,6 +14,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from tests.support.locks import interprocess_lock
+
 PACKAGES = {
     "@readme/oas-examples": "8.2.2",
     "@blockfrost/openapi": "0.1.93",
@@ -23,6 +25,11 @@ CACHE = Path(os.environ.get("AUTHRELAY_TEST_CACHE", Path.home() / ".cache" / "au
 
 
 def _unpacked(name: str, version: str) -> Path:
+    with interprocess_lock("corpus"):  # one download at a time (pytest-xdist workers)
+        return _unpack(name, version)
+
+
+def _unpack(name: str, version: str) -> Path:
     folder = CACHE / f"{name.replace('/', '_').lstrip('@')}-{version}"
     if (folder / "package" / "package.json").exists():
         return folder / "package"

@@ -7,21 +7,26 @@ import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
-from authrelay.config import Settings
-from authrelay.dashboard import users
+from authrelay.cli._lazy import LazyConsole, LazyModule
 from authrelay.errors import AuthrelayError
-from authrelay.store import db
+
+if TYPE_CHECKING:
+    from authrelay.config import Settings
+    from authrelay.dashboard import users
+    from authrelay.store import db
+else:  # imported when an admin command runs (every other command starts faster)
+    users = LazyModule("authrelay.dashboard.users")
+    db = LazyModule("authrelay.store.db")
 
 T = TypeVar("T")
 
 app = typer.Typer(help="Dashboard users (sign-in to /dashboard).", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
+console = LazyConsole()
+err_console = LazyConsole(stderr=True)
 
 DataDir = Annotated[
     Path | None,
@@ -40,6 +45,8 @@ Email = Annotated[str, typer.Argument(help="The user's email address.")]
 
 
 def _settings(data_dir: Path | None, database_url: str | None) -> Settings:
+    from authrelay.config import Settings
+
     overrides: dict[str, Any] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir

@@ -4,10 +4,9 @@ tokens (`mcp token`, `mcp connection-token`) printed ready to paste into an MCP 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from authrelay.cli.providers import (
     JsonOpt,
@@ -18,8 +17,10 @@ from authrelay.cli.providers import (
     confirm,
     out,
 )
-from authrelay.client._client import Client
-from authrelay.client.models import McpConfig, McpSessionToken
+
+if TYPE_CHECKING:  # imported by the commands that use them (other commands start faster)
+    from authrelay.client._client import Client
+    from authrelay.client.models import McpConfig, McpSessionToken
 
 app = typer.Typer(help="MCP server: configs and session tokens.", no_args_is_help=True)
 configs_app = typer.Typer(help="MCP configs: list, get, create, update, delete.")
@@ -72,6 +73,8 @@ def list_configs(profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         typer.echo(json.dumps([c.model_dump(mode="json") for c in configs], indent=2))
         return
+    from rich.table import Table
+
     table = Table("name", "id", "access", "connections")
     for c in configs:
         names = ", ".join(m.connection_name for m in c.connection_tool_mappings)
@@ -176,6 +179,8 @@ def config_accounts(
     if as_json:
         typer.echo(json.dumps([s.model_dump(mode="json") for s in states], indent=2))
         return
+    from rich.table import Table
+
     table = Table("connection", "provider", "status", "authorization link")
     for s in states:
         table.add_row(
