@@ -72,11 +72,14 @@ def test_entry_has_the_fields_its_patterns_need(name: str) -> None:
         inputs = names + [f.field_name for f in pattern.account_fields]
         if pattern.type == "OAUTH":
             oauth = pattern.oauth_config
+            machine = oauth is not None and oauth.grant_type == "client_credentials"
             assert pattern.is_mcp or (
                 oauth is not None
-                and (oauth.authorize_uri or "").startswith("https://")
+                and (machine or (oauth.authorize_uri or "").startswith("https://"))
                 and (oauth.token_uri or "").startswith("https://")
             ), name
+            if machine:  # the client-credentials grant: each account brings its client
+                assert {"client_id", "client_secret"} <= set(names), name
             if oauth is not None:
                 scopes = [s.scope for s in oauth.available_scopes]
                 assert len(scopes) == len(set(scopes)), name
