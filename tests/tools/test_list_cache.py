@@ -19,6 +19,21 @@ def _names(response: httpx.Response) -> list[str]:
     return [t["definition"]["name"] for t in response.json()["tools"]]
 
 
+def _available(api: httpx.Client, who: str) -> list[dict[str, Any]]:
+    """Every page of `/tools/available`: it lists the tools of every enabled connection's
+    provider in the environment, other tests' built-in ones included."""
+    tools: list[dict[str, Any]] = []
+    token = ""
+    for _ in range(100):
+        params = {"identifier": who, "page_size": "1000", "page_token": token}
+        body = api.get("/api/v1/tools/available", params=params).json()
+        tools += body["tools"]
+        token = body.get("next_page_token", "")
+        if not token:
+            return tools
+    raise AssertionError("/tools/available never ended")
+
+
 def _lists(api: httpx.Client, provider: str, who: str) -> dict[str, Any]:
     """What each list route answers for the provider's tools."""
     return {
@@ -46,7 +61,7 @@ def _lists(api: httpx.Client, provider: str, who: str) -> dict[str, Any]:
         ],
         "available": [
             t["definition"]["name"]
-            for t in api.get("/api/v1/tools/available", params={"identifier": who}).json()["tools"]
+            for t in _available(api, who)
             if t["provider"] == provider.upper()
         ],
         "search": [
