@@ -75,7 +75,8 @@ def test_overlapping_callers_share_one_lock() -> None:
         first = asyncio.create_task(refresher.fresh_route(_route("ca_1"), ("dev", "c", "u")))
         await entered.wait()
         second = asyncio.create_task(refresher.fresh_route(_route("ca_1"), ("dev", "c", "u")))
-        await asyncio.sleep(0.05)
+        for _ in range(20):  # let the second caller run up to the lock
+            await asyncio.sleep(0)
         # The second caller queues on the first one's lock: one entry, one session so far.
         assert list(refresher.locks) == ["ca_1"] and calls == 1
         lock = refresher.locks["ca_1"]

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authrelay.accounts.service import secret_context as account_context
 from authrelay.config import UpstreamAllowlist
 from authrelay.connections.service import secret_context as connection_context
 from authrelay.errors import FailedPrecondition, Unavailable
@@ -189,19 +187,6 @@ async def obtain(
     details["scopes"] = (
         tokens.scopes if tokens.scopes is not None else list(connection.config.get("scopes") or [])
     )
-    await session.execute(
-        release.values(
-            secret_ct=keyring.encrypt(json.dumps(secrets), account_context(row.id)),
-            token_version=version + 1,
-            token_expires_at=datetime.fromtimestamp(tokens.expires_at, UTC)
-            if tokens.expires_at
-            else None,
-            details=details,
-            refresh_lease_owner=None,
-            refresh_lease_until=None,
-            updated_at=utcnow(),
-        )
+    await refresher.store_token(
+        session, row.id, version, json.dumps(secrets), tokens.expires_at, details
     )
-    await cache_store.bump(session)
-    await session.commit()
-    refresher.invalidate()

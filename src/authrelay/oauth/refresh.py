@@ -105,6 +105,32 @@ class Refresher:
                 await asyncio.sleep(POLL_SECONDS)
         raise Unavailable("timed out waiting for another process to refresh the access token")
 
+    async def store_token(
+        self,
+        session: AsyncSession,
+        account_id: str,
+        version: int,
+        secrets_json: str,
+        expires_at: float | None,
+        details: dict[str, Any],
+    ) -> None:
+        """Store a newly obtained token for the account whose lease we hold at `version`
+        (encrypted, a new token version), release the lease and tell the route caches."""
+        await session.execute(
+            self._ours(account_id, version).values(
+                secret_ct=self.keyring.encrypt(secrets_json, account_context(account_id)),
+                token_version=version + 1,
+                token_expires_at=datetime.fromtimestamp(expires_at, UTC) if expires_at else None,
+                details=details,
+                refresh_lease_owner=None,
+                refresh_lease_until=None,
+                updated_at=utcnow(),
+            )
+        )
+        await cache_store.bump(session)
+        await session.commit()
+        self.invalidate()
+
     async def _reload(self, session: AsyncSession, key: tuple[str, str, str]) -> Route:
         route = await load_route(session, self.keyring, self.catalog, self.allowlist, *key)
         self.remember(key, route)
@@ -196,21 +222,8 @@ class Refresher:
             details = dict(row.details or {})
             if tokens.scopes is not None:
                 details["scopes"] = tokens.scopes
-            await session.execute(
-                self._ours(account_id, version).values(
-                    secret_ct=self.keyring.encrypt(secrets_json, account_context(account_id)),
-                    token_version=version + 1,
-                    token_expires_at=datetime.fromtimestamp(tokens.expires_at, UTC)
-                    if tokens.expires_at
-                    else None,
-                    details=details,
-                    refresh_lease_owner=None,
-                    refresh_lease_until=None,
-                    updated_at=utcnow(),
-                )
+            await self.store_token(
+                session, account_id, version, secrets_json, tokens.expires_at, details
             )
-            await cache_store.bump(session)
-            await session.commit()
-            self.invalidate()
         async with self.sessions() as fresh:  # not the session above: its rows are stale
             return await self._reload(fresh, key)
