@@ -25,6 +25,15 @@ BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 ONE_BACKEND = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
+#: Tests that take far longer than the rest (about a minute each): started first, so that
+#: with parallel workers (AUTHRELAY_TEST_WORKERS) none of them is the last one running.
+LONG_RUNNING = ("tests/fuzz/", "tests/cli/test_cli_errors.py::test_every_command_fails")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_RUNNING))  # stable sort
+
+
 async def _create_database(base_url: str, name: str) -> None:
     import asyncpg
 

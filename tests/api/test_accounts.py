@@ -22,7 +22,7 @@ from tests.api.resources import (
     static,
     violations,
 )
-from tests.support.servers import Server, create_client, run_cli
+from tests.support.servers import Server, create_client, create_environment
 
 ACCOUNTS = "/api/v1/connected_accounts"
 DETAILS = "/api/v1/connected_accounts/details"
@@ -724,7 +724,7 @@ def test_disconnect_account(server: Server, dev_client: dict[str, str], unique: 
 
 def test_list_filters_and_pagination(server: Server, unique: str) -> None:
     env = f"accts-{unique}"
-    run_cli(server.backend, "env", "create", env)
+    create_environment(server.backend, env)
     with server.api(create_client(server.backend, env)) as api:
         key = create_provider(api, api_key_provider("Listed Accounts"))
         create_connection(api, {"provider_key": key, "key_id": "alpha"})

@@ -23,7 +23,7 @@ from tests.api.resources import (
     static,
     violations,
 )
-from tests.support.servers import Server, create_client, run_cli
+from tests.support.servers import Server, create_client, create_environment
 
 CONNECTION_KEYS = {
     "id", "type", "status", "enabled", "provider_key", "key_id", "auth_mode", "create_time",
@@ -117,7 +117,7 @@ def test_connection_name_defaults_to_the_identifier_in_a_fresh_environment(
     server: Server, unique: str
 ) -> None:
     env = f"conns-{unique}"
-    run_cli(server.backend, "env", "create", env)
+    create_environment(server.backend, env)
     with server.api(create_client(server.backend, env)) as api:
         github = create_connection(api, {"provider_key": "github"})
         assert github["key_id"] == "github" and github["type"] == "OAUTH"
@@ -554,7 +554,7 @@ def test_enable_and_disable_round_trip(
 
 def test_list_pagination_and_filters(server: Server, unique: str) -> None:
     env = f"list-{unique}"
-    run_cli(server.backend, "env", "create", env)
+    create_environment(server.backend, env)
     with server.api(create_client(server.backend, env)) as api:
         empty = api.get("/api/v1/connections/app")
         assert empty.status_code == 200

@@ -19,7 +19,7 @@ from tests.api.resources import (
     static,
     violations,
 )
-from tests.support.servers import Server, create_client, run_cli, start_server
+from tests.support.servers import Server, create_client, create_environment, start_server
 
 ACCOUNTS = "/api/v1/connected_accounts"
 SEARCH = "/api/v1/connected_accounts:search"
@@ -72,7 +72,7 @@ def walk(api: httpx.Client, path: str, params: dict[str, Any], size: int) -> tup
 def world(server: Server) -> Iterator[tuple[dict[str, str], list[dict[str, Any]]]]:
     """An environment of its own holding ROWS; each model row gets its `id`."""
     env = "lists-scale"
-    run_cli(server.backend, "env", "create", env)
+    create_environment(server.backend, env)
     client = create_client(server.backend, env)
     model: list[dict[str, Any]] = []
     with server.api(client) as api:
@@ -191,7 +191,7 @@ def test_total_size_follows_creates_and_deletes(server: Server, unique: str) -> 
     """The maintained counts move with every insert and delete, including the accounts
     removed with their connection, and count providers too."""
     env = f"counts-{unique}"
-    run_cli(server.backend, "env", "create", env)
+    create_environment(server.backend, env)
     with server.api(create_client(server.backend, env)) as api:
 
         def total(params: dict[str, Any]) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.support.rows import insert_connection
-from tests.support.servers import Server, create_client, run_cli
+from tests.support.servers import Server, create_client, create_environment
 
 
 def definition(name: str, **changes: Any) -> dict[str, Any]:
@@ -183,7 +183,7 @@ def test_pagination_is_stable_under_inserts(
 ) -> None:
     # A fresh environment keeps the custom list small and predictable.
     env = f"pages-{unique}"
-    run_cli(server.backend, "env", "create", env)
+    create_environment(server.backend, env)
     client = create_client(server.backend, env)
     with server.api(client) as api:
         for i in range(7):

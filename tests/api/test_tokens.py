@@ -236,7 +236,8 @@ def test_host_bound_environment_refuses_other_tokens(
 ) -> None:
     host = f"acme-{unique}.example.test"
     run_cli(server.backend, "env", "create", f"acme-{unique}", "--host", host)
-    acme = create_client(server.backend, f"acme-{unique}")
+    made = run_cli(server.backend, "env", "create-client", f"acme-{unique}", "--json")
+    acme = json.loads(made.stdout)
     assert acme["environment_url"].startswith(f"http://{host}")
     on_host = {"Host": host}
     prod_token = server.token(prod_client)

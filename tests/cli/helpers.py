@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.servers import Backend
+
 
 def cli(
     config: Path, *args: str, stdin: str | None = None, **env_extra: str
@@ -82,3 +84,9 @@ class InProcess:
                 code = exc.code if isinstance(exc.code, int) else 1
             captured = self.capsys.readouterr()
         return Result(code, captured.out, captured.err)
+
+    def save_profiles(self, backend: Backend, *names: str) -> None:
+        """`env create-client NAME --save-profile NAME` for each name (environment and
+        profile share it), in this process."""
+        for name in names:
+            ok(self("env", "create-client", name, "--save-profile", name, **backend.settings_env()))

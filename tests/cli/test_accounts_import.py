@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.api.resources import api_key_provider, create_connection, create_provider
-from tests.support.servers import Server, create_client, run_cli
+from tests.support.servers import Server, create_client, create_environment
 
 ACCOUNTS = "/api/v1/connected_accounts"
 
@@ -47,7 +47,7 @@ def import_cli(
 def onboarding(server: Server, unique: str) -> Iterator[tuple[dict[str, str], httpx.Client]]:
     """An environment of its own with two API-key connections, `crm` and `mail`."""
     env = f"import-{unique}"
-    run_cli(server.backend, "env", "create", env)
+    create_environment(server.backend, env)
     client = create_client(server.backend, env)
     with server.api(client) as api:
         key = create_provider(api, api_key_provider(f"Imported {unique}"))

@@ -65,6 +65,17 @@ def silent_port() -> Iterator[int]:
         yield int(sock.getsockname()[1])
 
 
+#: condition → the start of the error each command must give under it
+EXPECTED = {
+    "server down": "cannot reach",
+    "wrong URL": "HTTP 404",
+    "no scheme": "must start with http:// or https://",
+    "TLS failure": "TLS failure",
+    "timeout": "no answer in time",
+    "bad credentials": "invalid_client",
+}
+
+
 @pytest.fixture
 def conditions(
     server: Server, dev_client: dict[str, str], silent_port: int
@@ -102,7 +113,9 @@ def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
 
 
 @ONE_BACKEND
+@pytest.mark.parametrize("condition", list(EXPECTED))
 def test_every_command_fails_in_one_line(
+    condition: str,
     conditions: dict[str, tuple[str, str]],
     dev_client: dict[str, str],
     tmp_path: Path,
@@ -118,36 +131,28 @@ def test_every_command_fails_in_one_line(
     folder = tmp_path / "folder"
     folder.mkdir()
     (folder / "p.json").write_text(json.dumps(PROVIDER))
-    for condition, (url, secret) in conditions.items():
-        config = tmp_path / condition.replace(" ", "-")
-        write_profile(config, url, dev_client["client_id"], secret)
-        monkeypatch.setenv("AUTHRELAY_CONFIG_DIR", str(config))
-        # Short only where no answer is the point: a loaded machine may take longer than
-        # that to answer the other conditions.
-        monkeypatch.setenv("AUTHRELAY_CLIENT_TIMEOUT", "0.2" if condition == "timeout" else "30")
-        for command in commands(file, folder):
-            where = f"{condition}: authrelay {' '.join(command)}"
-            code, out, err = run_main(command, capsys)
-            assert code != 0, where
-            assert "Traceback" not in out + err, where
-            lines = [x for x in err.splitlines() if x and not x.startswith("→ target:")]
-            assert len(lines) == 1 and lines[0].startswith("❌"), f"{where}\n{err}"
-            assert out == "", f"{where}\n{out}"
+    url, secret = conditions[condition]
+    config = tmp_path / "config"
+    write_profile(config, url, dev_client["client_id"], secret)
+    monkeypatch.setenv("AUTHRELAY_CONFIG_DIR", str(config))
+    # Short only where no answer is the point: a loaded machine may take longer than that
+    # to answer the other conditions.
+    monkeypatch.setenv("AUTHRELAY_CLIENT_TIMEOUT", "0.2" if condition == "timeout" else "30")
+    for command in commands(file, folder):
+        where = f"{condition}: authrelay {' '.join(command)}"
+        code, out, err = run_main(command, capsys)
+        assert code != 0, where
+        assert "Traceback" not in out + err, where
+        lines = [x for x in err.splitlines() if x and not x.startswith("→ target:")]
+        assert len(lines) == 1 and lines[0].startswith("❌"), f"{where}\n{err}"
+        assert out == "", f"{where}\n{out}"
 
-            code, out, err = run_main([*command, "--json"], capsys)
-            assert code != 0, where
-            assert "Traceback" not in out + err, where
-            body = json.loads(out)  # exactly one JSON object
-            assert body["ok"] is False and body["error"], where
-            expected = {
-                "server down": "cannot reach",
-                "wrong URL": "HTTP 404",
-                "no scheme": "must start with http:// or https://",
-                "TLS failure": "TLS failure",
-                "timeout": "no answer in time",
-                "bad credentials": "invalid_client",
-            }[condition]
-            assert expected in body["error"], f"{where}: {body}"
+        code, out, err = run_main([*command, "--json"], capsys)
+        assert code != 0, where
+        assert "Traceback" not in out + err, where
+        body = json.loads(out)  # exactly one JSON object
+        assert body["ok"] is False and body["error"], where
+        assert EXPECTED[condition] in body["error"], f"{where}: {body}"
 
 
 def test_cli_as_a_process_server_down(tmp_path: Path) -> None:

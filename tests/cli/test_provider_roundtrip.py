@@ -15,7 +15,7 @@ import pytest
 import authrelay
 from authrelay.providers.diff import definition_of
 from tests.cli.helpers import InProcess, ok, one_error
-from tests.support.servers import Server, run_cli
+from tests.support.servers import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -28,13 +28,9 @@ def run(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> InProcess:
-    config = tmp_path / "config"
-    for env, profile in (("dev", "dev"), ("production", "production")):
-        run_cli(
-            server.backend, "env", "create-client", env, "--save-profile", profile,
-            AUTHRELAY_CONFIG_DIR=str(config),
-        )  # fmt: skip
-    return InProcess(capsys, monkeypatch, config)
+    run = InProcess(capsys, monkeypatch, tmp_path / "config")
+    run.save_profiles(server.backend, "dev", "production")
+    return run
 
 
 def _sample(builtins: list[dict[str, Any]]) -> set[str]:

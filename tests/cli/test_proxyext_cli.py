@@ -13,7 +13,7 @@ import pytest
 from authrelay.cli.tools import credential_params
 from authrelay.client.models import DEFINITION_FIELDS, Provider
 from tests.cli.helpers import InProcess, ok
-from tests.support.servers import Server, run_cli
+from tests.support.servers import Server
 
 
 @pytest.fixture
@@ -23,13 +23,9 @@ def run(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> InProcess:
-    config = tmp_path / "config"
-    for env, profile in (("dev", "dev"), ("production", "production")):
-        run_cli(
-            server.backend, "env", "create-client", env, "--save-profile", profile,
-            AUTHRELAY_CONFIG_DIR=str(config),
-        )  # fmt: skip
-    return InProcess(capsys, monkeypatch, config)
+    run = InProcess(capsys, monkeypatch, tmp_path / "config")
+    run.save_profiles(server.backend, "dev", "production")
+    return run
 
 
 def _definition(name: str, **changes: Any) -> dict[str, Any]:

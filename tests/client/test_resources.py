@@ -11,7 +11,7 @@ import pytest
 import authrelay
 from authrelay.client.models import ToggleConnectionResponse
 from tests.api.resources import oauth_provider
-from tests.support.servers import Server, create_client, run_cli
+from tests.support.servers import Server, create_client, create_environment, run_cli
 from tests.support.upstream import RecordingUpstream, provider_definition
 
 
@@ -42,7 +42,7 @@ def https_definition(name: str, **extra: object) -> dict[str, object]:
 
 def test_provider_crud_and_pagination(server: Server, unique: str) -> None:
     environment = f"sdkenv{unique}"
-    run_cli(server.backend, "env", "create", environment)
+    create_environment(server.backend, environment)
     with sdk_for(server, create_client(server.backend, environment)) as client:
         builtins = client.providers.list("default")
         assert builtins and not any(p.is_custom for p in builtins)

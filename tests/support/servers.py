@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
 ALLOWLIST = "127.0.0.0/8,::1,localhost"
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -43,6 +47,13 @@ class Backend:
         env.update(extra)
         return env
 
+    def settings_env(self) -> dict[str, str]:
+        """Only the variables that point authrelay at this backend (for in-process runs)."""
+        env = {"AUTHRELAY_DATA_DIR": str(self.data_dir)}
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
+        return env
+
 
 def run_cli(
     backend: Backend, *args: str, check: bool = True, **env: str
@@ -59,9 +70,59 @@ def run_cli(
     return proc
 
 
+def _in_process(backend: Backend, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(session)` on the backend's database in this process and commit: what the
+    local CLI commands do, without a second of interpreter start-up and imports per call.
+    For arranging tests; tests/cli runs the commands themselves."""
+    from authrelay.config import Settings
+    from authrelay.store import db
+
+    settings = Settings(data_dir=backend.data_dir, database_url=backend.database_url)
+
+    async def run() -> T:
+        engine = db.create_engine(settings.resolved_database_url)
+        try:
+            async with db.session_factory(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run())
+    with ThreadPoolExecutor(1) as pool:  # called from a running event loop (async tests)
+        return pool.submit(asyncio.run, run()).result()
+
+
+def create_environment(backend: Backend, name: str, host: str | None = None) -> None:
+    """What `authrelay env create NAME [--host HOST]` does, in this process."""
+    from authrelay.store import environments as envs
+
+    async def work(session: Any) -> None:
+        await envs.create_environment(session, name, host)
+
+    _in_process(backend, work)
+
+
 def create_client(backend: Backend, environment: str = "dev") -> dict[str, str]:
-    out = run_cli(backend, "env", "create-client", environment, "--json")
-    return dict(json.loads(out.stdout))
+    """What `authrelay env create-client ENV --json` does, in this process: the environment
+    name, client_id and client_secret."""
+    from authrelay.store import environments as envs
+
+    async def work(session: Any) -> dict[str, str]:
+        env = await envs.get_environment(session, environment)
+        assert env is not None, f"no environment {environment!r}"
+        made = await envs.create_client(session, env)
+        return {
+            "environment": env.name,
+            "client_id": made.client_id,
+            "client_secret": made.client_secret,
+        }
+
+    return _in_process(backend, work)
 
 
 @dataclass

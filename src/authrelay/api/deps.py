@@ -12,7 +12,6 @@ from authrelay.auth.principal import Principal
 from authrelay.errors import Unauthenticated
 from authrelay.proxy.call import cached_environment
 from authrelay.runtime import Runtime
-from authrelay.store.environments import environment_by_host, get_client
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -49,27 +48,10 @@ def request_host(request: Request) -> str:
     return host.rsplit(":", 1)[0].lower()
 
 
-async def get_principal(request: Request, runtime: RuntimeDep, session: DbSession) -> Principal:
-    claims = runtime.tokens.verify(bearer_token(request))
-    bound = await environment_by_host(session, request_host(request))
-    if bound is not None and bound.id != claims.environment_id:
-        raise Unauthenticated("the access token belongs to another environment")
-    client = await get_client(session, claims.client_id)
-    if client is None or client.environment_id != claims.environment_id:
-        raise Unauthenticated("the API client of this access token no longer exists")
-    # End the read transaction: services start their own work on this session.
-    await session.rollback()
-    return Principal(claims.environment_id, claims.client_id)
-
-
-CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
-
-
 async def get_cached_principal(request: Request, runtime: RuntimeDep) -> Principal:
     """The API token checked as `/proxy` checks it: the signature, then the API client and
     host binding from the per-process cache, after the cache generation was read (so a
-    client deleted on another replica is seen at once). No database session: for read
-    routes on an agent's hot path (the tool lists)."""
+    client deleted on another replica is seen at once). No database session."""
     await runtime.fresh_generation()
     token = bearer_token(request)
     env_id = await cached_environment(runtime, token, request_host(request))
@@ -77,3 +59,8 @@ async def get_cached_principal(request: Request, runtime: RuntimeDep) -> Princip
 
 
 CachedPrincipal = Annotated[Principal, Depends(get_cached_principal)]
+
+
+# Every API route checks its token this way: a database transaction per request would, on
+# SQLite, queue every API call (reads included) behind the one write lock.
+CurrentPrincipal = CachedPrincipal
