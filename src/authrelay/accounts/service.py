@@ -31,7 +31,7 @@ from authrelay.providers.validation import parse_strict
 from authrelay.store import accounts as store
 from authrelay.store import audit
 from authrelay.store import connections as connection_store
-from authrelay.store.db import as_utc, new_id, utcnow
+from authrelay.store.db import as_utc, new_id, read_without_lock, utcnow
 from authrelay.store.models import ConnectedAccount, Connection
 
 MAX_PAGE_SIZE = 100
@@ -302,6 +302,8 @@ async def create_account(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any
 ) -> dict[str, Any]:
     body = parse_strict(CreateAccountRequest, raw)
+    # The lookups take no lock: a concurrent duplicate is caught by the unique constraint.
+    await read_without_lock(session)
     target = await resolve_target(session, principal, ctx, body.connector)
     existing = await store.get(
         session,
@@ -312,8 +314,8 @@ async def create_account(
     )
     if existing is not None:
         raise _taken(existing, target.connection)
-    # End the read transaction before validating and encrypting: on SQLite every
-    # transaction holds the database's write lock, so the write below is all it covers.
+    # End the reads before validating and encrypting: on SQLite every transaction holds the
+    # database's write lock, so the write below is all it covers.
     await session.commit()
     row = pending_account(
         principal.environment_id, target, body.identifier, body.organization_id, body.user_id
