@@ -35,6 +35,11 @@ async def commit_change(
         before=before,
         after=after,
     )
-    await cache_store.bump(session)
-    await session.commit()
-    ctx.invalidate()
+    if resource_type == "connected_account":
+        await cache_store.bump_accounts(session)
+        await session.commit()
+        ctx.invalidate_accounts()
+    else:
+        await cache_store.bump(session)
+        await session.commit()
+        ctx.invalidate()

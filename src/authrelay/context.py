@@ -22,6 +22,8 @@ class ServiceContext:
     public_url: str
     #: drops this process's cached lookups after a change (other processes poll)
     invalidate: Callable[[], None] = field(default=_nothing)
+    #: the same after a change of connected accounts only (what depends on accounts)
+    invalidate_accounts: Callable[[], None] = field(default=_nothing)
     max_tools_per_provider: int = 1000
     #: filtered lists count `total_size` up to this many rows (0: no limit; docs/api.md)
     count_limit: int = 1000

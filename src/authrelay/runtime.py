@@ -79,7 +79,7 @@ class Runtime:
             self.catalog,
             self.http,
             self.proxy_cache.remember_route,
-            self.proxy_cache.invalidate,
+            self.invalidate_accounts,
             self.settings.refresh_margin_seconds,
             self.settings.allowlist,
         )
@@ -90,6 +90,7 @@ class Runtime:
             self.keyring,
             self.settings.base_url,
             self.invalidate,
+            self.invalidate_accounts,
             self.settings.max_tools_per_provider,
             self.settings.list_count_limit,
         )
@@ -99,15 +100,25 @@ class Runtime:
         self.proxy_cache.invalidate()
         self.tool_cache.clear()
 
+    def invalidate_accounts(self) -> None:
+        """Drop what depends on connected accounts, after a change of accounts only."""
+        self.proxy_cache.invalidate_accounts()
+        self.tool_cache.accounts.clear()
+
+    def _dropped(self, moved: str | None) -> None:
+        """The tool cache's part of what the proxy cache dropped (`ProxyCache.observe`)."""
+        if moved == "config":
+            self.tool_cache.clear()
+        elif moved == "accounts":
+            self.tool_cache.accounts.clear()
+
     async def fresh_generation(self) -> int:
-        """The cache generation read now (on SQLite without a thread hand-off); when it
-        moved, this process's caches are dropped first, as the poll would."""
+        """The configuration's cache generation read now (on SQLite without a thread
+        hand-off); when a generation moved, this process's caches are dropped first, as the
+        poll would."""
         current = await self.targets.generation()
-        seen = self.proxy_cache.generation
-        if seen is not None and current != seen:
-            self.invalidate()
-        self.proxy_cache.generation = current
-        return current
+        self._dropped(self.proxy_cache.observe(current))
+        return current.config
 
     def start_background(self) -> None:
         s = self.settings
@@ -119,10 +130,7 @@ class Runtime:
         ]
 
     async def _poll(self) -> None:
-        seen = self.proxy_cache.generation
-        await self.proxy_cache.poll(self.sessions)
-        if self.proxy_cache.generation != seen:
-            self.tool_cache.clear()
+        self._dropped(await self.proxy_cache.poll(self.sessions))
 
     async def _flush(self) -> None:
         await self.last_used.flush(self.sessions)

@@ -516,3 +516,42 @@ def test_changes_reach_other_replicas(
                 break
             time.sleep(0.2)
         assert seen == "second"
+
+
+def test_a_new_account_reaches_a_replica_that_answered_404(
+    server: Server,
+    strict_server: Server,
+    dev_client: dict[str, str],
+    upstream: RecordingUpstream,
+    unique: str,
+) -> None:
+    """The other process cached "no such account" (a 404 answer); creating the account
+    through the first moves the accounts generation, and the second drops that answer
+    (within its poll interval; the loop is bounded, not a timing assertion)."""
+    import time
+
+    conn = f"late-{unique}"
+    with server.api(dev_client) as a, strict_server.api(dev_client) as b:
+        enable(a, provider_definition(f"Late {unique}", upstream), conn, "u", {"api_key": "k"})
+        assert b.get("/proxy/x", headers=proxy_headers(conn, "newcomer")).status_code == 404
+        created = a.post(
+            "/api/v1/connected_accounts",
+            json={
+                "connector": conn,
+                "identifier": "newcomer",
+                "connected_account": {
+                    "authorization_details": {"static_auth": {"details": {"api_key": "new"}}}
+                },
+            },
+        )
+        assert created.status_code == 201, created.text
+        status = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            upstream.clear()
+            status = b.get("/proxy/x", headers=proxy_headers(conn, "newcomer")).status_code
+            if status == 200:
+                break
+            time.sleep(0.2)
+        assert status == 200
+        assert upstream.requests[-1].header("Authorization") == "new"

@@ -161,7 +161,7 @@ async def obtain(
             changes.update(status="EXPIRED", updated_at=utcnow())
         await session.execute(release.values(**changes))
         if expire:
-            await cache_store.bump(session)
+            await cache_store.bump_accounts(session)
         await session.commit()
         if expire:
             refresher.invalidate()

@@ -71,7 +71,7 @@ async def renew(
         except ExchangeRefused as exc:
             log.info("token exchange refused; account expired", extra={"account": account_id})
             await session.execute(ours.values(status="EXPIRED", updated_at=utcnow(), **release))
-            await cache_store.bump(session)
+            await cache_store.bump_accounts(session)
             await session.commit()
             r.invalidate()
             raise FailedPrecondition(
@@ -108,7 +108,7 @@ async def renew(
             await session.execute(r._ours(account_id, version).values(**release))
             await session.commit()
             raise Unavailable("the connected account changed during the token exchange; retry")
-        await cache_store.bump(session)
+        await cache_store.bump_accounts(session)
         await session.commit()
         r.invalidate()
     async with r.sessions() as fresh:  # not the session above: its rows are stale

@@ -148,7 +148,7 @@ async def _create_magic_link(
                 body.user_id,
             )
             session.add(row)
-            await cache_store.bump(session)
+            await cache_store.bump_accounts(session)
     flow_id = new_id("flow")
     flow_secret = None
     if body.api_config is not None:
@@ -184,7 +184,7 @@ async def _create_magic_link(
         after={"identifier": row.identifier, "status": row.status},
     )
     await session.commit()
-    ctx.invalidate()
+    ctx.invalidate_accounts()
     return {
         "link": f"{ctx.public_url}{LINK_PATH}{token}",
         "expiry": as_utc(expires).isoformat().replace("+00:00", "Z"),

@@ -127,7 +127,7 @@ class Refresher:
                 updated_at=utcnow(),
             )
         )
-        await cache_store.bump(session)
+        await cache_store.bump_accounts(session)
         await session.commit()
         self.invalidate()
 
@@ -199,7 +199,7 @@ class Refresher:
                         updated_at=utcnow(),
                     )
                 )
-                await cache_store.bump(session)
+                await cache_store.bump_accounts(session)
                 await session.commit()
                 self.invalidate()
                 raise not_active(row.identifier, "EXPIRED") from exc

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from authrelay.errors import AuthrelayError, FieldViolation
 from authrelay.store import accounts as account_store
 from authrelay.store import cache as cache_store
+from authrelay.store.cache import Generation
 
 log = logging.getLogger("authrelay.cache")
 
@@ -147,13 +148,30 @@ class ProxyCache:
             max(1, max_entries // 10), max(4096, max_bytes // 10), text_size
         )
         self.hosts: dict[str, str | None] | None = None  # bound host → environment id
-        self.generation: int | None = None
+        self.generation: Generation | None = None
 
     def invalidate(self) -> None:
         self.routes.clear()
         self.negatives.clear()
         self.clients.clear()
         self.hosts = None
+
+    def invalidate_accounts(self) -> None:
+        """Drop what depends on connected accounts: the routes and error answers."""
+        self.routes.clear()
+        self.negatives.clear()
+
+    def observe(self, current: Generation) -> str | None:
+        """Take the generations read from the database: drop what they show is stale and
+        say what moved ("config": everything was dropped, "accounts", or None)."""
+        seen, self.generation = self.generation, current
+        if seen is None or seen == current:
+            return None
+        if seen.config != current.config:
+            self.invalidate()
+            return "config"
+        self.invalidate_accounts()
+        return "accounts"
 
     def remember_route(self, key: tuple[str, str, str], value: Any) -> None:
         """Store a Route, or an error answer as a `Negative` (each replaces the other)."""
@@ -173,12 +191,10 @@ class ProxyCache:
                 raise negative.error()
         return route
 
-    async def poll(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    async def poll(self, sessions: async_sessionmaker[AsyncSession]) -> str | None:
         async with sessions() as session:
             current = await cache_store.current(session)
-        if self.generation is not None and current != self.generation:
-            self.invalidate()
-        self.generation = current
+        return self.observe(current)
 
 
 class LastUsed:

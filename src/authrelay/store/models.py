@@ -204,12 +204,15 @@ class AuditEntry(Base):
 
 
 class CacheState(Base):
-    """One row whose generation grows with every change the proxy caches depend on."""
+    """One row of two generations: `generation` grows with every change of configuration
+    the per-process caches depend on (providers, connections, API clients, hosts, tools, MCP
+    configs), `accounts` with every change of connected accounts (store/cache.py)."""
 
     __tablename__ = "cache_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     generation: Mapped[int] = mapped_column(BigInteger)
+    accounts: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class Tool(Base):

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple, Protocol
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from authrelay.store.cache import Generation
 from authrelay.store.db import read_only_engine
 from authrelay.store.models import CacheState, ConnectedAccount, Connection, Provider
 
@@ -101,8 +102,12 @@ _SQLITE_DEFINITION = "SELECT definition, version FROM providers WHERE id = ?"
 _PG_TARGET = _SQLITE_TARGET.replace("?", "$1", 1).replace("?", "$2", 1).replace("?", "$3", 1)
 _PG_DEFINITION = _SQLITE_DEFINITION.replace("?", "$1")
 # The cache generation (store/cache.py), for readers that must know it exactly (tool lists).
-_SQLITE_GENERATION = "SELECT generation FROM cache_state WHERE id = 1"
-_GENERATION = select(CacheState.generation).where(CacheState.id == 1)
+_SQLITE_GENERATION = "SELECT generation, accounts FROM cache_state WHERE id = 1"
+_GENERATION = select(CacheState.generation, CacheState.accounts).where(CacheState.id == 1)
+
+
+def _generation(row: Any) -> Generation:
+    return Generation(int(row[0]), int(row[1])) if row else Generation(0, 0)
 
 
 class TargetReader(Protocol):
@@ -112,7 +117,7 @@ class TargetReader(Protocol):
 
     async def definition(self, provider_id: str) -> tuple[dict[str, Any], int] | None: ...
 
-    async def generation(self) -> int: ...
+    async def generation(self) -> Generation: ...
 
 
 def _params(env_id: str, connection_name: str, identifier: str) -> dict[str, str]:
@@ -136,8 +141,8 @@ class SessionReader:
         row = (await self.session.execute(_DEFINITION, {"provider_id": provider_id})).first()
         return None if row is None else (row[0], int(row[1]))
 
-    async def generation(self) -> int:
-        return int(await self.session.scalar(_GENERATION) or 0)
+    async def generation(self) -> Generation:
+        return _generation((await self.session.execute(_GENERATION)).first())
 
 
 class EngineReader:
@@ -159,9 +164,9 @@ class EngineReader:
             row = (await conn.execute(_DEFINITION, {"provider_id": provider_id})).first()
         return None if row is None else (row[0], int(row[1]))
 
-    async def generation(self) -> int:
+    async def generation(self) -> Generation:
         async with self.engine.connect() as conn:
-            return int(await conn.scalar(_GENERATION) or 0)
+            return _generation((await conn.execute(_GENERATION)).first())
 
 
 def _sqlite_time(value: str | None) -> datetime | None:
@@ -203,9 +208,8 @@ class SqliteReader:
         row = self.conn.execute(_SQLITE_DEFINITION, (provider_id,)).fetchone()
         return None if row is None else (json.loads(row[0]), int(row[1]))
 
-    async def generation(self) -> int:
-        row = self.conn.execute(_SQLITE_GENERATION).fetchone()
-        return int(row[0]) if row else 0
+    async def generation(self) -> Generation:
+        return _generation(self.conn.execute(_SQLITE_GENERATION).fetchone())
 
     def close(self) -> None:
         self.conn.close()
@@ -260,9 +264,9 @@ class AsyncpgReader:
         row = await pool.fetchrow(_PG_DEFINITION, provider_id)
         return None if row is None else (_json(row[0]), int(row[1]))
 
-    async def generation(self) -> int:
+    async def generation(self) -> Generation:
         pool = await self._pool()
-        return int(await pool.fetchval(_SQLITE_GENERATION) or 0)
+        return _generation(await pool.fetchrow(_SQLITE_GENERATION))
 
     async def close(self) -> None:
         if self.pool is not None:

@@ -136,7 +136,7 @@ class IndexCache:
         if self.generation is not None:
             generation = await self.generation()
         else:
-            generation = await cache_store.current(session)
+            generation = (await cache_store.current(session)).config
         index = self.indexes.get(env_id)
         if index is None or index.generation != generation:
             index = ToolIndex.build(generation, await store.page(session, env_id))

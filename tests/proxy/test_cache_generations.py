@@ -1,0 +1,52 @@
+"""Two cache generations (store/cache.py): a change of connected accounts drops only what
+depends on accounts (proxy routes and error answers, tool-call targets); a change of
+configuration drops everything. Checked on a real runtime over a real database, by what
+each process cache still holds after the generations moved in the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from authrelay.config import Settings
+from authrelay.errors import NotFound
+from authrelay.runtime import create_runtime
+from authrelay.store import cache as cache_store
+
+
+async def test_account_changes_keep_what_does_not_depend_on_accounts(tmp_path: Path) -> None:
+    runtime = await create_runtime(Settings(data_dir=tmp_path))
+    try:
+        await runtime.fresh_generation()
+        key = ("env_x", "crm", "someone")
+
+        def warm() -> None:
+            runtime.proxy_cache.remember_route(key, NotFound("no account"))
+            runtime.proxy_cache.clients.put("arc_x", "env_x")
+            runtime.proxy_cache.hosts = {"acme.example.test": "env_x"}
+            runtime.tool_cache.remember(runtime.tool_cache.accounts, ("env_x", "t"), ("crm", "u"))
+            runtime.tool_cache.remember(runtime.tool_cache.mcp, ("config", "env_x", "c"), None)
+
+        warm()
+        async with runtime.sessions() as session:
+            await cache_store.bump_accounts(session)
+            await session.commit()
+        config = await runtime.fresh_generation()
+        assert runtime.proxy_cache.cached_route(key) is None  # the 404 answer is gone
+        assert len(runtime.proxy_cache.negatives) == 0
+        assert runtime.tool_cache.accounts == {}
+        assert runtime.proxy_cache.clients.get("arc_x") == "env_x"
+        assert runtime.proxy_cache.hosts == {"acme.example.test": "env_x"}
+        assert ("config", "env_x", "c") in runtime.tool_cache.mcp
+        assert await runtime.fresh_generation() == config  # the tool lists' generation
+
+        warm()
+        async with runtime.sessions() as session:
+            await cache_store.bump(session)
+            await session.commit()
+        assert await runtime.fresh_generation() == config + 1
+        assert len(runtime.proxy_cache.negatives) == 0
+        assert runtime.proxy_cache.clients.get("arc_x") is None
+        assert runtime.proxy_cache.hosts is None
+        assert runtime.tool_cache.mcp == {} and runtime.tool_cache.accounts == {}
+    finally:
+        await runtime.close()
