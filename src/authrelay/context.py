@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from authrelay.config import UpstreamAllowlist
 from authrelay.providers.catalog import Catalog
@@ -27,6 +28,10 @@ class ServiceContext:
     max_tools_per_provider: int = 1000
     #: filtered lists count `total_size` up to this many rows (0: no limit; docs/api.md)
     count_limit: int = 1000
+    #: (environment id, connector) → the connection and parsed provider account creation
+    #: needs; dropped with every other cached lookup when the configuration changes
+    #: (`invalidate`; other processes: when they see the configuration generation move)
+    targets: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     @property
     def redirect_uri(self) -> str:

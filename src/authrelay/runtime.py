@@ -99,6 +99,7 @@ class Runtime:
         """Drop this process's cached lookups (proxy routes and tools) after a change."""
         self.proxy_cache.invalidate()
         self.tool_cache.clear()
+        self.services.targets.clear()
 
     def invalidate_accounts(self) -> None:
         """Drop what depends on connected accounts, after a change of accounts only."""
@@ -109,6 +110,7 @@ class Runtime:
         """The tool cache's part of what the proxy cache dropped (`ProxyCache.observe`)."""
         if moved == "config":
             self.tool_cache.clear()
+            self.services.targets.clear()
         elif moved == "accounts":
             self.tool_cache.accounts.clear()
 

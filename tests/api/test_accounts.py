@@ -4,6 +4,7 @@ that only `/auth` reveals, and environment isolation."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -421,6 +422,35 @@ def test_oauth_account_path_variables(
                   "connected_account": {"api_config": {"path_variables": {"workspace": "../x"}}}},
         )  # fmt: skip
         assert set(violations(pending_bad)) == {f"{PATHS_AT}.workspace"}
+
+
+def test_concurrent_creates_of_one_account_have_one_winner(
+    server: Server, dev_client: dict[str, str], unique: str
+) -> None:
+    """Sixteen creates of the same account at once (several server tasks, no read before
+    the insert): one 201, and every other answer a 409 naming the winner."""
+    conn_name = f"acct-race-{unique}"
+    body = {
+        "connector": conn_name,
+        "identifier": "rita",
+        "connected_account": {"authorization_details": static(api_key="k")},
+    }
+    with server.api(dev_client) as api:
+        connected(api, api_key_provider(f"Acct Race {unique}"), conn_name)
+        token = api.headers["Authorization"]
+
+    def create(_: int) -> httpx.Response:
+        headers = {"Authorization": token}
+        return httpx.post(f"{server.url}{ACCOUNTS}", json=body, headers=headers, timeout=60)
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(create, range(16)))
+    won = [a for a in answers if a.status_code == 201]
+    assert len(won) == 1, [a.status_code for a in answers]
+    winner = won[0].json()["connected_account"]["id"]
+    for answer in answers:
+        if answer is not won[0]:
+            assert winner in error_of(answer, 409, 6)["message"]
 
 
 def test_conflicts_unknown_connectors_and_wrong_credentials(

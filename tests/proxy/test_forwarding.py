@@ -555,3 +555,32 @@ def test_a_new_account_reaches_a_replica_that_answered_404(
             time.sleep(0.2)
         assert status == 200
         assert upstream.requests[-1].header("Authorization") == "new"
+
+
+def test_account_creation_sees_a_connection_deleted_on_a_replica(
+    server: Server,
+    strict_server: Server,
+    dev_client: dict[str, str],
+    upstream: RecordingUpstream,
+    unique: str,
+) -> None:
+    """The first process keeps the connection and provider of each connector for account
+    creation; the connection deleted through the second is gone for the first's next create
+    (it reads the configuration generation with the token): 404, not an account."""
+    conn = f"gone-{unique}"
+    with server.api(dev_client) as a, strict_server.api(dev_client) as b:
+        enable(a, provider_definition(f"Gone {unique}", upstream), conn, "u", {"api_key": "k"})
+        deleted = b.delete(f"/api/v1/connections/{conn}", params={"force": "true"})
+        assert deleted.status_code == 200, deleted.text
+        again = a.post(
+            "/api/v1/connected_accounts",
+            json={
+                "connector": conn,
+                "identifier": "v",
+                "connected_account": {
+                    "authorization_details": {"static_auth": {"details": {"api_key": "k"}}}
+                },
+            },
+        )
+        assert again.status_code == 404, again.text
+        assert f"no connection named {conn!r}" in again.json()["message"]

@@ -298,32 +298,31 @@ def store_client_inputs(
     row.updated_at = utcnow()
 
 
+MAX_CACHED_TARGETS = 10_000
+
+
 async def create_account(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any
 ) -> dict[str, Any]:
     body = parse_strict(CreateAccountRequest, raw)
-    # The lookups take no lock: a concurrent duplicate is caught by the unique constraint.
-    await read_without_lock(session)
-    target = await resolve_target(session, principal, ctx, body.connector)
-    existing = await store.get(
-        session,
-        principal.environment_id,
-        account_id=None,
-        connection_id=target.connection.id,
-        identifier=body.identifier,
-    )
-    if existing is not None:
-        raise _taken(existing, target.connection)
-    # End the reads before validating and encrypting: on SQLite every transaction holds the
-    # database's write lock, so the write below is all it covers.
-    await session.commit()
+    # The connection and provider come from the process's cache (ctx.targets) when they can:
+    # then the insert below is the request's only database work. A duplicate is found by the
+    # unique constraint, not by a read first.
+    key = (principal.environment_id, body.connector)
+    target = ctx.targets.get(key)
+    if target is None:
+        await read_without_lock(session)  # no transaction (on SQLite: no write lock)
+        target = await resolve_target(session, principal, ctx, body.connector)
+        await session.commit()
+        if len(ctx.targets) >= MAX_CACHED_TARGETS:
+            ctx.targets.clear()
+        ctx.targets[key] = target
     row = pending_account(
         principal.environment_id, target, body.identifier, body.organization_id, body.user_id
     )
     _apply_credentials(row, target, body.connected_account, ctx)
     session.add(row)
     try:
-        # A concurrent duplicate surfaces here on PostgreSQL (at the flush).
         await commit_change(
             session,
             ctx,
@@ -336,8 +335,22 @@ async def create_account(
             after=_audit_view(row, target.connection),
         )
     except IntegrityError:
-        # After a rollback every loaded row is expired: name nothing that would reload it.
+        # An account for this identifier exists (made before, or concurrently), or the
+        # connection was deleted meanwhile (another replica). After a rollback every loaded
+        # row is expired: name nothing that would reload it.
         await session.rollback()
+        ctx.targets.pop(key, None)
+        await read_without_lock(session)
+        target = await resolve_target(session, principal, ctx, body.connector)  # 404 if gone
+        existing = await store.get(
+            session,
+            principal.environment_id,
+            account_id=None,
+            connection_id=target.connection.id,
+            identifier=body.identifier,
+        )
+        if existing is not None:
+            raise _taken(existing, target.connection) from None
         raise AlreadyExists(
             f"connector {body.connector!r} already has an account for {body.identifier!r}"
         ) from None
