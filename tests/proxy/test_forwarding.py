@@ -518,6 +518,13 @@ def test_changes_reach_other_replicas(
         assert seen == "second"
 
 
+def _create_account(api: httpx.Client, conn: str, identifier: str, key: str) -> httpx.Response:
+    details = {"static_auth": {"details": {"api_key": key}}}
+    account = {"authorization_details": details}
+    body = {"connector": conn, "identifier": identifier, "connected_account": account}
+    return api.post("/api/v1/connected_accounts", json=body)
+
+
 def test_a_new_account_reaches_a_replica_that_answered_404(
     server: Server,
     strict_server: Server,
@@ -534,16 +541,7 @@ def test_a_new_account_reaches_a_replica_that_answered_404(
     with server.api(dev_client) as a, strict_server.api(dev_client) as b:
         enable(a, provider_definition(f"Late {unique}", upstream), conn, "u", {"api_key": "k"})
         assert b.get("/proxy/x", headers=proxy_headers(conn, "newcomer")).status_code == 404
-        created = a.post(
-            "/api/v1/connected_accounts",
-            json={
-                "connector": conn,
-                "identifier": "newcomer",
-                "connected_account": {
-                    "authorization_details": {"static_auth": {"details": {"api_key": "new"}}}
-                },
-            },
-        )
+        created = _create_account(a, conn, "newcomer", "new")
         assert created.status_code == 201, created.text
         status = None
         deadline = time.monotonic() + 30
@@ -572,15 +570,6 @@ def test_account_creation_sees_a_connection_deleted_on_a_replica(
         enable(a, provider_definition(f"Gone {unique}", upstream), conn, "u", {"api_key": "k"})
         deleted = b.delete(f"/api/v1/connections/{conn}", params={"force": "true"})
         assert deleted.status_code == 200, deleted.text
-        again = a.post(
-            "/api/v1/connected_accounts",
-            json={
-                "connector": conn,
-                "identifier": "v",
-                "connected_account": {
-                    "authorization_details": {"static_auth": {"details": {"api_key": "k"}}}
-                },
-            },
-        )
+        again = _create_account(a, conn, "v", "k")
         assert again.status_code == 404, again.text
         assert f"no connection named {conn!r}" in again.json()["message"]
