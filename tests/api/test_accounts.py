@@ -445,12 +445,19 @@ def test_concurrent_creates_of_one_account_have_one_winner(
 
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(create, range(16)))
-    won = [a for a in answers if a.status_code == 201]
-    assert len(won) == 1, [a.status_code for a in answers]
-    winner = won[0].json()["connected_account"]["id"]
-    for answer in answers:
-        if answer is not won[0]:
-            assert winner in error_of(answer, 409, 6)["message"]
+        won = [a for a in answers if a.status_code == 201]
+        assert len(won) == 1, [a.status_code for a in answers]
+        winner = won[0].json()["connected_account"]["id"]
+        for answer in answers:
+            if answer is not won[0]:
+                assert winner in error_of(answer, 409, 6)["message"]
+        # Again after changes of configuration (the server drops the connections it keeps
+        # for account creation), so that the requests that load it again all fail.
+        for round_ in range(4):
+            with server.api(dev_client) as api:
+                create_provider(api, api_key_provider(f"Acct Race {round_} {unique}"))
+            for answer in pool.map(create, range(16)):
+                assert winner in error_of(answer, 409, 6)["message"]
 
 
 def test_conflicts_unknown_connectors_and_wrong_credentials(

@@ -313,6 +313,9 @@ async def create_account(
     if target is None:
         await read_without_lock(session)  # no transaction (on SQLite: no write lock)
         target = await resolve_target(session, principal, ctx, body.connector)
+        # Shared with concurrent requests: out of this session, so that nothing done to
+        # it (a rollback expires every row it holds) can reach them.
+        session.expunge(target.connection)
         await session.commit()
         if len(ctx.targets) >= MAX_CACHED_TARGETS:
             ctx.targets.clear()
@@ -320,7 +323,15 @@ async def create_account(
     row = pending_account(
         principal.environment_id, target, body.identifier, body.organization_id, body.user_id
     )
-    _apply_credentials(row, target, body.connected_account, ctx)
+    try:
+        _apply_credentials(row, target, body.connected_account, ctx)
+    except InvalidArgument:
+        # An account that exists is the answer, whatever the body: as when it was read first.
+        await read_without_lock(session)
+        existing = await _existing(session, principal, target, body.identifier)
+        if existing is not None:
+            raise existing from None
+        raise
     session.add(row)
     try:
         await commit_change(
@@ -338,19 +349,13 @@ async def create_account(
         # An account for this identifier exists (made before, or concurrently), or the
         # connection was deleted meanwhile (another replica). After a rollback every loaded
         # row is expired: name nothing that would reload it.
-        await session.rollback()
         ctx.targets.pop(key, None)
+        await session.rollback()
         await read_without_lock(session)
         target = await resolve_target(session, principal, ctx, body.connector)  # 404 if gone
-        existing = await store.get(
-            session,
-            principal.environment_id,
-            account_id=None,
-            connection_id=target.connection.id,
-            identifier=body.identifier,
-        )
+        existing = await _existing(session, principal, target, body.identifier)
         if existing is not None:
-            raise _taken(existing, target.connection) from None
+            raise existing from None
         raise AlreadyExists(
             f"connector {body.connector!r} already has an account for {body.identifier!r}"
         ) from None
@@ -377,6 +382,20 @@ def pending_account(
         created_at=now,
         updated_at=now,
     )
+
+
+async def _existing(
+    session: AsyncSession, principal: Principal, target: Target, identifier: str
+) -> AlreadyExists | None:
+    """The 409 for the connection's account of `identifier`, None when there is none."""
+    row = await store.get(
+        session,
+        principal.environment_id,
+        account_id=None,
+        connection_id=target.connection.id,
+        identifier=identifier,
+    )
+    return _taken(row, target.connection) if row is not None else None
 
 
 def _taken(row: ConnectedAccount, connection: Connection) -> AlreadyExists:
