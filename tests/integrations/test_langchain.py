@@ -86,8 +86,9 @@ def test_a_scripted_tool_call_runs_upstream(
     assert message.artifact["data"] == data
     execution_id = message.artifact["execution_id"]
     assert execution_id.startswith("exe_")
-    log = server.log_text()
-    assert f'"execution_id": "{execution_id}"' in log and '"agent_run_id": "run_lc"' in log
+    wanted = (f'"execution_id": "{execution_id}"', '"agent_run_id": "run_lc"')
+    log = server.log_with(*wanted)
+    assert all(part in log for part in wanted)
 
 
 def test_inputs_named_like_langchain_keywords_reach_the_tool(

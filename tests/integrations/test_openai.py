@@ -119,7 +119,7 @@ def test_chat_completions_tool_calls_run_upstream(
     body = json.loads(refused["content"].removeprefix("error: "))
     assert body["code"] == 3
     assert [v["field"] for v in body["details"][0]["field_violations"]] == ["params.code"]
-    assert '"agent_run_id": "run_oa"' in server.log_text()
+    assert '"agent_run_id": "run_oa"' in server.log_with('"agent_run_id": "run_oa"')
 
 
 async def test_responses_api_calls_and_dicts_async(

@@ -140,6 +140,16 @@ class Server:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def log_with(self, *parts: str, timeout: float = 30) -> str:
+        """The log once it holds every part: a line the server writes after its answer
+        can reach the file after the client has the answer (bounded, not a timing check)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_text()
+            if all(part in text for part in parts) or time.monotonic() > deadline:
+                return text
+            time.sleep(0.05)
+
     def token(self, client: dict[str, str]) -> str:
         response = httpx.post(
             f"{self.url}/oauth/token",

@@ -58,9 +58,9 @@ def test_execute_sends_inputs_where_the_binding_says(
             json={"tool_name": f"items_{unique}", "params": {"owner": "o"}, "identifier": "alice"},
         )
         assert third.status_code == 200, third.text
-        log = server.log_text()
-        assert '"execution_id": "' + body["execution_id"] in log
-        assert '"agent_run_id": "run_1"' in log
+        wanted = ('"execution_id": "' + body["execution_id"], '"agent_run_id": "run_1"')
+        log = server.log_with(*wanted)
+        assert all(part in log for part in wanted)
         assert "k-secret-1" not in log
 
 
