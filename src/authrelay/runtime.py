@@ -106,20 +106,16 @@ class Runtime:
         self.proxy_cache.invalidate_accounts()
         self.tool_cache.accounts.clear()
 
-    def _dropped(self, moved: str | None) -> None:
-        """The tool cache's part of what the proxy cache dropped (`ProxyCache.observe`)."""
-        if moved == "config":
-            self.tool_cache.clear()
-            self.services.targets.clear()
-        elif moved == "accounts":
-            self.tool_cache.accounts.clear()
-
     async def fresh_generation(self) -> int:
-        """The configuration's cache generation read now (on SQLite without a thread
-        hand-off); when a generation moved, this process's caches are dropped first, as the
-        poll would."""
+        """The cache generations read now (on SQLite without a thread hand-off): when one
+        moved, this process drops what depends on it. Returns the configuration's (the
+        tool lists are built per configuration generation)."""
         current = await self.targets.generation()
-        self._dropped(self.proxy_cache.observe(current))
+        seen, self.proxy_cache.generation = self.proxy_cache.generation, current
+        if seen is not None and seen.config != current.config:
+            self.invalidate()
+        elif seen is not None and seen.accounts != current.accounts:
+            self.invalidate_accounts()
         return current.config
 
     def start_background(self) -> None:
@@ -132,7 +128,7 @@ class Runtime:
         ]
 
     async def _poll(self) -> None:
-        self._dropped(await self.proxy_cache.poll(self.sessions))
+        await self.fresh_generation()
 
     async def _flush(self) -> None:
         await self.last_used.flush(self.sessions)
@@ -259,7 +255,7 @@ async def create_runtime(settings: Settings, metrics: Metrics | None = None) -> 
         metrics=metrics or Metrics(),
         http=create_http_client(settings),
     )
-    await runtime.proxy_cache.poll(sessions)
+    await runtime.fresh_generation()
     register_cache_metrics(runtime.metrics, runtime.proxy_cache, runtime.provider_cache)
     runtime.start_background()
     return runtime

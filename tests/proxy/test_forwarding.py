@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 import httpx
@@ -477,6 +478,29 @@ def test_upstream_read_timeout(
     )
 
 
+def _account(conn: str, identifier: str, key: str) -> dict[str, Any]:
+    """The body that creates or updates an API-key account."""
+    details = {"static_auth": {"details": {"api_key": key}}}
+    account = {"authorization_details": details}
+    return {"connector": conn, "identifier": identifier, "connected_account": account}
+
+
+def _replica_sends(
+    replica: httpx.Client, upstream: RecordingUpstream, conn: str, identifier: str, key: str
+) -> tuple[int, str | None]:
+    """(status, credential sent upstream) of a proxied call through `replica`, asked again
+    until the credential is `key`: a change made through another process reaches this one
+    within its poll interval (bounded, not a timing assertion)."""
+    deadline = time.monotonic() + 30
+    while True:
+        upstream.clear()
+        status = replica.get("/proxy/x", headers=proxy_headers(conn, identifier)).status_code
+        seen = upstream.requests[-1].header("Authorization") if upstream.requests else None
+        if seen == key or time.monotonic() > deadline:
+            return status, seen
+        time.sleep(0.2)
+
+
 def test_changes_reach_other_replicas(
     server: Server,
     strict_server: Server,
@@ -485,9 +509,7 @@ def test_changes_reach_other_replicas(
     unique: str,
 ) -> None:
     """Two processes on one database: a change made through one reaches the other's cache
-    (within its poll interval; the loop below is bounded, not a timing assertion)."""
-    import time
-
+    (within its poll interval)."""
     conn = f"replica-{unique}"
     with server.api(dev_client) as a, strict_server.api(dev_client) as b:
         enable(
@@ -496,33 +518,9 @@ def test_changes_reach_other_replicas(
         upstream.clear()
         assert b.get("/proxy/x", headers=proxy_headers(conn, "u")).status_code == 200
         assert upstream.requests[-1].header("Authorization") == "first"
-        a.put(
-            "/api/v1/connected_accounts",
-            json={
-                "connector": conn,
-                "identifier": "u",
-                "connected_account": {
-                    "authorization_details": {"static_auth": {"details": {"api_key": "second"}}}
-                },
-            },
-        )
-        seen = None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            upstream.clear()
-            b.get("/proxy/x", headers=proxy_headers(conn, "u"))
-            seen = upstream.requests[-1].header("Authorization")
-            if seen == "second":
-                break
-            time.sleep(0.2)
+        a.put("/api/v1/connected_accounts", json=_account(conn, "u", "second"))
+        _, seen = _replica_sends(b, upstream, conn, "u", "second")
         assert seen == "second"
-
-
-def _create_account(api: httpx.Client, conn: str, identifier: str, key: str) -> httpx.Response:
-    details = {"static_auth": {"details": {"api_key": key}}}
-    account = {"authorization_details": details}
-    body = {"connector": conn, "identifier": identifier, "connected_account": account}
-    return api.post("/api/v1/connected_accounts", json=body)
 
 
 def test_a_new_account_reaches_a_replica_that_answered_404(
@@ -534,25 +532,16 @@ def test_a_new_account_reaches_a_replica_that_answered_404(
 ) -> None:
     """The other process cached "no such account" (a 404 answer); creating the account
     through the first moves the accounts generation, and the second drops that answer
-    (within its poll interval; the loop is bounded, not a timing assertion)."""
-    import time
-
+    (within its poll interval)."""
     conn = f"late-{unique}"
     with server.api(dev_client) as a, strict_server.api(dev_client) as b:
         enable(a, provider_definition(f"Late {unique}", upstream), conn, "u", {"api_key": "k"})
         assert b.get("/proxy/x", headers=proxy_headers(conn, "newcomer")).status_code == 404
-        created = _create_account(a, conn, "newcomer", "new")
+        created = a.post("/api/v1/connected_accounts", json=_account(conn, "newcomer", "new"))
         assert created.status_code == 201, created.text
-        status = None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            upstream.clear()
-            status = b.get("/proxy/x", headers=proxy_headers(conn, "newcomer")).status_code
-            if status == 200:
-                break
-            time.sleep(0.2)
+        status, seen = _replica_sends(b, upstream, conn, "newcomer", "new")
         assert status == 200
-        assert upstream.requests[-1].header("Authorization") == "new"
+        assert seen == "new"
 
 
 def test_account_creation_sees_a_connection_deleted_on_a_replica(
@@ -570,6 +559,6 @@ def test_account_creation_sees_a_connection_deleted_on_a_replica(
         enable(a, provider_definition(f"Gone {unique}", upstream), conn, "u", {"api_key": "k"})
         deleted = b.delete(f"/api/v1/connections/{conn}", params={"force": "true"})
         assert deleted.status_code == 200, deleted.text
-        again = _create_account(a, conn, "v", "k")
+        again = a.post("/api/v1/connected_accounts", json=_account(conn, "v", "k"))
         assert again.status_code == 404, again.text
         assert f"no connection named {conn!r}" in again.json()["message"]

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 
@@ -71,30 +71,19 @@ def run_cli(
 
 
 def _in_process(backend: Backend, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run `work(session)` on the backend's database in this process and commit: what the
-    local CLI commands do, without a second of interpreter start-up and imports per call.
-    For arranging tests; tests/cli runs the commands themselves."""
+    """Run `work(session)` on the backend's database in this process and commit, as the
+    local CLI commands do (their own `_with_session`), without a second of interpreter
+    start-up and imports per call. For arranging tests; tests/cli runs the commands."""
+    from authrelay.cli.main import _with_session
     from authrelay.config import Settings
-    from authrelay.store import db
 
     settings = Settings(data_dir=backend.data_dir, database_url=backend.database_url)
-
-    async def run() -> T:
-        engine = db.create_engine(settings.resolved_database_url)
-        try:
-            async with db.session_factory(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(run())
+        return cast(T, asyncio.run(_with_session(settings, work)))
     with ThreadPoolExecutor(1) as pool:  # called from a running event loop (async tests)
-        return pool.submit(asyncio.run, run()).result()
+        return cast(T, pool.submit(asyncio.run, _with_session(settings, work)).result())
 
 
 def create_environment(backend: Backend, name: str, host: str | None = None) -> None:

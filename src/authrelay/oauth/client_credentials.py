@@ -29,8 +29,6 @@ from authrelay.oauth.params import token_params
 from authrelay.oauth.tokens import fill, stored_tokens
 from authrelay.providers.grants import CLIENT_FIELDS, uses_client_credentials
 from authrelay.providers.model import AuthPattern
-from authrelay.store import cache as cache_store
-from authrelay.store.db import utcnow
 from authrelay.store.models import ConnectedAccount, Connection
 from authrelay.vault import KeyRing
 
@@ -156,15 +154,8 @@ async def obtain(
             "client-credentials token request failed",
             extra={"account": row.id, "error": exc.error, "expired": expire},
         )
-        changes: dict[str, Any] = {"refresh_lease_owner": None, "refresh_lease_until": None}
+        await refresher.release(session, release, expire=expire)
         if expire:
-            changes.update(status="EXPIRED", updated_at=utcnow())
-        await session.execute(release.values(**changes))
-        if expire:
-            await cache_store.bump_accounts(session)
-        await session.commit()
-        if expire:
-            refresher.invalidate()
             raise FailedPrecondition(
                 f"the token endpoint refused the connected account's client credentials "
                 f"({answer}); the account for {row.identifier!r} is now EXPIRED: update its "
@@ -179,8 +170,7 @@ async def obtain(
             ) from None
         raise Unavailable(f"getting an access token failed: {answer}") from None
     except Exception:
-        await session.execute(release.values(refresh_lease_owner=None, refresh_lease_until=None))
-        await session.commit()
+        await refresher.release(session, release)
         raise
     secrets = {**stored, "access_token": tokens.access_token, "refresh_token": ""}
     details = dict(row.details or {})

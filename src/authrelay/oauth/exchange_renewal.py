@@ -61,7 +61,6 @@ async def renew(
         stored: dict[str, Any] = json.loads(r.keyring.decrypt(old_ct, secret_context(row.id)))
         # Only while the credentials are the ones exchanged (an update may land meanwhile).
         ours = r._ours(account_id, version).where(ConnectedAccount.secret_ct == old_ct)
-        release = {"refresh_lease_owner": None, "refresh_lease_until": None}
         try:
             if pattern is None or pattern.token_exchange is None:
                 raise FailedPrecondition(
@@ -70,24 +69,19 @@ async def renew(
             got = await exchange(r.http, pattern.token_exchange, stored_values(stored), r.allowlist)
         except ExchangeRefused as exc:
             log.info("token exchange refused; account expired", extra={"account": account_id})
-            await session.execute(ours.values(status="EXPIRED", updated_at=utcnow(), **release))
-            await cache_store.bump_accounts(session)
-            await session.commit()
-            r.invalidate()
+            await r.release(session, ours, expire=True)
             raise FailedPrecondition(
                 f"{exc}. The connected account for {row.identifier!r} is now EXPIRED: give it "
                 "new credentials (update the connected account, or send the user a new "
                 "authorization link)"
             ) from None
         except (ExchangeError, FailedPrecondition) as exc:
-            await session.execute(ours.values(**release))
-            await session.commit()
+            await r.release(session, ours)
             if isinstance(exc, FailedPrecondition):
                 raise
             raise Unavailable(f"exchanging the credentials for a token failed: {exc}") from None
         except BaseException:
-            await session.execute(ours.values(**release))
-            await session.commit()
+            await r.release(session, ours)
             raise
         stored["exchange"] = {"token": got.token}
         result = await session.execute(
@@ -98,15 +92,15 @@ async def renew(
                 if got.expires_at
                 else None,
                 updated_at=utcnow(),
-                **release,
+                refresh_lease_owner=None,
+                refresh_lease_until=None,
             )
         )
         if not result.rowcount:  # type: ignore[attr-defined]
             # The credentials changed (or the lease was lost) meanwhile: this token is for
             # the old ones. Nothing is stored; the caller may simply try again.
             await session.rollback()
-            await session.execute(r._ours(account_id, version).values(**release))
-            await session.commit()
+            await r.release(session, r._ours(account_id, version))
             raise Unavailable("the connected account changed during the token exchange; retry")
         await cache_store.bump_accounts(session)
         await session.commit()

@@ -131,6 +131,19 @@ class Refresher:
         await session.commit()
         self.invalidate()
 
+    async def release(self, session: AsyncSession, ours: Any, *, expire: bool = False) -> None:
+        """Give up the refresh lease `ours` (`_ours`, maybe narrowed) names and commit; with
+        `expire`, the account turns EXPIRED as well, and every route cache is told."""
+        changes: dict[str, Any] = {"refresh_lease_owner": None, "refresh_lease_until": None}
+        if expire:
+            changes.update(status="EXPIRED", updated_at=utcnow())
+        await session.execute(ours.values(**changes))
+        if expire:
+            await cache_store.bump_accounts(session)
+        await session.commit()
+        if expire:
+            self.invalidate()
+
     async def _reload(self, session: AsyncSession, key: tuple[str, str, str]) -> Route:
         route = await load_route(session, self.keyring, self.catalog, self.allowlist, *key)
         self.remember(key, route)
@@ -191,25 +204,10 @@ class Refresher:
                 tokens = await rfc6749.refresh(self.http, client, refresh_token)
             except rfc6749.InvalidGrant as exc:
                 log.info("refresh refused; account expired", extra={"account": account_id})
-                await session.execute(
-                    self._ours(account_id, version).values(
-                        status="EXPIRED",
-                        refresh_lease_owner=None,
-                        refresh_lease_until=None,
-                        updated_at=utcnow(),
-                    )
-                )
-                await cache_store.bump_accounts(session)
-                await session.commit()
-                self.invalidate()
+                await self.release(session, self._ours(account_id, version), expire=True)
                 raise not_active(row.identifier, "EXPIRED") from exc
             except Exception as exc:
-                await session.execute(
-                    self._ours(account_id, version).values(
-                        refresh_lease_owner=None, refresh_lease_until=None
-                    )
-                )
-                await session.commit()
+                await self.release(session, self._ours(account_id, version))
                 detail = (
                     exc.description
                     if isinstance(exc, rfc6749.OAuthFlowError)

@@ -29,7 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authrelay.errors import AuthrelayError, FieldViolation
 from authrelay.store import accounts as account_store
-from authrelay.store import cache as cache_store
 from authrelay.store.cache import Generation
 
 log = logging.getLogger("authrelay.cache")
@@ -161,18 +160,6 @@ class ProxyCache:
         self.routes.clear()
         self.negatives.clear()
 
-    def observe(self, current: Generation) -> str | None:
-        """Take the generations read from the database: drop what they show is stale and
-        say what moved ("config": everything was dropped, "accounts", or None)."""
-        seen, self.generation = self.generation, current
-        if seen is None or seen == current:
-            return None
-        if seen.config != current.config:
-            self.invalidate()
-            return "config"
-        self.invalidate_accounts()
-        return "accounts"
-
     def remember_route(self, key: tuple[str, str, str], value: Any) -> None:
         """Store a Route, or an error answer as a `Negative` (each replaces the other)."""
         if isinstance(value, AuthrelayError):
@@ -190,11 +177,6 @@ class ProxyCache:
             if negative is not None:
                 raise negative.error()
         return route
-
-    async def poll(self, sessions: async_sessionmaker[AsyncSession]) -> str | None:
-        async with sessions() as session:
-            current = await cache_store.current(session)
-        return self.observe(current)
 
 
 class LastUsed:
