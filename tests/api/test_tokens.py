@@ -299,5 +299,14 @@ def test_environments_are_isolated(
             prod.get(f"/api/v1/providers/{identifier}").json()["provider"]["display_name"]
             == definition["display_name"]
         )
-        audit = dev.get("/api/v1/audit-logs").json()["audit_logs"]
-        assert all(entry["actor"]["client_id"] == dev_client["client_id"] for entry in audit)
+        # dev's log holds its own work and never the production client's (other tests'
+        # dev clients write there too, so every page is read)
+        actors: set[str] = set()
+        token = ""
+        while True:
+            page = dev.get("/api/v1/audit-logs", params={"page_size": 1000, "page_token": token})
+            actors |= {entry["actor"]["client_id"] for entry in page.json()["audit_logs"]}
+            token = page.json()["next_page_token"]
+            if not token:
+                break
+        assert dev_client["client_id"] in actors and prod_client["client_id"] not in actors
