@@ -36,10 +36,10 @@ async def commit_change(
         after=after,
     )
     if resource_type == "connected_account":
-        await cache_store.bump_accounts(session)
+        moved_to = await cache_store.bump_accounts(session)
         await session.commit()
-        ctx.invalidate_accounts()
+        ctx.invalidate_accounts(moved_to)
     else:
-        await cache_store.bump(session)
+        moved_to = await cache_store.bump(session)
         await session.commit()
-        ctx.invalidate()
+        ctx.invalidate(moved_to)

@@ -10,8 +10,13 @@ from authrelay.config import UpstreamAllowlist
 from authrelay.providers.catalog import Catalog
 from authrelay.vault import KeyRing
 
+#: drops this process's cached lookups after a change it committed; given the generation
+#: the change moved to (None: not known), so that the process's own poll does not drop
+#: them a second time (`Runtime.invalidate`)
+Invalidate = Callable[[int | None], None]
 
-def _nothing() -> None:
+
+def _nothing(moved_to: int | None = None) -> None:
     return None
 
 
@@ -22,9 +27,9 @@ class ServiceContext:
     keyring: KeyRing
     public_url: str
     #: drops this process's cached lookups after a change (other processes poll)
-    invalidate: Callable[[], None] = field(default=_nothing)
+    invalidate: Invalidate = field(default=_nothing)
     #: the same after a change of connected accounts only (what depends on accounts)
-    invalidate_accounts: Callable[[], None] = field(default=_nothing)
+    invalidate_accounts: Invalidate = field(default=_nothing)
     max_tools_per_provider: int = 1000
     #: filtered lists count `total_size` up to this many rows (0: no limit; docs/api.md)
     count_limit: int = 1000

@@ -95,16 +95,27 @@ class Runtime:
             self.settings.list_count_limit,
         )
 
-    def invalidate(self) -> None:
-        """Drop this process's cached lookups (proxy routes and tools) after a change."""
+    def invalidate(self, moved_to: int | None = None) -> None:
+        """Drop this process's cached lookups (proxy routes and tools) after a change;
+        `moved_to`: the configuration generation this process's change committed."""
         self.proxy_cache.invalidate()
         self.tool_cache.clear()
         self.services.targets.clear()
+        self._own_move("config", moved_to)
 
-    def invalidate_accounts(self) -> None:
+    def invalidate_accounts(self, moved_to: int | None = None) -> None:
         """Drop what depends on connected accounts, after a change of accounts only."""
         self.proxy_cache.invalidate_accounts()
         self.tool_cache.accounts.clear()
+        self._own_move("accounts", moved_to)
+
+    def _own_move(self, kind: str, moved_to: int | None) -> None:
+        """After this process moved a generation by one and dropped what depended on it,
+        the move counts as seen: the next poll must not drop the caches a second time
+        (filled again since). Any other move (another process's too) is left to the poll."""
+        seen = self.proxy_cache.generation
+        if seen is not None and moved_to is not None and getattr(seen, kind) + 1 == moved_to:
+            self.proxy_cache.generation = seen._replace(**{kind: moved_to})
 
     async def fresh_generation(self) -> int:
         """The cache generations read now (on SQLite without a thread hand-off): when one

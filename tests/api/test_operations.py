@@ -3,9 +3,12 @@ kept out of the log."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
-from tests.support.servers import Server
+from tests.conftest import new_backend
+from tests.support.servers import Backend, Server, start_server
 
 
 def test_health_ready_metrics_openapi(server: Server, dev_client: dict[str, str]) -> None:
@@ -28,11 +31,17 @@ def test_health_ready_metrics_openapi(server: Server, dev_client: dict[str, str]
         assert path in spec["paths"], path
 
 
-def test_first_start_banner(server: Server) -> None:
-    log = server.log_text()
-    assert "Created environments: dev, production" in log
-    assert f"Environment dev: {server.url}" in log
-    assert "authrelay env create-client dev" in log
+def test_first_start_banner(backend: Backend, tmp_path: Path) -> None:
+    # A store of its own: the session's store may have been started by another test's
+    # server first (the parallel workers take the tests in any order).
+    server = start_server(new_backend(backend.name, tmp_path / "data"), tmp_path)
+    try:
+        log = server.log_text()
+        assert "Created environments: dev, production" in log
+        assert f"Environment dev: {server.url}" in log
+        assert "authrelay env create-client dev" in log
+    finally:
+        server.stop()
 
 
 def test_secrets_never_reach_the_log(server: Server, dev_client: dict[str, str]) -> None:

@@ -26,7 +26,7 @@ def _refresher(sessions: Any) -> Refresher:
         catalog=cast(Any, None),
         http=cast(Any, None),
         remember=lambda key, route: None,
-        invalidate=lambda: None,
+        invalidate=lambda moved_to: None,
         margin=60.0,
         allowlist=UpstreamAllowlist([]),
     )

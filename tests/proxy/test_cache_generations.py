@@ -50,3 +50,38 @@ async def test_account_changes_keep_what_does_not_depend_on_accounts(tmp_path: P
         assert runtime.tool_cache.mcp == {} and runtime.tool_cache.accounts == {}
     finally:
         await runtime.close()
+
+
+async def test_a_process_does_not_drop_its_caches_again_for_its_own_change(
+    tmp_path: Path,
+) -> None:
+    """The process that made a change dropped its caches at once; its poll must not drop
+    what was cached since (it did, up to a second later: a flood of 404 answers cached after
+    an account was created vanished). Another process's move is still seen."""
+    runtime = await create_runtime(Settings(data_dir=tmp_path))
+    try:
+        await runtime.fresh_generation()
+        key = ("env_x", "crm", "someone")
+        for bump, drop in (
+            (cache_store.bump_accounts, runtime.invalidate_accounts),
+            (cache_store.bump, runtime.invalidate),
+        ):
+            async with runtime.sessions() as session:
+                moved_to = await bump(session)
+                await session.commit()
+            drop(moved_to)
+            runtime.proxy_cache.remember_route(key, NotFound("no account"))
+            await runtime.fresh_generation()  # the poll
+            assert len(runtime.proxy_cache.negatives) == 1
+
+        # Two moves, one of them not this process's: the poll drops the caches.
+        async with runtime.sessions() as session:
+            await cache_store.bump_accounts(session)  # "another process"
+            moved_to = await cache_store.bump_accounts(session)
+            await session.commit()
+        runtime.invalidate_accounts(moved_to)
+        runtime.proxy_cache.remember_route(key, NotFound("no account"))
+        await runtime.fresh_generation()
+        assert len(runtime.proxy_cache.negatives) == 0
+    finally:
+        await runtime.close()

@@ -243,7 +243,7 @@ async def create(
     )
     session.add(row)
     await _audit(session, principal, "mcp_config.create", row, None, _snapshot(row))
-    await cache_store.bump(session)
+    moved_to = await cache_store.bump(session)
     try:
         await session.commit()
     except IntegrityError:
@@ -252,7 +252,7 @@ async def create(
             f"an MCP config named {fields['name']!r} already exists",
             [FieldViolation("name", "is taken")],
         ) from None
-    ctx.invalidate()
+    ctx.invalidate(moved_to)
     return await _respond(session, row, ctx.public_url)
 
 
@@ -275,9 +275,9 @@ async def replace(
         setattr(row, key, value)
     row.updated_at = utcnow()
     await _audit(session, principal, "mcp_config.update", row, before, _snapshot(row))
-    await cache_store.bump(session)
+    moved_to = await cache_store.bump(session)
     await session.commit()
-    ctx.invalidate()
+    ctx.invalidate(moved_to)
     return await _respond(session, row, ctx.public_url)
 
 
@@ -287,9 +287,9 @@ async def delete(
     row = await get_row(session, principal.environment_id, config_id)
     await _audit(session, principal, "mcp_config.delete", row, _snapshot(row), None)
     await session.delete(row)
-    await cache_store.bump(session)
+    moved_to = await cache_store.bump(session)
     await session.commit()
-    ctx.invalidate()
+    ctx.invalidate(moved_to)
 
 
 async def list_configs(

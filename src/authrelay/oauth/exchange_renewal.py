@@ -102,8 +102,8 @@ async def renew(
             await session.rollback()
             await r.release(session, r._ours(account_id, version))
             raise Unavailable("the connected account changed during the token exchange; retry")
-        await cache_store.bump_accounts(session)
+        moved_to = await cache_store.bump_accounts(session)
         await session.commit()
-        r.invalidate()
+        r.invalidate(moved_to)
     async with r.sessions() as fresh:  # not the session above: its rows are stale
         return await r._reload(fresh, key)

@@ -122,6 +122,7 @@ async def _create_magic_link(
             check_upstream_url(body.user_verify_url, ctx.allowlist, allow_query=True)
         except ValueError as exc:
             raise InvalidArgument.field("user_verify_url", str(exc)) from None
+    moved_to = None  # the accounts generation, when a pending account is added
     if body.id:
         row, connection = await find_account(
             session, principal, account_id=body.id, connector=None, identifier=None
@@ -148,7 +149,7 @@ async def _create_magic_link(
                 body.user_id,
             )
             session.add(row)
-            await cache_store.bump_accounts(session)
+            moved_to = await cache_store.bump_accounts(session)
     flow_id = new_id("flow")
     flow_secret = None
     if body.api_config is not None:
@@ -184,7 +185,7 @@ async def _create_magic_link(
         after={"identifier": row.identifier, "status": row.status},
     )
     await session.commit()
-    ctx.invalidate_accounts()
+    ctx.invalidate_accounts(moved_to)
     return {
         "link": f"{ctx.public_url}{LINK_PATH}{token}",
         "expiry": as_utc(expires).isoformat().replace("+00:00", "Z"),

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authrelay.accounts.service import secret_context as account_context
 from authrelay.config import UpstreamAllowlist
+from authrelay.context import Invalidate
 from authrelay.errors import NotFound, Unavailable
 from authrelay.oauth import client_credentials, exchange_renewal, rfc6749
 from authrelay.oauth.tokens import account_values, client_config, stored_tokens
@@ -52,7 +53,7 @@ class Refresher:
         catalog: Catalog,
         http: aiohttp.ClientSession,
         remember: Callable[[tuple[str, str, str], Route], None],
-        invalidate: Callable[[], None],
+        invalidate: Invalidate,
         margin: float,
         allowlist: UpstreamAllowlist,
     ) -> None:
@@ -127,9 +128,9 @@ class Refresher:
                 updated_at=utcnow(),
             )
         )
-        await cache_store.bump_accounts(session)
+        moved_to = await cache_store.bump_accounts(session)
         await session.commit()
-        self.invalidate()
+        self.invalidate(moved_to)
 
     async def release(self, session: AsyncSession, ours: Any, *, expire: bool = False) -> None:
         """Give up the refresh lease `ours` (`_ours`, maybe narrowed) names and commit; with
@@ -138,11 +139,10 @@ class Refresher:
         if expire:
             changes.update(status="EXPIRED", updated_at=utcnow())
         await session.execute(ours.values(**changes))
-        if expire:
-            await cache_store.bump_accounts(session)
+        moved_to = await cache_store.bump_accounts(session) if expire else None
         await session.commit()
         if expire:
-            self.invalidate()
+            self.invalidate(moved_to)
 
     async def _reload(self, session: AsyncSession, key: tuple[str, str, str]) -> Route:
         route = await load_route(session, self.keyring, self.catalog, self.allowlist, *key)

@@ -20,17 +20,24 @@ class Generation(NamedTuple):
     accounts: int  # connected accounts
 
 
-async def bump(session: AsyncSession) -> None:
-    """A change of configuration (everything cached may depend on it)."""
-    await session.execute(
-        update(CacheState).where(CacheState.id == 1).values(generation=CacheState.generation + 1)
+async def bump(session: AsyncSession) -> int | None:
+    """A change of configuration (everything cached may depend on it). Returns the new
+    configuration generation, for the process that made the change (`Runtime.invalidate`)."""
+    return await session.scalar(
+        update(CacheState)
+        .where(CacheState.id == 1)
+        .values(generation=CacheState.generation + 1)
+        .returning(CacheState.generation)
     )
 
 
-async def bump_accounts(session: AsyncSession) -> None:
-    """A change of connected accounts only."""
-    await session.execute(
-        update(CacheState).where(CacheState.id == 1).values(accounts=CacheState.accounts + 1)
+async def bump_accounts(session: AsyncSession) -> int | None:
+    """A change of connected accounts only. Returns the new accounts generation."""
+    return await session.scalar(
+        update(CacheState)
+        .where(CacheState.id == 1)
+        .values(accounts=CacheState.accounts + 1)
+        .returning(CacheState.accounts)
     )
 
 

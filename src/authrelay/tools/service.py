@@ -66,9 +66,9 @@ async def _finish(
             before=before,
             after=after,
         )
-    await cache_store.bump(session)
+    moved_to = await cache_store.bump(session)
     await session.commit()
-    services.invalidate()
+    services.invalidate(moved_to)
 
 
 def _read_only(row: Tool) -> Tool:
