@@ -139,7 +139,7 @@ def test_sign_in_returns_only_inside_the_dashboard(visit: Visit, server: Server)
         assert http.get("/api/v1/nothing-here").headers["content-type"] == "application/json"
 
 
-def test_sign_in_form_needs_its_own_token(server: Server) -> None:
+def test_sign_in_form_needs_its_own_token(server: Server, admin: str) -> None:
     """Another site cannot post the sign-in form (login CSRF): the form's token must match
     the cookie the sign-in page set."""
     with httpx.Client(base_url=server.url) as http:
