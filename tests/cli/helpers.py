@@ -1,35 +1,27 @@
-"""Running the real `authrelay` command as a process, with its own profile folder."""
+"""Running the `authrelay` command with its own profile folder."""
 
 from __future__ import annotations
 
-import io
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from tests.support.cli import Result, run_authrelay
 from tests.support.servers import Backend
 
 
-def cli(
-    config: Path, *args: str, stdin: str | None = None, **env_extra: str
-) -> subprocess.CompletedProcess[str]:
+def cli(config: Path, *args: str, stdin: str | None = None, **env_extra: str) -> Result:
+    """`authrelay ARGS` with the profile folder `config` (in this process:
+    tests/support/cli.py)."""
+    return run_authrelay(args, _env(config, **env_extra), stdin=stdin)
+
+
+def _env(config: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHRELAY_", "SCALEKIT_"))}
     env["AUTHRELAY_CONFIG_DIR"] = str(config)
-    env.update(env_extra)
-    return subprocess.run(
-        [sys.executable, "-m", "authrelay", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-    )
+    env.update(extra)
+    return env
 
 
 def ok(proc: Any) -> Any:
@@ -48,42 +40,14 @@ def one_error(proc: Any) -> str:
 
 
 @dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@dataclass
 class InProcess:
-    """The `authrelay` entry point (`main`, with its error handling) run in this process,
-    which is much faster than a new interpreter per command. Standard input is not a
-    terminal (confirmations need --yes); `stdin` is what it reads."""
+    """`cli` bound to one profile folder. Standard input is not a terminal (confirmations
+    need --yes); `stdin` is what it reads."""
 
-    capsys: pytest.CaptureFixture[str]
-    monkeypatch: pytest.MonkeyPatch
     config: Path
 
     def __call__(self, *args: str, stdin: str = "", **env: str) -> Result:
-        from authrelay.cli.main import main
-
-        with self.monkeypatch.context() as patch:
-            for name in list(os.environ):
-                if name.startswith(("AUTHRELAY_", "SCALEKIT_")):
-                    patch.delenv(name)
-            patch.setenv("AUTHRELAY_CONFIG_DIR", str(self.config))
-            for name, value in env.items():
-                patch.setenv(name, value)
-            patch.setattr(sys, "argv", ["authrelay", *args])
-            patch.setattr(sys, "stdin", io.StringIO(stdin))
-            self.capsys.readouterr()
-            try:
-                main()
-                code = 0
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-            captured = self.capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return run_authrelay(args, _env(self.config, **env), stdin=stdin)
 
     def save_profiles(self, backend: Backend, *names: str) -> None:
         """`env create-client NAME --save-profile NAME` for each name (environment and

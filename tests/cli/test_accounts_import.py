@@ -1,4 +1,4 @@
-"""`authrelay accounts import FILE` end to end: the CLI as a subprocess against the real
+"""`authrelay accounts import FILE` end to end: the CLI against the real
 server, JSON lines and CSV, refused lines reported by number, re-runs leaving existing
 accounts alone, and a malformed file sending nothing."""
 
@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,14 +14,13 @@ import httpx
 import pytest
 
 from tests.api.resources import api_key_provider, create_connection, create_provider
+from tests.support.cli import Result, run_authrelay
 from tests.support.servers import Server, create_client, create_environment
 
 ACCOUNTS = "/api/v1/connected_accounts"
 
 
-def import_cli(
-    server: Server, client: dict[str, str], config: Path, *args: str
-) -> subprocess.CompletedProcess[str]:
+def import_cli(server: Server, client: dict[str, str], config: Path, *args: str) -> Result:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHRELAY_", "SCALEKIT_"))}
     env.update(
         {
@@ -33,14 +30,7 @@ def import_cli(
             "SCALEKIT_CLIENT_SECRET": client["client_secret"],
         }
     )
-    return subprocess.run(
-        [sys.executable, "-m", "authrelay", "accounts", "import", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_authrelay(["accounts", "import", *args], env)
 
 
 @pytest.fixture

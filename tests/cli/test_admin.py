@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import httpx
 
+from tests.support.cli import Result, run_authrelay
 from tests.support.dashboard import post_sign_in
 from tests.support.rawdb import rows
 from tests.support.servers import Server
 
 
-def admin(server: Server, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "authrelay", "admin", *args],
-        env=server.backend.env(),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def admin(server: Server, *args: str, stdin: str = "") -> Result:
+    return run_authrelay(["admin", *args], server.backend.env(), stdin=stdin)
 
 
 def signs_in(server: Server, email: str, password: str) -> httpx.Response:

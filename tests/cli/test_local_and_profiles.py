@@ -6,16 +6,17 @@ link expiry is a datetime; docs stand on their own."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 import typer.main
 
 import authrelay
 from authrelay.cli.main import app
 from tests.cli.helpers import InProcess, cli, ok, one_error
+from tests.support.cli import run_authrelay
 from tests.support.servers import Server, free_port, run_cli
 from tests.test_docs import command_paths
 
@@ -76,11 +77,9 @@ def test_profiles_secrets_and_precedence(
     server: Server,
     dev_client: dict[str, str],
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = tmp_path / "config"
-    run = InProcess(capsys, monkeypatch, config)  # the first command runs as a real process
+    run = InProcess(config)
     # The secret from standard input: not an argument, stored 0600.
     added = cli(
         config, "profile", "add", "dev", "--env-url", server.url,
@@ -119,10 +118,17 @@ def test_profiles_secrets_and_precedence(
     assert "* in effect: profile dev" in ok(run("profile", "list")).stdout
 
 
-def test_version_and_help(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    run = InProcess(capsys, monkeypatch, tmp_path)
+def test_version_and_help(tmp_path: Path) -> None:
+    # The real command (`python -m authrelay`): the rest of the CLI tests run its entry
+    # point in the test process (tests/support/cli.py).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHRELAY_", "SCALEKIT_"))}
+    real = run_authrelay(["--version"], env, process=True)
+    assert real.returncode == 0 and real.stdout == f"authrelay {authrelay.__version__}\n"
+    missing = run_authrelay(
+        ["env", "list"], {**env, "AUTHRELAY_DATA_DIR": str(tmp_path / "none")}, process=True
+    )
+    assert missing.returncode == 1 and "no authrelay database at" in one_error(missing)
+    run = InProcess(tmp_path)
     assert run("--version").stdout.strip() == f"authrelay {authrelay.__version__}"
     group = typer.main.get_command(app)
     providers_help = run("providers", "--help").stdout

@@ -25,10 +25,8 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 def run(
     server: Server,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> InProcess:
-    run = InProcess(capsys, monkeypatch, tmp_path / "config")
+    run = InProcess(tmp_path / "config")
     run.save_profiles(server.backend, "dev", "production")
     return run
 

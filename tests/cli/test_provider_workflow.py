@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +16,17 @@ from typer.testing import CliRunner
 
 from authrelay.cli.main import app
 from tests.cli.helpers import InProcess
+from tests.support.cli import Result, run_authrelay
 from tests.support.servers import Server
 
 INFER_FIXTURES = Path(__file__).resolve().parents[1] / "providers" / "infer" / "fixtures"
 
 
-def cli(config: Path, *args: str, check: bool | None = None) -> subprocess.CompletedProcess[str]:
+def cli(config: Path, *args: str, check: bool | None = None) -> Result:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHRELAY_", "SCALEKIT_"))}
     env["AUTHRELAY_CONFIG_DIR"] = str(config)
     env["COLUMNS"] = "200"
-    proc = subprocess.run(
-        [sys.executable, "-m", "authrelay", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_authrelay(args, env)
     if check is True:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
@@ -65,13 +58,10 @@ def profiles(
     server: Server,
     dev_client: dict[str, str],
     prod_client: dict[str, str],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Path:
-    """Two profiles made with `profile add` (run in this process: faster; the commands under
-    test below run as real processes)."""
+    """Two profiles made with `profile add`."""
     config = tmp_path / "config"
-    run = InProcess(capsys, monkeypatch, config)
+    run = InProcess(config)
     for name, client in (("dev", dev_client), ("production", prod_client)):
         added = run(
             "profile", "add", name, "--env-url", server.url,

@@ -12,7 +12,6 @@ import stat
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.cli.helpers import InProcess, cli, ok, one_error
 from tests.support.servers import Server, run_cli
@@ -25,11 +24,9 @@ def test_connections_accounts_and_requests(
     upstream: RecordingUpstream,
     tmp_path: Path,
     unique: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = tmp_path / "config"
-    run = InProcess(capsys, monkeypatch, config)
+    run = InProcess(config)
     saved = run_cli(
         server.backend, "env", "create-client", "dev", "--save-profile", "dev", "--json",
         AUTHRELAY_CONFIG_DIR=str(config),

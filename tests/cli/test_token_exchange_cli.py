@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,25 +12,19 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.cli import Result, run_authrelay
 from tests.support.exchange_upstream import ExchangeUpstream
 from tests.support.servers import Server
 
 
-def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(config: Path, *args: str) -> Result:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHRELAY_", "SCALEKIT_"))}
     env["AUTHRELAY_CONFIG_DIR"] = str(config)
     env["COLUMNS"] = "200"
-    return subprocess.run(
-        [sys.executable, "-m", "authrelay", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_authrelay(args, env)
 
 
-def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+def ok(proc: Result) -> Result:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from authrelay.config import Settings
 from authrelay.dashboard import users
 from authrelay.store import db
+from tests.support.cli import run_authrelay
 from tests.support.servers import Server
 
 CHROMIUM = os.environ.get("AUTHRELAY_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -56,14 +55,7 @@ def add_admin(server: Server, email: str, password: str = PASSWORD) -> str:
 
 
 def add_admin_with_cli(server: Server, email: str, password: str = PASSWORD) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "authrelay", "admin", "add", email],
-        env=server.backend.env(),
-        input=password + "\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_authrelay(["admin", "add", email], server.backend.env(), stdin=password + "\n")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return email
 

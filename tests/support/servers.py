@@ -1,4 +1,4 @@
-"""Real server processes on free loopback ports, and the CLI run as a subprocess."""
+"""Real server processes on free loopback ports, and the CLI pointed at their store."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import httpx
+
+from tests.support.cli import Result, run_authrelay
 
 ALLOWLIST = "127.0.0.0/8,::1,localhost"
 T = TypeVar("T")
@@ -55,16 +57,9 @@ class Backend:
         return env
 
 
-def run_cli(
-    backend: Backend, *args: str, check: bool = True, **env: str
-) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "authrelay", *args],
-        env=backend.env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def run_cli(backend: Backend, *args: str, check: bool = True, **env: str) -> Result:
+    """`authrelay ARGS` pointed at the backend (in this process: tests/support/cli.py)."""
+    proc = run_authrelay(args, backend.env(**env))
     if check and proc.returncode != 0:
         raise AssertionError(f"authrelay {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
