@@ -22,6 +22,7 @@ async def list_audit_log(
     resource_id: str | None,
     actor: str | None = None,
     action: str | None = None,
+    count_limit: int = 1000,
 ) -> dict[str, Any]:
     size = parse_page_size(page_size, 1000)
     before_seq = None
@@ -38,6 +39,7 @@ async def list_audit_log(
         resource_id=resource_id,
         actor=actor,
         action=action,
+        count_limit=count_limit,
     )
     more = len(rows) > size
     rows = rows[:size]

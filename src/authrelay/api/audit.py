@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from authrelay.api.deps import CurrentPrincipal, DbSession
+from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
 from authrelay.audit import list_audit_log
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -16,6 +16,7 @@ router = APIRouter(prefix="/api/v1", tags=["audit"])
 async def audit_logs(
     principal: CurrentPrincipal,
     session: DbSession,
+    runtime: RuntimeDep,
     page_size: str | None = Query(None),
     page_token: str | None = Query(None),
     resource_type: str | None = Query(None),
@@ -28,4 +29,5 @@ async def audit_logs(
         page_token=page_token,
         resource_type=resource_type,
         resource_id=resource_id,
+        count_limit=runtime.settings.list_count_limit,
     )

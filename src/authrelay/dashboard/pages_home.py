@@ -45,7 +45,13 @@ async def home(page: EnvPage) -> Response:
         )
         by_status[status] = listed["total_size"]
     recent = await audit.list_audit_log(
-        s, p, page_size="10", page_token=None, resource_type=None, resource_id=None
+        s,
+        p,
+        page_size="10",
+        page_token=None,
+        resource_type=None,
+        resource_id=None,
+        count_limit=ctx.count_limit,
     )
     return page.render(
         "home.html",
@@ -82,6 +88,7 @@ async def audit_log(
             resource_id=filters["resource_id"] or None,
             actor=filters["actor"] or None,
             action=filters["action"] or None,
+            count_limit=page.runtime.services.count_limit,
         )
     except AuthrelayError as exc:
         return page.render(

@@ -47,18 +47,25 @@ async def list_entries(
     resource_id: str | None,
     actor: str | None = None,
     action: str | None = None,
+    count_limit: int = 1000,
 ) -> tuple[list[AuditEntry], int]:
-    """Newest first; `before_seq` continues from a previous page."""
-    query = select(AuditEntry).where(AuditEntry.environment_id == environment_id)
-    if resource_type:
-        query = query.where(AuditEntry.resource_type == resource_type)
-    if resource_id:
-        query = query.where(AuditEntry.resource_id == resource_id)
-    if actor:
-        query = query.where(AuditEntry.actor == actor)
-    if action:
-        query = query.where(AuditEntry.action == action)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    """Newest first; `before_seq` continues from a previous page. The total counts up to
+    `count_limit` entries (0: all): the log only grows, and a count of all of it would cost
+    a scan on every page (docs/api.md, "Lists at scale")."""
+    conditions = [AuditEntry.environment_id == environment_id]
+    for column, value in (
+        (AuditEntry.resource_type, resource_type),
+        (AuditEntry.resource_id, resource_id),
+        (AuditEntry.actor, actor),
+        (AuditEntry.action, action),
+    ):
+        if value:
+            conditions.append(column == value)
+    counted = select(AuditEntry.seq).where(*conditions)
+    if count_limit:
+        counted = counted.limit(count_limit)
+    total = await session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    query = select(AuditEntry).where(*conditions)
     if before_seq is not None:
         query = query.where(AuditEntry.seq < before_seq)
     rows = await session.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit))

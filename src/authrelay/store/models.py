@@ -203,6 +203,16 @@ class AuditEntry(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+# Each filter of the audit log (API and dashboard) reads its own range, newest first.
+for _column in ("resource_id", "resource_type", "actor", "action"):
+    Index(
+        f"ix_audit_log_env_{_column}_seq",
+        AuditEntry.environment_id,
+        getattr(AuditEntry, _column),
+        AuditEntry.seq,
+    )
+
+
 class CacheState(Base):
     """One row of two generations: `generation` grows with every change of configuration
     the per-process caches depend on (providers, connections, API clients, hosts, tools, MCP
