@@ -85,3 +85,21 @@ async def test_a_process_does_not_drop_its_caches_again_for_its_own_change(
         assert len(runtime.proxy_cache.negatives) == 0
     finally:
         await runtime.close()
+
+
+async def test_a_route_read_before_a_drop_is_not_stored_after_it(tmp_path: Path) -> None:
+    """A miss that read the database before a change and finishes after the change dropped
+    the caches must not store what it read: it may predate the change (a 404 for an account
+    just created), and no later drop would remove it."""
+    runtime = await create_runtime(Settings(data_dir=tmp_path))
+    try:
+        cache = runtime.proxy_cache
+        key = ("env_x", "crm", "someone")
+        read_at = cache.drops
+        runtime.invalidate_accounts()  # a change committed while the miss was reading
+        cache.remember_route(key, NotFound("no account"), read_at)
+        assert cache.cached_route(key) is None and len(cache.negatives) == 0
+        cache.remember_route(key, NotFound("no account"), cache.drops)  # read after it
+        assert len(cache.negatives) == 1
+    finally:
+        await runtime.close()

@@ -195,6 +195,7 @@ class ProxyApp:
         cache = runtime.proxy_cache
         route = cache.cached_route(key)  # raises a cached error answer anew
         if route is None:
+            read_at = cache.drops
             try:
                 route = await load_route(
                     runtime.targets,
@@ -207,9 +208,9 @@ class ProxyApp:
                     providers=runtime.provider_cache,
                 )
             except AuthrelayError as exc:
-                cache.remember_route(key, exc)  # kept as data, never as the exception
+                cache.remember_route(key, exc, read_at)  # as data, never as the exception
                 raise
-            cache.remember_route(key, route)
+            cache.remember_route(key, route, read_at)
         assert isinstance(route, Route)
         return route
 

@@ -148,10 +148,12 @@ class ProxyCache:
         )
         self.hosts: dict[str, str | None] | None = None  # bound host → environment id
         self.generation: Generation | None = None
+        # How many times the routes were dropped: a route read before a drop is not stored
+        # after it (it may predate the change that caused the drop).
+        self.drops = 0
 
     def invalidate(self) -> None:
-        self.routes.clear()
-        self.negatives.clear()
+        self.invalidate_accounts()
         self.clients.clear()
         self.hosts = None
 
@@ -159,9 +161,15 @@ class ProxyCache:
         """Drop what depends on connected accounts: the routes and error answers."""
         self.routes.clear()
         self.negatives.clear()
+        self.drops += 1
 
-    def remember_route(self, key: tuple[str, str, str], value: Any) -> None:
-        """Store a Route, or an error answer as a `Negative` (each replaces the other)."""
+    def remember_route(
+        self, key: tuple[str, str, str], value: Any, read_at: int | None = None
+    ) -> None:
+        """Store a Route, or an error answer as a `Negative` (each replaces the other).
+        `read_at`: `drops` when the value was read; after a drop since, nothing is stored."""
+        if read_at is not None and read_at != self.drops:
+            return
         if isinstance(value, AuthrelayError):
             self.routes.pop(key)
             self.negatives.put(key, Negative.of(value))
