@@ -22,7 +22,7 @@ async def list_audit_log(
     resource_id: str | None,
     actor: str | None = None,
     action: str | None = None,
-    count_limit: int = 1000,
+    count_limit: int,
 ) -> dict[str, Any]:
     size = parse_page_size(page_size, 1000)
     before_seq = None

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.cli import Result, run_authrelay
+from tests.support.cli import Result, cli_env, run_authrelay
 from tests.support.servers import Backend
 
 
@@ -18,10 +17,7 @@ def cli(config: Path, *args: str, stdin: str | None = None, **env_extra: str) ->
 
 
 def _env(config: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHRELAY_", "SCALEKIT_"))}
-    env["AUTHRELAY_CONFIG_DIR"] = str(config)
-    env.update(extra)
-    return env
+    return cli_env(AUTHRELAY_CONFIG_DIR=str(config), **extra)
 
 
 def ok(proc: Any) -> Any:

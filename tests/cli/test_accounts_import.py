@@ -5,7 +5,6 @@ accounts alone, and a malformed file sending nothing."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,21 +13,18 @@ import httpx
 import pytest
 
 from tests.api.resources import api_key_provider, create_connection, create_provider
-from tests.support.cli import Result, run_authrelay
+from tests.support.cli import Result, cli_env, run_authrelay
 from tests.support.servers import Server, create_client, create_environment
 
 ACCOUNTS = "/api/v1/connected_accounts"
 
 
 def import_cli(server: Server, client: dict[str, str], config: Path, *args: str) -> Result:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHRELAY_", "SCALEKIT_"))}
-    env.update(
-        {
-            "AUTHRELAY_CONFIG_DIR": str(config),
-            "SCALEKIT_ENVIRONMENT_URL": server.url,
-            "SCALEKIT_CLIENT_ID": client["client_id"],
-            "SCALEKIT_CLIENT_SECRET": client["client_secret"],
-        }
+    env = cli_env(
+        AUTHRELAY_CONFIG_DIR=str(config),
+        SCALEKIT_ENVIRONMENT_URL=server.url,
+        SCALEKIT_CLIENT_ID=client["client_id"],
+        SCALEKIT_CLIENT_SECRET=client["client_secret"],
     )
     return run_authrelay(["accounts", "import", *args], env)
 

@@ -6,7 +6,6 @@ link expiry is a datetime; docs stand on their own."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +15,7 @@ import typer.main
 import authrelay
 from authrelay.cli.main import app
 from tests.cli.helpers import InProcess, cli, ok, one_error
-from tests.support.cli import run_authrelay
+from tests.support.cli import cli_env, run_authrelay
 from tests.support.servers import Server, free_port, run_cli
 from tests.test_docs import command_paths
 
@@ -121,7 +120,7 @@ def test_profiles_secrets_and_precedence(
 def test_version_and_help(tmp_path: Path) -> None:
     # The real command (`python -m authrelay`): the rest of the CLI tests run its entry
     # point in the test process (tests/support/cli.py).
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHRELAY_", "SCALEKIT_"))}
+    env = cli_env()
     real = run_authrelay(["--version"], env, process=True)
     assert real.returncode == 0 and real.stdout == f"authrelay {authrelay.__version__}\n"
     missing = run_authrelay(

@@ -5,7 +5,6 @@ connection exists; --print-curl run with the real curl), apply and infer."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,17 +15,15 @@ from typer.testing import CliRunner
 
 from authrelay.cli.main import app
 from tests.cli.helpers import InProcess
-from tests.support.cli import Result, run_authrelay
+from tests.cli.helpers import cli as cli_in
+from tests.support.cli import Result
 from tests.support.servers import Server
 
 INFER_FIXTURES = Path(__file__).resolve().parents[1] / "providers" / "infer" / "fixtures"
 
 
 def cli(config: Path, *args: str, check: bool | None = None) -> Result:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHRELAY_", "SCALEKIT_"))}
-    env["AUTHRELAY_CONFIG_DIR"] = str(config)
-    env["COLUMNS"] = "200"
-    proc = run_authrelay(args, env)
+    proc = cli_in(config, *args, COLUMNS="200")
     if check is True:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc

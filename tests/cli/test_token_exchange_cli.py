@@ -4,7 +4,6 @@ promote carries the block to another environment, and a proxied `authrelay reque
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,16 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.cli import Result, run_authrelay
+from tests.cli.helpers import cli as cli_in
+from tests.support.cli import Result
 from tests.support.exchange_upstream import ExchangeUpstream
 from tests.support.servers import Server
 
 
 def cli(config: Path, *args: str) -> Result:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHRELAY_", "SCALEKIT_"))}
-    env["AUTHRELAY_CONFIG_DIR"] = str(config)
-    env["COLUMNS"] = "200"
-    return run_authrelay(args, env)
+    return cli_in(config, *args, COLUMNS="200")
 
 
 def ok(proc: Result) -> Result:

@@ -18,6 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 
+def cli_env(**extra: str) -> dict[str, str]:
+    """This process's environment without authrelay's and Scalekit's variables, plus `extra`:
+    what a command run by a test sees."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHRELAY_", "SCALEKIT_"))}
+    env.update(extra)
+    return env
+
+
 @dataclass
 class Result:
     """What a finished command left, as `subprocess.CompletedProcess` has it."""

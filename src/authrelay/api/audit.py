@@ -29,5 +29,5 @@ async def audit_logs(
         page_token=page_token,
         resource_type=resource_type,
         resource_id=resource_id,
-        count_limit=runtime.settings.list_count_limit,
+        count_limit=runtime.services.count_limit,
     )

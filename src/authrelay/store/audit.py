@@ -47,7 +47,7 @@ async def list_entries(
     resource_id: str | None,
     actor: str | None = None,
     action: str | None = None,
-    count_limit: int = 1000,
+    count_limit: int,
 ) -> tuple[list[AuditEntry], int]:
     """Newest first; `before_seq` continues from a previous page. The total counts up to
     `count_limit` entries (0: all): the log only grows, and a count of all of it would cost
