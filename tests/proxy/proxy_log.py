@@ -14,9 +14,11 @@ def proxy_lines(server: Server, marker: str, count: int = 1) -> list[dict[str, A
     written just after its answer, so it may trail the response by a moment)."""
     lines: list[dict[str, Any]] = []
     for _ in range(100):
+        # Whole lines only: the last one may still be being written.
+        written = server.log_text().rpartition("\n")[0]
         lines = [
             json.loads(line)
-            for line in server.log_text().splitlines()
+            for line in written.splitlines()
             if '"logger": "authrelay.proxy"' in line and marker in line
         ]
         if len(lines) >= count:
