@@ -13,9 +13,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from tests.support.client_tls import share_default_context
 from tests.support.servers import Backend, Server, create_client, start_server
 from tests.support.tls import make_tls
 from tests.support.upstream import RecordingUpstream
+
+share_default_context()
 
 POSTGRES_URL = os.environ.get("AUTHRELAY_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]

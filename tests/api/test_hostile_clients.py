@@ -65,7 +65,14 @@ def _log_lines(server: Server, since: int) -> list[dict[str, object]]:
 def test_disconnect_mid_body_is_a_499_at_info(
     server: Server, dev_client: dict[str, str], target: str, route: str, content_type: str
 ) -> None:
+    token_start = len(server.log_text())
     token = server.token(dev_client)
+    # The token request's access line can reach the log after its answer: wait for it, so
+    # that it is not taken for a line of the request under test.
+    _wait_for(
+        lambda: '"path": "/oauth/token"' in server.log_text()[token_start:],
+        "the token request's access line",
+    )
     before = _request_counts(server, route)
     log_start = len(server.log_text())
     head = (
