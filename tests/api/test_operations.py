@@ -3,6 +3,7 @@ kept out of the log."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -15,10 +16,12 @@ def test_health_ready_metrics_openapi(server: Server, dev_client: dict[str, str]
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
     assert httpx.get(f"{server.url}/readyz").json()["database"] == "ok"
     server.token(dev_client)
-    metrics = httpx.get(f"{server.url}/metrics").text
-    assert (
-        'authrelay_http_requests_total{method="POST",route="/oauth/token",status="200"}' in metrics
-    )
+    # The server counts a request after its answer is sent: the count may come a moment later.
+    sample = 'authrelay_http_requests_total{method="POST",route="/oauth/token",status="200"}'
+    deadline = time.monotonic() + 30
+    while sample not in (metrics := httpx.get(f"{server.url}/metrics").text):
+        assert time.monotonic() < deadline, metrics
+        time.sleep(0.05)
     spec = httpx.get(f"{server.url}/openapi.json").json()
     for path in (
         "/oauth/token",
