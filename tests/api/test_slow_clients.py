@@ -11,7 +11,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.conftest import ONE_BACKEND
 from tests.support.servers import Server, start_server
+
+# The limits are the HTTP layer's, before any request reaches the store: one backend is
+# enough, and each test waits seconds for a timeout.
+pytestmark = ONE_BACKEND
 
 LIMITS = {
     "AUTHRELAY_HEADER_TIMEOUT": "2",
