@@ -206,6 +206,8 @@ class Settings(BaseSettings):
     proxy_cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=65_536)
     provider_cache_max_entries: int = Field(default=1_000, ge=1)
     provider_cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=65_536)
+    tool_cache_max_entries: int = Field(default=10_000, ge=1)
+    tool_cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=65_536)
     # Tests only: every built-in provider's proxy_url becomes `{this}/{identifier}`.
     builtin_upstream_override: str = ""
 

@@ -50,7 +50,6 @@ class Runtime:
     catalog: Catalog
     metrics: Metrics
     http: aiohttp.ClientSession  # OAuth endpoints (token, user info)
-    tool_cache: ToolCache = field(default_factory=ToolCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Built once from the fields above (see __post_init__).
     proxy_cache: ProxyCache = field(init=False)
@@ -62,6 +61,7 @@ class Runtime:
     proxy_http: aiohttp.ClientSession = field(init=False)  # the proxy's, same connection pool
     services: ServiceContext = field(init=False)
     tool_index: IndexCache = field(init=False)  # tool lists, per cache generation
+    tool_cache: ToolCache = field(init=False)  # tool calls' and MCP's lookups
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -70,6 +70,7 @@ class Runtime:
             s.provider_cache_max_entries, s.provider_cache_max_bytes
         )
         self.last_used = LastUsed(s.proxy_cache_max_entries)
+        self.tool_cache = ToolCache(s.tool_cache_max_entries, s.tool_cache_max_bytes)
         self.read_sessions = db.read_only_session_factory(self.engine)
         self.targets = target_reader(self.engine, s.resolved_database_url)
         self.tool_index = IndexCache(self.fresh_generation)
@@ -106,7 +107,7 @@ class Runtime:
     def invalidate_accounts(self, moved_to: int | None = None) -> None:
         """Drop what depends on connected accounts, after a change of accounts only."""
         self.proxy_cache.invalidate_accounts()
-        self.tool_cache.accounts.clear()
+        self.tool_cache.clear_accounts()
         self._own_move("accounts", moved_to)
 
     def _own_move(self, kind: str, moved_to: int | None) -> None:
@@ -267,6 +268,12 @@ async def create_runtime(settings: Settings, metrics: Metrics | None = None) -> 
         http=create_http_client(settings),
     )
     await runtime.fresh_generation()
-    register_cache_metrics(runtime.metrics, runtime.proxy_cache, runtime.provider_cache)
+    tools = runtime.tool_cache
+    register_cache_metrics(
+        runtime.metrics,
+        runtime.proxy_cache,
+        runtime.provider_cache,
+        {"tools": tools.tools, "tool_targets": tools.accounts, "mcp": tools.mcp},
+    )
     runtime.start_background()
     return runtime

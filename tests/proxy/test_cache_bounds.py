@@ -107,3 +107,36 @@ def test_estimated_bytes_cover_the_real_allocation() -> None:
     assert len(cache) == 5000
     assert allocated <= cache.bytes, (allocated, cache.bytes)
     assert cache.bytes <= 3 * allocated  # an estimate, not a wild overcount
+
+
+def test_tool_cache_parts_are_bounded_by_entries_and_bytes() -> None:
+    """The tool-call and MCP caches: at most the configured entries, and at most their
+    share of the configured bytes, by a deep size of what each entry holds."""
+    from authrelay.tools.cache import ToolCache, deep_size
+
+    tools = ToolCache(max_entries=50, max_bytes=1 << 20)
+    for i in range(200):
+        tools.remember(tools.accounts, ("env", "p", f"user-{i}"), ("crm", f"user-{i}"), tools.drops)
+    assert len(tools.accounts) == 50 and tools.accounts.evictions == 150
+    big = {"tools": [{"name": f"t{i}", "description": f"{i}" + "x" * 1000} for i in range(100)]}
+    assert deep_size(big) > 100 * 1000
+    for i in range(20):
+        tools.remember(tools.mcp, ("served", "env", f"config-{i}"), big, tools.drops)
+    assert tools.mcp.bytes <= (1 << 20) // 2 < 20 * deep_size(big)
+    assert 0 < len(tools.mcp) < 20
+    assert tools.mcp.get(("served", "env", "config-19")) is big  # the newest are kept
+
+
+def test_deep_size_follows_objects_and_counts_each_once() -> None:
+    from dataclasses import dataclass
+
+    from authrelay.tools.cache import deep_size
+
+    @dataclass
+    class Holder:
+        text: str
+        items: list[str]
+
+    shared = "y" * 10_000
+    assert deep_size(Holder("x" * 5_000, [shared, shared])) >= 15_000
+    assert deep_size([shared, shared]) < 2 * 10_000

@@ -23,8 +23,9 @@ async def test_account_changes_keep_what_does_not_depend_on_accounts(tmp_path: P
             runtime.proxy_cache.remember_route(key, NotFound("no account"))
             runtime.proxy_cache.clients.put("arc_x", "env_x")
             runtime.proxy_cache.hosts = {"acme.example.test": "env_x"}
-            runtime.tool_cache.remember(runtime.tool_cache.accounts, ("env_x", "t"), ("crm", "u"))
-            runtime.tool_cache.remember(runtime.tool_cache.mcp, ("config", "env_x", "c"), None)
+            tools = runtime.tool_cache
+            tools.remember(tools.accounts, ("env_x", "t"), ("crm", "u"), tools.drops)
+            tools.remember(tools.mcp, ("config", "env_x", "c"), (None,), tools.drops)
 
         warm()
         async with runtime.sessions() as session:
@@ -33,10 +34,10 @@ async def test_account_changes_keep_what_does_not_depend_on_accounts(tmp_path: P
         config = await runtime.fresh_generation()
         assert runtime.proxy_cache.cached_route(key) is None  # the 404 answer is gone
         assert len(runtime.proxy_cache.negatives) == 0
-        assert runtime.tool_cache.accounts == {}
+        assert len(runtime.tool_cache.accounts) == 0
         assert runtime.proxy_cache.clients.get("arc_x") == "env_x"
         assert runtime.proxy_cache.hosts == {"acme.example.test": "env_x"}
-        assert ("config", "env_x", "c") in runtime.tool_cache.mcp
+        assert runtime.tool_cache.mcp.get(("config", "env_x", "c")) == (None,)
         assert await runtime.fresh_generation() == config  # the tool lists' generation
 
         warm()
@@ -47,7 +48,7 @@ async def test_account_changes_keep_what_does_not_depend_on_accounts(tmp_path: P
         assert len(runtime.proxy_cache.negatives) == 0
         assert runtime.proxy_cache.clients.get("arc_x") is None
         assert runtime.proxy_cache.hosts is None
-        assert runtime.tool_cache.mcp == {} and runtime.tool_cache.accounts == {}
+        assert len(runtime.tool_cache.mcp) == 0 and len(runtime.tool_cache.accounts) == 0
     finally:
         await runtime.close()
 
@@ -101,5 +102,26 @@ async def test_a_route_read_before_a_drop_is_not_stored_after_it(tmp_path: Path)
         assert cache.cached_route(key) is None and len(cache.negatives) == 0
         cache.remember_route(key, NotFound("no account"), cache.drops)  # read after it
         assert len(cache.negatives) == 1
+    finally:
+        await runtime.close()
+
+
+async def test_a_tool_lookup_read_before_a_drop_is_not_stored_after_it(tmp_path: Path) -> None:
+    """The same for the tool-call and MCP lookups: a tool, an account reference's target or
+    an MCP config read before a change is not stored after the change dropped the cache."""
+    runtime = await create_runtime(Settings(data_dir=tmp_path))
+    try:
+        tools = runtime.tool_cache
+        for drop, store, key, value in (
+            (runtime.invalidate_accounts, tools.accounts, ("env_x", "t", "u"), ("crm", "u")),
+            (runtime.invalidate, tools.mcp, ("config", "env_x", "c"), (None,)),
+            (runtime.invalidate, tools.tools, ("env_x", "tool"), "a tool"),
+        ):
+            read_at = tools.drops
+            drop()  # a change committed while the lookup was reading
+            tools.remember(store, key, value, read_at)
+            assert store.get(key) is None and len(store) == 0
+            tools.remember(store, key, value, tools.drops)  # read after it
+            assert store.get(key) == value
     finally:
         await runtime.close()

@@ -1,4 +1,4 @@
-"""The proxy caches' sizes on /metrics: entries, estimated bytes and evictions per cache,
+"""The per-process caches' sizes on /metrics: entries, estimated bytes and evictions per cache,
 read when /metrics is scraped (the hot path does no metrics work for them)."""
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ class CacheCollector(Collector):
 
 
 def register_cache_metrics(
-    metrics: Metrics, proxy: ProxyCache, providers: BoundedCache[Any, Any]
+    metrics: Metrics,
+    proxy: ProxyCache,
+    providers: BoundedCache[Any, Any],
+    others: dict[str, BoundedCache[Any, Any]],
 ) -> None:
     """Once per process (a second runtime in the same process replaces the first's)."""
     old = getattr(metrics, "cache_collector", None)
@@ -53,6 +56,7 @@ def register_cache_metrics(
             "negatives": proxy.negatives,
             "clients": proxy.clients,
             "providers": providers,
+            **others,
         }
     )
     metrics.registry.register(collector)

@@ -1,17 +1,24 @@
 """Per-process cache of what a tool call needs before its upstream call: the tool (with
 its compiled input validator) and how a caller's account reference resolves to a
-connection. Dropped with the proxy's caches whenever the cache generation moves."""
+connection; and the MCP server's configs and served tool lists. Dropped with the proxy's
+caches whenever the cache generation moves.
+
+Each part is bounded by entries and by an estimate of its entries' bytes (`BoundedCache`,
+`AUTHRELAY_TOOL_CACHE_MAX_ENTRIES` / `AUTHRELAY_TOOL_CACHE_MAX_BYTES`); the least recently
+used entries go first. A value read from the database before a drop is not stored after it
+(`drops`): it may predate the change that caused the drop, and nothing would remove it.
+"""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from authrelay.proxy.cache import BoundedCache
 from authrelay.tools.model import Binding
-
-_MAX_ENTRIES = 50_000
 
 
 @dataclass(frozen=True)
@@ -23,18 +30,66 @@ class CachedTool:
     validator: Draft202012Validator
 
 
+def deep_size(value: Any, seen: set[int] | None = None) -> int:
+    """Bytes held by `value` and everything it refers to (containers, dataclasses, models
+    and plain objects; each object counted once)."""
+    seen = set() if seen is None else seen
+    stack = [value]
+    total = 0
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, type):
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        if isinstance(item, str | bytes | int | float | bool) or item is None:
+            continue
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+        else:
+            fields = getattr(item, "__dict__", None)
+            if fields is not None:
+                stack.append(fields)
+            for slot in getattr(type(item), "__slots__", ()):
+                stack.append(getattr(item, slot, None))
+    return total
+
+
+def _entry_size(key: Any, value: Any) -> int:
+    return deep_size((key, value))
+
+
 class ToolCache:
-    def __init__(self) -> None:
-        self.tools: dict[tuple[str, str], CachedTool] = {}
-        self.accounts: dict[tuple[str, ...], Any] = {}
-        self.mcp: dict[tuple[str, ...], Any] = {}  # MCP configs and served tools (authrelay.mcp)
+    def __init__(self, max_entries: int = 10_000, max_bytes: int = 64 * 1024 * 1024) -> None:
+        # (environment id, tool name) → CachedTool
+        self.tools: BoundedCache[tuple[str, str], CachedTool] = BoundedCache(
+            max_entries, max(4096, max_bytes // 4), _entry_size
+        )
+        # (environment id, provider, account reference…) → (connection name, identifier)
+        self.accounts: BoundedCache[tuple[str, ...], Any] = BoundedCache(
+            max_entries, max(4096, max_bytes // 4), _entry_size
+        )
+        # MCP configs and served tools (authrelay.mcp): few entries, each possibly large
+        self.mcp: BoundedCache[tuple[str, ...], Any] = BoundedCache(
+            max_entries, max(4096, max_bytes // 2), _entry_size
+        )
+        self.drops = 0
 
     def clear(self) -> None:
         self.tools.clear()
         self.accounts.clear()
         self.mcp.clear()
+        self.drops += 1
 
-    def remember(self, store: dict[Any, Any], key: Any, value: Any) -> None:
-        if len(store) >= _MAX_ENTRIES:
-            store.clear()
-        store[key] = value
+    def clear_accounts(self) -> None:
+        self.accounts.clear()
+        self.drops += 1
+
+    def remember(self, store: BoundedCache[Any, Any], key: Any, value: Any, read_at: int) -> None:
+        """Store `value`, read from the database when `drops` was `read_at`: unless the cache
+        was dropped since."""
+        if read_at == self.drops:
+            store.put(key, value)
