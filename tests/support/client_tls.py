@@ -5,7 +5,8 @@ each); the suite makes thousands of clients (`httpx.get`, `Server.api`, the SDK 
 run in-process), which cost more CPU than many of the tests themselves. Clients made with
 the default `verify` share one context here, made the way httpx makes it (certifi's bundle,
 or SSL_CERT_FILE / SSL_CERT_DIR as they are set when a client is made); any other `verify`
-or a client certificate gets its own context as before.
+or a client certificate gets its own context as before. (httpcore sets the ALPN protocols
+on the context per connection: the same list for every HTTP/1.1 client; no test uses HTTP/2.)
 """
 
 from __future__ import annotations
