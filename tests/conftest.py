@@ -7,8 +7,9 @@ import asyncio
 import os
 import secrets
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -19,6 +20,7 @@ from tests.support.tls import make_tls
 from tests.support.upstream import RecordingUpstream
 
 share_default_context()
+T = TypeVar("T")
 
 POSTGRES_URL = os.environ.get("AUTHRELAY_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
@@ -58,9 +60,36 @@ def new_backend(kind: str, data_dir: Path) -> Backend:
     return Backend("postgres", data_dir, urlunsplit(parts._replace(path=f"/{name}")))
 
 
+@pytest.fixture(scope="session")
+def kept() -> Iterator[dict[tuple[str, str], Any]]:
+    """What the session makes once per backend: its store, servers, clients. pytest tears a
+    parametrized session fixture down whenever the next test a worker takes has the other
+    backend (the workers take tests in any order), and would otherwise make a new store
+    and start new servers each time. Servers are stopped at the end of the session."""
+    made: dict[tuple[str, str], Any] = {}
+    yield made
+    for value in made.values():
+        if isinstance(value, Server):
+            value.stop()
+
+
+def keep(made: dict[tuple[str, str], Any], what: str, backend: str, make: Callable[[], T]) -> T:
+    key = (what, backend)
+    if key not in made:
+        made[key] = make()
+    return cast(T, made[key])
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Backend:
-    return new_backend(str(request.param), tmp_path_factory.mktemp(f"data-{request.param}"))
+def backend(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    kept: dict[tuple[str, str], Any],
+) -> Backend:
+    name = str(request.param)
+    return keep(
+        kept, "backend", name, lambda: new_backend(name, tmp_path_factory.mktemp(f"data-{name}"))
+    )
 
 
 @pytest.fixture(scope="session")
@@ -71,23 +100,30 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ssl.SSLContext]
 
 @pytest.fixture(scope="session")
 def server(
-    backend: Backend, tmp_path_factory: pytest.TempPathFactory, tls: tuple[Path, ssl.SSLContext]
-) -> Iterator[Server]:
-    srv = start_server(
-        backend, tmp_path_factory.mktemp("logs"), AUTHRELAY_PROXY_CA_FILE=str(tls[0])
+    backend: Backend,
+    tmp_path_factory: pytest.TempPathFactory,
+    tls: tuple[Path, ssl.SSLContext],
+    kept: dict[tuple[str, str], Any],
+) -> Server:
+    return keep(
+        kept,
+        "server",
+        backend.name,
+        lambda: start_server(
+            backend, tmp_path_factory.mktemp("logs"), AUTHRELAY_PROXY_CA_FILE=str(tls[0])
+        ),
     )
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture(scope="session")
-def dev_client(server: Server) -> dict[str, str]:
-    return create_client(server.backend, "dev")
+def dev_client(server: Server, kept: dict[tuple[str, str], Any]) -> dict[str, str]:
+    return keep(kept, "dev_client", server.backend.name, lambda: create_client(server.backend))
 
 
 @pytest.fixture(scope="session")
-def prod_client(server: Server) -> dict[str, str]:
-    return create_client(server.backend, "production")
+def prod_client(server: Server, kept: dict[tuple[str, str], Any]) -> dict[str, str]:
+    name = server.backend.name
+    return keep(kept, "prod_client", name, lambda: create_client(server.backend, "production"))
 
 
 @pytest.fixture
@@ -111,15 +147,20 @@ def tls_upstream(tls: tuple[Path, ssl.SSLContext]) -> Iterator[RecordingUpstream
 
 
 @pytest.fixture(scope="session")
-def strict_server(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def strict_server(
+    server: Server, tmp_path_factory: pytest.TempPathFactory, kept: dict[tuple[str, str], Any]
+) -> Server:
     """A second server on the same store: allows only 127.0.0.1, follows redirects, and
     gives up on upstreams after one second."""
-    srv = start_server(
-        server.backend,
-        tmp_path_factory.mktemp("strict"),
-        AUTHRELAY_UPSTREAM_ALLOWLIST="127.0.0.1/32",
-        AUTHRELAY_PROXY_FOLLOW_REDIRECTS="true",
-        AUTHRELAY_PROXY_READ_TIMEOUT="1",
+    return keep(
+        kept,
+        "strict_server",
+        server.backend.name,
+        lambda: start_server(
+            server.backend,
+            tmp_path_factory.mktemp("strict"),
+            AUTHRELAY_UPSTREAM_ALLOWLIST="127.0.0.1/32",
+            AUTHRELAY_PROXY_FOLLOW_REDIRECTS="true",
+            AUTHRELAY_PROXY_READ_TIMEOUT="1",
+        ),
     )
-    yield srv
-    srv.stop()

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from authrelay.config import Settings
 from authrelay.dashboard import users
 from authrelay.store import db
+from tests.conftest import keep
 from tests.support.cli import run_authrelay
 from tests.support.servers import Server
 
@@ -85,8 +86,8 @@ def chromium(backend: Any) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def admin(server: Server) -> str:
-    return add_admin_with_cli(server, ADMIN)
+def admin(server: Server, kept: dict[tuple[str, str], Any]) -> str:
+    return keep(kept, "admin", server.backend.name, lambda: add_admin_with_cli(server, ADMIN))
 
 
 @dataclass

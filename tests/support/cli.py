@@ -69,6 +69,7 @@ def _in_process(args: list[str], env: Mapping[str, str], stdin: str) -> Result:
     from authrelay.cli.main import main
 
     _fresh_consoles()
+    _fresh_browsers()
     saved_environ = dict(os.environ)
     saved = sys.argv, sys.stdin, sys.stdout, sys.stderr
     # Text streams over bytes, as a process has them (`request` writes to stdout.buffer).
@@ -114,3 +115,13 @@ def _fresh_consoles() -> None:
             for value in vars(module).values():
                 if isinstance(value, LazyConsole):
                     value._console = None
+
+
+def _fresh_browsers() -> None:
+    """`webbrowser` reads BROWSER once per process, when it first opens something: forget
+    what it read, so that each command's BROWSER is used, as each process would."""
+    import webbrowser
+
+    with webbrowser._lock:  # type: ignore[attr-defined]
+        webbrowser._tryorder = None  # type: ignore[attr-defined]
+        webbrowser._browsers.clear()  # type: ignore[attr-defined]
