@@ -107,7 +107,7 @@ class Runtime:
     def invalidate_accounts(self, moved_to: int | None = None) -> None:
         """Drop what depends on connected accounts, after a change of accounts only."""
         self.proxy_cache.invalidate_accounts()
-        self.tool_cache.clear_accounts()
+        self.tool_cache.accounts.clear()
         self._own_move("accounts", moved_to)
 
     def _own_move(self, kind: str, moved_to: int | None) -> None:
@@ -268,12 +268,18 @@ async def create_runtime(settings: Settings, metrics: Metrics | None = None) -> 
         http=create_http_client(settings),
     )
     await runtime.fresh_generation()
-    tools = runtime.tool_cache
+    proxy, tools = runtime.proxy_cache, runtime.tool_cache
     register_cache_metrics(
         runtime.metrics,
-        runtime.proxy_cache,
-        runtime.provider_cache,
-        {"tools": tools.tools, "tool_targets": tools.accounts, "mcp": tools.mcp},
+        {
+            "routes": proxy.routes,
+            "negatives": proxy.negatives,
+            "clients": proxy.clients,
+            "providers": runtime.provider_cache,
+            "tools": tools.tools,
+            "tool_targets": tools.accounts,
+            "mcp": tools.mcp,
+        },
     )
     runtime.start_background()
     return runtime

@@ -116,12 +116,12 @@ def test_tool_cache_parts_are_bounded_by_entries_and_bytes() -> None:
 
     tools = ToolCache(max_entries=50, max_bytes=1 << 20)
     for i in range(200):
-        tools.remember(tools.accounts, ("env", "p", f"user-{i}"), ("crm", f"user-{i}"), tools.drops)
+        tools.accounts.put(("env", "p", f"user-{i}"), ("crm", f"user-{i}"))
     assert len(tools.accounts) == 50 and tools.accounts.evictions == 150
     big = {"tools": [{"name": f"t{i}", "description": f"{i}" + "x" * 1000} for i in range(100)]}
     assert deep_size(big) > 100 * 1000
     for i in range(20):
-        tools.remember(tools.mcp, ("served", "env", f"config-{i}"), big, tools.drops)
+        tools.mcp.put(("served", "env", f"config-{i}"), big)
     assert tools.mcp.bytes <= (1 << 20) // 2 < 20 * deep_size(big)
     assert 0 < len(tools.mcp) < 20
     assert tools.mcp.get(("served", "env", "config-19")) is big  # the newest are kept

@@ -24,8 +24,8 @@ async def test_account_changes_keep_what_does_not_depend_on_accounts(tmp_path: P
             runtime.proxy_cache.clients.put("arc_x", "env_x")
             runtime.proxy_cache.hosts = {"acme.example.test": "env_x"}
             tools = runtime.tool_cache
-            tools.remember(tools.accounts, ("env_x", "t"), ("crm", "u"), tools.drops)
-            tools.remember(tools.mcp, ("config", "env_x", "c"), (None,), tools.drops)
+            tools.accounts.put(("env_x", "t"), ("crm", "u"))
+            tools.mcp.put(("config", "env_x", "c"), (None,))
 
         warm()
         async with runtime.sessions() as session:
@@ -96,11 +96,11 @@ async def test_a_route_read_before_a_drop_is_not_stored_after_it(tmp_path: Path)
     try:
         cache = runtime.proxy_cache
         key = ("env_x", "crm", "someone")
-        read_at = cache.drops
+        read_at = cache.routes.clears
         runtime.invalidate_accounts()  # a change committed while the miss was reading
         cache.remember_route(key, NotFound("no account"), read_at)
         assert cache.cached_route(key) is None and len(cache.negatives) == 0
-        cache.remember_route(key, NotFound("no account"), cache.drops)  # read after it
+        cache.remember_route(key, NotFound("no account"), cache.routes.clears)  # read after
         assert len(cache.negatives) == 1
     finally:
         await runtime.close()
@@ -117,11 +117,11 @@ async def test_a_tool_lookup_read_before_a_drop_is_not_stored_after_it(tmp_path:
             (runtime.invalidate, tools.mcp, ("config", "env_x", "c"), (None,)),
             (runtime.invalidate, tools.tools, ("env_x", "tool"), "a tool"),
         ):
-            read_at = tools.drops
+            read_at = store.clears
             drop()  # a change committed while the lookup was reading
-            tools.remember(store, key, value, read_at)
+            store.put(key, value, read_at)
             assert store.get(key) is None and len(store) == 0
-            tools.remember(store, key, value, tools.drops)  # read after it
+            store.put(key, value, store.clears)  # read after it
             assert store.get(key) == value
     finally:
         await runtime.close()

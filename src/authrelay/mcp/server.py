@@ -246,11 +246,11 @@ class McpApp:
         if entry is not None:
             found: tuple[list[dict[str, Any]], bool] | None = entry[0]
             return found
-        read_at = cache.drops
+        read_at = cache.mcp.clears
         async with runtime.sessions() as session:
             row = await configs.find(session, env_id, config_id)
         found = (list(row.mappings), row.access_level == "READ_ONLY") if row else None
-        cache.remember(cache.mcp, key, (found,), read_at)
+        cache.mcp.put(key, (found,), read_at)
         return found
 
     @staticmethod
@@ -269,13 +269,13 @@ class McpApp:
         key = ("served", req.grant.environment_id, *req.served_key)
         found = cache.mcp.get(key)
         if found is None:
-            read_at = cache.drops
+            read_at = cache.mcp.clears
             async with req.runtime.sessions() as session:
                 served = await served_tools(
                     session, req.grant.environment_id, req.mappings, req.read_only
                 )
             found = (served, [_mcp_tool(s) for s in served.values()])
-            cache.remember(cache.mcp, key, found, read_at)
+            cache.mcp.put(key, found, read_at)
         return found
 
     async def _cached_list(
@@ -300,10 +300,10 @@ class McpApp:
         key = ("wire", req.grant.environment_id, *req.served_key, ctx.protocol_version)
         found: HandlerResult = cache.mcp.get(key)
         if found is None:
-            read_at = cache.drops
+            read_at = cache.mcp.clears
             found = await call_next(ctx)
             if isinstance(found, dict):
-                cache.remember(cache.mcp, key, found, read_at)
+                cache.mcp.put(key, found, read_at)
         return found
 
     async def _list_tools(

@@ -195,7 +195,7 @@ class ProxyApp:
         cache = runtime.proxy_cache
         route = cache.cached_route(key)  # raises a cached error answer anew
         if route is None:
-            read_at = cache.drops
+            read_at = cache.routes.clears
             try:
                 route = await load_route(
                     runtime.targets,

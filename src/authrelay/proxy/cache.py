@@ -51,7 +51,9 @@ class BoundedCache(Generic[K, V]):
     """A least-recently-used map bounded by `max_entries` and by `max_bytes`, the sum of each
     entry's estimated size (`sizer(key, value)` plus `ENTRY_OVERHEAD`). Inserting past either
     bound evicts the least recently used entries first; a value larger than `max_bytes` on
-    its own is not stored."""
+    its own is not stored. `clears` counts the times it was emptied: a value read from the
+    database before a clear is not stored after it (`put(..., read_at=clears then)`), since
+    it may predate the change that caused the clear and nothing would remove it."""
 
     def __init__(self, max_entries: int, max_bytes: int, sizer: Callable[[K, V], int]) -> None:
         self.max_entries = max_entries
@@ -60,6 +62,7 @@ class BoundedCache(Generic[K, V]):
         self.data: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self.bytes = 0
         self.evictions = 0
+        self.clears = 0
 
     def __len__(self) -> int:
         return len(self.data)
@@ -71,7 +74,9 @@ class BoundedCache(Generic[K, V]):
         self.data.move_to_end(key)
         return entry[0]
 
-    def put(self, key: K, value: V) -> None:
+    def put(self, key: K, value: V, read_at: int | None = None) -> None:
+        if read_at is not None and read_at != self.clears:
+            return
         size = self.sizer(key, value) + ENTRY_OVERHEAD
         old = self.data.pop(key, None)
         if old is not None:
@@ -94,6 +99,7 @@ class BoundedCache(Generic[K, V]):
     def clear(self) -> None:
         self.data.clear()
         self.bytes = 0
+        self.clears += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +154,6 @@ class ProxyCache:
         )
         self.hosts: dict[str, str | None] | None = None  # bound host → environment id
         self.generation: Generation | None = None
-        # How many times the routes were dropped: a route read before a drop is not stored
-        # after it (it may predate the change that caused the drop).
-        self.drops = 0
 
     def invalidate(self) -> None:
         self.invalidate_accounts()
@@ -161,14 +164,14 @@ class ProxyCache:
         """Drop what depends on connected accounts: the routes and error answers."""
         self.routes.clear()
         self.negatives.clear()
-        self.drops += 1
 
     def remember_route(
         self, key: tuple[str, str, str], value: Any, read_at: int | None = None
     ) -> None:
         """Store a Route, or an error answer as a `Negative` (each replaces the other).
-        `read_at`: `drops` when the value was read; after a drop since, nothing is stored."""
-        if read_at is not None and read_at != self.drops:
+        `read_at`: `routes.clears` when the value was read (routes and error answers are
+        cleared together); after a clear since, nothing is stored."""
+        if read_at is not None and read_at != self.routes.clears:
             return
         if isinstance(value, AuthrelayError):
             self.routes.pop(key)

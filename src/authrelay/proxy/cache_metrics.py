@@ -10,7 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from authrelay.observability import Metrics
-from authrelay.proxy.cache import BoundedCache, ProxyCache
+from authrelay.proxy.cache import BoundedCache
 
 
 class CacheCollector(Collector):
@@ -40,24 +40,12 @@ class CacheCollector(Collector):
         yield evictions
 
 
-def register_cache_metrics(
-    metrics: Metrics,
-    proxy: ProxyCache,
-    providers: BoundedCache[Any, Any],
-    others: dict[str, BoundedCache[Any, Any]],
-) -> None:
-    """Once per process (a second runtime in the same process replaces the first's)."""
+def register_cache_metrics(metrics: Metrics, caches: dict[str, BoundedCache[Any, Any]]) -> None:
+    """Once per process (a second runtime in the same process replaces the first's); the
+    `cache` label is each cache's name in `caches`."""
     old = getattr(metrics, "cache_collector", None)
     if old is not None:
         metrics.registry.unregister(old)
-    collector = CacheCollector(
-        {
-            "routes": proxy.routes,
-            "negatives": proxy.negatives,
-            "clients": proxy.clients,
-            "providers": providers,
-            **others,
-        }
-    )
+    collector = CacheCollector(caches)
     metrics.registry.register(collector)
     metrics.cache_collector = collector  # type: ignore[attr-defined]

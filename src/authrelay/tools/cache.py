@@ -5,8 +5,8 @@ caches whenever the cache generation moves.
 
 Each part is bounded by entries and by an estimate of its entries' bytes (`BoundedCache`,
 `AUTHRELAY_TOOL_CACHE_MAX_ENTRIES` / `AUTHRELAY_TOOL_CACHE_MAX_BYTES`); the least recently
-used entries go first. A value read from the database before a drop is not stored after it
-(`drops`): it may predate the change that caused the drop, and nothing would remove it.
+used entries go first; a value read from the database before a clear is not stored after
+it (`BoundedCache.put(..., read_at)`).
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ class CachedTool:
     validator: Draft202012Validator
 
 
-def deep_size(value: Any, seen: set[int] | None = None) -> int:
+def deep_size(value: Any) -> int:
     """Bytes held by `value` and everything it refers to (containers, dataclasses, models
     and plain objects; each object counted once)."""
-    seen = set() if seen is None else seen
+    seen: set[int] = set()
     stack = [value]
     total = 0
     while stack:
@@ -76,20 +76,8 @@ class ToolCache:
         self.mcp: BoundedCache[tuple[str, ...], Any] = BoundedCache(
             max_entries, max(4096, max_bytes // 2), _entry_size
         )
-        self.drops = 0
 
     def clear(self) -> None:
         self.tools.clear()
         self.accounts.clear()
         self.mcp.clear()
-        self.drops += 1
-
-    def clear_accounts(self) -> None:
-        self.accounts.clear()
-        self.drops += 1
-
-    def remember(self, store: BoundedCache[Any, Any], key: Any, value: Any, read_at: int) -> None:
-        """Store `value`, read from the database when `drops` was `read_at`: unless the cache
-        was dropped since."""
-        if read_at == self.drops:
-            store.put(key, value)

@@ -95,7 +95,7 @@ async def _tool(runtime: Runtime, env_id: str, name: str) -> CachedTool:
     found = cache.tools.get((env_id, name))
     if found is not None:
         return found
-    read_at = cache.drops
+    read_at = cache.tools.clears
     async with runtime.sessions() as session:
         row = await store.by_name(session, env_id, name)
     if row is None:
@@ -110,7 +110,7 @@ async def _tool(runtime: Runtime, env_id: str, name: str) -> CachedTool:
         binding=Binding.model_validate(row.binding),
         validator=Draft202012Validator(row.definition.get("input_schema", {})),
     )
-    cache.remember(cache.tools, (env_id, name), tool, read_at)
+    cache.tools.put((env_id, name), tool, read_at)
     return tool
 
 
@@ -142,10 +142,10 @@ async def _target(
     if found is not None:
         assert isinstance(found, tuple)
         return found
-    read_at = cache.drops
+    read_at = cache.accounts.clears
     async with runtime.sessions() as session:
         target = await _resolve_target(session, env_id, tool, req)
-    cache.remember(cache.accounts, key, target, read_at)
+    cache.accounts.put(key, target, read_at)
     return target
 
 
