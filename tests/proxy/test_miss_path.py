@@ -95,3 +95,153 @@ def test_misses_share_the_parsed_provider_and_cache_errors_as_data(
     errors = found["errors"]
     assert isinstance(errors, list) and errors[0] is not errors[1]
     assert "nobody-here" in errors[0].message
+
+
+def _create(api: object, connection: str, identifier: str) -> None:
+    response = api.post(  # type: ignore[attr-defined]
+        "/api/v1/connected_accounts",
+        json={
+            "connector": connection,
+            "identifier": identifier,
+            "connected_account": {
+                "authorization_details": {
+                    "static_auth": {"details": {"api_key": f"key-{identifier}"}}
+                }
+            },
+        },
+    )
+    assert response.status_code == 201, response.text
+
+
+def _settings(server: Server) -> Settings:
+    return Settings(
+        data_dir=server.backend.data_dir,
+        database_url=server.backend.database_url,
+        upstream_allowlist=ALLOWLIST,
+        master_keys=server.extra_env.get("AUTHRELAY_MASTER_KEYS"),
+    )
+
+
+def test_lookups_asked_together_answer_each_caller(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
+) -> None:
+    """Concurrent misses (on PostgreSQL sent as one statement) give every caller its own
+    answer: known accounts of two connections, an unknown identifier, an unknown connection."""
+    first, second = f"batch-a-{unique}", f"batch-b-{unique}"
+    with server.api(dev_client) as api:
+        enable(
+            api,
+            provider_definition(f"Batch A {unique}", upstream),
+            first,
+            "u0",
+            {"api_key": "key-u0"},
+        )
+        enable(
+            api,
+            provider_definition(f"Batch B {unique}", upstream),
+            second,
+            "v0",
+            {"api_key": "key-v0"},
+        )
+        for n in range(1, 6):
+            _create(api, first, f"u{n}")
+
+    asks = [(first, f"u{n}") for n in range(6)] + [
+        (second, "v0"),
+        (first, "v0"),  # an identifier of the other connection
+        (first, "nobody"),
+        ("no-such-connection", "u1"),
+        (second, "u1"),
+    ]
+
+    async def run() -> tuple[list[object], list[object], int]:
+        runtime = await create_runtime(_settings(server))
+        try:
+            async with runtime.sessions() as session:
+                env = await get_environment(session, "dev")
+            assert env is not None
+            reader = runtime.targets
+            alone = [await reader.target(env.id, c, i) for c, i in asks]
+            before = getattr(reader, "statements", 0)
+            together = await asyncio.gather(*(reader.target(env.id, c, i) for c, i in asks))
+            return alone, list(together), getattr(reader, "statements", 0) - before
+        finally:
+            await runtime.close()
+
+    alone, together, statements = asyncio.run(run())
+    assert together == alone
+    accounts = [t.account_id if t is not None else "no connection" for t in together]  # type: ignore[attr-defined]
+    assert all(a is not None for a in accounts[:7]) and len(set(accounts[:7])) == 7
+    assert accounts[7:] == [None, None, "no connection", None]
+    if server.backend.name == "postgres":
+        assert statements == 1  # eleven lookups asked in one round: one statement
+
+
+def test_last_used_flush_writes_every_account_and_never_moves_back(
+    server: Server,
+    dev_client: dict[str, str],
+    upstream: RecordingUpstream,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from authrelay.store import accounts as account_store
+    from authrelay.store.models import ConnectedAccount, Connection
+
+    connection = f"used-{unique}"
+    with server.api(dev_client) as api:
+        enable(
+            api, provider_definition(f"Used {unique}", upstream), connection, "w0", {"api_key": "k"}
+        )
+        for n in range(1, 5):
+            _create(api, connection, f"w{n}")
+    monkeypatch.setattr(account_store, "TOUCH_CHUNK", 2)  # five accounts: three statements
+    t0 = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+
+    async def run() -> list[dict[str, datetime | None]]:
+        runtime = await create_runtime(_settings(server))
+        seen = []
+        try:
+            async with runtime.sessions() as session:
+                rows = await session.execute(
+                    select(ConnectedAccount.id, ConnectedAccount.identifier)
+                    .join(Connection, Connection.id == ConnectedAccount.connection_id)
+                    .where(Connection.name == connection)
+                )
+                ids = {identifier: account_id for account_id, identifier in rows}
+            assert len(ids) == 5
+
+            async def read() -> dict[str, datetime | None]:
+                async with runtime.sessions() as session:
+                    rows = await session.execute(
+                        select(ConnectedAccount.identifier, ConnectedAccount.last_used_at).where(
+                            ConnectedAccount.id.in_(list(ids.values()))
+                        )
+                    )
+                    return {
+                        i: (w.replace(tzinfo=UTC) if w is not None and w.tzinfo is None else w)
+                        for i, w in rows
+                    }
+
+            async def touch(used: dict[str, datetime]) -> None:
+                async with runtime.sessions() as session:
+                    await account_store.touch_last_used(
+                        session, {ids[k]: v for k, v in used.items()}
+                    )
+                    await session.commit()
+
+            await touch({f"w{n}": t0 + timedelta(seconds=n) for n in range(5)})
+            seen.append(await read())
+            # Older values never replace newer ones; newer ones do.
+            await touch({"w0": t0 - timedelta(days=1), "w1": t0 + timedelta(hours=1)})
+            seen.append(await read())
+        finally:
+            await runtime.close()
+        return seen
+
+    first, second = asyncio.run(run())
+    assert first == {f"w{n}": t0 + timedelta(seconds=n) for n in range(5)}
+    assert second == {**first, "w1": t0 + timedelta(hours=1)}

@@ -101,6 +101,19 @@ _SQLITE_DEFINITION = "SELECT definition, version FROM providers WHERE id = ?"
 # And for asyncpg: the same text with numbered parameters.
 _PG_TARGET = _SQLITE_TARGET.replace("?", "$1", 1).replace("?", "$2", 1).replace("?", "$3", 1)
 _PG_DEFINITION = _SQLITE_DEFINITION.replace("?", "$1")
+# A batch of lookups: row n answers the n-th (identifier, environment, connection name);
+# no row when the connection does not exist (each join matches at most one row: unique keys).
+_PG_TARGETS = (
+    "SELECT q.n, c.enabled, c.type, c.provider_identifier, a.id, a.status, a.secret_ct, "
+    "a.api_config, a.token_version, a.token_expires_at, p.id, p.version "
+    "FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY "
+    "AS q(identifier, environment_id, name, n) "
+    "JOIN connections AS c ON c.environment_id = q.environment_id AND c.name = q.name "
+    "LEFT OUTER JOIN connected_accounts AS a "
+    "ON a.connection_id = c.id AND a.identifier = q.identifier "
+    "LEFT OUTER JOIN providers AS p "
+    "ON p.environment_id = c.environment_id AND p.identifier = c.provider_identifier"
+)
 # The cache generation (store/cache.py), for readers that must know it exactly (tool lists).
 _SQLITE_GENERATION = "SELECT generation, accounts FROM cache_state WHERE id = 1"
 _GENERATION = select(CacheState.generation, CacheState.accounts).where(CacheState.id == 1)
@@ -219,6 +232,13 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+def _pg_target(row: Any) -> ProxyTarget | None:
+    """A row of `_PG_TARGETS` (its first column the position in the batch)."""
+    if row is None:
+        return None
+    return ProxyTarget(row[1], row[2], row[3], row[4], row[5], row[6], _json(row[7]), *row[8:12])
+
+
 async def _keep_session(_connection: Any) -> None:
     """Release a pooled connection as it is. asyncpg's default runs a reset query on every
     release (a second round trip per miss); these connections only ever run the two SELECTs
@@ -226,16 +246,32 @@ async def _keep_session(_connection: Any) -> None:
 
 
 class AsyncpgReader:
-    """PostgreSQL: a small asyncpg pool of its own (opened on first use) running the two
+    """PostgreSQL: a small asyncpg pool of its own (opened on first use) running the
     statements as prepared statements (asyncpg caches them per connection). Through
     SQLAlchemy the same query cost several times the CPU in the worker (pool checkout,
-    greenlet bridge, result processing), which at one query per miss is most of a miss."""
+    greenlet bridge, result processing), which at one query per miss is most of a miss.
+
+    Misses are looked up in batches: the lookups asked for while the event loop runs one
+    round of ready callbacks go out as one statement over arrays of (identifier,
+    environment, connection name), and while `max_in_flight` statements are out, new
+    lookups wait for the next one. With many end users most calls miss, and per statement
+    PostgreSQL and the worker spend far more (protocol messages, a snapshot, executor
+    start-up, two system calls) than per row; under load a batch carries several misses.
+    An idle server sends each miss at once, alone."""
+
+    max_in_flight = 2
+    max_batch = 256
 
     def __init__(self, url: str, max_size: int = 10) -> None:
         self.dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
         self.max_size = max_size
         self.pool: Any = None
         self.opening = asyncio.Lock()
+        self.queued: list[tuple[str, str, str, asyncio.Future[ProxyTarget | None]]] = []
+        self.in_flight = 0
+        self.dispatching = False
+        self.batches: set[asyncio.Task[None]] = set()
+        self.statements = 0  # batches sent (tests: lookups asked together go out together)
 
     async def _pool(self) -> Any:
         if self.pool is None:
@@ -251,13 +287,58 @@ class AsyncpgReader:
     async def target(
         self, env_id: str, connection_name: str, identifier: str
     ) -> ProxyTarget | None:
-        pool = await self._pool()
-        row = await pool.fetchrow(_PG_TARGET, identifier, env_id, connection_name)
-        if row is None:
-            return None
-        return ProxyTarget(
-            row[0], row[1], row[2], row[3], row[4], row[5], _json(row[6]), *row[7:11]
-        )
+        loop = asyncio.get_running_loop()
+        found: asyncio.Future[ProxyTarget | None] = loop.create_future()
+        self.queued.append((identifier, env_id, connection_name, found))
+        self._schedule(loop)
+        return await found
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.queued and not self.dispatching and self.in_flight < self.max_in_flight:
+            self.dispatching = True
+            loop.call_soon(self._dispatch)  # after the callbacks of this round
+
+    def _dispatch(self) -> None:
+        self.dispatching = False
+        batch = self.queued[: self.max_batch]
+        del self.queued[: self.max_batch]
+        if not batch:
+            return
+        self.in_flight += 1
+        self.statements += 1
+        task = asyncio.ensure_future(self._look_up(batch))
+        self.batches.add(task)
+        task.add_done_callback(self.batches.discard)
+
+    async def _look_up(
+        self, batch: list[tuple[str, str, str, asyncio.Future[ProxyTarget | None]]]
+    ) -> None:
+        try:
+            pool = await self._pool()
+            rows = await pool.fetch(
+                _PG_TARGETS,
+                [item[0] for item in batch],
+                [item[1] for item in batch],
+                [item[2] for item in batch],
+            )
+        except BaseException as exc:  # every waiting caller gets the failure
+            for *_, found in batch:
+                if found.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    found.cancel()
+                else:
+                    found.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            by_position = {row[0]: row for row in rows}
+            for position, (*_, found) in enumerate(batch, 1):
+                if not found.done():
+                    found.set_result(_pg_target(by_position.get(position)))
+        finally:
+            self.in_flight -= 1
+            self._schedule(asyncio.get_running_loop())
 
     async def definition(self, provider_id: str) -> tuple[dict[str, Any], int] | None:
         pool = await self._pool()
