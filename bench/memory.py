@@ -163,7 +163,7 @@ def report(
     lines.append(
         f"| growth over idle with {min(distinct.points[-1][0], args.accounts):,} distinct "
         f"accounts ({distinct.points[-1][0]:,} requests) | {peak_known:+.0f} MB "
-        f"| ≤ {bound:.0f} MB (route-cache bound) "
+        f"| ≤ {bound:.0f} MB (AUTHRELAY_PROXY_CACHE_MAX_BYTES) "
         f"| {'met' if peak_known <= bound else 'not met'} |"
     )
     if bad:

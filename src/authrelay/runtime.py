@@ -69,7 +69,7 @@ class Runtime:
         self.provider_cache = provider_cache(
             s.provider_cache_max_entries, s.provider_cache_max_bytes
         )
-        self.last_used = LastUsed(s.proxy_cache_max_entries)
+        self.last_used = LastUsed()
         self.tool_cache = ToolCache(s.tool_cache_max_entries, s.tool_cache_max_bytes)
         self.read_sessions = db.read_only_session_factory(self.engine)
         self.targets = target_reader(self.engine, s.resolved_database_url)

@@ -140,3 +140,20 @@ def test_deep_size_follows_objects_and_counts_each_once() -> None:
     shared = "y" * 10_000
     assert deep_size(Holder("x" * 5_000, [shared, shared])) >= 15_000
     assert deep_size([shared, shared]) < 2 * 10_000
+
+
+def test_the_byte_bound_covers_routes_errors_and_clients_together() -> None:
+    """AUTHRELAY_PROXY_CACHE_MAX_BYTES is the most the proxy's caches hold in all, not a
+    bound per cache: filled past every bound, their bytes add up to less than it."""
+    budget = 256 * 1024
+    cache = ProxyCache(10**6, budget)
+    pattern = AuthPattern(type="BEARER")
+    for i in range(5000):
+        key = ("env_0123456789abcdef0123", "conn", f"user{i}@example.com")
+        cache.remember_route(key, _route(i, pattern))
+        cache.remember_route((*key[:2], f"stranger{i}"), NotFound(f"no account {i}"))
+        cache.clients.put(f"client-{i:08d}", f"env-{i:08d}")
+    parts = (cache.routes, cache.negatives, cache.clients)
+    assert all(part.evictions > 0 for part in parts)  # each reached its share
+    assert sum(part.bytes for part in parts) <= budget
+    assert cache.routes.bytes > budget // 3  # the routes get the largest share

@@ -238,10 +238,25 @@ def test_last_used_flush_writes_every_account_and_never_moves_back(
             # Older values never replace newer ones; newer ones do.
             await touch({"w0": t0 - timedelta(days=1), "w1": t0 + timedelta(hours=1)})
             seen.append(await read())
+            # The proxy's own bookkeeping keeps only the last batch it wrote, not every
+            # account it ever used.
+            used = runtime.last_used
+            used.mark(ids["w2"])
+            used.mark(ids["w3"])
+            await used.flush(runtime.sessions)
+            used.mark(ids["w4"])
+            await used.flush(runtime.sessions)
+            assert list(used.flushed) == [ids["w4"]] and not used.pending
+            assert used.get(ids["w4"]) is not None and used.get(ids["w2"]) is None
+            seen.append(await read())
         finally:
             await runtime.close()
         return seen
 
-    first, second = asyncio.run(run())
+    first, second, third = asyncio.run(run())
     assert first == {f"w{n}": t0 + timedelta(seconds=n) for n in range(5)}
     assert second == {**first, "w1": t0 + timedelta(hours=1)}
+    now = datetime.now(UTC)
+    for name in ("w2", "w3", "w4"):  # written by the flushes, in the database
+        when = third[name]
+        assert when is not None and abs((now - when).total_seconds()) < 60

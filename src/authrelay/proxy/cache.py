@@ -126,8 +126,9 @@ class Negative:
 
 
 def route_key_size(key: tuple[str, str, str]) -> int:
-    # The environment id and connection name are shared by many keys; the identifier is not.
-    return 64 + sys.getsizeof(key[2])
+    # The environment id is shared by many keys (it comes from the cached token claims); the
+    # connection name is read from each request's headers, so each key holds its own.
+    return 64 + sys.getsizeof(key[1]) + sys.getsizeof(key[2])
 
 
 def route_entry_size(key: tuple[str, str, str], value: Any) -> int:
@@ -138,19 +139,23 @@ def route_entry_size(key: tuple[str, str, str], value: Any) -> int:
 
 class ProxyCache:
     def __init__(self, max_entries: int = 100_000, max_bytes: int = 64 * 1024 * 1024) -> None:
+        # `max_bytes` bounds what these caches make the worker grow by, together: routes ½,
+        # error answers ⅛, API clients 1/16 of it by their estimated bytes, and the rest left
+        # for what the estimate cannot see (the allocator's overhead: freed request garbage
+        # between long-lived entries keeps memory pages in use; measured by bench/memory.py)
+        # and for the `last_used_at` values of one flush interval (LastUsed).
         # (environment id, connection name, identifier) → Route
         self.routes: BoundedCache[tuple[str, str, str], Any] = BoundedCache(
-            max_entries, max_bytes, route_entry_size
+            max_entries, max_bytes // 2, route_entry_size
         )
-        # The same keys → Negative (error answers), apart and with a quarter of the bounds:
+        # The same keys → Negative (error answers), apart and with a quarter of the entries:
         # a flood of unknown identifiers can neither push the real routes out nor take more.
         self.negatives: BoundedCache[tuple[str, str, str], Negative] = BoundedCache(
-            max(1, max_entries // 4), max(4096, max_bytes // 4), route_entry_size
+            max(1, max_entries // 4), max(4096, max_bytes // 8), route_entry_size
         )
-        # client id → environment id ("": the client is gone). Few entries: a tenth of the
-        # route cache's bounds.
+        # client id → environment id ("": the client is gone). Few entries.
         self.clients: BoundedCache[str, str] = BoundedCache(
-            max(1, max_entries // 10), max(4096, max_bytes // 10), text_size
+            max(1, max_entries // 10), max(4096, max_bytes // 16), text_size
         )
         self.hosts: dict[str, str | None] | None = None  # bound host → environment id
         self.generation: Generation | None = None
@@ -191,37 +196,27 @@ class ProxyCache:
 
 
 class LastUsed:
-    """Remembers when each account was last used; flushed in one transaction periodically.
-    `latest` (what was flushed, for reads before the database has it) keeps at most
-    `max_entries` accounts, the oldest dropped first."""
+    """Remembers when each account was last used; written to the database periodically, one
+    statement per chunk of accounts. `flushed` is the last batch written: a read that loaded
+    an account just before that write landed still shows the newer time. Both hold only the
+    accounts used within one flush interval, never every account ever used."""
 
-    def __init__(self, max_entries: int = 100_000) -> None:
+    def __init__(self) -> None:
         self.pending: dict[str, float] = {}
-        self.latest: dict[str, float] = {}
-        self.max_entries = max_entries
+        self.flushed: dict[str, float] = {}
 
     def mark(self, account_id: str) -> None:
         self.pending[account_id] = time.time()
 
     def get(self, account_id: str) -> datetime | None:
-        when = self.pending.get(account_id) or self.latest.get(account_id)
+        when = self.pending.get(account_id) or self.flushed.get(account_id)
         return datetime.fromtimestamp(when, UTC) if when else None
-
-    def _keep_latest(self, batch: dict[str, float]) -> None:
-        latest = self.latest
-        for key in batch:
-            latest.pop(key, None)  # re-inserted below, so it counts as the newest
-        latest.update(batch)
-        excess = len(latest) - self.max_entries
-        if excess > 0:
-            for key in list(latest)[:excess]:
-                del latest[key]
 
     async def flush(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         if not self.pending:
             return
         batch, self.pending = self.pending, {}
-        self._keep_latest(batch)  # before the write, so readers never see a gap
+        self.flushed = batch  # before the write, so readers never see a gap
         try:
             async with sessions() as session:
                 await account_store.touch_last_used(
