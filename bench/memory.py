@@ -9,7 +9,7 @@ worker while wrk sends, in order,
 `--chunk` seconds with the workers' RSS read from /proc after each chunk. The report gives
 the curve and each worker's growth over its idle size (measured after start-up and a short
 warm-up with one known identifier). Targets (issue 10): within 64 MB of idle through the
-unknown-identifier floods; within the configured route-cache bound
+unknown-identifier floods; within the configured proxy-cache bound
 (AUTHRELAY_PROXY_CACHE_MAX_BYTES, `--cache-max-bytes`) with N distinct accounts.
 
     .venv/bin/python bench/memory.py [--accounts 100000] [--requests 300000]

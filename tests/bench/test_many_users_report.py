@@ -54,4 +54,4 @@ def test_memory_checks() -> None:
     text = memory.report(phases, [100.0, 100.0], args, {"Machine": "test"})
     assert "| growth over idle through 3,000 requests with unknown identifiers | +50 MB" in text
     assert "≤ 64 MB | met |" in text
-    assert "| +100 MB | ≤ 64 MB (route-cache bound) | not met |" in text
+    assert "| +100 MB | ≤ 64 MB (AUTHRELAY_PROXY_CACHE_MAX_BYTES) | not met |" in text

@@ -98,10 +98,10 @@ _SQLITE_TARGET = (
     "WHERE c.environment_id = ? AND c.name = ? LIMIT 1"
 )
 _SQLITE_DEFINITION = "SELECT definition, version FROM providers WHERE id = ?"
-# And for asyncpg: the same text with numbered parameters.
-_PG_TARGET = _SQLITE_TARGET.replace("?", "$1", 1).replace("?", "$2", 1).replace("?", "$3", 1)
+# And for asyncpg: the definition with a numbered parameter, and the target query for a
+# batch of lookups.
 _PG_DEFINITION = _SQLITE_DEFINITION.replace("?", "$1")
-# A batch of lookups: row n answers the n-th (identifier, environment, connection name);
+# A batch: row n answers the n-th (identifier, environment, connection name);
 # no row when the connection does not exist (each join matches at most one row: unique keys).
 _PG_TARGETS = (
     "SELECT q.n, c.enabled, c.type, c.provider_identifier, a.id, a.status, a.secret_ct, "
