@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from authrelay.mcp.server import McpApp
 from authrelay.observability import AccessLogMiddleware, Metrics, configure_logging
 from authrelay.openapi.build import install as install_openapi
 from authrelay.proxy.app import PREFIX, ProxyApp
+from authrelay.proxy.cache import run_periodically
 from authrelay.runtime import create_runtime
 from authrelay.tools.asgi import PATH as TOOL_PATH
 from authrelay.tools.asgi import ExecuteToolApp
@@ -51,6 +53,38 @@ class Dispatcher:
             await self.api(scope, receive, send)
 
 
+class _FullCollections:
+    """Python's automatic full collections replaced by one every `seconds` (0: Python's own
+    schedule is kept). A full collection walks every object the collector tracks, and the
+    proxy's caches hold tens of thousands: run by Python's rule (whenever a quarter more
+    objects than at the last one have survived), it came every few seconds while the route
+    cache filled or turned over, and each held the event loop long enough to set the p99.
+    Cyclic garbage is still found by the young generations' collections; what survives into
+    the oldest waits at most `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.saved = gc.get_threshold()
+        self.task: asyncio.Task[None] | None = None
+        if seconds:
+            young, middle, _ = self.saved
+            gc.set_threshold(young, middle, _NEVER)
+            self.task = asyncio.create_task(
+                run_periodically(seconds, _full_collection, "gc-full-collection")
+            )
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            gc.set_threshold(*self.saved)
+
+
+_NEVER = 2**31 - 1  # collections of the middle generation before a full one
+
+
+async def _full_collection() -> None:
+    gc.collect()
+
+
 def create_app(settings: Settings) -> ASGIApp:
     metrics = Metrics()
     proxy = ProxyApp()
@@ -67,10 +101,12 @@ def create_app(settings: Settings) -> ASGIApp:
         # garbage collector's scans, which otherwise stall requests (p99) for milliseconds.
         gc.collect()
         gc.freeze()
+        full_collections = _FullCollections(settings.gc_full_collection_seconds)
         try:
             async with mcp_app.start(runtime):
                 yield
         finally:
+            full_collections.cancel()
             mcp_app.runtime = None
             proxy.runtime = None
             tools_app.runtime = None

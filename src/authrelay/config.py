@@ -180,6 +180,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     cache_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     last_used_flush_seconds: float = Field(default=5.0, gt=0, le=3600)
+    gc_full_collection_seconds: float = Field(default=60.0, ge=0, le=3600)
     proxy_connect_timeout: float = Field(default=10.0, gt=0)
     proxy_read_timeout: float = Field(default=60.0, gt=0)
     proxy_follow_redirects: bool = False

@@ -364,6 +364,15 @@ async def _check_plans(server: Server) -> None:
                     )
                     assert definition and "gin_trgm_ops" in definition, definition
                     assert "lower((identifier)" in definition, definition
+                    # A short pending list: searches never read megabytes of unmerged
+                    # entries after many new accounts (migration 0010).
+                    options = await session.scalar(
+                        text(
+                            "SELECT reloptions FROM pg_class "
+                            "WHERE relname = 'ix_accounts_identifier_trgm'"
+                        )
+                    )
+                    assert options == ["gin_pending_list_limit=256"], options
                 else:
                     plan = await _plan(session, *found[0], postgres)
                     assert "SCAN connected_accounts_fts VIRTUAL TABLE" in plan, plan
