@@ -13,17 +13,24 @@ def test_full_collections_run_on_the_timer_and_the_thresholds_come_back() -> Non
     before = gc.get_threshold()
 
     async def run() -> tuple[tuple[int, int, int], int]:
+        full_ones: list[int] = []
+        three = asyncio.Event()
+
+        def count(phase: str, info: dict[str, int]) -> None:
+            if phase == "stop" and info["generation"] == 2:
+                full_ones.append(1)
+                if len(full_ones) >= 3:
+                    three.set()
+
+        gc.callbacks.append(count)
         full = _FullCollections(0.05)
         try:
             during = gc.get_threshold()
-            started = gc.get_stats()[2]["collections"]
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 30
-            while gc.get_stats()[2]["collections"] - started < 3 and loop.time() < deadline:
-                await asyncio.sleep(0.05)
-            return during, gc.get_stats()[2]["collections"] - started
+            await asyncio.wait_for(three.wait(), 30)
+            return during, len(full_ones)
         finally:
             full.cancel()
+            gc.callbacks.remove(count)
 
     during, collected = asyncio.run(run())
     assert during == (before[0], before[1], _NEVER)  # no full collection by Python's rule
@@ -42,3 +49,19 @@ def test_zero_keeps_pythons_schedule() -> None:
             full.cancel()
 
     assert asyncio.run(run()) == before == gc.get_threshold()
+
+
+def test_overlapping_applications_restore_pythons_thresholds_once_both_stop() -> None:
+    before = gc.get_threshold()
+
+    async def run() -> list[tuple[int, int, int]]:
+        first, second = _FullCollections(60), _FullCollections(60)
+        seen = [gc.get_threshold()]
+        first.cancel()
+        seen.append(gc.get_threshold())  # the second still runs: still on its timer
+        second.cancel()
+        return seen
+
+    seen = asyncio.run(run())
+    assert seen == [(before[0], before[1], _NEVER)] * 2
+    assert gc.get_threshold() == before

@@ -62,20 +62,31 @@ class _FullCollections:
     Cyclic garbage is still found by the young generations' collections; what survives into
     the oldest waits at most `seconds`."""
 
+    active = 0  # applications running with a timer in this process (tests run several)
+    saved: tuple[int, int, int] | None = None  # Python's thresholds before the first
+
     def __init__(self, seconds: float) -> None:
-        self.saved = gc.get_threshold()
         self.task: asyncio.Task[None] | None = None
         if seconds:
-            young, middle, _ = self.saved
+            cls = type(self)
+            if cls.active == 0:
+                cls.saved = gc.get_threshold()
+            cls.active += 1
+            young, middle, _ = gc.get_threshold()
             gc.set_threshold(young, middle, _NEVER)
             self.task = asyncio.create_task(
                 run_periodically(seconds, _full_collection, "gc-full-collection")
             )
 
     def cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            gc.set_threshold(*self.saved)
+        if self.task is None:
+            return
+        self.task.cancel()
+        self.task = None
+        cls = type(self)
+        cls.active -= 1
+        if cls.active == 0 and cls.saved is not None:
+            gc.set_threshold(*cls.saved)
 
 
 _NEVER = 2**31 - 1  # collections of the middle generation before a full one
