@@ -5,6 +5,7 @@ real server (its database, SQLite or PostgreSQL), through the proxy's own lookup
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -260,3 +261,64 @@ def test_last_used_flush_writes_every_account_and_never_moves_back(
     for name in ("w2", "w3", "w4"):  # written by the flushes, in the database
         when = third[name]
         assert when is not None and abs((now - when).total_seconds()) < 60
+
+
+def test_concurrent_last_used_flushes_of_the_same_accounts_both_land(
+    server: Server,
+    dev_client: dict[str, str],
+    upstream: RecordingUpstream,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two workers flushing the same accounts at once, in opposite orders: every flush
+    lands (on PostgreSQL the rows are locked in one order, so two flushes cannot deadlock)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from authrelay.store import accounts as account_store
+    from authrelay.store.models import ConnectedAccount, Connection
+
+    connection = f"both-{unique}"
+    with server.api(dev_client) as api:
+        enable(
+            api, provider_definition(f"Both {unique}", upstream), connection, "y0", {"api_key": "k"}
+        )
+        for n in range(1, 150):
+            _create(api, connection, f"y{n}")
+    t0 = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
+
+    async def run() -> set[datetime | None]:
+        first = await create_runtime(_settings(server))
+        second = await create_runtime(_settings(server))
+        try:
+            async with first.sessions() as session:
+                ids = list(
+                    await session.scalars(
+                        select(ConnectedAccount.id)
+                        .join(Connection, Connection.id == ConnectedAccount.connection_id)
+                        .where(Connection.name == connection)
+                    )
+                )
+            assert len(ids) == 150
+
+            async def flush(runtime: Any, used: dict[str, datetime]) -> None:
+                async with runtime.sessions() as session:
+                    await account_store.touch_last_used(session, used)
+                    await session.commit()
+
+            monkeypatch.setattr(account_store, "TOUCH_CHUNK", 40)  # several chunks each
+            for n in range(1, 6):
+                forward = {i: t0 + timedelta(seconds=2 * n) for i in ids}
+                backward = {i: t0 + timedelta(seconds=2 * n + 1) for i in reversed(ids)}
+                await asyncio.gather(flush(first, forward), flush(second, backward))
+            async with first.sessions() as session:
+                found = await session.scalars(
+                    select(ConnectedAccount.last_used_at).where(ConnectedAccount.id.in_(ids))
+                )
+                return {w.replace(tzinfo=UTC) if w and w.tzinfo is None else w for w in found}
+        finally:
+            await first.close()
+            await second.close()
+
+    assert asyncio.run(run()) == {t0 + timedelta(seconds=11)}

@@ -259,6 +259,11 @@ async def delete_for_connection(session: AsyncSession, connection_id: str) -> in
 # end users a flush holds thousands of accounts, and processing each row's parameters in
 # Python (and, on PostgreSQL, running the statement once per row) held the event loop for
 # tens of milliseconds at a time, the proxy's p99.
+# PostgreSQL: the rows are locked first, in id order, so two workers flushing the same accounts
+# (each in its own order) queue behind each other instead of deadlocking.
+_LOCK_PG = text(
+    "SELECT 1 FROM connected_accounts WHERE id = ANY(CAST(:ids AS text[])) ORDER BY id FOR UPDATE"
+)
 _TOUCH_PG = text(
     "UPDATE connected_accounts AS a SET last_used_at = u.used_at "
     "FROM unnest(CAST(:ids AS text[]), CAST(:used AS timestamptz[])) AS u(id, used_at) "
@@ -278,14 +283,14 @@ TOUCH_CHUNK = 2_000
 async def touch_last_used(session: AsyncSession, used: dict[str, datetime]) -> None:
     """Store when each account was last used (never moving a value back), in chunks of
     `TOUCH_CHUNK` accounts: one statement each."""
-    items = list(used.items())
+    items = sorted(used.items())  # every chunk's locks in one ascending order (PostgreSQL)
     postgres = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(items), TOUCH_CHUNK):
         chunk = items[start : start + TOUCH_CHUNK]
         if postgres:
-            await session.execute(
-                _TOUCH_PG, {"ids": [k for k, _ in chunk], "used": [v for _, v in chunk]}
-            )
+            ids = [k for k, _ in chunk]
+            await session.execute(_LOCK_PG, {"ids": ids})
+            await session.execute(_TOUCH_PG, {"ids": ids, "used": [v for _, v in chunk]})
         else:
             batch = [[k, v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")] for k, v in chunk]
             await session.execute(_TOUCH_SQLITE, {"batch": json.dumps(batch)})
