@@ -322,3 +322,41 @@ def test_concurrent_last_used_flushes_of_the_same_accounts_both_land(
             await second.close()
 
     assert asyncio.run(run()) == {t0 + timedelta(seconds=11)}
+
+
+def test_the_first_calls_after_a_start_read_the_client_and_hosts_once(
+    server: Server, dev_client: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every connection's first call misses the API client and the host bindings at the
+    same moment after a restart: one database read each serves all of them."""
+    from authrelay.proxy import app as proxy_app
+
+    token = server.token(dev_client)
+    reads: list[str] = []
+    real_client, real_hosts = proxy_app.get_client, proxy_app.bound_hosts
+
+    async def counted_client(session: Any, client_id: str) -> Any:
+        reads.append("client")
+        await asyncio.sleep(0.05)  # long enough for every caller to arrive meanwhile
+        return await real_client(session, client_id)
+
+    async def counted_hosts(session: Any) -> Any:
+        reads.append("hosts")
+        await asyncio.sleep(0.05)
+        return await real_hosts(session)
+
+    monkeypatch.setattr(proxy_app, "get_client", counted_client)
+    monkeypatch.setattr(proxy_app, "bound_hosts", counted_hosts)
+
+    async def run() -> list[str]:
+        runtime = await create_runtime(_settings(server))
+        try:
+            proxy = ProxyApp()
+            calls = [proxy._principal_env(runtime, token, "127.0.0.1") for _ in range(20)]
+            return list(await asyncio.gather(*calls))
+        finally:
+            await runtime.close()
+
+    envs = asyncio.run(run())
+    assert len(set(envs)) == 1 and envs[0]
+    assert sorted(reads) == ["client", "hosts"]

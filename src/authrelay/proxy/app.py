@@ -172,18 +172,18 @@ class ProxyApp:
         # Local names throughout: the cache may be cleared by another task at any await.
         hosts = cache.hosts
         if hosts is None:
-            async with runtime.read_sessions() as session:
-                hosts = dict(await bound_hosts(session))
+            hosts = await cache.load_once(("hosts",), lambda: _read_hosts(runtime))
             cache.hosts = hosts
         bound = hosts.get(host)
         if bound is not None and bound != claims.environment_id:
             raise Unauthenticated("the access token belongs to another environment")
         client_env = cache.clients.get(claims.client_id)
         if client_env is None:
-            async with runtime.read_sessions() as session:
-                client = await get_client(session, claims.client_id)
-            client_env = client.environment_id if client else ""  # "": the client is gone
-            cache.clients.put(claims.client_id, client_env)
+            read_at = cache.clients.clears
+            client_env = await cache.load_once(
+                ("client", claims.client_id), lambda: _read_client_env(runtime, claims.client_id)
+            )
+            cache.clients.put(claims.client_id, client_env, read_at)
         if client_env != claims.environment_id:
             raise Unauthenticated("the API client of this access token no longer exists")
         return claims.environment_id
@@ -401,6 +401,17 @@ def _target_url(route: Route, rest: str, query: bytes) -> URL:
             [FieldViolation("path", "leaves the provider's proxy_url")]
         )
     return url
+
+
+async def _read_hosts(runtime: Runtime) -> dict[str, str | None]:
+    async with runtime.read_sessions() as session:
+        return dict(await bound_hosts(session))
+
+
+async def _read_client_env(runtime: Runtime, client_id: str) -> str:
+    async with runtime.read_sessions() as session:
+        client = await get_client(session, client_id)
+    return client.environment_id if client else ""  # "": the client is gone
 
 
 async def _request_body(receive: Receive, watch: _UploadWatch | None) -> AsyncIterator[bytes]:

@@ -20,10 +20,10 @@ import logging
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,6 +35,7 @@ log = logging.getLogger("authrelay.cache")
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 # What one entry costs besides its key's and value's own objects: the ordered dict's slot and
 # link node, and the (value, size) pair stored in it. Measured with tracemalloc on CPython
@@ -102,6 +103,15 @@ class BoundedCache(Generic[K, V]):
         self.clears += 1
 
 
+def _settle(
+    loading: dict[tuple[str, ...], asyncio.Task[Any]], key: tuple[str, ...], done: Any
+) -> None:
+    if loading.get(key) is done:
+        del loading[key]
+    if not done.cancelled():
+        done.exception()  # retrieved: a failure every caller has seen is not logged again
+
+
 @dataclass(frozen=True, slots=True)
 class Negative:
     """A cached error answer: what is needed to raise it again, and nothing of the call that
@@ -159,6 +169,20 @@ class ProxyCache:
         )
         self.hosts: dict[str, str | None] | None = None  # bound host → environment id
         self.generation: Generation | None = None
+        self.loading: dict[tuple[str, ...], asyncio.Task[Any]] = {}
+
+    async def load_once(self, key: tuple[str, ...], load: Callable[[], Awaitable[T]]) -> T:
+        """`load()`, run once for all the callers that ask for `key` while it runs: after a
+        restart every connection's first call misses the API client and the host bindings
+        at the same moment, and each read of its own took a pooled database connection (on
+        PostgreSQL, opening new ones): the first second's p99 was several times the rest.
+        A caller that goes away does not cancel the read for the others."""
+        task = self.loading.get(key)
+        if task is None:
+            task = asyncio.ensure_future(load())
+            self.loading[key] = task
+            task.add_done_callback(lambda done: _settle(self.loading, key, done))
+        return cast(T, await asyncio.shield(task))
 
     def invalidate(self) -> None:
         self.invalidate_accounts()
