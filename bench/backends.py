@@ -15,7 +15,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import run as harness
-from run import HarnessError
+from run import CONNECTION_NAME, HarnessError
+from seed import seed_accounts
 
 from authrelay.config import Settings
 from authrelay.vault.keyring import format_entry, new_key_entry
@@ -90,3 +91,19 @@ def scenario_main(run: Callable[[], str], out: Path | None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
     return 0
+
+
+def seed_all(backend: Backend, accounts: int) -> float:
+    """Seed `accounts` accounts (identifiers 0 .. accounts - 1) on the benchmark's connection,
+    print how long it took and return the seconds."""
+    took = seed_accounts(
+        backend.resolved_url, backend.master_keys, backend.data_dir, CONNECTION_NAME, 0, accounts
+    )
+    print(f"seeded {accounts:,} accounts in {took:.1f}s", flush=True)
+    return took
+
+
+def scenario_report(title: str, info: dict[str, str], body: list[str]) -> str:
+    """A scenario's markdown report: its title, the conditions as a list, then `body`."""
+    lines = [title, "", *(f"- {k}: {v}" for k, v in info.items()), "", *body]
+    return "\n".join(lines) + "\n"

@@ -27,7 +27,7 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from backends import make_backend, scenario_main
+from backends import make_backend, scenario_main, scenario_report
 from run import (
     BENCH_DIR,
     CONNECTION_NAME,
@@ -213,10 +213,9 @@ def run(args: argparse.Namespace) -> str:
         "Seeding (direct inserts)": "; ".join(seeding),
         "CPU busy before the run": f"{busy:.0%} (load average {load_average()})",
     }
-    lines = [f"## Many users, {args.database}, {started:%Y-%m-%d %H:%M} UTC", ""]
-    lines += [f"- {k}: {v}" for k, v in info.items()]
-    lines += ["", *table(rows, args.database), "", *checks(rows, args.database, args.connections)]
-    return "\n".join(lines) + "\n"
+    title = f"## Many users, {args.database}, {started:%Y-%m-%d %H:%M} UTC"
+    body = [*table(rows, args.database), "", *checks(rows, args.database, args.connections)]
+    return scenario_report(title, info, body)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,10 +22,9 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run
-from backends import make_backend
+from backends import make_backend, seed_all
 from instructions import WARMUP_REQUESTS, _control, _totals, valgrind_prefix
 from run import (
-    CONNECTION_NAME,
     REQUEST_PATH,
     HarnessError,
     ensure_tool,
@@ -36,7 +35,7 @@ from run import (
     start_upstream,
     work_dir,
 )
-from seed import drop_caches, identifier, seed_accounts
+from seed import drop_caches, identifier
 
 
 async def _send(url: str, headers: list[dict[str, str]], concurrency: int) -> None:
@@ -93,15 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 procs, backend.data_dir, 1, valgrind_prefix(valgrind, tmp, "c")
             )
             headers = setup_connected_account(server, backend.data_dir, upstream)
-            took = seed_accounts(
-                backend.resolved_url,
-                backend.master_keys,
-                backend.data_dir,
-                CONNECTION_NAME,
-                0,
-                args.accounts,
-            )
-            print(f"seeded {args.accounts:,} accounts in {took:.1f}s", flush=True)
+            seed_all(backend, args.accounts)
             url = server.url + "/proxy" + REQUEST_PATH
             pid = server.process.pid
             asyncio.run(_send(url, [headers] * WARMUP_REQUESTS, args.concurrency))

@@ -29,10 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from backends import make_backend, scenario_main
+from backends import make_backend, scenario_main, seed_all
 from run import (
     BENCH_DIR,
-    CONNECTION_NAME,
     REQUEST_PATH,
     HarnessError,
     cpu_busy_fraction,
@@ -46,7 +45,6 @@ from run import (
     start_upstream,
     work_dir,
 )
-from seed import seed_accounts
 
 MIB = 1024 * 1024
 UNKNOWN_LIMIT_MB = 64
@@ -201,15 +199,7 @@ def run(args: argparse.Namespace) -> str:
         upstream = start_upstream(procs)
         server = start_authrelay(procs, backend.data_dir, args.workers)
         headers = setup_connected_account(server, backend.data_dir, upstream)
-        took = seed_accounts(
-            backend.resolved_url,
-            backend.master_keys,
-            backend.data_dir,
-            CONNECTION_NAME,
-            0,
-            args.accounts,
-        )
-        print(f"seeded {args.accounts:,} accounts in {took:.1f}s", flush=True)
+        took = seed_all(backend, args.accounts)
         url = server.url + "/proxy" + REQUEST_PATH
         run_wrk(wrk, url, args.connections, 3, headers)  # warm-up: one known identifier
         time.sleep(2)

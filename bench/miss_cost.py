@@ -26,7 +26,7 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from backends import make_backend
+from backends import make_backend, seed_all
 from run import (
     CONNECTION_NAME,
     IDENTIFIER,
@@ -37,7 +37,7 @@ from run import (
     start_upstream,
     work_dir,
 )
-from seed import identifier, seed_accounts
+from seed import identifier
 
 from authrelay.config import Settings
 from authrelay.errors import NotFound
@@ -129,15 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             server = start_authrelay(procs, backend.data_dir, 1)
             setup_connected_account(server, backend.data_dir, upstream)
             procs.stop(server)
-            took = seed_accounts(
-                backend.resolved_url,
-                backend.master_keys,
-                backend.data_dir,
-                CONNECTION_NAME,
-                0,
-                args.accounts,
-            )
-            print(f"seeded {args.accounts:,} accounts in {took:.1f}s", flush=True)
+            seed_all(backend, args.accounts)
             settings = Settings(
                 data_dir=backend.data_dir,
                 database_url=backend.database_url,

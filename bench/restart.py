@@ -26,10 +26,9 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from backends import make_backend, scenario_main
+from backends import make_backend, scenario_main, scenario_report, seed_all
 from run import (
     BENCH_DIR,
-    CONNECTION_NAME,
     REQUEST_PATH,
     WrkResult,
     cpu_busy_fraction,
@@ -43,7 +42,6 @@ from run import (
     start_upstream,
     work_dir,
 )
-from seed import seed_accounts
 
 SCRIPT = str(BENCH_DIR / "identifiers.lua")
 MAX_FIRST_P99_MS = 50.0  # the steady-state bound of bench/many_users.py, from the first second
@@ -116,15 +114,7 @@ def run(args: argparse.Namespace) -> str:
         upstream = start_upstream(procs)
         server = start_authrelay(procs, backend.data_dir, args.workers)
         headers = setup_connected_account(server, backend.data_dir, upstream)
-        took = seed_accounts(
-            backend.resolved_url,
-            backend.master_keys,
-            backend.data_dir,
-            CONNECTION_NAME,
-            0,
-            args.accounts,
-        )
-        print(f"seeded {args.accounts:,} accounts in {took:.1f}s", flush=True)
+        seed_all(backend, args.accounts)
         for rnd in range(args.rounds):
             procs.stop(server)
             began = time.monotonic()
@@ -152,10 +142,8 @@ def run(args: argparse.Namespace) -> str:
         f"ready answer), {args.rounds} rounds",
         "CPU busy before the run": f"{busy:.0%} (load average {load_average()})",
     }
-    lines = [f"## After a restart, {args.database}, {started:%Y-%m-%d %H:%M} UTC", ""]
-    lines += [f"- {k}: {v}" for k, v in info.items()]
-    lines += ["", *table(windows, ready_s, args.window)]
-    return "\n".join(lines) + "\n"
+    title = f"## After a restart, {args.database}, {started:%Y-%m-%d %H:%M} UTC"
+    return scenario_report(title, info, table(windows, ready_s, args.window))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

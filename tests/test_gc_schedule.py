@@ -26,7 +26,7 @@ def test_full_collections_run_on_the_timer_and_the_thresholds_come_back() -> Non
         full = _FullCollections(0.05)
         try:
             during = gc.get_threshold()
-            await asyncio.wait_for(three.wait(), 30)
+            await three.wait()  # however long the timer takes: no deadline here
             return during, len(full_ones)
         finally:
             full.cancel()

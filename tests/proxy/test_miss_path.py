@@ -16,20 +16,14 @@ from authrelay.proxy.cache import Negative
 from authrelay.proxy.routes import Route
 from authrelay.runtime import create_runtime
 from authrelay.store.environments import get_environment
+from tests.api.resources import create_account, static
 from tests.proxy.helpers import enable
 from tests.support.servers import ALLOWLIST, Server
 from tests.support.upstream import RecordingUpstream, provider_definition
 
 
 async def _lookups(server: Server, connection: str, identifiers: list[str]) -> dict[str, object]:
-    backend = server.backend
-    settings = Settings(
-        data_dir=backend.data_dir,
-        database_url=backend.database_url,
-        upstream_allowlist=ALLOWLIST,
-        master_keys=server.extra_env.get("AUTHRELAY_MASTER_KEYS"),
-    )
-    runtime = await create_runtime(settings)
+    runtime = await create_runtime(_settings(server))
     try:
         async with runtime.sessions() as session:
             env = await get_environment(session, "dev")
@@ -68,19 +62,7 @@ def test_misses_share_the_parsed_provider_and_cache_errors_as_data(
             {"api_key": "key-first"},
         )
         for name in ("second", "third"):
-            response = api.post(
-                "/api/v1/connected_accounts",
-                json={
-                    "connector": connection,
-                    "identifier": name,
-                    "connected_account": {
-                        "authorization_details": {
-                            "static_auth": {"details": {"api_key": f"key-{name}"}}
-                        }
-                    },
-                },
-            )
-            assert response.status_code == 201, response.text
+            create_account(api, connection, name, static(api_key=f"key-{name}"))
     found = asyncio.run(_lookups(server, connection, ["first", "second", "third"]))
     routes = found["routes"]
     assert isinstance(routes, list) and all(isinstance(r, Route) for r in routes)
@@ -96,22 +78,6 @@ def test_misses_share_the_parsed_provider_and_cache_errors_as_data(
     errors = found["errors"]
     assert isinstance(errors, list) and errors[0] is not errors[1]
     assert "nobody-here" in errors[0].message
-
-
-def _create(api: object, connection: str, identifier: str) -> None:
-    response = api.post(  # type: ignore[attr-defined]
-        "/api/v1/connected_accounts",
-        json={
-            "connector": connection,
-            "identifier": identifier,
-            "connected_account": {
-                "authorization_details": {
-                    "static_auth": {"details": {"api_key": f"key-{identifier}"}}
-                }
-            },
-        },
-    )
-    assert response.status_code == 201, response.text
 
 
 def _settings(server: Server) -> Settings:
@@ -145,7 +111,7 @@ def test_lookups_asked_together_answer_each_caller(
             {"api_key": "key-v0"},
         )
         for n in range(1, 6):
-            _create(api, first, f"u{n}")
+            create_account(api, first, f"u{n}", static(api_key=f"key-u{n}"))
 
     asks = [(first, f"u{n}") for n in range(6)] + [
         (second, "v0"),
@@ -198,7 +164,7 @@ def test_last_used_flush_writes_every_account_and_never_moves_back(
             api, provider_definition(f"Used {unique}", upstream), connection, "w0", {"api_key": "k"}
         )
         for n in range(1, 5):
-            _create(api, connection, f"w{n}")
+            create_account(api, connection, f"w{n}", static(api_key=f"key-w{n}"))
     monkeypatch.setattr(account_store, "TOUCH_CHUNK", 2)  # five accounts: three statements
     t0 = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 
@@ -245,22 +211,29 @@ def test_last_used_flush_writes_every_account_and_never_moves_back(
             used.mark(ids["w2"])
             used.mark(ids["w3"])
             await used.flush(runtime.sessions)
+            marked = dict(used.flushed)
             used.mark(ids["w4"])
             await used.flush(runtime.sessions)
+            marked.update(used.flushed)
             assert list(used.flushed) == [ids["w4"]] and not used.pending
             assert used.get(ids["w4"]) is not None and used.get(ids["w2"]) is None
             seen.append(await read())
+            # What the flushes wrote is the time each account was marked.
+            seen.append(
+                {
+                    name: datetime.fromtimestamp(marked[ids[name]], UTC)
+                    for name in ("w2", "w3", "w4")
+                }
+            )
         finally:
             await runtime.close()
         return seen
 
-    first, second, third = asyncio.run(run())
+    first, second, third, marked = asyncio.run(run())
     assert first == {f"w{n}": t0 + timedelta(seconds=n) for n in range(5)}
     assert second == {**first, "w1": t0 + timedelta(hours=1)}
-    now = datetime.now(UTC)
     for name in ("w2", "w3", "w4"):  # written by the flushes, in the database
-        when = third[name]
-        assert when is not None and abs((now - when).total_seconds()) < 60
+        assert third[name] == marked[name]
 
 
 def test_concurrent_last_used_flushes_of_the_same_accounts_both_land(
@@ -285,7 +258,7 @@ def test_concurrent_last_used_flushes_of_the_same_accounts_both_land(
             api, provider_definition(f"Both {unique}", upstream), connection, "y0", {"api_key": "k"}
         )
         for n in range(1, 150):
-            _create(api, connection, f"y{n}")
+            create_account(api, connection, f"y{n}", static(api_key=f"key-y{n}"))
     t0 = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
 
     async def run() -> set[datetime | None]:
@@ -328,7 +301,9 @@ def test_the_first_calls_after_a_start_read_the_client_and_hosts_once(
     server: Server, dev_client: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every connection's first call misses the API client and the host bindings at the
-    same moment after a restart: one database read each serves all of them."""
+    same moment after a restart: one database read each serves all of them. No timing: the
+    twenty callers run up to the shared read before it can finish (it waits for the
+    database; they wait for nothing before it)."""
     from authrelay.proxy import app as proxy_app
 
     token = server.token(dev_client)
@@ -337,12 +312,10 @@ def test_the_first_calls_after_a_start_read_the_client_and_hosts_once(
 
     async def counted_client(session: Any, client_id: str) -> Any:
         reads.append("client")
-        await asyncio.sleep(0.05)  # long enough for every caller to arrive meanwhile
         return await real_client(session, client_id)
 
     async def counted_hosts(session: Any) -> Any:
         reads.append("hosts")
-        await asyncio.sleep(0.05)
         return await real_hosts(session)
 
     monkeypatch.setattr(proxy_app, "get_client", counted_client)

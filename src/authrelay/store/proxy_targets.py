@@ -279,14 +279,8 @@ class AsyncpgReader:
                 if self.pool is None:
                     import asyncpg
 
-                    # Opened at start-up (the first generation read), with a connection
-                    # per statement that may be out at once: the first misses after a
-                    # restart do not wait for PostgreSQL to start a backend.
                     self.pool = await asyncpg.create_pool(
-                        self.dsn,
-                        min_size=self.max_in_flight + 1,
-                        max_size=self.max_size,
-                        reset=_keep_session,
+                        self.dsn, min_size=1, max_size=self.max_size, reset=_keep_session
                     )
         return self.pool
 
