@@ -67,18 +67,18 @@ def run_cli(backend: Backend, *args: str, check: bool = True, **env: str) -> Res
 
 def _in_process(backend: Backend, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run `work(session)` on the backend's database in this process and commit, as the
-    local CLI commands do (their own `_with_session`), without a second of interpreter
+    local CLI commands do (`cli.local.with_session`), without a second of interpreter
     start-up and imports per call. For arranging tests; tests/cli runs the commands."""
-    from authrelay.cli.main import _with_session
+    from authrelay.cli.local import with_session
     from authrelay.config import Settings
 
     settings = Settings(data_dir=backend.data_dir, database_url=backend.database_url)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return cast(T, asyncio.run(_with_session(settings, work)))
+        return cast(T, asyncio.run(with_session(settings, work)))
     with ThreadPoolExecutor(1) as pool:  # called from a running event loop (async tests)
-        return cast(T, pool.submit(asyncio.run, _with_session(settings, work)).result())
+        return cast(T, pool.submit(asyncio.run, with_session(settings, work)).result())
 
 
 def create_environment(backend: Backend, name: str, host: str | None = None) -> None:

@@ -14,12 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from authrelay.cli._lazy import LazyConsole
+from authrelay.cli.common import err
 
 if TYPE_CHECKING:
     from authrelay.client._client import AsyncClient
-
-err = LazyConsole(stderr=True, soft_wrap=True, markup=False)
 
 OWNER_FIELDS = ("organization_id", "user_id")
 JSON_FIELDS = {"connector", "identifier", *OWNER_FIELDS, "authorization_details", "api_config"}

@@ -6,12 +6,12 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from authrelay.cli._lazy import LazyConsole, LazyModule
+from authrelay.cli.local import DatabaseUrl, DataDir, settings_for
 from authrelay.errors import AuthrelayError
 
 if TYPE_CHECKING:
@@ -28,31 +28,7 @@ app = typer.Typer(help="Dashboard users (sign-in to /dashboard).", no_args_is_he
 console = LazyConsole()
 err_console = LazyConsole(stderr=True)
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        envvar="AUTHRELAY_DATA_DIR",
-        help="Folder holding the SQLite database and the master key file.",
-        show_default=False,
-    ),
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", envvar="DATABASE_URL", help="PostgreSQL URL (optional)."),
-]
 Email = Annotated[str, typer.Argument(help="The user's email address.")]
-
-
-def _settings(data_dir: Path | None, database_url: str | None) -> Settings:
-    from authrelay.config import Settings
-
-    overrides: dict[str, Any] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if database_url:
-        overrides["database_url"] = database_url
-    return Settings(**overrides)
 
 
 def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
@@ -93,7 +69,7 @@ def read_password() -> str:
 @app.command("add")
 def admin_add(email: Email, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Create a dashboard user; the password comes from standard input."""
-    settings = _settings(data_dir, database_url)
+    settings = settings_for(data_dir, database_url)
     password = read_password()
 
     async def work(session: Any) -> str:
@@ -105,7 +81,7 @@ def admin_add(email: Email, data_dir: DataDir = None, database_url: DatabaseUrl 
 @app.command("list")
 def admin_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List dashboard users (emails and creation dates)."""
-    rows = _run(_settings(data_dir, database_url), users.list_users)
+    rows = _run(settings_for(data_dir, database_url), users.list_users)
     for row in rows:
         typer.echo(f"{row.email}\t{db.as_utc(row.created_at).isoformat()}")
     if not rows:
@@ -119,7 +95,7 @@ def admin_remove(email: Email, data_dir: DataDir = None, database_url: DatabaseU
     async def work(session: Any) -> None:
         await users.remove_user(session, email)
 
-    _run(_settings(data_dir, database_url), work)
+    _run(settings_for(data_dir, database_url), work)
     console.print(f"✅ dashboard user {email.strip().lower()} removed")
 
 
@@ -128,7 +104,7 @@ def admin_set_password(
     email: Email, data_dir: DataDir = None, database_url: DatabaseUrl = None
 ) -> None:
     """Set a new password (from standard input); ends the user's sessions."""
-    settings = _settings(data_dir, database_url)
+    settings = settings_for(data_dir, database_url)
     password = read_password()
 
     async def work(session: Any) -> None:

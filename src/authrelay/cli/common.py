@@ -1,5 +1,8 @@
 """What the remote commands share: profile options, the client, the target line printed
-before a change, confirmation, JSON/table output and secrets read without the command line.
+before a change, confirmation, JSON/table output, secrets read without the command line,
+files or URLs read for a command, and the tool-sync plan (`tools import-openapi`,
+`providers apply` and `providers promote`). Command modules import this module, never
+each other.
 
 Errors are left to escape: `authrelay.cli.errors.run` prints them as one line (or one JSON
 object with --json) and exits 1.
@@ -12,13 +15,19 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from authrelay.cli._lazy import LazyConsole
+
 if TYPE_CHECKING:
+    import httpx
+
     from authrelay.cli.profiles import Credentials
     from authrelay.client._client import Client
+    from authrelay.client.models import ToolSyncResult
 
 ProfileOpt = Annotated[
     str | None,
@@ -26,6 +35,11 @@ ProfileOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+# No console markup: paths like "available_scopes[admin]" and server messages are shown as-is.
+# Without a terminal, tables are printed at full width (nothing cut).
+out = LazyConsole(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 10_000)
+err = LazyConsole(stderr=True, soft_wrap=True, markup=False)
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -65,13 +79,20 @@ def announce(creds: Credentials) -> None:
     print(f"→ target: {target_of(creds)}", file=sys.stderr)
 
 
-def confirm(question: str, yes: bool, creds: Credentials | None = None) -> bool:
-    """Print the target; then --yes: go on, a terminal: ask, no terminal: refuse."""
+def confirm(
+    question: str, yes: bool, creds: Credentials | None = None, *, explain: bool = False
+) -> bool:
+    """Print the target; then --yes: go on, a terminal: ask, no terminal: refuse (saying
+    so on standard error with `explain`; otherwise the caller says it)."""
     if creds is not None:
         announce(creds)
     if yes:
         return True
     if not sys.stdin.isatty():
+        if explain:
+            print(
+                "Not confirmed: no terminal to ask on; repeat with --yes to apply.", file=sys.stderr
+            )
         return False
     return typer.confirm(question, default=False)
 
@@ -138,3 +159,98 @@ def pairs(values: list[str] | None, option: str) -> dict[str, str]:
             raise typer.BadParameter(f"use KEY=VALUE, got {raw!r}", param_hint=option)
         found[key] = value
     return found
+
+
+# ---------------------------------------------------------------------------- files and URLs
+
+
+def read_bytes(source: str, *, timeout: float) -> bytes:
+    """A local file, or a URL fetched with `timeout` seconds (redirects followed)."""
+    if source.startswith(("http://", "https://")):
+        return _fetch(source, timeout).content
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {source}: {exc.strerror}") from None
+
+
+def read_text(source: str, *, timeout: float) -> str:
+    """As `read_bytes`, decoded: a URL by its declared charset, a file as UTF-8 (an
+    undecodable byte becomes U+FFFD)."""
+    if source.startswith(("http://", "https://")):
+        return _fetch(source, timeout).text
+    try:
+        return Path(source).read_text(errors="replace")
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {source}: {exc.strerror}") from None
+
+
+def _fetch(url: str, timeout: float) -> httpx.Response:
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=timeout, follow_redirects=True)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise typer.BadParameter(f"cannot fetch {url}: {exc}") from None
+    return response
+
+
+def json_object(text: str, option: str) -> dict[str, Any]:
+    """An option's value parsed as a JSON object."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{option} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise typer.BadParameter(f"{option} must be a JSON object")
+    return value
+
+
+# ---------------------------------------------------------------------------- tool sync
+
+
+def show_plan(result: ToolSyncResult, title: str) -> int:
+    """Print a sync plan; the number of changes in it."""
+    from rich.table import Table
+
+    table = Table("action", "tool", "changed", title=title)
+    for name in result.created:
+        table.add_row("create", name, "")
+    for item in result.updated:
+        table.add_row("update", str(item.get("name")), ", ".join(item.get("fields", [])))
+    for name in result.deleted:
+        table.add_row("delete", name, "")
+    changes = len(result.created) + len(result.updated) + len(result.deleted)
+    if changes:
+        out.print(table)
+    out.print(
+        f"tools: {len(result.created)} to create, {len(result.updated)} to update, "
+        f"{len(result.deleted)} to delete, {len(result.unchanged)} unchanged"
+    )
+    return changes
+
+
+def sync_with_plan(
+    client: Client,
+    provider: str,
+    tools: list[dict[str, Any]],
+    *,
+    prune: str,
+    source: str,
+    yes: bool,
+    as_json: bool,
+    question: str,
+) -> ToolSyncResult | None:
+    """Dry run, show, confirm, apply. None when nothing changed or not confirmed."""
+    plan = client.tools.sync(provider, tools, prune=prune, source=source, dry_run=True)
+    changes = (
+        len(plan.created) + len(plan.updated) + len(plan.deleted)
+        if as_json
+        else show_plan(plan, f"tools of {provider}")
+    )
+    if not changes:
+        return None
+    if not confirm(question, yes, explain=True):
+        raise typer.Exit(1)
+    return client.tools.sync(provider, tools, prune=prune, source=source)

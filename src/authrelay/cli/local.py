@@ -1,5 +1,6 @@
-"""Local admin commands' access to the server's data: the same database the server uses,
-never a new one, and the URL the running server recorded.
+"""Local admin commands' access to the server's data: the --data-dir and --database-url
+options and the settings they give, the same database the server uses (never a new one),
+and the URL the running server recorded.
 
 Only `authrelay serve` and `authrelay db upgrade` create a database. The other local
 commands open an existing one and name it on standard error, so a command run from another
@@ -10,13 +11,72 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from authrelay.config import Settings
+import typer
 
+from authrelay.cli._lazy import LazyConsole
+
+if TYPE_CHECKING:  # imported when a command first needs them (fast --help)
+    from authrelay.config import Settings
+    from authrelay.store.environments import EnvironmentInfo
+
+T = TypeVar("T")
 SERVERS_DIR = "servers"
+
+console = LazyConsole(soft_wrap=True)
+err_console = LazyConsole(stderr=True, soft_wrap=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="AUTHRELAY_DATA_DIR",
+        help="Folder holding the SQLite database and the master key file.",
+        show_default=False,
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="DATABASE_URL", help="PostgreSQL URL (optional)."),
+]
+
+
+# ---------------------------------------------------------------------------- settings
+
+
+def settings_for(data_dir: Path | None, database_url: str | None, **extra: Any) -> Settings:
+    """The server's settings, with --data-dir, --database-url and `extra` (when given) over
+    the environment."""
+    from authrelay.config import Settings
+
+    overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if database_url:
+        overrides["database_url"] = database_url
+    return Settings(**overrides)
+
+
+def fail(message: str) -> typer.Exit:
+    """One line on standard error; raise the answer to exit 1."""
+    err_console.print(f"❌ {message}")
+    return typer.Exit(1)
+
+
+def environment_url(
+    settings: Settings, env: EnvironmentInfo, base: str | None = None
+) -> str | None:
+    """The environment's URL on `base`; by default on the URL the server recorded (or
+    AUTHRELAY_PUBLIC_URL), None when no server runs on this data."""
+    root = base or settings.public_url or served_url(settings)
+    return None if root is None else url_for_host(root, env.host)
+
+
+# ---------------------------------------------------------------------------- database
 
 
 class NoDatabaseError(Exception):
@@ -66,6 +126,35 @@ async def open_existing(settings: Settings) -> Any:
         await engine.dispose()
         raise NoDatabaseError(f"{database_label(settings)} is not an authrelay database: {hint}")
     return engine
+
+
+def database_note(settings: Settings) -> None:
+    """Which database a local command uses (standard error, so --json stays clean)."""
+    err_console.print(f"database: {database_label(settings)}", markup=False, highlight=False)
+
+
+async def existing_engine(settings: Settings) -> Any:
+    """The existing database's engine; exits with a message when there is none."""
+    try:
+        engine = await open_existing(settings)
+    except NoDatabaseError as exc:
+        raise fail(str(exc)) from None  # the message names the database looked for
+    database_note(settings)
+    return engine
+
+
+async def with_session(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """`work(session)` on the existing database, committed."""
+    from authrelay.store import db
+
+    engine = await existing_engine(settings)
+    try:
+        async with db.session_factory(engine)() as session:
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
 
 
 # ---------------------------------------------------------------------------- served URL

@@ -8,15 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from authrelay.cli.providers import (
-    JsonOpt,
-    ProfileOpt,
-    YesOpt,
-    _client,
-    _ok,
-    confirm,
-    out,
-)
+from authrelay.cli import common
+from authrelay.cli.common import JsonOpt, ProfileOpt, YesOpt, out
 
 if TYPE_CHECKING:  # imported by the commands that use them (other commands start faster)
     from authrelay.client._client import Client
@@ -68,7 +61,7 @@ def _show(config: McpConfig) -> None:
 @configs_app.command("list")
 def list_configs(profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
     """The environment's MCP configs."""
-    with _client(profile) as (client, _):
+    with common.client(profile) as (client, _):
         configs = client.mcp.configs.list()
     if as_json:
         typer.echo(json.dumps([c.model_dump(mode="json") for c in configs], indent=2))
@@ -89,7 +82,7 @@ def get_config(
     profile: ProfileOpt = None,
 ) -> None:
     """One MCP config as JSON."""
-    with _client(profile) as (client, _):
+    with common.client(profile) as (client, _):
         found = client.mcp.configs.get(_config_id(client, config))
     typer.echo(json.dumps(found.model_dump(mode="json"), indent=2))
 
@@ -106,7 +99,7 @@ def create_config(
     as_json: JsonOpt = False,
 ) -> None:
     """Create an MCP config serving the given connections."""
-    with _client(profile) as (client, _):
+    with common.client(profile) as (client, _):
         made = client.mcp.configs.create(
             name,
             _mappings(connection or []),
@@ -114,9 +107,9 @@ def create_config(
             access_level="READ_ONLY" if read_only else "FULL",
         )
     if as_json:
-        _ok("created", True, config=made.model_dump(mode="json"))
+        common.ok("created", True, config=made.model_dump(mode="json"))
         return
-    _ok(f"created MCP config {made.name} ({made.id})", False)
+    common.ok(f"created MCP config {made.name} ({made.id})", False)
     _show(made)
 
 
@@ -132,7 +125,7 @@ def update_config(
     as_json: JsonOpt = False,
 ) -> None:
     """Change an MCP config's connections (all replaced), description or access level."""
-    with _client(profile) as (client, _):
+    with common.client(profile) as (client, _):
         changed = client.mcp.configs.update(
             _config_id(client, config),
             connections=_mappings(connection) if connection else None,
@@ -140,9 +133,9 @@ def update_config(
             access_level=access_level,
         )
     if as_json:
-        _ok("updated", True, config=changed.model_dump(mode="json"))
+        common.ok("updated", True, config=changed.model_dump(mode="json"))
         return
-    _ok(f"updated MCP config {changed.name}", False)
+    common.ok(f"updated MCP config {changed.name}", False)
     _show(changed)
 
 
@@ -154,11 +147,11 @@ def delete_config(
     as_json: JsonOpt = False,
 ) -> None:
     """Delete an MCP config (its URL stops answering; tokens for it stop working)."""
-    with _client(profile) as (client, _):
-        if not confirm(f"Delete MCP config {config!r}?", yes):
+    with common.client(profile) as (client, _):
+        if not common.confirm(f"Delete MCP config {config!r}?", yes, explain=True):
             raise typer.Exit(1)
         client.mcp.configs.delete(_config_id(client, config))
-    _ok(f"deleted {config}", as_json, deleted=config)
+    common.ok(f"deleted {config}", as_json, deleted=config)
 
 
 @configs_app.command("accounts")
@@ -172,7 +165,7 @@ def config_accounts(
     as_json: JsonOpt = False,
 ) -> None:
     """The end user's account on each connection of the config."""
-    with _client(profile) as (client, _):
+    with common.client(profile) as (client, _):
         states = client.mcp.configs.connected_accounts(
             _config_id(client, config), identifier, include_auth_link=auth_links
         )
@@ -221,7 +214,7 @@ def config_token(
     as_json: JsonOpt = False,
 ) -> None:
     """A session token for the config's MCP URL: prints the URL and the token."""
-    with _client(profile) as (client, _):
+    with common.client(profile) as (client, _):
         token = client.mcp.create_session_token(_config_id(client, config), identifier, expiry)
     _print_token(token, as_json)
 
@@ -235,6 +228,6 @@ def connection_token(
     as_json: JsonOpt = False,
 ) -> None:
     """A session token for one connection's MCP URL (/mcp/v3/connections/NAME)."""
-    with _client(profile) as (client, _):
+    with common.client(profile) as (client, _):
         token = client.mcp.create_connection_token(connection, identifier, expiry)
     _print_token(token, as_json)

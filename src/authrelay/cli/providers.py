@@ -9,17 +9,14 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from authrelay.cli import common
-from authrelay.cli._lazy import LazyConsole
+from authrelay.cli.common import JsonOpt, ProfileOpt, YesOpt, err, out, sync_with_plan
 from authrelay.cli.errors import message_of
-from authrelay.cli.profiles import Credentials, ProfileError, ProfileStore
 from authrelay.client._exceptions import ApiError, AuthrelayClientError
 from authrelay.codes import Code
 from authrelay.providers.diff import (
@@ -34,20 +31,13 @@ from authrelay.providers.identifiers import derive_identifier
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from authrelay.cli.profiles import Credentials
     from authrelay.client._client import Client
 
 app = typer.Typer(
     help="Custom providers: list, get, diff, create, update, delete, promote, apply, infer.",
     no_args_is_help=True,
 )
-# No console markup: paths like "available_scopes[admin]" and server messages are shown as-is.
-# Without a terminal, tables are printed at full width (nothing cut).
-out = LazyConsole(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 10_000)
-err = LazyConsole(stderr=True, soft_wrap=True, markup=False)
-
-ProfileOpt = common.ProfileOpt
-JsonOpt = common.JsonOpt
-YesOpt = common.YesOpt
 WARNING = (
     "⚠️  The authentication settings change: existing connections may need to be recreated "
     "and connected accounts re-authorized."
@@ -59,51 +49,8 @@ AUTH_FIELDS = ("auth_patterns",)
 # ---------------------------------------------------------------------------- plumbing
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        result = dump(mode="json")
-        assert isinstance(result, dict)
-        return result
-    raise TypeError(f"unexpected SDK value {type(value).__name__}")
-
-
-def _credentials(profile: str | None) -> Credentials:
-    try:
-        return ProfileStore().credentials(profile)
-    except ProfileError as exc:
-        err.print(f"❌ {exc}")
-        raise typer.Exit(1) from None
-
-
 def auth_changed(changes: list[Change]) -> bool:
     return any(c.path.split("[", 1)[0].split(".", 1)[0] in AUTH_FIELDS for c in changes)
-
-
-@contextmanager
-def _client(profile: str | None) -> Iterator[tuple[Client, Credentials]]:
-    creds = _credentials(profile)
-    from authrelay.client._client import Client
-
-    with Client(creds.env_url, creds.client_id, creds.client_secret) as client:
-        yield client, creds  # errors escaping here are printed by cli.errors.run
-
-
-def _fail(message: str, as_json: bool, **extra: Any) -> typer.Exit:
-    if as_json:
-        typer.echo(json.dumps({"ok": False, "error": message, **extra}, indent=2))
-    else:
-        err.print(f"❌ {message}")
-    return typer.Exit(1)
-
-
-def _ok(message: str, as_json: bool, **data: Any) -> None:
-    if as_json:
-        typer.echo(json.dumps({"ok": True, **data}, indent=2, default=str))
-    else:
-        out.print(f"✅ {message}")
 
 
 def load_definition(path: Path) -> dict[str, Any]:
@@ -131,7 +78,7 @@ def load_definition(path: Path) -> dict[str, Any]:
 
 
 def _providers(client: Client, kind: str = "all") -> list[dict[str, Any]]:
-    return [_dict(p) for p in client.providers.list(type=kind)]
+    return [common.as_dict(p) for p in client.providers.list(type=kind)]
 
 
 def _match(providers: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
@@ -167,16 +114,7 @@ def not_found(client: Client, name: str, where: str = "") -> str:
 
 def resolve(client: Client, name: str) -> dict[str, Any] | None:
     """A custom provider by identifier or display name (case-insensitive), from the list."""
-    providers = _providers(client, "custom")
-    for provider in providers:
-        if provider["identifier"] == name:
-            return provider
-    lowered = name.lower()
-    matches = [p for p in providers if p["display_name"].lower() == lowered]
-    if not matches:
-        wanted = derive_identifier(name)
-        matches = [p for p in providers if p["identifier"] == wanted]
-    return matches[0] if matches else None
+    return _match(_providers(client, "custom"), name)
 
 
 def _shorten(text: str, width: int = 60) -> str:
@@ -248,18 +186,6 @@ def report_changes(
     return changes
 
 
-def confirm(question: str, yes: bool, creds: Credentials | None = None) -> bool:
-    """Print the target; then --yes: go on. Interactive: ask. Otherwise (no terminal): refuse."""
-    if creds is not None:
-        common.announce(creds)
-    if yes:
-        return True
-    if not sys.stdin.isatty():
-        err.print("Not confirmed: no terminal to ask on; repeat with --yes to apply.")
-        return False
-    return typer.confirm(question, default=False)
-
-
 def curl_for(method: str, url: str, token: str, body: dict[str, Any] | None = None) -> str:
     parts = [
         "curl",
@@ -308,7 +234,7 @@ def list_providers(
 
     if kind not in {"custom", "default", "all"}:
         raise typer.BadParameter("use custom, default or all", param_hint="--type")
-    with _client(profile) as (client, _):
+    with common.client(profile) as (client, _):
         providers = _providers(client, kind)
     if as_json:
         typer.echo(json.dumps(providers, indent=2))
@@ -345,10 +271,10 @@ def get_provider(
 ) -> None:
     """Print a provider's definition, as `create` and `update` accept it (built-in ones too;
     --full adds the fields the server sets)."""
-    with _client(profile) as (client, _):
+    with common.client(profile) as (client, _):
         provider = resolve(client, name) or _match(_providers(client, "default"), name)
         if provider is None:
-            raise _fail(not_found(client, name), as_json)
+            raise common.fail(not_found(client, name), as_json)
     typer.echo(json.dumps(provider if full else definition_of(provider), indent=2))
 
 
@@ -364,7 +290,7 @@ def diff_provider(
 ) -> None:
     """Show what updating NAME with FILE would change."""
     proposed = load_definition(file)
-    with _client(profile) as (client, _):
+    with common.client(profile) as (client, _):
         current = resolve(client, name)
     changes = report_changes(definition_of(current) if current else None, proposed, as_json)
     if as_json:
@@ -404,7 +330,7 @@ def create_provider(
     """Create a custom provider; when one of that name exists, offer to update it instead."""
     definition = load_definition(file)
     name = str(definition.get("display_name", ""))
-    with _client(profile) as (client, creds):
+    with common.client(profile) as (client, creds):
         existing = resolve(client, name) if name else None
         if existing is not None:
             if not as_json:
@@ -417,8 +343,10 @@ def create_provider(
             )
             return
         common.announce(creds)
-        created = _dict(client.providers.create(definition))
-    _ok(f"created {created['display_name']!r} ({created['identifier']})", as_json, provider=created)
+        created = common.as_dict(client.providers.create(definition))
+    common.ok(
+        f"created {created['display_name']!r} ({created['identifier']})", as_json, provider=created
+    )
 
 
 def _update(
@@ -432,14 +360,14 @@ def _update(
 ) -> dict[str, Any] | None:
     changes = report_changes(definition_of(current), proposed, as_json)
     if not changes and definition_of(current).get("metadata", {}) == proposed.get("metadata", {}):
-        _ok(
+        common.ok(
             f"nothing to change: {current['identifier']} already matches",
             as_json,
             provider=current,
             changed=False,
         )
         return current
-    if not confirm(question, yes, creds):
+    if not common.confirm(question, yes, creds, explain=True):
         if as_json:
             typer.echo(
                 json.dumps(
@@ -452,10 +380,10 @@ def _update(
                 )
             )
         raise typer.Exit(1)
-    updated = _dict(
+    updated = common.as_dict(
         client.providers.update(current["identifier"], proposed, etag=current.get("etag"))
     )
-    _ok(f"updated {updated['identifier']}", as_json, provider=updated, changed=True)
+    common.ok(f"updated {updated['identifier']}", as_json, provider=updated, changed=True)
     return updated
 
 
@@ -469,10 +397,10 @@ def update_provider(
 ) -> None:
     """Replace a custom provider's definition, after showing the diff and asking."""
     proposed = load_definition(file)
-    with _client(profile) as (client, creds):
+    with common.client(profile) as (client, creds):
         current = resolve(client, name)
         if current is None:
-            raise _fail(
+            raise common.fail(
                 f"{not_found(client, name)} (to create it: authrelay providers create {file})",
                 as_json,
             )
@@ -491,29 +419,29 @@ def delete_provider(
     as_json: JsonOpt = False,
 ) -> None:
     """Delete a custom provider (its identifier is resolved from the list call)."""
-    with _client(profile) as (client, creds):
+    with common.client(profile) as (client, creds):
         current = resolve(client, name)
         if current is None:
-            raise _fail(not_found(client, name), as_json)
+            raise common.fail(not_found(client, name), as_json)
         url = f"{creds.env_url}/api/v1/custom-providers/{current['identifier']}"
         if print_curl:
             typer.echo(curl_for("DELETE", url, _token(client)))
             return
         question = f"Delete {current['display_name']!r} ({current['identifier']})?"
-        if not confirm(question, yes, creds):
+        if not common.confirm(question, yes, creds, explain=True):
             raise typer.Exit(1)
         try:
             client.providers.delete(current["identifier"])
         except ApiError as exc:
             if exc.code == Code.FAILED_PRECONDITION:
-                raise _fail(
+                raise common.fail(
                     f"{exc.message}. Delete those connections first (authrelay connections "
                     f"list --provider {current['identifier']}, then authrelay connections "
                     "delete NAME), then repeat.",
                     as_json,
                 ) from None
             raise  # printed by cli.errors.run, as every other error
-    _ok(f"deleted {current['identifier']}", as_json, identifier=current["identifier"])
+    common.ok(f"deleted {current['identifier']}", as_json, identifier=current["identifier"])
 
 
 @app.command("promote")
@@ -528,21 +456,21 @@ def promote_provider(
     as_json: JsonOpt = False,
 ) -> None:
     """Copy a provider definition from one environment to another (create or update)."""
-    with _client(source) as (src, _):
+    with common.client(source) as (src, _):
         found = resolve(src, name)
         if found is None:
-            raise _fail(not_found(src, name, f" in {source}"), as_json)
+            raise common.fail(not_found(src, name, f" in {source}"), as_json)
     definition = definition_of(found)
-    with _client(source) as (src, _):
+    with common.client(source) as (src, _):
         tools = [t.as_input() for t in src.tools.list(found["identifier"], full=True)]
-    with _client(target) as (dst, creds):
+    with common.client(target) as (dst, creds):
         current = resolve(dst, found["identifier"])
         if (
             current is not None
             and not diff_definitions(definition_of(current), definition)
             and definition_of(current).get("metadata", {}) == definition.get("metadata", {})
         ):
-            _ok(
+            common.ok(
                 f"nothing to change: {current['identifier']} in {target} already matches {source}",
                 as_json,
                 provider=current,
@@ -574,10 +502,12 @@ def promote_provider(
             return
         if current is None:
             report_changes(None, definition, as_json)
-            if not confirm(f"Create {definition['display_name']!r} in {target}?", yes, creds):
+            if not common.confirm(
+                f"Create {definition['display_name']!r} in {target}?", yes, creds, explain=True
+            ):
                 raise typer.Exit(1)
-            created = _dict(dst.providers.create(definition))
-            _ok(
+            created = common.as_dict(dst.providers.create(definition))
+            common.ok(
                 f"created {created['identifier']} in {target}",
                 as_json,
                 provider=created,
@@ -621,7 +551,7 @@ def apply_folder(
     }
     # A provider file may carry a `tools` list: synced after the providers (docs/tools.md).
     file_tools = {i: d.pop("tools") for i, (_, d) in wanted.items() if "tools" in d}
-    with _client(profile) as (client, creds):
+    with common.client(profile) as (client, creds):
         existing = {p["identifier"]: p for p in _providers(client, "custom")}
         plan: list[tuple[str, str, dict[str, Any] | None]] = []
         for ident, (_, definition) in sorted(wanted.items()):
@@ -644,14 +574,14 @@ def apply_folder(
         todo = [p for p in plan if p[0] in {"create", "update", "delete"}]
         if not todo:
             tool_results = _sync_file_tools(client, file_tools, yes, as_json)
-            _ok(
+            common.ok(
                 "nothing to do" if not tool_results else "tools synced",
                 as_json,
                 plan=[{"action": a, "identifier": i} for a, i, _ in plan],
                 tools=tool_results,
             )
             return
-        if not confirm(f"Apply {len(todo)} change(s)?", yes, creds):
+        if not common.confirm(f"Apply {len(todo)} change(s)?", yes, creds, explain=True):
             raise typer.Exit(1)
         results = []
         failed = False
@@ -687,8 +617,6 @@ def _promote_tools(
     client: Client, identifier: str, tools: list[dict[str, Any]], yes: bool, as_json: bool
 ) -> None:
     """The target's tools of the provider become the source's (diff, confirm, apply)."""
-    from authrelay.cli.tools import sync_with_plan
-
     result = sync_with_plan(
         client,
         identifier,
@@ -700,15 +628,13 @@ def _promote_tools(
         question=f"Apply these tool changes to {identifier}?",
     )
     if result is not None:
-        _ok(f"tools of {identifier} promoted", as_json, tools=result.model_dump(mode="json"))
+        common.ok(f"tools of {identifier} promoted", as_json, tools=result.model_dump(mode="json"))
 
 
 def _sync_file_tools(
     client: Client, file_tools: dict[str, Any], yes: bool, as_json: bool
 ) -> list[dict[str, Any]]:
     """Each provider file's `tools` list, synced (tools from files no longer listed go)."""
-    from authrelay.cli.tools import sync_with_plan
-
     results: list[dict[str, Any]] = []
     for ident, tools in sorted(file_tools.items()):
         try:
@@ -734,23 +660,6 @@ def _sync_file_tools(
             if not as_json:
                 err.print(f"❌ tools of {ident}: {message}")
     return results
-
-
-def _read_source(source: str) -> str:
-    """A local file, or a URL fetched with a short timeout (a thin layer over inference)."""
-    if source.startswith(("http://", "https://")):
-        import httpx
-
-        try:
-            response = httpx.get(source, timeout=20, follow_redirects=True)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise typer.BadParameter(f"cannot fetch {source}: {exc}") from None
-        return response.text
-    try:
-        return Path(source).read_text(errors="replace")
-    except OSError as exc:
-        raise typer.BadParameter(f"cannot read {source}: {exc.strerror}") from None
 
 
 @app.command("infer")
@@ -786,8 +695,8 @@ def infer_provider(
     if openapi is None and docs is None:
         raise typer.BadParameter("give --openapi and/or --docs")
     result = infer(
-        openapi=_read_source(openapi) if openapi else None,
-        docs=_read_source(docs) if docs else None,
+        openapi=common.read_text(openapi, timeout=20) if openapi else None,
+        docs=common.read_text(docs, timeout=20) if docs else None,
         name=name,
         allowlist=UpstreamAllowlist(upstream_allowlist.split(",")),
     )

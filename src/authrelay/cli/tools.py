@@ -7,45 +7,15 @@ machine-readable results; `import-openapi` plans, shows the diff and asks before
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from authrelay.cli.providers import (
-    JsonOpt,
-    ProfileOpt,
-    YesOpt,
-    _client,
-    _fail,
-    _ok,
-    confirm,
-    err,
-    out,
-)
+from authrelay.cli import common
+from authrelay.cli.common import JsonOpt, ProfileOpt, YesOpt, err, out, sync_with_plan
 from authrelay.tools import DEFAULT_MAX_TOOLS
 
-if TYPE_CHECKING:  # imported when a command needs them (fast --help)
-    from authrelay.client._client import Client
-    from authrelay.client.models import ToolSyncResult
-
 app = typer.Typer(help="Tools: list, get, import from OpenAPI, delete, call.", no_args_is_help=True)
-
-
-def _read_bytes(source: str) -> bytes:
-    if source.startswith(("http://", "https://")):
-        import httpx
-
-        try:
-            response = httpx.get(source, timeout=30, follow_redirects=True)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise typer.BadParameter(f"cannot fetch {source}: {exc}") from None
-        return response.content
-    try:
-        return Path(source).read_bytes()
-    except OSError as exc:
-        raise typer.BadParameter(f"cannot read {source}: {exc.strerror}") from None
 
 
 def credential_params(provider: dict[str, Any]) -> set[tuple[str, str]]:
@@ -68,52 +38,6 @@ def credential_params(provider: dict[str, Any]) -> set[tuple[str, str]]:
     return found
 
 
-def show_plan(result: ToolSyncResult, title: str) -> int:
-    """Print a sync plan; the number of changes in it."""
-    from rich.table import Table
-
-    table = Table("action", "tool", "changed", title=title)
-    for name in result.created:
-        table.add_row("create", name, "")
-    for item in result.updated:
-        table.add_row("update", str(item.get("name")), ", ".join(item.get("fields", [])))
-    for name in result.deleted:
-        table.add_row("delete", name, "")
-    changes = len(result.created) + len(result.updated) + len(result.deleted)
-    if changes:
-        out.print(table)
-    out.print(
-        f"tools: {len(result.created)} to create, {len(result.updated)} to update, "
-        f"{len(result.deleted)} to delete, {len(result.unchanged)} unchanged"
-    )
-    return changes
-
-
-def sync_with_plan(
-    client: Client,
-    provider: str,
-    tools: list[dict[str, Any]],
-    *,
-    prune: str,
-    source: str,
-    yes: bool,
-    as_json: bool,
-    question: str,
-) -> ToolSyncResult | None:
-    """Dry run, show, confirm, apply. None when nothing changed or not confirmed."""
-    plan = client.tools.sync(provider, tools, prune=prune, source=source, dry_run=True)
-    changes = (
-        len(plan.created) + len(plan.updated) + len(plan.deleted)
-        if as_json
-        else show_plan(plan, f"tools of {provider}")
-    )
-    if not changes:
-        return None
-    if not confirm(question, yes):
-        raise typer.Exit(1)
-    return client.tools.sync(provider, tools, prune=prune, source=source)
-
-
 @app.command("list")
 def list_tools(
     profile: ProfileOpt = None,
@@ -122,7 +46,7 @@ def list_tools(
     as_json: JsonOpt = False,
 ) -> None:
     """The environment's tools (name, provider, method and path, description)."""
-    with _client(profile) as (client, _):
+    with common.client(profile) as (client, _):
         if query:
             tools = [
                 r.tool for r in client.tools.search(query, [provider] if provider else None, 100)
@@ -147,7 +71,7 @@ def get_tool(
     profile: ProfileOpt = None,
 ) -> None:
     """One tool as JSON, with its binding."""
-    with _client(profile) as (client, _):
+    with common.client(profile) as (client, _):
         tool = client.tools.get(name)
     typer.echo(json.dumps(tool.model_dump(mode="json"), indent=2))
 
@@ -160,11 +84,11 @@ def delete_tool(
     as_json: JsonOpt = False,
 ) -> None:
     """Delete one tool (after confirmation)."""
-    with _client(profile) as (client, _):
-        if not confirm(f"Delete tool {name!r}?", yes):
+    with common.client(profile) as (client, _):
+        if not common.confirm(f"Delete tool {name!r}?", yes, explain=True):
             raise typer.Exit(1)
         client.tools.delete(name)
-    _ok(f"deleted {name}", as_json, deleted=name)
+    common.ok(f"deleted {name}", as_json, deleted=name)
 
 
 @app.command("call")
@@ -182,13 +106,8 @@ def call_tool(
     profile: ProfileOpt = None,
 ) -> None:
     """Run a tool for one end user and print `{data, execution_id}`."""
-    try:
-        inputs = json.loads(params)
-    except ValueError as exc:
-        raise typer.BadParameter(f"--params is not JSON: {exc}") from None
-    if not isinstance(inputs, dict):
-        raise typer.BadParameter("--params must be a JSON object")
-    with _client(profile) as (client, _):
+    inputs = common.json_object(params, "--params")
+    with common.client(profile) as (client, _):
         result = client.actions.execute_tool(
             name,
             inputs,
@@ -224,10 +143,10 @@ def import_openapi(
     from authrelay.tools.generate import GenerationError, generate_tools, load_document
 
     try:
-        document = load_document(_read_bytes(spec))
+        document = load_document(common.read_bytes(spec, timeout=30))
     except GenerationError as exc:
-        raise _fail(str(exc), as_json) from None
-    with _client(profile) as (client, _):
+        raise common.fail(str(exc), as_json) from None
+    with common.client(profile) as (client, _):
         found = client.providers.get(provider)
         details = found.model_dump(mode="json")
         try:
@@ -240,7 +159,7 @@ def import_openapi(
                 max_tools=max_tools,
             )
         except GenerationError as exc:
-            raise _fail(str(exc), as_json) from None
+            raise common.fail(str(exc), as_json) from None
         if not as_json:
             out.print(
                 f"{generated.operations} operation(s) in the document (OpenAPI "
@@ -259,7 +178,7 @@ def import_openapi(
             question=f"Apply these tool changes to {found.identifier}?",
         )
     summary = result.model_dump(mode="json") if result else {"changes": 0}
-    _ok(
+    common.ok(
         "tools imported" if result else "tools already up to date",
         as_json,
         result=summary,

@@ -1,0 +1,64 @@
+"""What every step of a flow uses: the hash stored for each single-use token, expiry, the
+account and connection a flow is for, and the audited commit that ends a step."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authrelay.accounts.service import Target, resolve_target
+from authrelay.auth.principal import Principal
+from authrelay.changes import commit_change
+from authrelay.context import ServiceContext
+from authrelay.errors import NotFound
+from authrelay.store import accounts as account_store
+from authrelay.store.db import as_utc, utcnow
+from authrelay.store.models import AuthFlow, ConnectedAccount
+
+
+def digest(token: str) -> str:
+    """What is stored of a link, `state` or CSRF token: its SHA-256, never the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def expired(flow: AuthFlow) -> bool:
+    return as_utc(flow.expires_at) < utcnow()
+
+
+def link_principal(flow: AuthFlow) -> Principal:
+    return Principal(flow.environment_id, "authorization-link")
+
+
+async def flow_target(
+    session: AsyncSession, ctx: ServiceContext, flow: AuthFlow
+) -> tuple[ConnectedAccount, Target]:
+    account = await account_store.by_id(session, flow.account_id)
+    if account is None:
+        raise NotFound("the connected account of this link no longer exists")
+    target = await resolve_target(session, link_principal(flow), ctx, account.connection_id)
+    return account, target
+
+
+def requested_scopes(target: Target) -> list[str]:
+    return list(target.connection.config.get("scopes") or [])
+
+
+async def finish(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    flow: AuthFlow,
+    account: ConnectedAccount,
+    action: str,
+) -> None:
+    await commit_change(
+        session,
+        ctx,
+        environment_id=flow.environment_id,
+        actor="authorization-link",
+        action=action,
+        resource_type="connected_account",
+        resource_id=account.id,
+        before=None,
+        after={"identifier": account.identifier, "status": account.status},
+    )
