@@ -2,9 +2,11 @@
 and tools (proxy/call.py) send through, in layers of one concern each (as httpx's client
 sends: `send` → `_send_handling_auth` → `_send_single_request`):
 
-- `send_upstream`: the provider's retry policy, and the account marked as used;
-- `_send_handling_renewal`: an OAuth token renewed before it expires, and once more when the
-  upstream answers 401 to a call that can be sent again (proxy/resolve.py, `renewed_route`);
+- `send_upstream`: an OAuth token renewed before it expires (proxy/resolve.py,
+  `renewed_route`), one attempt, then the rare steps when they apply, each its own function
+  off the common path: `_renewed_and_sent_again` when the upstream answers 401 to a call
+  that can be sent again (once), `_retried` under the provider's retry policy; the account
+  is marked as used;
 - `send_once`: the request built with the route's credentials and sent, redirects followed
   when the setting allows, the HTTP client's failures turned into the proxy's errors.
 
@@ -26,6 +28,7 @@ from authrelay.errors import (
     PermissionDenied,
     Unavailable,
 )
+from authrelay.providers.model import RetryPolicy
 from authrelay.proxy.guard import BlockedAddress, blocked_cause, check_host
 from authrelay.proxy.placement import with_credential
 from authrelay.proxy.resolve import RouteKey, renewed_route
@@ -82,9 +85,14 @@ class Call(NamedTuple):
 async def send_upstream(
     runtime: Runtime, call: Call, route: Route, info: dict[str, Any]
 ) -> aiohttp.ClientResponse:
-    """The upstream's answer to `call` through `route` (see the module's docstring); `info`,
-    the caller's log line, gets the retries, if any."""
-    response, route = await _send_handling_renewal(runtime, call, route)
+    """The upstream's answer to `call` through `route`: an OAuth token about to expire is
+    renewed first; a 401 and the provider's retry policy are handled by the steps below,
+    which only the rare calls reach. `info`, the caller's log line, gets the retries."""
+    if route.oauth and not route.usable(runtime.settings.refresh_margin_seconds):
+        route = await renewed_route(runtime, route, call.key)
+    response = await send_once(runtime, call, route, target_url(route, call.rest, call.query))
+    if response.status == 401 and route.oauth and call.replayable:
+        response, route = await _renewed_and_sent_again(runtime, call, route, response)
     policy = route.retry
     if (
         policy is not None
@@ -92,31 +100,38 @@ async def send_upstream(
         and call.method in IDEMPOTENT
         and response.status in policy.on_status
     ):
-        last = route
-
-        def again() -> Awaitable[aiohttp.ClientResponse]:
-            return send_once(runtime, call, last, target_url(last, call.rest, call.query))
-
-        response = await with_retries(response, policy, again, info)
-        runtime.metrics.count_retries(info.get("retries", 0))
+        response = await _retried(runtime, call, route, response, policy, info)
     runtime.last_used.mark(route.account_id)
     return response
 
 
-async def _send_handling_renewal(
-    runtime: Runtime, call: Call, route: Route
+async def _renewed_and_sent_again(
+    runtime: Runtime, call: Call, route: Route, rejected: aiohttp.ClientResponse
 ) -> tuple[aiohttp.ClientResponse, Route]:
-    """The answer to `call` and the route it was sent through: an OAuth token about to
-    expire is renewed first; after a 401 to a replayable call, renewed and sent once more."""
-    if route.oauth and not route.usable(runtime.settings.refresh_margin_seconds):
-        route = await renewed_route(runtime, route, call.key)
-    response = await send_once(runtime, call, route, target_url(route, call.rest, call.query))
-    if response.status == 401 and route.oauth and call.replayable:
-        response.release()
-        route = await renewed_route(runtime, route, call.key, rejected=True)
-        url = target_url(route, call.rest, call.query)  # the credential may be in the query
-        response = await send_once(runtime, call, route, url)
-    return response, route
+    """After the upstream rejected `route`'s token (401): the answer to `call` sent once
+    more with the token renewed, and the route that carries it."""
+    rejected.release()
+    route = await renewed_route(runtime, route, call.key, rejected=True)
+    url = target_url(route, call.rest, call.query)  # the credential may be in the query
+    return await send_once(runtime, call, route, url), route
+
+
+async def _retried(
+    runtime: Runtime,
+    call: Call,
+    route: Route,
+    response: aiohttp.ClientResponse,
+    policy: RetryPolicy,
+    info: dict[str, Any],
+) -> aiohttp.ClientResponse:
+    """The answer after the provider's retry policy, `response` being the first."""
+
+    def again() -> Awaitable[aiohttp.ClientResponse]:
+        return send_once(runtime, call, route, target_url(route, call.rest, call.query))
+
+    response = await with_retries(response, policy, again, info)
+    runtime.metrics.count_retries(info.get("retries", 0))
+    return response
 
 
 async def send_once(runtime: Runtime, call: Call, route: Route, url: URL) -> aiohttp.ClientResponse:
