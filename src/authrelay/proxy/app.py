@@ -29,7 +29,12 @@ from authrelay.errors import (
 from authrelay.observability import log_line
 from authrelay.proxy.guard import PathRejected, check_path
 from authrelay.proxy.placement import with_defaults
-from authrelay.proxy.resolve import RouteKey, cached_environment, cached_route
+from authrelay.proxy.resolve import (
+    RouteKey,
+    cached_environment,
+    environment_if_cached,
+    loaded_route,
+)
 from authrelay.proxy.retry import IDEMPOTENT
 from authrelay.proxy.routes import Route
 from authrelay.proxy.send import Call, UploadWatch, send_upstream
@@ -152,10 +157,14 @@ async def _handle(
 ) -> None:
     """One proxied call: parse → resolve → send (renewing the token if needed) → relay."""
     asked = _parse(scope["headers"])
-    env_id = await cached_environment(runtime, asked.token, asked.host)
+    # The cached answers without a coroutine (proxy/resolve.py); a miss loads them.
+    token, host = asked.token, asked.host
+    env_id = environment_if_cached(runtime, token, host) or await cached_environment(
+        runtime, token, host
+    )
     key = _route_key(env_id, asked, info)
     rest = _rest_of_path(scope)
-    route = await cached_route(runtime, key)
+    route: Route = runtime.proxy_cache.cached_route(key) or await loaded_route(runtime, key)
     call = _call(runtime, scope, receive, asked, key, rest, route)
     if call.body is not None and _may_resend(runtime, call, route, asked.content_length):
         call = await _kept(call, receive)

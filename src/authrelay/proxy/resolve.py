@@ -18,6 +18,19 @@ if TYPE_CHECKING:
 RouteKey = tuple[str, str, str]
 
 
+def environment_if_cached(runtime: Runtime, token: str, host: str) -> str | None:
+    """The API token's environment when the API client and the host bindings are cached
+    (checked as `cached_environment` checks them), else None. No coroutine: the hot path
+    awaits `cached_environment` only on a miss."""
+    claims = runtime.tokens.verify(token)
+    cache = runtime.proxy_cache
+    hosts = cache.hosts
+    client_env = cache.clients.get(claims.client_id)
+    if hosts is None or client_env is None:
+        return None
+    return _checked(hosts, client_env, claims.environment_id, host)
+
+
 async def cached_environment(runtime: Runtime, token: str, host: str) -> str:
     """The API token's environment: the signature, then the API client and the host binding
     from the per-process cache (no database round trip once they are cached)."""
@@ -28,9 +41,6 @@ async def cached_environment(runtime: Runtime, token: str, host: str) -> str:
     if hosts is None:
         hosts = await cache.load_once(("hosts",), lambda: _read_hosts(runtime))
         cache.hosts = hosts
-    bound = hosts.get(host)
-    if bound is not None and bound != claims.environment_id:
-        raise Unauthenticated("the access token belongs to another environment")
     client_env = cache.clients.get(claims.client_id)
     if client_env is None:
         read_at = cache.clients.clears
@@ -38,31 +48,44 @@ async def cached_environment(runtime: Runtime, token: str, host: str) -> str:
             ("client", claims.client_id), lambda: _read_client_env(runtime, claims.client_id)
         )
         cache.clients.put(claims.client_id, client_env, read_at)
-    if client_env != claims.environment_id:
+    return _checked(hosts, client_env, claims.environment_id, host)
+
+
+def _checked(hosts: dict[str, str | None], client_env: str, env_id: str, host: str) -> str:
+    """`env_id` once the host is not bound to another environment and the token's API
+    client still exists in it."""
+    bound = hosts.get(host)
+    if bound is not None and bound != env_id:
+        raise Unauthenticated("the access token belongs to another environment")
+    if client_env != env_id:
         raise Unauthenticated("the API client of this access token no longer exists")
-    return claims.environment_id
+    return env_id
 
 
 async def cached_route(runtime: Runtime, key: RouteKey) -> Route:
     """The route `key` names, from the cache or loaded (and cached, errors as data too)."""
+    route = runtime.proxy_cache.cached_route(key)  # raises a cached error answer anew
+    return route if route is not None else await loaded_route(runtime, key)
+
+
+async def loaded_route(runtime: Runtime, key: RouteKey) -> Route:
+    """The route `key` names, read from the database and cached (an error answer too, as
+    data). The hot path calls this on a cache miss only: a hit costs no coroutine."""
     cache = runtime.proxy_cache
-    route = cache.cached_route(key)  # raises a cached error answer anew
-    if route is None:
-        read_at = cache.routes.clears
-        try:
-            route = await load_route(
-                runtime.targets,
-                runtime.keyring,
-                runtime.catalog,
-                runtime.settings.allowlist,
-                *key,
-                providers=runtime.provider_cache,
-            )
-        except AuthrelayError as exc:
-            cache.remember_route(key, exc, read_at)  # as data, never as the exception
-            raise
-        cache.remember_route(key, route, read_at)
-    assert isinstance(route, Route)
+    read_at = cache.routes.clears
+    try:
+        route = await load_route(
+            runtime.targets,
+            runtime.keyring,
+            runtime.catalog,
+            runtime.settings.allowlist,
+            *key,
+            providers=runtime.provider_cache,
+        )
+    except AuthrelayError as exc:
+        cache.remember_route(key, exc, read_at)  # as data, never as the exception
+        raise
+    cache.remember_route(key, route, read_at)
     return route
 
 
