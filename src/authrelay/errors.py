@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from authrelay.codes import Code
+
 MAX_VIOLATIONS = 100  # listed in one error; one more entry says how many were left out
 MAX_FIELD_CHARS = 200  # an echoed field name (a key sent by the client can be any length)
 MAX_DESCRIPTION_CHARS = 300
@@ -64,7 +66,7 @@ def bounded(violations: list[FieldViolation], total: int | None = None) -> list[
 class AuthrelayError(Exception):
     """Base class: `code` is the google.rpc code, `http_status` the HTTP status it maps to."""
 
-    code: ClassVar[int] = 2
+    code: ClassVar[Code] = Code.UNKNOWN
     http_status: ClassVar[int] = 500
 
     def __init__(
@@ -95,8 +97,8 @@ class AuthrelayError(Exception):
 class InvalidArgument(AuthrelayError):
     """Raised when a request body, query or header is malformed."""
 
-    code = 3
-    http_status = 400
+    code = Code.INVALID_ARGUMENT
+    http_status = Code.INVALID_ARGUMENT.http_status
 
     @classmethod
     def from_violations(
@@ -128,36 +130,36 @@ class PayloadTooLarge(InvalidArgument):
 class NotFound(AuthrelayError):
     """Raised when a provider, connection or account does not exist in the environment."""
 
-    code = 5
-    http_status = 404
+    code = Code.NOT_FOUND
+    http_status = Code.NOT_FOUND.http_status
 
 
 class AlreadyExists(AuthrelayError):
     """Raised when creating something whose identifier or name is taken."""
 
-    code = 6
-    http_status = 409
+    code = Code.ALREADY_EXISTS
+    http_status = Code.ALREADY_EXISTS.http_status
 
 
 class PermissionDenied(AuthrelayError):
     """Raised when changing something that cannot be changed, such as a built-in provider."""
 
-    code = 7
-    http_status = 403
+    code = Code.PERMISSION_DENIED
+    http_status = Code.PERMISSION_DENIED.http_status
 
 
 class FailedPrecondition(AuthrelayError):
     """Raised when the stored state forbids the operation (stale etag, provider in use)."""
 
-    code = 9
-    http_status = 412
+    code = Code.FAILED_PRECONDITION
+    http_status = Code.FAILED_PRECONDITION.http_status
 
 
 class Unauthenticated(AuthrelayError):
     """Raised when the API token is missing, malformed, expired, forged or of another place."""
 
-    code = 16
-    http_status = 401
+    code = Code.UNAUTHENTICATED
+    http_status = Code.UNAUTHENTICATED.http_status
 
     def __init__(self, message: str) -> None:
         super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="authrelay"'})
@@ -171,47 +173,33 @@ class IncompleteRequest(AuthrelayError):
 class ClientClosedRequest(IncompleteRequest):
     """Raised when the client disconnects before sending the whole body (nginx's 499)."""
 
-    code = 1
-    http_status = 499
+    code = Code.CANCELLED
+    http_status = Code.CANCELLED.http_status
 
 
 class RequestTimeout(IncompleteRequest):
     """Raised when the server closed the connection because the body came too slowly."""
 
-    code = 4
-    http_status = 408
+    code = Code.DEADLINE_EXCEEDED
+    http_status = 408  # the client was too slow (nginx's convention)
 
 
 class Unavailable(AuthrelayError):
     """Raised by the proxy when the upstream cannot be reached."""
 
-    code = 14
-    http_status = 502
+    code = Code.UNAVAILABLE
+    http_status = 502  # Bad Gateway: it is the upstream that is unavailable
 
 
 class DeadlineExceeded(AuthrelayError):
     """Raised by the proxy when the upstream does not answer within the read timeout."""
 
-    code = 4
-    http_status = 504
+    code = Code.DEADLINE_EXCEEDED
+    http_status = Code.DEADLINE_EXCEEDED.http_status
 
 
 class InternalError(AuthrelayError):
     """Raised (or substituted) for unexpected failures; the message never carries details."""
 
-    code = 13
-    http_status = 500
-
-
-CODE_NAMES = {
-    1: "CANCELLED",
-    3: "INVALID_ARGUMENT",
-    4: "DEADLINE_EXCEEDED",
-    5: "NOT_FOUND",
-    6: "ALREADY_EXISTS",
-    7: "PERMISSION_DENIED",
-    9: "FAILED_PRECONDITION",
-    13: "INTERNAL",
-    14: "UNAVAILABLE",
-    16: "UNAUTHENTICATED",
-}
+    code = Code.INTERNAL
+    http_status = Code.INTERNAL.http_status

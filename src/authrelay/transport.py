@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from authrelay.codes import Code
 from authrelay.observability import count_closed
 
 if TYPE_CHECKING:
@@ -71,8 +72,8 @@ class TransportLimits:
         return max(0.05, min(1.0, self.header_timeout / 4, self.body_idle_timeout / 4))
 
 
-def _answer(status: int, reason: str, code: int, message: str, *extra: str) -> bytes:
-    body = json.dumps({"code": code, "message": message, "details": []}).encode()
+def _answer(status: int, reason: str, code: Code, message: str, *extra: str) -> bytes:
+    body = json.dumps({"code": int(code), "message": message, "details": []}).encode()
     head = [
         f"HTTP/1.1 {status} {reason}",
         "content-type: application/json",
@@ -84,15 +85,30 @@ def _answer(status: int, reason: str, code: int, message: str, *extra: str) -> b
 
 
 _TOO_MANY_CONNECTIONS = _answer(
-    503, "Service Unavailable", 14, "too many open connections; try again", "retry-after: 1"
+    503,
+    "Service Unavailable",
+    Code.UNAVAILABLE,
+    "too many open connections; try again",
+    "retry-after: 1",
 )
-_HEADER_TIMEOUT = _answer(408, "Request Timeout", 4, "the request headers did not arrive in time")
+_HEADER_TIMEOUT = _answer(
+    408, "Request Timeout", Code.DEADLINE_EXCEEDED, "the request headers did not arrive in time"
+)
 _HEADERS_TOO_LARGE = _answer(
-    431, "Request Header Fields Too Large", 3, "the request line and headers are too large"
+    431,
+    "Request Header Fields Too Large",
+    Code.INVALID_ARGUMENT,
+    "the request line and headers are too large",
 )
-_BODY_TIMEOUT = _answer(408, "Request Timeout", 4, "the request body did not arrive in time")
+_BODY_TIMEOUT = _answer(
+    408, "Request Timeout", Code.DEADLINE_EXCEEDED, "the request body did not arrive in time"
+)
 _BUSY_BODY = json.dumps(
-    {"code": 14, "message": "too many requests in flight; try again", "details": []}
+    {
+        "code": int(Code.UNAVAILABLE),
+        "message": "too many requests in flight; try again",
+        "details": [],
+    }
 ).encode()
 
 

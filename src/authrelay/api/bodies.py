@@ -90,12 +90,14 @@ async def _drain(chunks: AsyncIterator[bytes], received: int, limit: int) -> boo
     return True
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
+async def read_body(request: Request, max_bytes: int, discard_bytes: int | None = None) -> bytes:
     """The whole body, at most `max_bytes`; larger bodies get 413 once read and dropped (up
-    to `max_discard_bytes`; beyond that the 413 goes out at once and the connection is
-    closed). A client that disconnects or times out mid-body raises IncompleteRequest."""
+    to `discard_bytes`, by default the app's `max_discard_bytes`; beyond that the 413 goes out
+    at once and the connection is closed). A client that disconnects or times out mid-body
+    raises IncompleteRequest."""
     declared = request.headers.get("content-length")
-    limit = max(_discard_limit(request), max_bytes)
+    discard = _discard_limit(request) if discard_bytes is None else discard_bytes
+    limit = max(discard, max_bytes)
     chunks: list[bytes] = []
     size = 0
     try:
@@ -119,5 +121,7 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
-    return parse_json(await read_body(request, max_bytes))
+async def read_json(request: Request, max_bytes: int, discard_bytes: int | None = None) -> Any:
+    """The one way a route reads its JSON body: the parsed value, or the SPEC §2 error (400
+    malformed, 413 too large; see `read_body` and `parse_json`)."""
+    return parse_json(await read_body(request, max_bytes, discard_bytes))

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authrelay import http_headers
 from authrelay.auth.principal import Principal
 from authrelay.errors import Unauthenticated
 from authrelay.proxy.call import cached_environment
@@ -32,20 +33,17 @@ DbSession = Annotated[AsyncSession, Depends(get_session)]
 
 
 def bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = http_headers.bearer_token(request.headers.get("authorization", ""))
+    if token is None:
         raise Unauthenticated(
             "missing API token: send Authorization: Bearer <token> from POST /oauth/token"
         )
-    return token.strip()
+    return token
 
 
 def request_host(request: Request) -> str:
-    host = request.headers.get("host", "")
-    if host.startswith("["):
-        return host.split("]", 1)[0] + "]"
-    return host.rsplit(":", 1)[0].lower()
+    """The host of the request's `Host` header, as every surface reads it."""
+    return http_headers.parse_host(request.headers.get("host", ""))[0]
 
 
 async def get_cached_principal(request: Request, runtime: RuntimeDep) -> Principal:

@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 
+from authrelay.codes import Code
 from authrelay.errors import (
     AuthrelayError,
     ClientClosedRequest,
@@ -20,8 +21,6 @@ from authrelay.errors import (
 from authrelay.providers.validation import format_loc
 
 log = logging.getLogger("authrelay.api")
-
-_HTTP_TO_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 409: 6, 412: 9, 413: 3, 415: 3}
 
 
 def error_response(exc: AuthrelayError) -> JSONResponse:
@@ -49,7 +48,7 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_TO_CODE.get(exc.status_code, 2)
+    code = int(Code.for_http_status(exc.status_code))
     message = "no such route" if exc.status_code == 404 else str(exc.detail)
     return JSONResponse(
         {"code": code, "message": message, "details": []},

@@ -26,10 +26,21 @@ def message_of(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+def _code_of(exc: BaseException) -> str | None:
+    """The google.rpc code's name of an error answer of the server (None for other errors)."""
+    from authrelay.client._exceptions import ApiError
+    from authrelay.codes import Code
+
+    return Code.name_of(exc.code) if isinstance(exc, ApiError) else None
+
+
 def report(exc: BaseException, as_json: bool) -> None:
     text = " ".join(message_of(exc).split())  # one line, whatever the server sent
     if as_json:
         body: dict[str, Any] = {"ok": False, "error": text, "error_type": type(exc).__name__}
+        code = _code_of(exc)
+        if code is not None:
+            body["code"] = code
         url = getattr(exc, "url", None)
         if url:
             body["url"] = url

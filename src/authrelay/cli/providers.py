@@ -21,6 +21,7 @@ from authrelay.cli._lazy import LazyConsole
 from authrelay.cli.errors import message_of
 from authrelay.cli.profiles import Credentials, ProfileError, ProfileStore
 from authrelay.client._exceptions import ApiError, AuthrelayClientError
+from authrelay.codes import Code
 from authrelay.providers.diff import (
     Change,
     definition_of,
@@ -504,7 +505,7 @@ def delete_provider(
         try:
             client.providers.delete(current["identifier"])
         except ApiError as exc:
-            if exc.code == 9:
+            if exc.code == Code.FAILED_PRECONDITION:
                 raise _fail(
                     f"{exc.message}. Delete those connections first (authrelay connections "
                     f"list --provider {current['identifier']}, then authrelay connections "

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from authrelay.codes import Code
+
 
 class AuthrelayClientError(Exception):
     """Base class of every error the client raises."""
@@ -69,20 +71,16 @@ class APITimeoutError(APIConnectionError):
     """Raised when the server did not answer in time."""
 
 
-_HTTP_TO_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 409: 6, 412: 9, 413: 3, 500: 13}
-_HTTP_TO_CODE.update({502: 14, 503: 14, 504: 4})
-
-
 class ApiError(AuthrelayClientError):
     """Raised when authrelay answers with its own error: `code` is the google.rpc code."""
 
     def __init__(self, status: int, body: dict[str, Any]) -> None:
         self.status = status
         self.body = body
-        try:
-            self.code = int(body.get("code", _HTTP_TO_CODE.get(status, 2)))
+        try:  # an answer without a code (a proxy's page in front) gets its status's
+            self.code = int(body.get("code", Code.for_http_status(status)))
         except (TypeError, ValueError):
-            self.code = _HTTP_TO_CODE.get(status, 2)
+            self.code = int(Code.for_http_status(status))
         self.message = str(body.get("message", ""))
         details = body.get("details")
         self.field_violations: list[dict[str, str]] = [
@@ -142,16 +140,16 @@ class ProxyError(ApiError):
 
 
 BY_CODE: dict[int, type[ApiError]] = {
-    3: InvalidArgumentError,
-    4: DeadlineExceededError,
-    5: NotFoundError,
-    6: AlreadyExistsError,
-    7: PermissionDeniedError,
-    9: FailedPreconditionError,
-    12: UnimplementedError,
-    13: InternalError,
-    14: UnavailableError,
-    16: UnauthenticatedError,
+    Code.INVALID_ARGUMENT: InvalidArgumentError,
+    Code.DEADLINE_EXCEEDED: DeadlineExceededError,
+    Code.NOT_FOUND: NotFoundError,
+    Code.ALREADY_EXISTS: AlreadyExistsError,
+    Code.PERMISSION_DENIED: PermissionDeniedError,
+    Code.FAILED_PRECONDITION: FailedPreconditionError,
+    Code.UNIMPLEMENTED: UnimplementedError,
+    Code.INTERNAL: InternalError,
+    Code.UNAVAILABLE: UnavailableError,
+    Code.UNAUTHENTICATED: UnauthenticatedError,
 }
 
 _PROXY_BY_CODE: dict[int, type[ProxyError]] = {

@@ -28,6 +28,7 @@ from authrelay.client.models import (
     ProviderDefinition,
     ToggleConnectionResponse,
 )
+from authrelay.codes import Code
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -94,7 +95,9 @@ def nothing(response: httpx.Response) -> None:
 
 
 def not_found(message: str) -> NotFoundError:
-    return NotFoundError(404, {"code": 5, "message": message})
+    return NotFoundError(
+        Code.NOT_FOUND.http_status, {"code": int(Code.NOT_FOUND), "message": message}
+    )
 
 
 # --- providers ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from authrelay.api.deps import DbSession, RuntimeDep
 from authrelay.auth.principal import Principal
 from authrelay.dashboard import users
 from authrelay.errors import AuthrelayError, FieldViolation
+from authrelay.http_headers import parse_host
 from authrelay.runtime import Runtime
 from authrelay.store import environments as envs
 
@@ -85,7 +86,7 @@ def _back_to(request: Request) -> str:
         path = request.url.path
         return path + (f"?{request.url.query}" if request.url.query else "")
     referer = urlsplit(request.headers.get("referer", ""))
-    if referer.netloc == request.headers.get("host", ""):
+    if parse_host(referer.netloc) == parse_host(request.headers.get("host", "")) != ("", None):
         return referer.path + (f"?{referer.query}" if referer.query else "")
     return PREFIX + "/"
 

@@ -29,15 +29,16 @@ from mcp_types import methods as mcp_methods
 from starlette.types import Receive, Scope, Send
 
 from authrelay import __version__
+from authrelay.asgi_errors import StartWatch, answer_error, send_json
 from authrelay.auth.principal import Principal
 from authrelay.errors import (
     AuthrelayError,
     FailedPrecondition,
-    InternalError,
     NotFound,
     Unauthenticated,
     Unavailable,
 )
+from authrelay.http_headers import bearer_token
 from authrelay.mcp import configs
 from authrelay.mcp.catalog import Served, served_tools
 from authrelay.mcp.tokens import McpGrant, verify
@@ -76,31 +77,10 @@ def _resource(path: str) -> tuple[str, str] | None:
     return None
 
 
-def _json_bytes(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-async def _send(send: Send, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-    raw = _json_bytes(body)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(raw)).encode()),
-                *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": raw})
-
-
 def _bearer(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"authorization":
-            scheme, _, rest = value.decode("latin-1").partition(" ")
-            return rest.strip() if scheme.lower() == "bearer" else ""
+            return bearer_token(value.decode("latin-1")) or ""
     return ""
 
 
@@ -146,6 +126,7 @@ class McpApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime, manager = self.runtime, self.manager
+        watched = StartWatch(send)
         try:
             if runtime is None or manager is None:
                 raise Unavailable("the server is not running")
@@ -160,22 +141,18 @@ class McpApp:
                     "/mcp/v3/connections/{connection_name}"
                 )
             scope[_SCOPE_KEY] = await self._authorize(runtime, scope, *resource)
-        except AuthrelayError as exc:
-            await _send(send, exc.http_status, exc.body(), exc.headers)
-            return
-        except Exception:
-            log.exception("MCP request failure")
-            error = InternalError("internal error; the server log has details")
-            await _send(send, error.http_status, error.body())
-            return
-        await manager.handle_request(scope, receive, send)
+            await manager.handle_request(scope, receive, watched)
+        except Exception as exc:
+            await answer_error(
+                send, exc, started=watched.started, log=log, what="MCP request failure"
+            )
 
     async def _metadata(self, runtime: Runtime, path: str, scope: Scope, send: Send) -> None:
         """RFC 9728 protected-resource metadata for an MCP URL."""
         if scope["method"] != "GET" or _resource(path) is None:
             raise NotFound("no such protected resource")
         base = runtime.settings.base_url
-        await _send(
+        await send_json(
             send,
             200,
             {

@@ -7,7 +7,6 @@ path, and every layer costs (docs/benchmarks.md). A call reads as a chain of ste
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -17,15 +16,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import aiohttp
 from starlette.types import Receive, Scope, Send
 
+from authrelay.asgi_errors import answer_error
 from authrelay.errors import (
-    CODE_NAMES,
-    AuthrelayError,
     FieldViolation,
-    InternalError,
     InvalidArgument,
     Unauthenticated,
     Unavailable,
 )
+from authrelay.http_headers import bearer_token, parse_host
 from authrelay.observability import log_line
 from authrelay.proxy.guard import PathRejected, check_path
 from authrelay.proxy.placement import with_defaults
@@ -45,7 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("authrelay.proxy")
 
-ERROR_HEADER = b"x-authrelay-error"
 PREFIX = "/proxy"
 _HOP_BY_HOP = {
     b"connection",
@@ -91,19 +88,6 @@ class _EndedEarly(logging.Filter):
 _ENDED_EARLY_FILTER = _EndedEarly()
 
 
-async def _send_error(send: Send, exc: AuthrelayError, info: dict[str, Any]) -> None:
-    body = json.dumps(exc.body()).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (ERROR_HEADER, CODE_NAMES.get(exc.code, "UNKNOWN").encode()),
-        *((k.lower().encode(), v.encode()) for k, v in exc.headers.items()),
-    ]
-    info["status"] = exc.http_status
-    await send({"type": "http.response.start", "status": exc.http_status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 class ProxyApp:
     def __init__(self) -> None:
         # Set by the application's lifespan while the server runs.
@@ -114,7 +98,8 @@ class ProxyApp:
         start = time.perf_counter()
         runtime = self.runtime
         if runtime is None:
-            await _send_error(send, Unavailable("the server is not running"), {})
+            error = Unavailable("the server is not running")
+            await answer_error(send, error, started=False, log=log, marked=True)
             return
         info = {
             "connection": "",
@@ -124,15 +109,16 @@ class ProxyApp:
         }
         try:
             await _handle(runtime, scope, receive, send, info)
-        except AuthrelayError as exc:
-            if "status" in info:  # the response had started: nothing to do but end it
-                raise
-            await _send_error(send, exc, info)
-        except Exception:
-            if "status" in info:
-                raise
-            log.exception("proxy failure", extra={k: v for k, v in info.items() if k != "status"})
-            await _send_error(send, InternalError("internal error in the proxy"), info)
+        except Exception as exc:  # "status" is set once the response has started
+            info["status"] = await answer_error(
+                send,
+                exc,
+                started="status" in info,
+                log=log,
+                what="proxy failure",
+                extra=info,
+                marked=True,
+            )
         finally:
             elapsed = time.perf_counter() - start
             runtime.metrics.count_proxied(info.get("status", 0))
@@ -183,14 +169,13 @@ def _parse(raw_headers: list[tuple[bytes, bytes]]) -> _Asked:
     has_body = False
     for name, value in raw_headers:
         if name == b"authorization":
-            scheme, _, rest = value.decode("latin-1").partition(" ")
-            token = rest.strip() if scheme.lower() == "bearer" else ""
+            token = bearer_token(value.decode("latin-1")) or ""
         elif name == b"connection_name":
             connection = value.decode("latin-1")
         elif name == b"identifier":
             identifier = value.decode("latin-1")
         elif name == b"host":
-            host = value.decode("latin-1").rsplit(":", 1)[0].lower()
+            host = parse_host(value.decode("latin-1"))[0]
         elif name == b"connection":
             # Headers the caller named in Connection are hop-by-hop too (RFC 9110 7.6.1).
             not_forwarded = not_forwarded | {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote
 
+from authrelay.codes import Code
 from authrelay.errors import AuthrelayError
 from authrelay.providers.injection_rules import CREDENTIAL_VALUES, places_credential
 from authrelay.providers.model import AuthPattern, ProviderDefinition
@@ -19,8 +20,8 @@ class HeaderRejected(AuthrelayError):
     """A `proxy_headers` template filled from the account holds CR, LF or NUL: the call is
     refused before any upstream request (the value is never quoted)."""
 
-    code = 3
-    http_status = 400
+    code = Code.INVALID_ARGUMENT
+    http_status = Code.INVALID_ARGUMENT.http_status
 
 
 def template_values(

@@ -14,6 +14,7 @@ from yarl import URL
 from authrelay.accounts.credentials import oauth_placeholder_values
 from authrelay.accounts.service import secret_context
 from authrelay.accounts.status import not_active
+from authrelay.codes import Code
 from authrelay.config import UpstreamAllowlist
 from authrelay.errors import (
     AuthrelayError,
@@ -40,8 +41,8 @@ from authrelay.vault import KeyRing
 class PlaceholderRejected(AuthrelayError):
     """A stored value cannot fill a proxy_url placeholder (SPEC §3 value checks)."""
 
-    code = 3
-    http_status = 400
+    code = Code.INVALID_ARGUMENT
+    http_status = Code.INVALID_ARGUMENT.http_status
 
 
 _RENEWED = frozenset({"OAUTH", "TOKEN_EXCHANGE"})

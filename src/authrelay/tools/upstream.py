@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import functools
 import json
-from functools import cache
 from typing import Any
 
+from authrelay.codes import Code
 from authrelay.errors import AuthrelayError
 from authrelay.proxy.call import Answer
 
 UPSTREAM_DETAIL = "type.googleapis.com/authrelay.v1.UpstreamResponse"
-# The google.rpc code grpc-gateway maps each HTTP status from.
-_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 412: 9, 429: 8, 501: 12, 503: 14, 504: 4}
 _MAX_BODY_IN_ERROR = 16_384
 
 
@@ -21,7 +19,7 @@ class UpstreamError(AuthrelayError):
     """The upstream answered a tool call with an error status. The HTTP status is the
     upstream's for 4xx and 502 for anything else; the details hold the upstream's answer."""
 
-    code = 2
+    code = Code.UNKNOWN
     http_status = 502
 
     def __init__(self, message: str, status: int, body: Any) -> None:
@@ -42,11 +40,21 @@ class UpstreamError(AuthrelayError):
         return out
 
 
-@cache
+def code_of(status: int) -> Code:
+    """The google.rpc code of an upstream's error status: the code authrelay's own answers
+    carry for that status (`Code.for_http_status`: 409 is ALREADY_EXISTS, as in the API and
+    the SDK). A status no code maps from is INVALID_ARGUMENT for a 4xx, and any 5xx but 501
+    and 504 is UNAVAILABLE: the upstream failed, not authrelay (the answer is a 502)."""
+    code = Code.for_http_status(status)
+    if code in (Code.UNKNOWN, Code.INTERNAL):
+        return Code.INVALID_ARGUMENT if 400 <= status < 500 else Code.UNAVAILABLE
+    return code
+
+
 @functools.cache  # one class per status, not one per failed call
 def _error_class(status: int) -> type[UpstreamError]:
     http = status if 400 <= status < 500 else 502
-    code = _CODES.get(status, 3 if 400 <= status < 500 else 14 if status >= 500 else 2)
+    code = code_of(status)
     return type(f"UpstreamError{status}", (UpstreamError,), {"code": code, "http_status": http})
 
 
