@@ -1,7 +1,7 @@
 """What one route lookup costs in the proxy, in-process: a cache hit, a miss for a known
-account, a miss for an unknown identifier, each through `ProxyApp._route` (the real cache,
-the real query, decryption and route building), with N seeded accounts. Optionally profiles
-the misses (cProfile) to show where their time goes.
+account, a miss for an unknown identifier, each through `proxy.resolve.cached_route` (the
+real cache, the real query, decryption and route building), with N seeded accounts.
+Optionally profiles the misses (cProfile) to show where their time goes.
 
     .venv/bin/python bench/miss_cost.py [--accounts 100000] [--lookups 2000] [--profile]
     scripts/with-postgres .venv/bin/python bench/miss_cost.py --database postgres
@@ -41,18 +41,17 @@ from seed import identifier
 
 from authrelay.config import Settings
 from authrelay.errors import NotFound
-from authrelay.proxy.app import ProxyApp
+from authrelay.proxy.resolve import cached_route
 from authrelay.runtime import Runtime, create_runtime
 from authrelay.store.environments import get_environment
 
 
 async def _batch(runtime: Runtime, env_id: str, names: list[str], unknown: bool) -> float:
     """Seconds per lookup over `names`."""
-    proxy = ProxyApp()
     began = time.perf_counter()
     for name in names:
         try:
-            await proxy._route(runtime, env_id, CONNECTION_NAME, name)
+            await cached_route(runtime, (env_id, CONNECTION_NAME, name))
         except NotFound:
             if not unknown:
                 raise

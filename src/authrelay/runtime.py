@@ -79,7 +79,6 @@ class Runtime:
             self.keyring,
             self.catalog,
             self.http,
-            self.proxy_cache.remember_route,
             self.invalidate_accounts,
             self.settings.refresh_margin_seconds,
             self.settings.allowlist,

@@ -293,6 +293,51 @@ def test_renewed_after_upstream_401(
         assert sent[1] == f"Bearer {after['access_token']}"
 
 
+def test_tool_call_renewed_after_upstream_401(
+    server: Server,
+    dev_client: dict[str, str],
+    cc_as: OAuthServer,
+    upstream: RecordingUpstream,
+    unique: str,
+) -> None:
+    """A tool call goes through the proxy's send path: a 401 renews the token once and the
+    call is sent once more with the new one."""
+    conn = f"cctool-{unique}"
+    name = f"CC Tool {unique}"
+    with server.api(dev_client) as api:
+        _connect(
+            api,
+            _shared(name, cc_as.token_url, f"{upstream.url}/api"),
+            conn,
+            {"client_id": "cc-post", "client_secret": CONNECTION_SECRET, "scopes": []},
+        )
+        assert _create(api, conn, "svc", {}).status_code == 201
+        tool = {
+            "provider": _ident(name),
+            "definition": {
+                "name": f"status_{unique}",
+                "description": "Answer with a status",
+                "input_schema": {"type": "object", "properties": {}},
+                "annotations": {"read_only_hint": True},
+            },
+            "binding": {"method": "GET", "path": "/status/401", "params": {}},
+        }
+        created = api.post("/api/v1/tools", json=tool)
+        assert created.status_code == 201, created.text
+        assert api.get("/proxy/ok", headers=proxy_headers(conn, "svc")).status_code == 200
+        before = _account(api, conn, "svc", reveal=True)["authorization_details"]["oauth_token"]
+        cc_as.reset()
+        upstream.clear()
+        call = {"tool_name": f"status_{unique}", "params": {}, "identifier": "svc"}
+        response = api.post("/api/v1/execute_tool", json={**call, "connector": conn})
+        assert response.status_code == 401, response.text  # the upstream's answer to the retry
+        sent = [r.header("Authorization") for r in upstream.requests]
+        assert len(sent) == 2 and sent[0] == f"Bearer {before['access_token']}"
+        assert _cc_requests(cc_as) == 1
+        after = _account(api, conn, "svc", reveal=True)["authorization_details"]["oauth_token"]
+        assert sent[1] == f"Bearer {after['access_token']}" != sent[0]
+
+
 def test_renewed_before_expiry(
     server: Server,
     dev_client: dict[str, str],

@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import gc
 from contextlib import asynccontextmanager
-from types import SimpleNamespace
 from typing import Any, cast
 
 from authrelay.config import UpstreamAllowlist
 from authrelay.oauth.refresh import Refresher
-from authrelay.proxy.routes import Route
 
 
 class _Stop(Exception):
@@ -25,15 +23,10 @@ def _refresher(sessions: Any) -> Refresher:
         keyring=cast(Any, None),
         catalog=cast(Any, None),
         http=cast(Any, None),
-        remember=lambda key, route: None,
         invalidate=lambda moved_to: None,
         margin=60.0,
         allowlist=UpstreamAllowlist([]),
     )
-
-
-def _route(account_id: str) -> Route:
-    return cast(Route, SimpleNamespace(account_id=account_id, token_version=0))
 
 
 def test_no_lock_is_kept_after_renewals_end() -> None:
@@ -46,7 +39,7 @@ def test_no_lock_is_kept_after_renewals_end() -> None:
         refresher = _refresher(failing)
         for n in range(2_000):
             try:
-                await refresher.fresh_route(_route(f"ca_{n}"), ("dev", "c", "u"))
+                await refresher.renew(f"ca_{n}", 0)
             except _Stop:
                 pass
         return refresher
@@ -72,9 +65,9 @@ def test_overlapping_callers_share_one_lock() -> None:
             yield
 
         refresher = _refresher(slow)
-        first = asyncio.create_task(refresher.fresh_route(_route("ca_1"), ("dev", "c", "u")))
+        first = asyncio.create_task(refresher.renew("ca_1", 0))
         await entered.wait()
-        second = asyncio.create_task(refresher.fresh_route(_route("ca_1"), ("dev", "c", "u")))
+        second = asyncio.create_task(refresher.renew("ca_1", 0))
         for _ in range(20):  # let the second caller run up to the lock
             await asyncio.sleep(0)
         # The second caller queues on the first one's lock: one entry, one session so far.

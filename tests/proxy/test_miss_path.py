@@ -11,8 +11,8 @@ import pytest
 
 from authrelay.config import Settings
 from authrelay.errors import NotFound
-from authrelay.proxy.app import ProxyApp
 from authrelay.proxy.cache import Negative
+from authrelay.proxy.resolve import cached_environment, cached_route
 from authrelay.proxy.routes import Route
 from authrelay.runtime import create_runtime
 from authrelay.store.environments import get_environment
@@ -28,15 +28,14 @@ async def _lookups(server: Server, connection: str, identifiers: list[str]) -> d
         async with runtime.sessions() as session:
             env = await get_environment(session, "dev")
         assert env is not None
-        proxy = ProxyApp()
-        routes = [await proxy._route(runtime, env.id, connection, i) for i in identifiers]
+        routes = [await cached_route(runtime, (env.id, connection, i)) for i in identifiers]
         errors = []
         for _ in range(2):
             with pytest.raises(NotFound) as caught:
-                await proxy._route(runtime, env.id, connection, "nobody-here")
+                await cached_route(runtime, (env.id, connection, "nobody-here"))
             errors.append(caught.value)
         with pytest.raises(NotFound):
-            await proxy._route(runtime, env.id, "no-such-connection", identifiers[0])
+            await cached_route(runtime, (env.id, "no-such-connection", identifiers[0]))
         return {
             "routes": routes,
             "errors": errors,
@@ -304,11 +303,11 @@ def test_the_first_calls_after_a_start_read_the_client_and_hosts_once(
     same moment after a restart: one database read each serves all of them. No timing: the
     twenty callers run up to the shared read before it can finish (it waits for the
     database; they wait for nothing before it)."""
-    from authrelay.proxy import app as proxy_app
+    from authrelay.proxy import resolve as proxy_resolve
 
     token = server.token(dev_client)
     reads: list[str] = []
-    real_client, real_hosts = proxy_app.get_client, proxy_app.bound_hosts
+    real_client, real_hosts = proxy_resolve.get_client, proxy_resolve.bound_hosts
 
     async def counted_client(session: Any, client_id: str) -> Any:
         reads.append("client")
@@ -318,14 +317,13 @@ def test_the_first_calls_after_a_start_read_the_client_and_hosts_once(
         reads.append("hosts")
         return await real_hosts(session)
 
-    monkeypatch.setattr(proxy_app, "get_client", counted_client)
-    monkeypatch.setattr(proxy_app, "bound_hosts", counted_hosts)
+    monkeypatch.setattr(proxy_resolve, "get_client", counted_client)
+    monkeypatch.setattr(proxy_resolve, "bound_hosts", counted_hosts)
 
     async def run() -> list[str]:
         runtime = await create_runtime(_settings(server))
         try:
-            proxy = ProxyApp()
-            calls = [proxy._principal_env(runtime, token, "127.0.0.1") for _ in range(20)]
+            calls = [cached_environment(runtime, token, "127.0.0.1") for _ in range(20)]
             return list(await asyncio.gather(*calls))
         finally:
             await runtime.close()

@@ -26,6 +26,7 @@ from authrelay.connections.service import secret_context as connection_context
 from authrelay.errors import FailedPrecondition, Unavailable
 from authrelay.oauth import rfc6749
 from authrelay.oauth.params import token_params
+from authrelay.oauth.token_version import TokenVersion
 from authrelay.oauth.tokens import fill, stored_tokens
 from authrelay.providers.grants import CLIENT_FIELDS, uses_client_credentials
 from authrelay.providers.model import AuthPattern
@@ -122,7 +123,7 @@ async def obtain(
     connection: Connection,
     pattern: AuthPattern,
     version: int,
-) -> None:
+) -> TokenVersion:
     """Fetch a token for `row` (whose lease `refresher` holds at `version`) and store it;
     raises FailedPrecondition / Unavailable naming the token endpoint's answer otherwise.
     The lease is released either way."""
@@ -133,7 +134,7 @@ async def obtain(
     values = stored_inputs(stored)
     hidden = [values.get("client_secret", "")]
     own_client = account_brings_client(pattern)
-    release = refresher._ours(row.id, version)
+    release = refresher.held_lease(row.id, version)
     try:
         client = client_for(connection, pattern, keyring, values, refresher.allowlist)
         hidden.append(client.client_secret)
@@ -177,6 +178,6 @@ async def obtain(
     details["scopes"] = (
         tokens.scopes if tokens.scopes is not None else list(connection.config.get("scopes") or [])
     )
-    await refresher.store_token(
+    return await refresher.store_token(
         session, row.id, version, json.dumps(secrets), tokens.expires_at, details
     )

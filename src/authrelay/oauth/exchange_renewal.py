@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from authrelay.accounts.service import secret_context
 from authrelay.errors import FailedPrecondition, NotFound, Unavailable
 from authrelay.oauth.exchange import ExchangeError, ExchangeRefused, exchange
+from authrelay.oauth.token_version import TokenVersion
 from authrelay.providers.service import resolve_provider
 from authrelay.store import accounts as account_store
 from authrelay.store import cache as cache_store
@@ -26,7 +27,6 @@ from authrelay.store.models import ConnectedAccount, Connection
 
 if TYPE_CHECKING:
     from authrelay.oauth.refresh import Refresher
-    from authrelay.proxy.routes import Route
 
 log = logging.getLogger("authrelay.oauth")
 
@@ -42,11 +42,9 @@ def stored_token(stored: dict[str, Any]) -> str:
     return token if isinstance(token, str) else ""
 
 
-async def renew(
-    refresher: Refresher, account_id: str, version: int, key: tuple[str, str, str]
-) -> Route:
-    """Exchange the account's fields for a token (the caller holds the lease at `version`)
-    and return the route that carries it."""
+async def renew(refresher: Refresher, account_id: str, version: int) -> TokenVersion:
+    """Exchange the account's fields for a token (the caller holds the lease at `version`),
+    store it and return its version."""
     r = refresher
     async with r.sessions() as session:
         row = await account_store.by_id(session, account_id)
@@ -60,7 +58,7 @@ async def renew(
         old_ct = row.secret_ct
         stored: dict[str, Any] = json.loads(r.keyring.decrypt(old_ct, secret_context(row.id)))
         # Only while the credentials are the ones exchanged (an update may land meanwhile).
-        ours = r._ours(account_id, version).where(ConnectedAccount.secret_ct == old_ct)
+        ours = r.held_lease(account_id, version).where(ConnectedAccount.secret_ct == old_ct)
         try:
             if pattern is None or pattern.token_exchange is None:
                 raise FailedPrecondition(
@@ -100,10 +98,9 @@ async def renew(
             # The credentials changed (or the lease was lost) meanwhile: this token is for
             # the old ones. Nothing is stored; the caller may simply try again.
             await session.rollback()
-            await r.release(session, r._ours(account_id, version))
+            await r.release(session, r.held_lease(account_id, version))
             raise Unavailable("the connected account changed during the token exchange; retry")
         moved_to = await cache_store.bump_accounts(session)
         await session.commit()
         r.invalidate(moved_to)
-    async with r.sessions() as fresh:  # not the session above: its rows are stale
-        return await r._reload(fresh, key)
+    return TokenVersion(version + 1, got.expires_at or None)

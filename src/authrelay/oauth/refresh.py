@@ -1,13 +1,18 @@
-"""Keeping OAuth access tokens fresh for the proxy (SPEC §7), with single flight.
+"""Keeping OAuth access tokens fresh for the proxy and tools (SPEC §7), with single flight.
 TOKEN_EXCHANGE accounts' tokens are obtained and renewed under the same lease
 (`exchange_renewal.py`).
 
 Within a process, one asyncio lock per account queues concurrent callers. Across
 processes (replicas on PostgreSQL, several processes on SQLite), a lease on the account
-row decides who refreshes: an UPDATE that succeeds only while nobody else holds it. The
-others poll the row until its `token_version` moves, then use the new token. So N callers
-with an expired token cause one token request, however many processes serve them.
-Client-credentials accounts get their tokens the same way (oauth/client_credentials.py).
+row decides who refreshes: an UPDATE that succeeds only while nobody else holds it
+(store/refresh_leases.py). The others poll the row until its `token_version` moves, then
+use the new token. So N callers with an expired token cause one token request, however
+many processes serve them. Client-credentials accounts get their tokens the same way
+(oauth/client_credentials.py).
+
+The refresher answers with the account's new `TokenVersion`; the stored, encrypted token is
+the proxy's to load (proxy/resolve.py turns it into a route). OAuth sits below the proxy and
+knows nothing of it.
 """
 
 from __future__ import annotations
@@ -17,27 +22,28 @@ import json
 import logging
 import secrets
 import weakref
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from sqlalchemy import or_, update
+from sqlalchemy import Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authrelay.accounts.service import secret_context as account_context
+from authrelay.accounts.status import not_active
 from authrelay.config import UpstreamAllowlist
 from authrelay.context import Invalidate
 from authrelay.errors import NotFound, Unavailable
 from authrelay.oauth import client_credentials, exchange_renewal, rfc6749
+from authrelay.oauth.token_version import TokenVersion
 from authrelay.oauth.tokens import account_values, client_config, stored_tokens
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.service import resolve_provider
-from authrelay.proxy.routes import Route, load_route, not_active
 from authrelay.store import accounts as account_store
 from authrelay.store import cache as cache_store
-from authrelay.store.db import as_utc, utcnow
-from authrelay.store.models import ConnectedAccount, Connection
+from authrelay.store import refresh_leases
+from authrelay.store.db import as_utc
+from authrelay.store.models import Connection
 from authrelay.vault import KeyRing
 
 log = logging.getLogger("authrelay.oauth")
@@ -52,7 +58,6 @@ class Refresher:
         keyring: KeyRing,
         catalog: Catalog,
         http: aiohttp.ClientSession,
-        remember: Callable[[tuple[str, str, str], Route], None],
         invalidate: Invalidate,
         margin: float,
         allowlist: UpstreamAllowlist,
@@ -62,7 +67,6 @@ class Refresher:
         self.keyring = keyring
         self.catalog = catalog
         self.http = http
-        self.remember = remember
         self.invalidate = invalidate
         self.margin = margin
         self.owner = secrets.token_hex(8)
@@ -70,38 +74,40 @@ class Refresher:
         # for accounts nobody is renewing (100,000 end users must not leave 100,000 locks).
         self.locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    async def fresh_route(
-        self, route: Route, key: tuple[str, str, str], *, rejected: bool = False
-    ) -> Route:
-        """A route whose token is usable: newer than `route`'s when the upstream rejected it
-        (`rejected`), or not about to expire."""
-        lock = self.locks.get(route.account_id)
+    async def renew(
+        self, account_id: str, version: int, *, exchange: bool = False, rejected: bool = False
+    ) -> TokenVersion:
+        """The account's token after the one at `version` was found about to expire, or was
+        rejected by the upstream (`rejected`): a newer one someone else just obtained, or one
+        obtained here under the lease. `exchange`: a TOKEN_EXCHANGE account."""
+        lock = self.locks.get(account_id)
         if lock is None:
-            lock = self.locks[route.account_id] = asyncio.Lock()
+            lock = self.locks[account_id] = asyncio.Lock()
         async with lock:
             deadline = asyncio.get_running_loop().time() + LEASE_SECONDS + 5
             while asyncio.get_running_loop().time() < deadline:
                 async with self.sessions() as session:
-                    row = await account_store.by_id(session, route.account_id)
+                    row = await account_store.by_id(session, account_id)
                     if row is None:
                         raise NotFound("the connected account no longer exists")
                     if row.status != "ACTIVE":
                         raise not_active(row.identifier, row.status)
-                    newer = (row.token_version or 0) > route.token_version
+                    current = row.token_version or 0
                     expires = (
                         as_utc(row.token_expires_at).timestamp() if row.token_expires_at else None
                     )
                     # A token someone else just obtained is taken as long as it has not expired,
                     # even inside the margin (short-lived tokens would loop otherwise).
                     usable = expires is None or expires > datetime.now(UTC).timestamp()
-                    if newer and (usable or rejected):
-                        return await self._reload(session, key)
-                    version = row.token_version or 0
-                    if await self._take_lease(session, row.id, version):
+                    if current > version and (usable or rejected):
+                        return TokenVersion(current, expires)
+                    if await refresh_leases.take_lease(
+                        session, row.id, current, self.owner, LEASE_SECONDS
+                    ):
                         await session.commit()
-                        if route.pattern.type == "TOKEN_EXCHANGE":
-                            return await exchange_renewal.renew(self, row.id, version, key)
-                        return await self._refresh(row.id, version, key)
+                        if exchange:
+                            return await exchange_renewal.renew(self, row.id, current)
+                        return await self._refresh(row.id, current)
                     await session.rollback()
                 await asyncio.sleep(POLL_SECONDS)
         raise Unavailable("timed out waiting for another process to refresh the access token")
@@ -114,73 +120,37 @@ class Refresher:
         secrets_json: str,
         expires_at: float | None,
         details: dict[str, Any],
-    ) -> None:
+    ) -> TokenVersion:
         """Store a newly obtained token for the account whose lease we hold at `version`
         (encrypted, a new token version), release the lease and tell the route caches."""
-        await session.execute(
-            self._ours(account_id, version).values(
-                secret_ct=self.keyring.encrypt(secrets_json, account_context(account_id)),
-                token_version=version + 1,
-                token_expires_at=datetime.fromtimestamp(expires_at, UTC) if expires_at else None,
-                details=details,
-                refresh_lease_owner=None,
-                refresh_lease_until=None,
-                updated_at=utcnow(),
-            )
+        await refresh_leases.write_token(
+            session,
+            self.held_lease(account_id, version),
+            secret_ct=self.keyring.encrypt(secrets_json, account_context(account_id)),
+            version=version + 1,
+            expires_at=datetime.fromtimestamp(expires_at, UTC) if expires_at else None,
+            details=details,
         )
         moved_to = await cache_store.bump_accounts(session)
         await session.commit()
         self.invalidate(moved_to)
+        return TokenVersion(version + 1, expires_at or None)
 
-    async def release(self, session: AsyncSession, ours: Any, *, expire: bool = False) -> None:
-        """Give up the refresh lease `ours` (`_ours`, maybe narrowed) names and commit; with
-        `expire`, the account turns EXPIRED as well, and every route cache is told."""
-        changes: dict[str, Any] = {"refresh_lease_owner": None, "refresh_lease_until": None}
-        if expire:
-            changes.update(status="EXPIRED", updated_at=utcnow())
-        await session.execute(ours.values(**changes))
+    async def release(self, session: AsyncSession, held: Update, *, expire: bool = False) -> None:
+        """Give up the refresh lease `held` (`held_lease`, maybe narrowed) names and commit;
+        with `expire`, the account turns EXPIRED as well, and every route cache is told."""
+        await refresh_leases.release_lease(session, held, expire=expire)
         moved_to = await cache_store.bump_accounts(session) if expire else None
         await session.commit()
         if expire:
             self.invalidate(moved_to)
 
-    async def _reload(self, session: AsyncSession, key: tuple[str, str, str]) -> Route:
-        route = await load_route(session, self.keyring, self.catalog, self.allowlist, *key)
-        self.remember(key, route)
-        return route
+    def held_lease(self, account_id: str, version: int) -> Update:
+        """The UPDATE that changes the account's row only while this refresher holds its
+        lease at `version` (store/refresh_leases.py)."""
+        return refresh_leases.lease_held(account_id, version, self.owner)
 
-    async def _take_lease(self, session: AsyncSession, account_id: str, version: int) -> bool:
-        now = utcnow()
-        result = await session.execute(
-            update(ConnectedAccount)
-            .where(
-                ConnectedAccount.id == account_id,
-                ConnectedAccount.token_version == version,
-                or_(
-                    ConnectedAccount.refresh_lease_until.is_(None),
-                    ConnectedAccount.refresh_lease_until < now,
-                ),
-            )
-            .values(
-                refresh_lease_owner=self.owner,
-                refresh_lease_until=now + timedelta(seconds=LEASE_SECONDS),
-            )
-            .execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    def _ours(self, account_id: str, version: int) -> Any:
-        return (
-            update(ConnectedAccount)
-            .where(
-                ConnectedAccount.id == account_id,
-                ConnectedAccount.token_version == version,
-                ConnectedAccount.refresh_lease_owner == self.owner,
-            )
-            .execution_options(synchronize_session=False)
-        )
-
-    async def _refresh(self, account_id: str, version: int, key: tuple[str, str, str]) -> Route:
+    async def _refresh(self, account_id: str, version: int) -> TokenVersion:
         async with self.sessions() as session:
             row = await account_store.by_id(session, account_id)
             connection = await session.get(Connection, row.connection_id) if row else None
@@ -191,9 +161,9 @@ class Refresher:
             )
             pattern = provider.pattern("OAUTH") if provider else None
             if pattern is not None and client_credentials.is_client_credentials(pattern):
-                await client_credentials.obtain(self, session, row, connection, pattern, version)
-                async with self.sessions() as fresh:
-                    return await self._reload(fresh, key)
+                return await client_credentials.obtain(
+                    self, session, row, connection, pattern, version
+                )
             refresh_token = stored_tokens(row, self.keyring).get("refresh_token")
             try:
                 if pattern is None or not refresh_token:
@@ -204,10 +174,10 @@ class Refresher:
                 tokens = await rfc6749.refresh(self.http, client, refresh_token)
             except rfc6749.InvalidGrant as exc:
                 log.info("refresh refused; account expired", extra={"account": account_id})
-                await self.release(session, self._ours(account_id, version), expire=True)
+                await self.release(session, self.held_lease(account_id, version), expire=True)
                 raise not_active(row.identifier, "EXPIRED") from exc
             except Exception as exc:
-                await self.release(session, self._ours(account_id, version))
+                await self.release(session, self.held_lease(account_id, version))
                 detail = (
                     exc.description
                     if isinstance(exc, rfc6749.OAuthFlowError)
@@ -220,8 +190,6 @@ class Refresher:
             details = dict(row.details or {})
             if tokens.scopes is not None:
                 details["scopes"] = tokens.scopes
-            await self.store_token(
+            return await self.store_token(
                 session, account_id, version, secrets_json, tokens.expires_at, details
             )
-        async with self.sessions() as fresh:  # not the session above: its rows are stale
-            return await self._reload(fresh, key)

@@ -1,30 +1,24 @@
-"""One upstream call through the proxy core, for callers other than `/proxy` (tools): the
-same cached route (injection), OAuth refresh before and after a 401, path and SSRF guards,
-timeouts and pooled client as a proxied call; the answer is read whole, up to a cap."""
+"""One upstream call for callers other than `/proxy` (tools): through the same path as a
+proxied call (proxy/send.py: the cached route with its credentials, OAuth renewal before
+expiry and after a 401, retry policy, path and SSRF guards, timeouts, the pooled client);
+the answer is read whole, up to a cap."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from authrelay.errors import DeadlineExceeded, Unavailable
-from authrelay.proxy.app import ProxyApp, _target_url
 from authrelay.proxy.placement import with_defaults
-from authrelay.proxy.retry import IDEMPOTENT, with_retries
+from authrelay.proxy.resolve import cached_environment, cached_route
+from authrelay.proxy.send import Call, send_upstream
 
 if TYPE_CHECKING:
     from authrelay.runtime import Runtime
 
-_CORE = ProxyApp()  # its route and upstream steps use only the runtime they are given
-
-
-async def cached_environment(runtime: Runtime, token: str, host: str) -> str:
-    """The API token's environment, checked as `/proxy` checks it: the signature, then the
-    API client and the host binding from the per-process cache (no database round trip)."""
-    return await _CORE._principal_env(runtime, token, host)
+__all__ = ["Answer", "cached_environment", "call_upstream"]  # cached_environment: tool routes
 
 
 @dataclass(frozen=True)
@@ -71,33 +65,15 @@ async def call_upstream(
     checked template with percent-encoded values); the target must stay under proxy_url.
     Raises the proxy's errors (no such connection or account, account not active, target
     refused, unreachable, timeout)."""
-    rest = path.lstrip("/")
     key = (env_id, connection, identifier)
-    route = await _CORE._route(runtime, env_id, connection, identifier)
-    refresher = runtime.refresher
-    if route.oauth and not route.usable(runtime.settings.refresh_margin_seconds):
-        route = await refresher.fresh_route(route, key)
-    url = _target_url(route, rest, query.encode("latin-1"))
+    route = await cached_route(runtime, key)
     added = route.sent_keys  # the credential header, proxy_headers
     forward = [(n, v) for n, v in headers if n.lower().encode("latin-1") not in added]
     if route.defaults:
         forward = with_defaults(forward, route.defaults)
-    response = await _CORE._upstream(runtime, method, url, forward, body, route)
-    if response.status == 401 and route.oauth:
-        response.release()
-        route = await refresher.fresh_route(route, key, rejected=True)
-        response = await _CORE._upstream(runtime, method, url, forward, body, route)
-    policy = route.retry
-    if policy is not None and method in IDEMPOTENT and response.status in policy.on_status:
-        last = route
-
-        def again() -> Awaitable[aiohttp.ClientResponse]:
-            return _CORE._upstream(runtime, method, url, forward, body, last)
-
-        info: dict[str, Any] = {}
-        response = await with_retries(response, policy, again, info)
-        runtime.metrics.count_retries(info.get("retries", 0))
-    runtime.last_used.mark(route.account_id)
+    call = Call(key, method, path.lstrip("/"), query.encode("latin-1"), forward, body, True)
+    info: dict[str, Any] = {}  # the tool call writes its own log line
+    response = await send_upstream(runtime, call, route, info)
     try:
         data, truncated = await _read(response, max_bytes, runtime.settings.proxy_read_timeout)
     finally:

@@ -13,6 +13,7 @@ from yarl import URL
 
 from authrelay.accounts.credentials import oauth_placeholder_values
 from authrelay.accounts.service import secret_context
+from authrelay.accounts.status import not_active
 from authrelay.codes import Code
 from authrelay.config import UpstreamAllowlist
 from authrelay.errors import (
@@ -282,12 +283,4 @@ async def load_route(
         query_param=query_param,
         query_pair=pair,
         retry=retry if retry is not None and retry.max_attempts > 1 else None,
-    )
-
-
-def not_active(identifier: str, status: str) -> FailedPrecondition:
-    return FailedPrecondition(
-        f"the connected account for {identifier!r} is {status}; the user must (re-)authorize "
-        "it: create a new authorization link (POST /api/v1/connected_accounts/magic_link) "
-        "and send it to them"
     )
