@@ -332,8 +332,10 @@ def env_create_client(
     settings = _settings(data_dir, database_url)
 
     async def work(session: Any) -> envs.NewClient | None:
+        from authrelay.auth.clients import issue_client
+
         env = await envs.get_environment(session, environment)
-        return None if env is None else await envs.create_client(session, env)
+        return None if env is None else await issue_client(session, env)
 
     created: envs.NewClient | None = asyncio.run(_with_session(settings, work))
     if created is None:
@@ -467,8 +469,8 @@ def keys_rotate(
     reading. With AUTHRELAY_MASTER_KEYS, put the new key first in that variable on every
     replica, then run this to re-encrypt under it.
     """
+    from authrelay.keyrotation import rotate
     from authrelay.vault.keyring import add_primary_key, key_file, load_keyring
-    from authrelay.vault.rotate import rotate
 
     settings = _settings(data_dir, database_url)
     env_keys = settings.master_keys.get_secret_value() if settings.master_keys else None

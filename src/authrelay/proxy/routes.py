@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yarl import URL
 
 from authrelay.accounts.credentials import oauth_placeholder_values
-from authrelay.accounts.service import secret_context
 from authrelay.codes import Code
 from authrelay.config import UpstreamAllowlist
 from authrelay.errors import (
@@ -33,6 +32,7 @@ from authrelay.proxy.guard import BlockedAddress, check_host
 from authrelay.proxy.inject import credential_header
 from authrelay.proxy.placement import Headers, query_pair, request_headers, template_values
 from authrelay.store.db import as_utc
+from authrelay.store.encrypted import account_context as secret_context
 from authrelay.store.proxy_targets import ProxyTarget, SessionReader, TargetReader
 from authrelay.vault import KeyRing
 
