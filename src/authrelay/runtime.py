@@ -19,14 +19,15 @@ from authrelay.auth.signing_keys import ensure_signing_key, load_signing_keys
 from authrelay.auth.tokens import TokenService
 from authrelay.config import ConfigError, Settings
 from authrelay.context import ServiceContext
+from authrelay.netguard import GuardedResolver
 from authrelay.oauth.refresh import Refresher
 from authrelay.observability import Metrics
 from authrelay.providers.catalog import Catalog, load_catalog
 from authrelay.proxy.cache import LastUsed, ProxyCache, run_periodically
 from authrelay.proxy.cache_metrics import register_cache_metrics
-from authrelay.proxy.guard import GuardedResolver
 from authrelay.proxy.routes import ProviderCache, provider_cache
 from authrelay.store import db
+from authrelay.store.builtin_tools import builtin_tools
 from authrelay.store.environments import create_default_environments
 from authrelay.store.proxy_targets import (
     AsyncpgReader,
@@ -34,7 +35,6 @@ from authrelay.store.proxy_targets import (
     SqliteReader,
     target_reader,
 )
-from authrelay.tools.builtin import builtin_tools
 from authrelay.tools.cache import ToolCache
 from authrelay.tools.index import IndexCache
 from authrelay.vault import KeyRing, load_keyring
