@@ -15,9 +15,9 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from authrelay.accounts.service import secret_context
 from authrelay.store import cache as cache_store
 from authrelay.store.db import create_engine, new_id, session_factory, utcnow
+from authrelay.store.encrypted import account_context as secret_context
 from authrelay.store.models import ConnectedAccount, Connection, Environment
 from authrelay.vault import KeyRing, load_keyring
 

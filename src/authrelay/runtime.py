@@ -15,25 +15,26 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from authrelay.auth.jwt_keys import KeySet
+from authrelay.auth.signing_keys import ensure_signing_key, load_signing_keys
 from authrelay.auth.tokens import TokenService
 from authrelay.config import ConfigError, Settings
 from authrelay.context import ServiceContext
+from authrelay.netguard import GuardedResolver
 from authrelay.oauth.refresh import Refresher
 from authrelay.observability import Metrics
 from authrelay.providers.catalog import Catalog, load_catalog
 from authrelay.proxy.cache import LastUsed, ProxyCache, run_periodically
 from authrelay.proxy.cache_metrics import register_cache_metrics
-from authrelay.proxy.guard import GuardedResolver
 from authrelay.proxy.routes import ProviderCache, provider_cache
 from authrelay.store import db
-from authrelay.store.environments import bootstrap, load_signing_keys
+from authrelay.store.builtin_tools import builtin_tools
+from authrelay.store.environments import create_default_environments
 from authrelay.store.proxy_targets import (
     AsyncpgReader,
     EngineReader,
     SqliteReader,
     target_reader,
 )
-from authrelay.tools.builtin import builtin_tools
 from authrelay.tools.cache import ToolCache
 from authrelay.tools.index import IndexCache
 from authrelay.vault import KeyRing, load_keyring
@@ -205,7 +206,9 @@ async def prepare_database(settings: Settings) -> tuple[AsyncEngine, KeyRing, li
             setting, f"cannot connect to {_database_label(url)}: {_reason(exc)}"
         ) from None
     await db.upgrade(engine)
-    created = await bootstrap(db.session_factory(engine), keyring)
+    sessions = db.session_factory(engine)
+    created = await create_default_environments(sessions)
+    await ensure_signing_key(sessions, keyring)
     return engine, keyring, [e.name for e in created]
 
 

@@ -32,6 +32,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from authrelay.codes import Code
 from authrelay.observability import count_closed
+from authrelay.request_body import TIMED_OUT
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
     from authrelay.config import Settings
 
-TIMED_OUT = "authrelay.timed_out"  # scope key: set when the body timeout closed the request
 log = logging.getLogger("authrelay.transport")
 
 _IDLE, _HEADERS, _BODY = 0, 1, 2

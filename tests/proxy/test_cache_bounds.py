@@ -7,9 +7,10 @@ import gc
 import tracemalloc
 from typing import Any
 
+from authrelay.bounded_cache import BoundedCache
 from authrelay.errors import NotFound
 from authrelay.providers.model import AuthPattern
-from authrelay.proxy.cache import BoundedCache, Negative, ProxyCache, route_entry_size
+from authrelay.proxy.cache import Negative, ProxyCache, route_entry_size
 from authrelay.proxy.routes import Route
 
 

@@ -16,10 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
+from authrelay.auth.clients import issue_client
 from authrelay.config import Settings
 from authrelay.proxy.app import ProxyApp
 from authrelay.runtime import create_runtime
-from authrelay.store.environments import create_client, get_environment
+from authrelay.store.environments import get_environment
 from tests.proxy.helpers import enable, proxy_headers
 from tests.support.servers import Backend, start_server
 from tests.support.servers import create_client as cli_create_client
@@ -62,7 +63,7 @@ async def _tracked_growth(data_dir: Path, calls: int) -> int:
         async with runtime.sessions() as session:
             env = await get_environment(session, "dev")
             assert env is not None
-            client = await create_client(session, env)
+            client = await issue_client(session, env)
             await session.commit()
         token, _ = runtime.tokens.issue(env.id, client.client_id, "test-jti")
         proxy = ProxyApp()

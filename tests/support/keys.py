@@ -8,9 +8,10 @@ import os
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from authrelay.auth.signing_keys import load_signing_keys
 from authrelay.config import Settings
 from authrelay.store import db
-from authrelay.store.environments import get_environment, load_signing_keys
+from authrelay.store.environments import get_environment
 from authrelay.vault import load_keyring
 from tests.support.servers import Backend
 

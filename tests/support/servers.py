@@ -94,12 +94,13 @@ def create_environment(backend: Backend, name: str, host: str | None = None) -> 
 def create_client(backend: Backend, environment: str = "dev") -> dict[str, str]:
     """What `authrelay env create-client ENV --json` does, in this process: the environment
     name, client_id and client_secret."""
+    from authrelay.auth.clients import issue_client
     from authrelay.store import environments as envs
 
     async def work(session: Any) -> dict[str, str]:
         env = await envs.get_environment(session, environment)
         assert env is not None, f"no environment {environment!r}"
-        made = await envs.create_client(session, env)
+        made = await issue_client(session, env)
         return {
             "environment": env.name,
             "client_id": made.client_id,

@@ -32,13 +32,12 @@ from authrelay.store import accounts as store
 from authrelay.store import audit
 from authrelay.store import connections as connection_store
 from authrelay.store.db import as_utc, new_id, read_without_lock, utcnow
+from authrelay.store.encrypted import account_context
 from authrelay.store.models import ConnectedAccount, Connection
 
 MAX_PAGE_SIZE = 100
-
-
-def secret_context(account_id: str) -> str:
-    return f"account:{account_id}:credentials"
+#: the credentials' vault context (`store.encrypted`), under the name its readers use
+secret_context = account_context
 
 
 def _ts(value: datetime | None) -> str | None:

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse
 
 from authrelay.accounts import service
-from authrelay.api.bodies import read_json
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
 from authrelay.errors import InvalidArgument
 from authrelay.oauth import flows
+from authrelay.request_body import read_json
 from authrelay.store.accounts import AccountFilter
 
 router = APIRouter(prefix="/api/v1", tags=["connected accounts"])

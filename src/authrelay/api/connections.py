@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse
 
-from authrelay.api.bodies import read_json
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
 from authrelay.connections import service
+from authrelay.request_body import read_json
 
 router = APIRouter(prefix="/api/v1/connections", tags=["connections"])
 

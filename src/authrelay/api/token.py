@@ -11,12 +11,11 @@ from urllib.parse import parse_qsl, unquote_plus
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
-from authrelay.api.bodies import parse_json, read_body
 from authrelay.api.deps import DbSession, RuntimeDep, request_host
-from authrelay.api.nul import MESSAGE as NUL_MESSAGE
-from authrelay.api.nul import nul_fields
 from authrelay.auth.client_secrets import verify_secret
 from authrelay.errors import AuthrelayError, IncompleteRequest
+from authrelay.request_body import MESSAGE as NUL_MESSAGE
+from authrelay.request_body import nul_fields, parse_json, read_body
 from authrelay.store.environments import environment_by_host, get_client
 
 router = APIRouter(tags=["auth"])

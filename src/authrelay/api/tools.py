@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
-from authrelay.api.bodies import read_json
 from authrelay.api.deps import (
     CachedPrincipal,
     CurrentPrincipal,
@@ -18,6 +17,7 @@ from authrelay.api.deps import (
     request_host,
 )
 from authrelay.proxy.call import cached_environment
+from authrelay.request_body import read_json
 from authrelay.tools import listing, service
 from authrelay.tools.execute import execute_tool as run_tool
 from authrelay.tools.execute import parse_execute

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authrelay.auth.client_secrets import hash_secret, new_client_id, new_client_secret
 from authrelay.auth.principal import Principal
 from authrelay.changes import commit_change
 from authrelay.context import ServiceContext
@@ -11,11 +12,18 @@ from authrelay.errors import NotFound
 from authrelay.store import environments as envs
 
 
+async def issue_client(session: AsyncSession, env: envs.EnvironmentInfo) -> envs.NewClient:
+    """A new API client with a fresh secret (returned once; the store keeps only its hash)."""
+    client_id, secret = new_client_id(), new_client_secret()
+    await envs.add_client(session, env, client_id, hash_secret(secret))
+    return envs.NewClient(env, client_id, secret)
+
+
 async def create_api_client(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, env: envs.EnvironmentInfo
 ) -> envs.NewClient:
     """The new client with its secret (shown once; only its hash is stored)."""
-    created = await envs.create_client(session, env)
+    created = await issue_client(session, env)
     await commit_change(
         session,
         ctx,

@@ -107,8 +107,10 @@ def env_create_client(
     settings = settings_for(data_dir, database_url)
 
     async def work(session: Any) -> envs.NewClient | None:
+        from authrelay.auth.clients import issue_client
+
         env = await envs.get_environment(session, environment)
-        return None if env is None else await envs.create_client(session, env)
+        return None if env is None else await issue_client(session, env)
 
     created: envs.NewClient | None = asyncio.run(with_session(settings, work))
     if created is None:

@@ -36,8 +36,8 @@ def keys_rotate(
     reading. With AUTHRELAY_MASTER_KEYS, put the new key first in that variable on every
     replica, then run this to re-encrypt under it.
     """
+    from authrelay.keyrotation import rotate
     from authrelay.vault.keyring import add_primary_key, key_file, load_keyring
-    from authrelay.vault.rotate import rotate
 
     settings = _settings(data_dir, database_url)
     env_keys = settings.master_keys.get_secret_value() if settings.master_keys else None

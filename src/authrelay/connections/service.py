@@ -27,6 +27,7 @@ from authrelay.providers.validation import parse_strict
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as store
 from authrelay.store.db import as_utc, new_id, utcnow
+from authrelay.store.encrypted import connection_context
 from authrelay.store.models import Connection
 
 MAX_PAGE_SIZE = 30
@@ -38,10 +39,6 @@ _OAUTH_OPTIONS = (
     "token_endpoint_auth_method",
     "scope_selection_allowed",
 )
-
-
-def secret_context(connection_id: str) -> str:
-    return f"connection:{connection_id}:client_secret"
 
 
 def _ts(value: Any) -> str | None:
@@ -169,7 +166,7 @@ def _apply_oauth(
             config[key] = value
     row.config = config
     if oauth.client_secret is not None:
-        row.secret_ct = ctx.keyring.encrypt(oauth.client_secret, secret_context(row.id))
+        row.secret_ct = ctx.keyring.encrypt(oauth.client_secret, connection_context(row.id))
 
 
 def _pattern_for(provider: ResolvedProvider, kind: str, field: str) -> AuthPattern:

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.config import UpstreamAllowlist
-from authrelay.connections.service import secret_context as connection_context
 from authrelay.errors import FailedPrecondition, Unavailable
 from authrelay.oauth import rfc6749
 from authrelay.oauth.params import token_params
@@ -30,6 +29,7 @@ from authrelay.oauth.token_version import TokenVersion
 from authrelay.oauth.tokens import fill, stored_tokens
 from authrelay.providers.grants import CLIENT_FIELDS, uses_client_credentials
 from authrelay.providers.model import AuthPattern
+from authrelay.store.encrypted import connection_context
 from authrelay.store.models import ConnectedAccount, Connection
 from authrelay.vault import KeyRing
 

@@ -17,9 +17,9 @@ from urllib.parse import quote_plus, urlsplit
 import aiohttp
 
 from authrelay.config import UpstreamAllowlist
+from authrelay.netguard import BlockedAddress, blocked_cause, check_host
 from authrelay.providers.model import TokenExchange
 from authrelay.providers.urls import PLACEHOLDER, fill_placeholders
-from authrelay.proxy.guard import BlockedAddress, blocked_cause, check_host
 
 #: Statuses by which the exchange endpoint refuses the credentials themselves: the account
 #: needs new ones (its status becomes EXPIRED). Any other failure leaves it as it is.

@@ -15,7 +15,6 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from authrelay.accounts.service import secret_context
 from authrelay.errors import FailedPrecondition, NotFound, Unavailable
 from authrelay.oauth.exchange import ExchangeError, ExchangeRefused, exchange
 from authrelay.oauth.token_version import TokenVersion
@@ -23,6 +22,7 @@ from authrelay.providers.service import resolve_provider
 from authrelay.store import accounts as account_store
 from authrelay.store import cache as cache_store
 from authrelay.store.db import utcnow
+from authrelay.store.encrypted import account_context as secret_context
 from authrelay.store.models import ConnectedAccount, Connection
 
 if TYPE_CHECKING:

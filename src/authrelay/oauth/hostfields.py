@@ -17,6 +17,7 @@ from authrelay.accounts import credentials
 from authrelay.errors import FieldViolation, InvalidArgument
 from authrelay.providers.model import AuthPattern, InputField, ProviderDefinition
 from authrelay.providers.urls import PLACEHOLDER
+from authrelay.store.encrypted import flow_context
 from authrelay.store.models import AuthFlow, ConnectedAccount
 from authrelay.vault import KeyRing
 
@@ -121,7 +122,7 @@ def check_form(
 def flow_secret(flow: AuthFlow, keyring: KeyRing) -> dict[str, Any]:
     if not flow.secret_ct:
         return {}
-    data = json.loads(keyring.decrypt(flow.secret_ct, f"flow:{flow.id}"))
+    data = json.loads(keyring.decrypt(flow.secret_ct, flow_context(flow.id)))
     return data if isinstance(data, dict) else {}
 
 

@@ -1,6 +1,6 @@
 """The one table of what each operation takes and answers, beyond what FastAPI sees.
 
-Routes read their JSON bodies by hand (`api/bodies.py`, for exact SPEC §2 errors), so FastAPI
+Routes read their JSON bodies by hand (`request_body.py`, for exact SPEC §2 errors), so FastAPI
 knows neither the bodies nor the statuses. Each row names, per (method, path): the pydantic
 model the service parses the body with (or a schema from `schemas.py`), the success status
 and schema, and every error status the operation can answer. `build.py` applies it; a test

@@ -9,8 +9,8 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from authrelay.bounded_cache import BoundedCache
 from authrelay.observability import Metrics
-from authrelay.proxy.cache import BoundedCache
 
 
 class CacheCollector(Collector):

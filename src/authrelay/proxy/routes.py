@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yarl import URL
 
 from authrelay.accounts.credentials import oauth_placeholder_values
-from authrelay.accounts.service import secret_context
 from authrelay.accounts.status import not_active
+from authrelay.bounded_cache import BoundedCache, text_size
 from authrelay.codes import Code
 from authrelay.config import UpstreamAllowlist
 from authrelay.errors import (
@@ -23,17 +23,17 @@ from authrelay.errors import (
     NotFound,
     PermissionDenied,
 )
+from authrelay.netguard import BlockedAddress, check_host
 from authrelay.oauth.exchange_renewal import stored_token
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.injection_rules import CREDENTIAL_VALUES
 from authrelay.providers.model import AuthPattern, RetryPolicy
 from authrelay.providers.service import ResolvedProvider, parse_stored
 from authrelay.providers.urls import HostNotAllowed, fill_placeholders
-from authrelay.proxy.cache import BoundedCache, text_size
-from authrelay.proxy.guard import BlockedAddress, check_host
 from authrelay.proxy.inject import credential_header
 from authrelay.proxy.placement import Headers, query_pair, request_headers, template_values
 from authrelay.store.db import as_utc
+from authrelay.store.encrypted import account_context as secret_context
 from authrelay.store.proxy_targets import ProxyTarget, SessionReader, TargetReader
 from authrelay.vault import KeyRing
 

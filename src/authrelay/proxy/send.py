@@ -28,8 +28,8 @@ from authrelay.errors import (
     PermissionDenied,
     Unavailable,
 )
+from authrelay.netguard import BlockedAddress, blocked_cause, check_host
 from authrelay.providers.model import RetryPolicy
-from authrelay.proxy.guard import BlockedAddress, blocked_cause, check_host
 from authrelay.proxy.placement import with_credential
 from authrelay.proxy.resolve import RouteKey, renewed_route
 from authrelay.proxy.retry import IDEMPOTENT, with_retries

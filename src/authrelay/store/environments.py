@@ -1,4 +1,6 @@
-"""Environments, API clients and signing keys: queries and first-start bootstrap."""
+"""Environments, API clients and signing keys: queries, and the default environments made
+on first start. Secrets arrive made and sealed (`auth.clients`, `auth.signing_keys`): the
+store only keeps them."""
 
 from __future__ import annotations
 
@@ -8,15 +10,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from authrelay.auth.client_secrets import hash_secret, new_client_id, new_client_secret
-from authrelay.auth.jwt_keys import SigningKeyMaterial, generate_signing_key
 from authrelay.store import cache as cache_store
 from authrelay.store.db import new_id, utcnow
 from authrelay.store.models import ApiClient, Environment, SigningKey
-from authrelay.vault import KeyRing
 
 DEFAULT_ENVIRONMENTS = ("dev", "production")
-SIGNING_KEY_CONTEXT = "signing_key:"
 
 
 @dataclass(frozen=True)
@@ -62,18 +60,13 @@ async def create_environment(
     return _info(row)
 
 
-async def create_client(session: AsyncSession, env: EnvironmentInfo) -> NewClient:
-    client_id, secret = new_client_id(), new_client_secret()
+async def add_client(
+    session: AsyncSession, env: EnvironmentInfo, client_id: str, secret_hash: str
+) -> None:
     session.add(
-        ApiClient(
-            id=client_id,
-            environment_id=env.id,
-            secret_hash=hash_secret(secret),
-            created_at=utcnow(),
-        )
+        ApiClient(id=client_id, environment_id=env.id, secret_hash=secret_hash, created_at=utcnow())
     )
     await session.flush()
-    return NewClient(env, client_id, secret)
 
 
 async def get_client(session: AsyncSession, client_id: str) -> ApiClient | None:
@@ -105,22 +98,34 @@ async def environment_by_host(session: AsyncSession, host: str) -> EnvironmentIn
     return _info(row) if row else None
 
 
-async def load_signing_keys(
-    session: AsyncSession, keyring: KeyRing
-) -> tuple[SigningKeyMaterial, list[dict[str, object]]]:
-    rows = list(await session.scalars(select(SigningKey).order_by(SigningKey.created_at)))
-    active = [r for r in rows if r.active]
-    if not active:
-        raise LookupError("no signing key")
-    row = active[-1]
-    pem = keyring.decrypt(row.private_key_ct, SIGNING_KEY_CONTEXT + row.kid)
-    return SigningKeyMaterial(row.kid, pem, row.public_jwk), [r.public_jwk for r in rows]
+async def signing_keys(session: AsyncSession) -> list[SigningKey]:
+    """Every signing key, oldest first."""
+    return list(await session.scalars(select(SigningKey).order_by(SigningKey.created_at)))
 
 
-async def bootstrap(
-    sessions: async_sessionmaker[AsyncSession], keyring: KeyRing
+async def has_active_signing_key(session: AsyncSession) -> bool:
+    kid = await session.scalar(select(SigningKey.kid).where(SigningKey.active.is_(True)))
+    return kid is not None
+
+
+def add_signing_key(
+    session: AsyncSession, kid: str, private_key_ct: str, public_jwk: dict[str, object]
+) -> None:
+    session.add(
+        SigningKey(
+            kid=kid,
+            private_key_ct=private_key_ct,
+            public_jwk=public_jwk,
+            active=True,
+            created_at=utcnow(),
+        )
+    )
+
+
+async def create_default_environments(
+    sessions: async_sessionmaker[AsyncSession],
 ) -> list[EnvironmentInfo]:
-    """Create the default environments and a signing key if absent; return those created.
+    """Create the default environments if absent; return those created.
 
     Safe when several processes start at once: each insert runs in its own transaction and
     a unique-constraint conflict means another process won the race.
@@ -133,19 +138,4 @@ async def bootstrap(
                     created.append(await create_environment(session, name))
         except IntegrityError:
             continue
-    async with sessions() as session, session.begin():
-        has_key = await session.scalar(select(SigningKey.kid).where(SigningKey.active.is_(True)))
-        if has_key is None:
-            material = generate_signing_key()
-            session.add(
-                SigningKey(
-                    kid=material.kid,
-                    private_key_ct=keyring.encrypt(
-                        material.private_pem, SIGNING_KEY_CONTEXT + material.kid
-                    ),
-                    public_jwk=material.public_jwk,
-                    active=True,
-                    created_at=utcnow(),
-                )
-            )
     return created

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from authrelay.api.bodies import read_json
 from authrelay.asgi_errors import answer_error, send_json
 from authrelay.errors import Unauthenticated, Unavailable
 from authrelay.http_headers import bearer_token, parse_host
 from authrelay.proxy.call import cached_environment
+from authrelay.request_body import read_json
 from authrelay.tools.execute import execute_tool, parse_execute
 
 if TYPE_CHECKING:

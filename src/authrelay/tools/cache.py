@@ -17,7 +17,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from authrelay.proxy.cache import BoundedCache
+from authrelay.bounded_cache import BoundedCache
 from authrelay.tools.model import Binding
 
 

@@ -9,11 +9,10 @@ from fastapi import APIRouter, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from authrelay.api.bodies import read_body
 from authrelay.api.deps import DbSession, RuntimeDep
-from authrelay.api.nul import refuse_nul
 from authrelay.oauth import flows
 from authrelay.oauth.flows import LINK_PATH, Page
+from authrelay.request_body import read_body, refuse_nul
 
 router = APIRouter(include_in_schema=False)
 _templates = Environment(

@@ -1,7 +1,9 @@
 """Built-in tools: shipped as JSON next to the provider catalog
 (`providers/catalog/tools/{provider}.json`), loaded and validated once per process, and
 merged into every environment's tools by `store.tools` (read-only: they cannot be replaced or
-deleted, and a custom tool cannot take their names).
+deleted, and a custom tool cannot take their names). They live in `store/` because they are
+rows of the tools table that happen to live in memory; they are checked by the tools' own
+validator (`tools.model`, a layer below).
 
 A file is `{"provider": "github", "docs": URL, "tools": [tool, …]}`, each tool as
 `POST /api/v1/tools` takes it without `provider`. Each tool gets `metadata.docs` (the page it

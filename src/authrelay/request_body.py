@@ -1,4 +1,12 @@
-"""Reading JSON request bodies strictly: size-limited, well-formed, no duplicate keys."""
+"""Reading a request body: size-limited (`read_body`: 413 past the limit, 408/499 when it
+does not arrive), then parsed strictly as JSON (`parse_json`: well-formed UTF-8, no duplicate
+keys, no NaN or Infinity, no NUL characters). The one way the API routes, the hosted pages
+and the plain-ASGI tool app read bodies; a neutral module below all of them.
+
+NUL characters are refused because PostgreSQL cannot store or compare text that holds
+U+0000 (SQLite can), so one rule keeps both backends alike and turns what would be a
+database error into a SPEC §2 answer naming each field.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,6 @@ from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 
-from authrelay.api.nul import refuse_nul
 from authrelay.errors import (
     ClientClosedRequest,
     FieldViolation,
@@ -18,7 +25,38 @@ from authrelay.errors import (
     RequestTimeout,
     clip,
 )
-from authrelay.transport import TIMED_OUT
+from authrelay.providers.validation import format_loc
+
+#: scope key the server's HTTP protocol (`transport`) sets when the body timeout closed the
+#: request, so that an unfinished body is answered 408 rather than 499
+TIMED_OUT = "authrelay.timed_out"
+
+MESSAGE = "must not contain NUL characters (U+0000)"
+
+
+def nul_fields(value: Any) -> list[str]:
+    """Paths (as SPEC §2 field names) of the strings, keys included, that hold a NUL."""
+    found: list[str] = []
+    stack: list[tuple[tuple[int | str, ...], Any]] = [((), value)]
+    while stack:  # iterative: bodies may nest deeply
+        loc, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                found.append(format_loc(loc) or "body")
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                if "\x00" in key:
+                    found.append(format_loc((*loc, key)) or "body")
+                stack.append(((*loc, key), sub))
+        elif isinstance(item, list):
+            stack.extend(((*loc, i), sub) for i, sub in enumerate(item))
+    return sorted(set(found))
+
+
+def refuse_nul(value: Any) -> None:
+    fields = nul_fields(value)
+    if fields:
+        raise InvalidArgument.from_violations([FieldViolation(f, MESSAGE) for f in fields])
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
