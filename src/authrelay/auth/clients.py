@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.auth.principal import Principal
 from authrelay.changes import commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import NotFound
+from authrelay.store import AsyncSession
 from authrelay.store import environments as envs
 
 

@@ -17,10 +17,10 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.dashboard.models import AdminSession, AdminUser, SigninFailures
 from authrelay.errors import AlreadyExists, InvalidArgument, NotFound
+from authrelay.store import AsyncSession
 from authrelay.store.db import as_utc, new_id, utcnow
 
 MIN_PASSWORD = 12

@@ -10,7 +10,6 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from authrelay.api.deps import DbSession, RuntimeDep
@@ -18,6 +17,7 @@ from authrelay.auth.principal import Principal
 from authrelay.dashboard import users
 from authrelay.errors import AuthrelayError, FieldViolation
 from authrelay.runtime import Runtime
+from authrelay.store import AsyncSession
 from authrelay.store import environments as envs
 
 PREFIX = "/dashboard"

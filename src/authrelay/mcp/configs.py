@@ -9,16 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.auth.principal import Principal
 from authrelay.context import ServiceContext
 from authrelay.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from authrelay.oauth import flows
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
+from authrelay.store import AsyncSession, IntegrityError, audit
 from authrelay.store import accounts as account_store
-from authrelay.store import audit
 from authrelay.store import cache as cache_store
 from authrelay.store import connections as connection_store
 from authrelay.store import tools as tool_store

@@ -8,7 +8,6 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from yarl import URL
 
 from authrelay.accounts.credentials import oauth_placeholder_values
@@ -31,6 +30,7 @@ from authrelay.proxy.cache import BoundedCache, text_size
 from authrelay.proxy.guard import BlockedAddress, check_host
 from authrelay.proxy.inject import credential_header
 from authrelay.proxy.placement import Headers, query_pair, request_headers, template_values
+from authrelay.store import AsyncSession
 from authrelay.store.db import as_utc
 from authrelay.store.proxy_targets import ProxyTarget, SessionReader, TargetReader
 from authrelay.vault import KeyRing
