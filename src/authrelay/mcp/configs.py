@@ -8,8 +8,6 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
 from authrelay.auth.principal import Principal
 from authrelay.context import ServiceContext
 from authrelay.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
@@ -19,6 +17,7 @@ from authrelay.store import AsyncSession, IntegrityError, audit
 from authrelay.store import accounts as account_store
 from authrelay.store import cache as cache_store
 from authrelay.store import connections as connection_store
+from authrelay.store import mcp_configs as config_store
 from authrelay.store import tools as tool_store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import McpConfig
@@ -173,18 +172,14 @@ async def _mappings(
 
 
 async def get_row(session: AsyncSession, env_id: str, config_id: str) -> McpConfig:
-    row = await session.scalar(
-        select(McpConfig).where(McpConfig.environment_id == env_id, McpConfig.id == config_id)
-    )
+    row = await config_store.get(session, env_id, config_id)
     if row is None:
         raise NotFound(f"no MCP config {config_id!r} in this environment")
     return row
 
 
 async def find(session: AsyncSession, env_id: str, config_id: str) -> McpConfig | None:
-    return await session.scalar(
-        select(McpConfig).where(McpConfig.environment_id == env_id, McpConfig.id == config_id)
-    )
+    return await config_store.get(session, env_id, config_id)
 
 
 async def _audit(
@@ -225,12 +220,7 @@ async def create(
 ) -> dict[str, Any]:
     env_id = principal.environment_id
     fields = await _parse(session, env_id, raw, creating=True)
-    taken = await session.scalar(
-        select(McpConfig.id).where(
-            McpConfig.environment_id == env_id, McpConfig.name == fields["name"]
-        )
-    )
-    if taken is not None:
+    if await config_store.name_taken(session, env_id, fields["name"]):
         raise AlreadyExists(
             f"an MCP config named {fields['name']!r} already exists",
             [FieldViolation("name", "is taken")],
@@ -308,16 +298,8 @@ async def list_configs(
         if not isinstance(data, dict) or not isinstance(data.get("a"), int):
             raise bad_token()
         after = int(data["a"])
-    query = select(McpConfig).where(McpConfig.environment_id == env_id)
-    if config_id:
-        query = query.where(McpConfig.id == config_id)
-    if name:
-        query = query.where(func.lower(McpConfig.name) == name.lower())
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = list(
-        await session.scalars(
-            query.where(McpConfig.seq > after).order_by(McpConfig.seq).limit(size + 1)
-        )
+    total, rows = await config_store.page(
+        session, env_id, config_id=config_id, name=name, after=after, size=size
     )
     next_token = encode_cursor({"a": rows[size - 1].seq}) if len(rows) > size else ""
     rows = rows[:size]
