@@ -38,7 +38,7 @@ from authrelay.errors import (
     Unauthenticated,
     Unavailable,
 )
-from authrelay.mcp import configs
+from authrelay.mcp import accounts, configs
 from authrelay.mcp.catalog import Served, served_tools
 from authrelay.mcp.tokens import McpGrant, verify
 from authrelay.store import accounts as account_store
@@ -358,7 +358,7 @@ class McpApp:
                 return ""
             state = "has no connected account" if account is None else f"is {account.status}"
             try:
-                link = await configs.auth_link(
+                link = await accounts.auth_link(
                     session,
                     Principal(env_id, req.actor),
                     runtime.services,
