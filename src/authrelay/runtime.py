@@ -23,6 +23,7 @@ from authrelay.proxy.cache_metrics import register_cache_metrics
 from authrelay.proxy.guard import GuardedResolver
 from authrelay.proxy.routes import ProviderCache, provider_cache
 from authrelay.store import AsyncEngine, AsyncSession, DBAPIError, async_sessionmaker, db
+from authrelay.store.builtin_tools import builtin_tools
 from authrelay.store.environments import bootstrap, load_signing_keys
 from authrelay.store.proxy_targets import (
     AsyncpgReader,
@@ -30,7 +31,6 @@ from authrelay.store.proxy_targets import (
     SqliteReader,
     target_reader,
 )
-from authrelay.tools.builtin import builtin_tools
 from authrelay.tools.cache import ToolCache
 from authrelay.tools.index import IndexCache
 from authrelay.vault import KeyRing, load_keyring

@@ -12,7 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from authrelay.providers.catalog import load_catalog
-from authrelay.tools.builtin import (
+from authrelay.store.builtin_tools import (
     BuiltinToolError,
     builtin_by_id,
     builtin_by_name,

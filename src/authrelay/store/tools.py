@@ -1,6 +1,6 @@
 """Tools: queries. Rows are ordered by `seq`, which keyset pagination follows.
 
-The built-in tools (`tools.builtin`, in memory, negative `seq`) are part of every
+The built-in tools (`store.builtin_tools`, in memory, negative `seq`) are part of every
 environment's answers unless `builtin=False` (the stored rows only, for changes)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authrelay.store.builtin_tools import builtin_by_id, builtin_by_name, select_builtin
 from authrelay.store.models import ConnectedAccount, Connection, Tool
-from authrelay.tools.builtin import builtin_by_id, builtin_by_name, select_builtin
 
 
 def _escape_like(text: str) -> str:

@@ -20,9 +20,9 @@ from authrelay.providers.service import resolve_provider
 from authrelay.store import AsyncSession, IntegrityError, audit
 from authrelay.store import cache as cache_store
 from authrelay.store import tools as store
+from authrelay.store.builtin_tools import builtin_by_name, is_builtin
 from authrelay.store.db import new_id, utcnow
 from authrelay.store.models import Tool
-from authrelay.tools.builtin import builtin_by_name, is_builtin
 from authrelay.tools.model import ToolInput, validate_tool
 from authrelay.tools.views import full_json, input_json
 
