@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.auth.principal import Principal
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
+from authrelay.store import AsyncSession
 from authrelay.store import audit as store
 from authrelay.store.db import as_utc
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.context import ServiceContext
-from authrelay.store import audit
+from authrelay.store import AsyncSession, audit
 from authrelay.store import cache as cache_store
 
 

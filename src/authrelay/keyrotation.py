@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from authrelay.store import encrypted
+from authrelay.store import AsyncSession, async_sessionmaker, encrypted
 from authrelay.store.encrypted import ENCRYPTED_COLUMNS, EncryptedColumn
 from authrelay.vault.keyring import KeyRing
 

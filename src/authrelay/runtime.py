@@ -10,9 +10,6 @@ import ssl
 from dataclasses import dataclass, field
 
 import aiohttp
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from authrelay.auth.jwt_keys import KeySet
 from authrelay.auth.signing_keys import ensure_signing_key, load_signing_keys
@@ -26,7 +23,7 @@ from authrelay.providers.catalog import Catalog, load_catalog
 from authrelay.proxy.cache import LastUsed, ProxyCache, run_periodically
 from authrelay.proxy.cache_metrics import register_cache_metrics
 from authrelay.proxy.routes import ProviderCache, provider_cache
-from authrelay.store import db
+from authrelay.store import AsyncEngine, AsyncSession, DBAPIError, async_sessionmaker, db
 from authrelay.store.builtin_tools import builtin_tools
 from authrelay.store.environments import create_default_environments
 from authrelay.store.proxy_targets import (
@@ -162,14 +159,6 @@ class Runtime:
         await self.engine.dispose()
 
 
-def _database_label(url: str) -> str:
-    """Where a database is, without its credentials."""
-    parts = make_url(url)
-    if parts.get_backend_name() == "sqlite":
-        return f"the SQLite database {parts.database}"
-    return f"PostgreSQL at {parts.host or 'localhost'}:{parts.port or 5432}/{parts.database or ''}"
-
-
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         exc = exc.orig
@@ -203,7 +192,7 @@ async def prepare_database(settings: Settings) -> tuple[AsyncEngine, KeyRing, li
     except (OSError, TimeoutError, DBAPIError) as exc:
         await engine.dispose()
         raise ConfigError(
-            setting, f"cannot connect to {_database_label(url)}: {_reason(exc)}"
+            setting, f"cannot connect to {db.describe_url(url)}: {_reason(exc)}"
         ) from None
     await db.upgrade(engine)
     sessions = db.session_factory(engine)

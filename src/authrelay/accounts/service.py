@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.accounts.credentials import StaticInputs, validate_oauth_inputs, validate_static
 from authrelay.accounts.model import (
     AccountBody,
@@ -28,8 +25,8 @@ from authrelay.providers.grants import uses_client_credentials
 from authrelay.providers.model import AuthPattern
 from authrelay.providers.service import ResolvedProvider, resolve_provider
 from authrelay.providers.validation import parse_strict
+from authrelay.store import AsyncSession, IntegrityError, audit
 from authrelay.store import accounts as store
-from authrelay.store import audit
 from authrelay.store import connections as connection_store
 from authrelay.store.db import as_utc, new_id, read_without_lock, utcnow
 from authrelay.store.encrypted import account_context

@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay import http_headers
 from authrelay.auth.principal import Principal
 from authrelay.errors import Unauthenticated
 from authrelay.proxy.call import cached_environment
 from authrelay.runtime import Runtime
+from authrelay.store import AsyncSession
 
 
 async def get_runtime(request: Request) -> Runtime:

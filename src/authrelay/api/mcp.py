@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse
 
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
-from authrelay.mcp import configs, sessions
+from authrelay.mcp import accounts, configs, sessions
 from authrelay.request_body import read_json
 
 router = APIRouter(prefix="/api/v1/mcp", tags=["mcp"])
@@ -82,7 +82,7 @@ async def config_accounts(
     session: DbSession,
 ) -> dict[str, Any]:
     raw = await read_json(request, runtime.settings.max_body_bytes)
-    return await configs.connected_accounts(
+    return await accounts.connected_accounts(
         session, principal, runtime.services, config_id, raw, runtime.settings.link_ttl_seconds
     )
 

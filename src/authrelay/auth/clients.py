@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.auth.client_secrets import hash_secret, new_client_id, new_client_secret
 from authrelay.auth.principal import Principal
 from authrelay.changes import commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import NotFound
+from authrelay.store import AsyncSession
 from authrelay.store import environments as envs
 
 

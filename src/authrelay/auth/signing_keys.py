@@ -3,9 +3,8 @@ keeps it (`store.environments` only persists); read back at every start."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from authrelay.auth.jwt_keys import SigningKeyMaterial, generate_signing_key
+from authrelay.store import AsyncSession, async_sessionmaker
 from authrelay.store import environments as envs
 from authrelay.store.encrypted import signing_key_context
 from authrelay.vault import KeyRing

@@ -104,8 +104,6 @@ def _sqlite_path(settings: Settings) -> Path | None:
 
 async def open_existing(settings: Settings) -> Any:
     """An engine on the existing database; NoDatabaseError when there is none."""
-    from sqlalchemy import inspect
-
     from authrelay.store import db
 
     path = _sqlite_path(settings)
@@ -117,8 +115,7 @@ async def open_existing(settings: Settings) -> Any:
         raise NoDatabaseError(f"no authrelay database at {path}: {hint}")
     engine = db.create_engine(settings.resolved_database_url)
     try:
-        async with engine.connect() as conn:
-            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        tables = await db.table_names(engine)
     except Exception as exc:
         await engine.dispose()
         raise NoDatabaseError(f"cannot open {database_label(settings)}: {exc}") from None

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.auth.principal import Principal
 from authrelay.changes import commit_change
 from authrelay.connections.model import ConnectionInput, read_only_fields, without_read_only
@@ -24,6 +21,7 @@ from authrelay.providers.grants import uses_client_credentials
 from authrelay.providers.model import AuthPattern
 from authrelay.providers.service import ResolvedProvider, resolve_provider
 from authrelay.providers.validation import parse_strict
+from authrelay.store import AsyncSession, IntegrityError
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as store
 from authrelay.store.db import as_utc, new_id, utcnow

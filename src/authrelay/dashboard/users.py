@@ -16,12 +16,12 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from authrelay.dashboard.models import AdminSession, AdminUser, SigninFailures
 from authrelay.errors import AlreadyExists, InvalidArgument, NotFound
+from authrelay.store import AsyncSession
+from authrelay.store import admin as store
 from authrelay.store.db import as_utc, new_id, utcnow
+from authrelay.store.models import AdminSession, AdminUser, SigninFailures
 
 MIN_PASSWORD = 12
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -75,7 +75,7 @@ def _digest(token: str) -> str:
 async def add_user(session: AsyncSession, email: str, password: str) -> str:
     address = normalize_email(email)
     check_password(password)
-    if await session.scalar(select(AdminUser).where(AdminUser.email == address)) is not None:
+    if await store.user_by_email(session, address) is not None:
         raise AlreadyExists(f"a dashboard user {address!r} already exists")
     now = utcnow()
     session.add(
@@ -92,12 +92,12 @@ async def add_user(session: AsyncSession, email: str, password: str) -> str:
 
 
 async def list_users(session: AsyncSession) -> list[AdminUser]:
-    return list(await session.scalars(select(AdminUser).order_by(AdminUser.email)))
+    return await store.users(session)
 
 
 async def _user(session: AsyncSession, email: str) -> AdminUser:
     address = normalize_email(email)
-    row = await session.scalar(select(AdminUser).where(AdminUser.email == address))
+    row = await store.user_by_email(session, address)
     if row is None:
         raise NotFound(f"no dashboard user {address!r}")
     return row
@@ -105,7 +105,7 @@ async def _user(session: AsyncSession, email: str) -> AdminUser:
 
 async def remove_user(session: AsyncSession, email: str) -> None:
     row = await _user(session, email)
-    await session.execute(delete(AdminSession).where(AdminSession.user_id == row.id))
+    await store.end_sessions_of(session, row.id)
     await session.delete(row)
     await session.commit()
 
@@ -116,7 +116,7 @@ async def set_password(session: AsyncSession, email: str, password: str) -> None
     row = await _user(session, email)
     row.password_hash = _hasher.hash(password)
     row.updated_at = utcnow()
-    await session.execute(delete(AdminSession).where(AdminSession.user_id == row.id))
+    await store.end_sessions_of(session, row.id)
     await session.commit()
 
 
@@ -124,14 +124,14 @@ async def set_password(session: AsyncSession, email: str, password: str) -> None
 
 
 async def _failures(session: AsyncSession, key: str, window: int) -> int:
-    row = await session.get(SigninFailures, key)
+    row = await store.failures(session, key)
     if row is None or as_utc(row.window_started_at) + timedelta(seconds=window) < utcnow():
         return 0
     return row.failures
 
 
 async def _count_failure(session: AsyncSession, key: str, window: int) -> None:
-    row = await session.get(SigninFailures, key)
+    row = await store.failures(session, key)
     now = utcnow()
     if row is None:
         session.add(SigninFailures(key=key, failures=1, window_started_at=now))
@@ -157,22 +157,20 @@ async def sign_in(
         await _failures(session, account_key, limits.window_seconds) >= limits.per_account
         or await _failures(session, address_key, limits.window_seconds) >= limits.per_address
     )
-    row = await session.scalar(select(AdminUser).where(AdminUser.email == email.strip().lower()))
+    row = await store.user_by_email(session, email.strip().lower())
     try:
         _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
         ok = row is not None and not too_many
     except (VerificationError, InvalidHashError):
         ok = False
     if previous_token:
-        await session.execute(
-            delete(AdminSession).where(AdminSession.token_hash == _digest(previous_token))
-        )
+        await store.end_session(session, _digest(previous_token))
     if not ok or row is None:
         await _count_failure(session, account_key, limits.window_seconds)
         await _count_failure(session, address_key, limits.window_seconds)
         await session.commit()
         return None
-    await session.execute(delete(SigninFailures).where(SigninFailures.key == account_key))
+    await store.clear_failures(session, account_key)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     session.add(
@@ -192,16 +190,11 @@ async def current(session: AsyncSession, token: str | None, idle_seconds: int) -
     """The signed-in user of a session token, or None (unknown, or idle too long: ended)."""
     if not token:
         return None
-    found = await session.execute(
-        select(AdminSession, AdminUser.email)
-        .join(AdminUser, AdminUser.id == AdminSession.user_id)
-        .where(AdminSession.token_hash == _digest(token))
-    )
-    pair = found.first()
+    pair = await store.signed_in(session, _digest(token))
     if pair is None:
         await session.rollback()
         return None
-    row, email = pair.tuple()
+    row, email = pair
     signed_in = SignedIn(email, row.csrf_token)
     now = utcnow()
     seen = as_utc(row.last_seen_at)
@@ -219,5 +212,5 @@ async def current(session: AsyncSession, token: str | None, idle_seconds: int) -
 
 async def sign_out(session: AsyncSession, token: str | None) -> None:
     if token:
-        await session.execute(delete(AdminSession).where(AdminSession.token_hash == _digest(token)))
+        await store.end_session(session, _digest(token))
         await session.commit()

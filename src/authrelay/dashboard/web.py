@@ -10,7 +10,6 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from authrelay.api.deps import DbSession, RuntimeDep
@@ -19,6 +18,7 @@ from authrelay.dashboard import users
 from authrelay.errors import AuthrelayError, FieldViolation
 from authrelay.http_headers import parse_host
 from authrelay.runtime import Runtime
+from authrelay.store import AsyncSession
 from authrelay.store import environments as envs
 
 PREFIX = "/dashboard"

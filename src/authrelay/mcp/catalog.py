@@ -8,8 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from authrelay.store import AsyncSession
 from authrelay.store import connections as connection_store
 from authrelay.store import tools as tool_store
 

@@ -1,6 +1,6 @@
-"""MCP configs (Scalekit's `mcpMcpConfig`): create, read, replace, delete; the state of an
-end user's accounts on a config's connections (with fresh authorization links); and session
-tokens for the config's MCP URL."""
+"""MCP configs (Scalekit's `mcpMcpConfig`): create, read, replace, delete, and the URLs they
+serve. The state of an end user's accounts on a config's connections is `mcp/accounts.py`;
+session tokens for a config's MCP URL, `mcp/sessions.py`."""
 
 from __future__ import annotations
 
@@ -8,19 +8,14 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.auth.principal import Principal
 from authrelay.context import ServiceContext
 from authrelay.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
-from authrelay.oauth import flows
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
-from authrelay.store import accounts as account_store
-from authrelay.store import audit
+from authrelay.store import AsyncSession, IntegrityError, audit
 from authrelay.store import cache as cache_store
 from authrelay.store import connections as connection_store
+from authrelay.store import mcp_configs as config_store
 from authrelay.store import tools as tool_store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import McpConfig
@@ -175,18 +170,14 @@ async def _mappings(
 
 
 async def get_row(session: AsyncSession, env_id: str, config_id: str) -> McpConfig:
-    row = await session.scalar(
-        select(McpConfig).where(McpConfig.environment_id == env_id, McpConfig.id == config_id)
-    )
+    row = await config_store.get(session, env_id, config_id)
     if row is None:
         raise NotFound(f"no MCP config {config_id!r} in this environment")
     return row
 
 
 async def find(session: AsyncSession, env_id: str, config_id: str) -> McpConfig | None:
-    return await session.scalar(
-        select(McpConfig).where(McpConfig.environment_id == env_id, McpConfig.id == config_id)
-    )
+    return await config_store.get(session, env_id, config_id)
 
 
 async def _audit(
@@ -227,12 +218,7 @@ async def create(
 ) -> dict[str, Any]:
     env_id = principal.environment_id
     fields = await _parse(session, env_id, raw, creating=True)
-    taken = await session.scalar(
-        select(McpConfig.id).where(
-            McpConfig.environment_id == env_id, McpConfig.name == fields["name"]
-        )
-    )
-    if taken is not None:
+    if await config_store.name_taken(session, env_id, fields["name"]):
         raise AlreadyExists(
             f"an MCP config named {fields['name']!r} already exists",
             [FieldViolation("name", "is taken")],
@@ -310,16 +296,8 @@ async def list_configs(
         if not isinstance(data, dict) or not isinstance(data.get("a"), int):
             raise bad_token()
         after = int(data["a"])
-    query = select(McpConfig).where(McpConfig.environment_id == env_id)
-    if config_id:
-        query = query.where(McpConfig.id == config_id)
-    if name:
-        query = query.where(func.lower(McpConfig.name) == name.lower())
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = list(
-        await session.scalars(
-            query.where(McpConfig.seq > after).order_by(McpConfig.seq).limit(size + 1)
-        )
+    total, rows = await config_store.page(
+        session, env_id, config_id=config_id, name=name, after=after, size=size
     )
     next_token = encode_cursor({"a": rows[size - 1].seq}) if len(rows) > size else ""
     rows = rows[:size]
@@ -338,68 +316,3 @@ def identifier_of(raw: dict[str, Any], violations: list[FieldViolation]) -> str:
         violations.append(FieldViolation("identifier", "is required: 1-255 characters"))
         return ""
     return value
-
-
-async def auth_link(
-    session: AsyncSession,
-    principal: Principal,
-    ctx: ServiceContext,
-    connection: str,
-    identifier: str,
-    ttl: int,
-) -> str:
-    """A fresh authorization link for `identifier` on `connection` (creating a pending
-    account when there is none), as `POST /api/v1/connected_accounts/magic_link` makes."""
-    body = await flows.create_magic_link(
-        session, principal, ctx, {"connector": connection, "identifier": identifier}, ttl
-    )
-    return str(body["link"])
-
-
-async def connected_accounts(
-    session: AsyncSession,
-    principal: Principal,
-    ctx: ServiceContext,
-    config_id: str,
-    raw: Any,
-    link_ttl: int,
-) -> dict[str, Any]:
-    """`{identifier, include_auth_link}` → the account state per connection of the config."""
-    if not isinstance(raw, dict):
-        raise InvalidArgument.field("body", "must be a JSON object")
-    violations = [
-        FieldViolation(k, f"unknown field {k!r}")
-        for k in sorted(set(raw) - {"identifier", "include_auth_link"})
-    ]
-    identifier = identifier_of(raw, violations)
-    include = raw.get("include_auth_link", False)
-    if not isinstance(include, bool):
-        violations.append(FieldViolation("include_auth_link", "must be true or false"))
-    if violations:
-        raise InvalidArgument.from_violations(violations)
-    env_id = principal.environment_id
-    row = await get_row(session, env_id, config_id)
-    mappings = list(row.mappings)
-    states: list[dict[str, Any]] = []
-    for mapping in mappings:
-        name = mapping["connection_name"]
-        connection = await connection_store.by_name(session, env_id, name)
-        if connection is None:
-            continue  # deleted since; the config lists it, but it serves no tools
-        link = ""
-        if include and connection.enabled:
-            link = await auth_link(session, principal, ctx, name, identifier, link_ttl)
-        account = await account_store.get(
-            session, env_id, account_id=None, connection_id=connection.id, identifier=identifier
-        )
-        states.append(
-            {
-                "connection_name": name,
-                "connection_id": connection.id,
-                "provider": connection.provider_identifier.upper(),
-                "connected_account_id": account.id if account else "",
-                "connected_account_status": account.status if account else "",
-                "authentication_link": link,
-            }
-        )
-    return {"connected_accounts": states}

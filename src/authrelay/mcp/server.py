@@ -39,7 +39,7 @@ from authrelay.errors import (
     Unavailable,
 )
 from authrelay.http_headers import bearer_token
-from authrelay.mcp import configs
+from authrelay.mcp import accounts, configs
 from authrelay.mcp.catalog import Served, served_tools
 from authrelay.mcp.tokens import McpGrant, verify
 from authrelay.store import accounts as account_store
@@ -335,7 +335,7 @@ class McpApp:
                 return ""
             state = "has no connected account" if account is None else f"is {account.status}"
             try:
-                link = await configs.auth_link(
+                link = await accounts.auth_link(
                     session,
                     Principal(env_id, req.actor),
                     runtime.services,

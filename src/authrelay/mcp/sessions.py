@@ -7,14 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.auth.jwt_keys import KeySet
 from authrelay.auth.principal import Principal
 from authrelay.context import ServiceContext
 from authrelay.errors import FieldViolation, InvalidArgument, NotFound
 from authrelay.mcp import tokens
 from authrelay.mcp.configs import CONNECTIONS_PATH, get_row, identifier_of, server_url
+from authrelay.store import AsyncSession
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
 

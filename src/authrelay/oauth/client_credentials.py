@@ -19,8 +19,6 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.config import UpstreamAllowlist
 from authrelay.errors import FailedPrecondition, Unavailable
 from authrelay.oauth import rfc6749
@@ -29,6 +27,7 @@ from authrelay.oauth.token_version import TokenVersion
 from authrelay.oauth.tokens import fill, stored_tokens
 from authrelay.providers.grants import CLIENT_FIELDS, uses_client_credentials
 from authrelay.providers.model import AuthPattern
+from authrelay.store import AsyncSession
 from authrelay.store.encrypted import connection_context
 from authrelay.store.models import ConnectedAccount, Connection
 from authrelay.vault import KeyRing

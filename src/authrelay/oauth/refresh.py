@@ -26,8 +26,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from sqlalchemy import Update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authrelay.accounts.service import secret_context as account_context
 from authrelay.accounts.status import not_active
@@ -39,11 +37,12 @@ from authrelay.oauth.token_version import TokenVersion
 from authrelay.oauth.tokens import account_values, client_config, stored_tokens
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.service import resolve_provider
+from authrelay.store import AsyncSession, async_sessionmaker, refresh_leases
 from authrelay.store import accounts as account_store
 from authrelay.store import cache as cache_store
-from authrelay.store import refresh_leases
 from authrelay.store.db import as_utc
 from authrelay.store.models import Connection
+from authrelay.store.refresh_leases import HeldLease
 from authrelay.vault import KeyRing
 
 log = logging.getLogger("authrelay.oauth")
@@ -136,7 +135,9 @@ class Refresher:
         self.invalidate(moved_to)
         return TokenVersion(version + 1, expires_at or None)
 
-    async def release(self, session: AsyncSession, held: Update, *, expire: bool = False) -> None:
+    async def release(
+        self, session: AsyncSession, held: HeldLease, *, expire: bool = False
+    ) -> None:
         """Give up the refresh lease `held` (`held_lease`, maybe narrowed) names and commit;
         with `expire`, the account turns EXPIRED as well, and every route cache is told."""
         await refresh_leases.release_lease(session, held, expire=expire)
@@ -145,7 +146,7 @@ class Refresher:
         if expire:
             self.invalidate(moved_to)
 
-    def held_lease(self, account_id: str, version: int) -> Update:
+    def held_lease(self, account_id: str, version: int) -> HeldLease:
         """The UPDATE that changes the account's row only while this refresher holds its
         lease at `version` (store/refresh_leases.py)."""
         return refresh_leases.lease_held(account_id, version, self.owner)

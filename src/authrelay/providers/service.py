@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.auth.principal import Principal
 from authrelay.changes import commit_change
 from authrelay.config import AllowAnyHost
@@ -27,6 +24,7 @@ from authrelay.providers.catalog import BuiltinProvider, Catalog
 from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.model import AuthPattern, ProviderDefinition
 from authrelay.providers.validation import validate_definition
+from authrelay.store import AsyncSession, IntegrityError
 from authrelay.store import providers as store
 from authrelay.store import tools as tool_store
 from authrelay.store.db import as_utc, new_id, utcnow

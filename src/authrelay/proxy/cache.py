@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from authrelay.bounded_cache import BoundedCache, text_size
 from authrelay.errors import AuthrelayError, FieldViolation
+from authrelay.store import AsyncSession, async_sessionmaker
 from authrelay.store import accounts as account_store
 from authrelay.store.cache import Generation
 

@@ -16,7 +16,7 @@ from authrelay.proxy.resolve import cached_environment, cached_route
 from authrelay.proxy.send import Call, send_upstream
 
 if TYPE_CHECKING:
-    from authrelay.runtime import Runtime
+    from authrelay.proxy.parts import ProxyParts
 
 __all__ = ["Answer", "cached_environment", "call_upstream"]  # cached_environment: tool routes
 
@@ -48,7 +48,7 @@ async def _read(
 
 
 async def call_upstream(
-    runtime: Runtime,
+    runtime: ProxyParts,
     env_id: str,
     connection: str,
     identifier: str,

@@ -12,13 +12,13 @@ from authrelay.proxy.routes import Route, load_route
 from authrelay.store.environments import bound_hosts, get_client
 
 if TYPE_CHECKING:
-    from authrelay.runtime import Runtime
+    from authrelay.proxy.parts import ProxyParts
 
 # (environment id, connection name, identifier): what names a route.
 RouteKey = tuple[str, str, str]
 
 
-def environment_if_cached(runtime: Runtime, token: str, host: str) -> str | None:
+def environment_if_cached(runtime: ProxyParts, token: str, host: str) -> str | None:
     """The API token's environment when the API client and the host bindings are cached
     (checked as `cached_environment` checks them), else None. No coroutine: the hot path
     awaits `cached_environment` only on a miss."""
@@ -31,7 +31,7 @@ def environment_if_cached(runtime: Runtime, token: str, host: str) -> str | None
     return _checked(hosts, client_env, claims.environment_id, host)
 
 
-async def cached_environment(runtime: Runtime, token: str, host: str) -> str:
+async def cached_environment(runtime: ProxyParts, token: str, host: str) -> str:
     """The API token's environment: the signature, then the API client and the host binding
     from the per-process cache (no database round trip once they are cached)."""
     claims = runtime.tokens.verify(token)
@@ -62,13 +62,13 @@ def _checked(hosts: dict[str, str | None], client_env: str, env_id: str, host: s
     return env_id
 
 
-async def cached_route(runtime: Runtime, key: RouteKey) -> Route:
+async def cached_route(runtime: ProxyParts, key: RouteKey) -> Route:
     """The route `key` names, from the cache or loaded (and cached, errors as data too)."""
     route = runtime.proxy_cache.cached_route(key)  # raises a cached error answer anew
     return route if route is not None else await loaded_route(runtime, key)
 
 
-async def loaded_route(runtime: Runtime, key: RouteKey) -> Route:
+async def loaded_route(runtime: ProxyParts, key: RouteKey) -> Route:
     """The route `key` names, read from the database and cached (an error answer too, as
     data). The hot path calls this on a cache miss only: a hit costs no coroutine."""
     cache = runtime.proxy_cache
@@ -90,7 +90,7 @@ async def loaded_route(runtime: Runtime, key: RouteKey) -> Route:
 
 
 async def renewed_route(
-    runtime: Runtime, route: Route, key: RouteKey, *, rejected: bool = False
+    runtime: ProxyParts, route: Route, key: RouteKey, *, rejected: bool = False
 ) -> Route:
     """The route with a usable token, after `route`'s was about to expire or was rejected
     by the upstream (`rejected`): the refresher renews it (one renewal per account across
@@ -114,12 +114,12 @@ async def renewed_route(
     return fresh
 
 
-async def _read_hosts(runtime: Runtime) -> dict[str, str | None]:
+async def _read_hosts(runtime: ProxyParts) -> dict[str, str | None]:
     async with runtime.read_sessions() as session:
         return dict(await bound_hosts(session))
 
 
-async def _read_client_env(runtime: Runtime, client_id: str) -> str:
+async def _read_client_env(runtime: ProxyParts, client_id: str) -> str:
     async with runtime.read_sessions() as session:
         client = await get_client(session, client_id)
     return client.environment_id if client else ""  # "": the client is gone

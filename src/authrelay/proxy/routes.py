@@ -8,7 +8,6 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from yarl import URL
 
 from authrelay.accounts.credentials import oauth_placeholder_values
@@ -32,6 +31,7 @@ from authrelay.providers.service import ResolvedProvider, parse_stored
 from authrelay.providers.urls import HostNotAllowed, fill_placeholders
 from authrelay.proxy.inject import credential_header
 from authrelay.proxy.placement import Headers, query_pair, request_headers, template_values
+from authrelay.store import AsyncSession
 from authrelay.store.db import as_utc
 from authrelay.store.encrypted import account_context as secret_context
 from authrelay.store.proxy_targets import ProxyTarget, SessionReader, TargetReader

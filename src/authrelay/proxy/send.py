@@ -36,7 +36,7 @@ from authrelay.proxy.retry import IDEMPOTENT, with_retries
 from authrelay.proxy.routes import Route
 
 if TYPE_CHECKING:
-    from authrelay.runtime import Runtime
+    from authrelay.proxy.parts import ProxyParts
 
 _MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -83,7 +83,7 @@ class Call(NamedTuple):
 
 
 async def send_upstream(
-    runtime: Runtime, call: Call, route: Route, info: dict[str, Any]
+    runtime: ProxyParts, call: Call, route: Route, info: dict[str, Any]
 ) -> aiohttp.ClientResponse:
     """The upstream's answer to `call` through `route`: an OAuth token about to expire is
     renewed first; a 401 and the provider's retry policy are handled by the steps below,
@@ -106,7 +106,7 @@ async def send_upstream(
 
 
 async def _renewed_and_sent_again(
-    runtime: Runtime, call: Call, route: Route, rejected: aiohttp.ClientResponse
+    runtime: ProxyParts, call: Call, route: Route, rejected: aiohttp.ClientResponse
 ) -> tuple[aiohttp.ClientResponse, Route]:
     """After the upstream rejected `route`'s token (401): the answer to `call` sent once
     more with the token renewed, and the route that carries it."""
@@ -117,7 +117,7 @@ async def _renewed_and_sent_again(
 
 
 async def _retried(
-    runtime: Runtime,
+    runtime: ProxyParts,
     call: Call,
     route: Route,
     response: aiohttp.ClientResponse,
@@ -134,7 +134,9 @@ async def _retried(
     return response
 
 
-async def send_once(runtime: Runtime, call: Call, route: Route, url: URL) -> aiohttp.ClientResponse:
+async def send_once(
+    runtime: ProxyParts, call: Call, route: Route, url: URL
+) -> aiohttp.ClientResponse:
     """The upstream's response to `call` sent to `url` with the route's credential headers,
     following redirects only when the setting allows it (never with the credential to
     another origin). A streamed body is sent under `call.watch` (see UploadWatch)."""

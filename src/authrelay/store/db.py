@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection as SyncConnection
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -96,6 +97,26 @@ def create_engine(url: str) -> AsyncEngine:
         pool_recycle=300,
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
     )
+
+
+def describe_url(url: str) -> str:
+    """Where a database is, without its credentials."""
+    parts = make_url(url)
+    if parts.get_backend_name() == "sqlite":
+        return f"the SQLite database {parts.database}"
+    return f"PostgreSQL at {parts.host or 'localhost'}:{parts.port or 5432}/{parts.database or ''}"
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """One round trip to the database (readiness); raises when it does not answer."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def table_names(engine: AsyncEngine) -> list[str]:
+    """The tables in the database's default schema."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda sync: inspect(sync).get_table_names())
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authrelay.store.db import utcnow
 from authrelay.store.models import ConnectedAccount
 
+# The UPDATE that proves a lease is still ours; the refresher holds it between steps.
+HeldLease = Update
+
 
 async def take_lease(
     session: AsyncSession, account_id: str, version: int, owner: str, seconds: float

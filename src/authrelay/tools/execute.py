@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
 
@@ -16,19 +16,26 @@ from authrelay.errors import AuthrelayError, FieldViolation, InvalidArgument, No
 from authrelay.observability import log_line
 from authrelay.providers.identifiers import derive_identifier
 from authrelay.proxy.call import call_upstream
+from authrelay.proxy.parts import ProxyParts
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
 from authrelay.store import tools as store
 from authrelay.store.db import new_id
 from authrelay.tools.binding import build_request
-from authrelay.tools.cache import CachedTool
+from authrelay.tools.cache import CachedTool, ToolCache
 from authrelay.tools.model import Binding
 from authrelay.tools.upstream import result_of
 
-if TYPE_CHECKING:
-    from authrelay.runtime import Runtime
-
 log = logging.getLogger("authrelay.tools")
+
+
+class ToolParts(ProxyParts, Protocol):
+    """What a tool call uses of the running server: the proxy's parts and the tool cache."""
+
+    @property
+    def tool_cache(self) -> ToolCache: ...
+
+
 _FIELDS = {
     "tool_name",
     "params",
@@ -90,7 +97,7 @@ def parse_execute(raw: Any) -> ExecuteRequest:
     )
 
 
-async def _tool(runtime: Runtime, env_id: str, name: str) -> CachedTool:
+async def _tool(runtime: ToolParts, env_id: str, name: str) -> CachedTool:
     cache = runtime.tool_cache
     found = cache.tools.get((env_id, name))
     if found is not None:
@@ -133,7 +140,7 @@ def check_inputs(tool: CachedTool, params: dict[str, Any]) -> None:
 
 
 async def _target(
-    runtime: Runtime, env_id: str, tool: CachedTool, req: ExecuteRequest
+    runtime: ToolParts, env_id: str, tool: CachedTool, req: ExecuteRequest
 ) -> tuple[str, str]:
     """(connection name, end-user identifier) the call runs with."""
     key = (env_id, tool.provider, req.connected_account_id, req.identifier, req.connector)
@@ -213,7 +220,7 @@ async def _resolve_target(
     return chosen[0][1].name, req.identifier
 
 
-async def execute_tool(runtime: Runtime, env_id: str, req: ExecuteRequest) -> dict[str, Any]:
+async def execute_tool(runtime: ToolParts, env_id: str, req: ExecuteRequest) -> dict[str, Any]:
     """Run one tool call: `{"data": …, "execution_id": "exe_…"}`. Raises AuthrelayError
     subclasses (the upstream's errors as `UpstreamError`)."""
     start = time.perf_counter()

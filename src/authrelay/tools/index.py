@@ -14,8 +14,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from authrelay.store import AsyncSession
 from authrelay.store import cache as cache_store
 from authrelay.store import tools as store
 from authrelay.store.models import Tool

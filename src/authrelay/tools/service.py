@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.auth.principal import Principal
 from authrelay.context import ServiceContext
 from authrelay.errors import (
@@ -20,7 +17,7 @@ from authrelay.errors import (
 )
 from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.service import resolve_provider
-from authrelay.store import audit
+from authrelay.store import AsyncSession, IntegrityError, audit
 from authrelay.store import cache as cache_store
 from authrelay.store import tools as store
 from authrelay.store.builtin_tools import builtin_by_name, is_builtin

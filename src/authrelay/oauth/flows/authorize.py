@@ -9,8 +9,6 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.accounts.service import Target
 from authrelay.context import ServiceContext
 from authrelay.errors import FailedPrecondition, NotFound
@@ -20,6 +18,7 @@ from authrelay.oauth.flows.shared import digest, expired, flow_target, requested
 from authrelay.oauth.rfc7636 import new_verifier, s256_challenge
 from authrelay.oauth.tokens import account_values, client_config, fill
 from authrelay.providers.grants import uses_client_credentials
+from authrelay.store import AsyncSession
 from authrelay.store import flows as flow_store
 from authrelay.store.db import utcnow
 from authrelay.store.models import AuthFlow, ConnectedAccount

@@ -20,7 +20,6 @@ from typing import NamedTuple
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.accounts.service import Target
 from authrelay.context import ServiceContext
@@ -41,6 +40,7 @@ from authrelay.oauth.tokens import (
     fill,
     public_user_info,
 )
+from authrelay.store import AsyncSession
 from authrelay.store import flows as flow_store
 from authrelay.store.db import utcnow
 from authrelay.store.models import AuthFlow, ConnectedAccount

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.accounts.credentials import validate_static
 from authrelay.accounts.service import Target, store_client_inputs
 from authrelay.accounts.service import secret_context as account_context
@@ -19,6 +17,7 @@ from authrelay.oauth.flows.pages import Page, ask_intro, done_page, error_page, 
 from authrelay.oauth.flows.shared import digest, expired, finish, flow_target
 from authrelay.oauth.tokens import account_values
 from authrelay.providers.grants import uses_client_credentials
+from authrelay.store import AsyncSession
 from authrelay.store import flows as flow_store
 from authrelay.store.db import utcnow
 from authrelay.store.models import AuthFlow, ConnectedAccount

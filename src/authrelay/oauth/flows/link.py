@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.accounts.model import Identifier, OptionalId
 from authrelay.accounts.service import find_account, pending_account, resolve_target
@@ -22,7 +21,7 @@ from authrelay.oauth.flows.shared import digest
 from authrelay.providers.model import StrictModel
 from authrelay.providers.urls import check_upstream_url
 from authrelay.providers.validation import parse_strict
-from authrelay.store import audit
+from authrelay.store import AsyncSession, audit
 from authrelay.store import cache as cache_store
 from authrelay.store import flows as flow_store
 from authrelay.store.db import as_utc, new_id, utcnow

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authrelay.accounts.service import Target, resolve_target
 from authrelay.auth.principal import Principal
 from authrelay.changes import commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import NotFound
+from authrelay.store import AsyncSession
 from authrelay.store import accounts as account_store
 from authrelay.store.db import as_utc, utcnow
 from authrelay.store.models import AuthFlow, ConnectedAccount

@@ -9,7 +9,6 @@ import secrets
 from typing import Annotated, Any
 
 from pydantic import StringConstraints
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.accounts.model import Identifier
 from authrelay.auth.principal import Principal
@@ -22,6 +21,7 @@ from authrelay.oauth.flows.shared import expired, flow_target
 from authrelay.oauth.tokens import apply_tokens
 from authrelay.providers.model import StrictModel
 from authrelay.providers.validation import parse_strict
+from authrelay.store import AsyncSession
 from authrelay.store import accounts as account_store
 from authrelay.store import flows as flow_store
 from authrelay.store.db import utcnow
