@@ -16,12 +16,13 @@ from authrelay.dashboard.web import redirect as see_other
 from authrelay.errors import AuthrelayError, NotFound
 from authrelay.providers import service as providers
 from authrelay.store.accounts import AccountFilter
+from authrelay.wire import ConnectionBody, ProviderBody
 
 router = APIRouter(prefix=PREFIX + "/{env}/connections", include_in_schema=False)
 TYPES = ("", "OAUTH", "API_KEY", "BASIC", "BEARER", "TOKEN_EXCHANGE")
 
 
-async def provider_choices(page: Page) -> list[dict[str, Any]]:
+async def provider_choices(page: Page) -> list[ProviderBody]:
     listed = await providers.list_providers(
         page.session,
         page.principal,
@@ -80,7 +81,7 @@ async def create_connection(page: EnvPage, form: PostedForm) -> Response:
     return see_other(f"{page.base}/connections/{quote(created['id'])}?saved=1")
 
 
-async def _connection(page: Page, connection_id: str) -> dict[str, Any]:
+async def _connection(page: Page, connection_id: str) -> ConnectionBody:
     try:
         return await service.get_connection(
             page.session, page.principal, page.runtime.services, connection_id
@@ -89,7 +90,7 @@ async def _connection(page: Page, connection_id: str) -> dict[str, Any]:
         raise PageNotFound(exc.message) from None
 
 
-async def _scopes(page: Page, connection: dict[str, Any]) -> list[dict[str, Any]]:
+async def _scopes(page: Page, connection: ConnectionBody) -> list[dict[str, Any]]:
     """The provider's scopes for this connection's pattern, each marked chosen/required."""
     try:
         provider = await providers.get_provider(

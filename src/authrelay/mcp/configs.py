@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,13 @@ from authrelay.store import connections as connection_store
 from authrelay.store import tools as tool_store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import McpConfig
+from authrelay.wire import (
+    AccessLevel,
+    ListMcpConfigsResponse,
+    McpConfigBody,
+    McpConnectedAccountsResponse,
+    McpConnectionAuthStateBody,
+)
 
 SERVERS_PATH = "/mcp/v3/servers/"
 CONNECTIONS_PATH = "/mcp/v3/connections/"
@@ -47,13 +54,13 @@ def server_url(public_url: str, config_id: str) -> str:
 
 def config_json(
     row: McpConfig, public_url: str, providers: dict[str, tuple[str, str]]
-) -> dict[str, Any]:
+) -> McpConfigBody:
     """`mcpMcpConfig`; `providers` maps connection name → (connection id, provider)."""
     return {
         "id": row.id,
         "name": row.name,
         "description": row.description,
-        "access_level": row.access_level,
+        "access_level": cast(AccessLevel, row.access_level),
         "mcp_server_url": server_url(public_url, row.id),
         "connection_tool_mappings": [
             {
@@ -218,13 +225,13 @@ def _snapshot(row: McpConfig) -> dict[str, Any]:
     }
 
 
-async def _respond(session: AsyncSession, row: McpConfig, public_url: str) -> dict[str, Any]:
+async def _respond(session: AsyncSession, row: McpConfig, public_url: str) -> McpConfigBody:
     return config_json(row, public_url, await _providers(session, row.environment_id, [row]))
 
 
 async def create(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any
-) -> dict[str, Any]:
+) -> McpConfigBody:
     env_id = principal.environment_id
     fields = await _parse(session, env_id, raw, creating=True)
     taken = await session.scalar(
@@ -258,14 +265,14 @@ async def create(
 
 async def get(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, config_id: str
-) -> dict[str, Any]:
+) -> McpConfigBody:
     row = await get_row(session, principal.environment_id, config_id)
     return await _respond(session, row, ctx.public_url)
 
 
 async def replace(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, config_id: str, raw: Any
-) -> dict[str, Any]:
+) -> McpConfigBody:
     row = await get_row(session, principal.environment_id, config_id)
     fields = await _parse(session, principal.environment_id, raw, creating=False)
     if isinstance(raw, dict) and isinstance(raw.get("name"), str) and raw["name"] != row.name:
@@ -301,7 +308,7 @@ async def list_configs(
     name: str | None,
     page_size: str | None,
     page_token: str | None,
-) -> dict[str, Any]:
+) -> ListMcpConfigsResponse:
     env_id = principal.environment_id
     size = parse_page_size(page_size, 100)
     after = 0
@@ -363,7 +370,7 @@ async def connected_accounts(
     config_id: str,
     raw: Any,
     link_ttl: int,
-) -> dict[str, Any]:
+) -> McpConnectedAccountsResponse:
     """`{identifier, include_auth_link}` → the account state per connection of the config."""
     if not isinstance(raw, dict):
         raise InvalidArgument.field("body", "must be a JSON object")
@@ -380,7 +387,7 @@ async def connected_accounts(
     env_id = principal.environment_id
     row = await get_row(session, env_id, config_id)
     mappings = list(row.mappings)
-    states: list[dict[str, Any]] = []
+    states: list[McpConnectionAuthStateBody] = []
     for mapping in mappings:
         name = mapping["connection_name"]
         connection = await connection_store.by_name(session, env_id, name)

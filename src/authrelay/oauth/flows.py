@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.accounts.credentials import validate_static
 from authrelay.accounts.model import Identifier, OptionalId
+from authrelay.accounts.secrets import encrypt_account_secrets
 from authrelay.accounts.service import (
     Target,
     find_account,
@@ -28,12 +28,16 @@ from authrelay.accounts.service import (
     resolve_target,
     store_client_inputs,
 )
-from authrelay.accounts.service import secret_context as account_context
 from authrelay.auth.principal import Principal
 from authrelay.changes import commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from authrelay.oauth import hostfields, rfc6749
+from authrelay.oauth.flow_secrets import (
+    FlowSecrets,
+    decrypt_flow_secrets,
+    encrypt_flow_secrets,
+)
 from authrelay.oauth.rfc7636 import new_verifier, s256_challenge
 from authrelay.oauth.tokens import (
     account_values,
@@ -157,7 +161,7 @@ async def _create_magic_link(
             target.provider.definition, target.pattern, body.api_config
         )
         if given:
-            flow_secret = ctx.keyring.encrypt(json.dumps({"api_config": given}), f"flow:{flow_id}")
+            flow_secret = encrypt_flow_secrets(ctx.keyring, flow_id, {"api_config": given})
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(seconds=ttl)
     session.add(
@@ -258,7 +262,7 @@ async def open_link(session: AsyncSession, ctx: ServiceContext, token: str, ttl:
             )
         await session.commit()
         return form_page(flow.id, csrf, target, name, {}, {})
-    given = hostfields.flow_api_config(hostfields.flow_secret(flow, ctx.keyring))
+    given = hostfields.flow_api_config(decrypt_flow_secrets(ctx.keyring, flow.id, flow.secret_ct))
     ask = hostfields.missing(target.pattern, {**account_values(account), **given})
     if ask:
         csrf = secrets.token_urlsafe(32)
@@ -299,14 +303,14 @@ async def _redirect(
     state = secrets.token_urlsafe(32)
     pkce = bool(target.connection.config.get("pkce_enabled", oauth.pkce_enabled))
     verifier = new_verifier() if pkce else None
-    secret = json.dumps({"code_verifier": verifier, "api_config": given})
+    secret: FlowSecrets = {"code_verifier": verifier, "api_config": given}
     if not await _claim(
         session,
         flow,
         expected,
         "OPENED",
         state_hash=_digest(state),
-        secret_ct=ctx.keyring.encrypt(secret, f"flow:{flow.id}"),
+        secret_ct=encrypt_flow_secrets(ctx.keyring, flow.id, secret),
         **values,
     ):
         return error_page(
@@ -421,9 +425,10 @@ async def submit_form(
     if uses_client_credentials(target.pattern):
         store_client_inputs(account, target.pattern, inputs, ctx)
     else:
-        account.secret_ct = ctx.keyring.encrypt(
-            json.dumps({"values": inputs.values, "path_variables": inputs.path_variables}),
-            account_context(account.id),
+        account.secret_ct = encrypt_account_secrets(
+            ctx.keyring,
+            account.id,
+            {"values": inputs.values, "path_variables": inputs.path_variables},
         )
         account.details = inputs.public(target.pattern)
         account.status = "ACTIVE"
@@ -444,7 +449,7 @@ async def _submit_oauth_fields(
 ) -> Page:
     """The fields an OAuth flow asked for before its redirect: checked, then the redirect."""
     name = target.provider.definition.display_name
-    given = hostfields.flow_api_config(hostfields.flow_secret(flow, ctx.keyring))
+    given = hostfields.flow_api_config(decrypt_flow_secrets(ctx.keyring, flow.id, flow.secret_ct))
     ask = hostfields.missing(target.pattern, {**account_values(account), **given})
     got, errors = hostfields.check_form(target.provider.definition, target.pattern, ask, form)
     if errors:
@@ -546,7 +551,7 @@ async def callback(
             "Authorization failed",
             f"{name} sent no authorization code. Nothing was connected.",
         )
-    flow_secret = hostfields.flow_secret(flow, ctx.keyring)
+    flow_secret = decrypt_flow_secrets(ctx.keyring, flow.id, flow.secret_ct)
     verifier = flow_secret.get("code_verifier")
     given = hostfields.flow_api_config(flow_secret)
     filled = {**account_values(account), **given}
@@ -577,7 +582,7 @@ async def callback(
                 await rfc6749.user_info(http, user_info_uri, tokens.access_token)
             )
     if flow.user_verify_url:
-        pending = {
+        pending: FlowSecrets = {
             "access_token": tokens.access_token,
             "refresh_token": tokens.refresh_token,
             "expires_at": tokens.expires_at,
@@ -586,7 +591,7 @@ async def callback(
             "requested": _scopes(target),
             "api_config": given,
         }
-        flow.secret_ct = ctx.keyring.encrypt(json.dumps(pending), f"flow:{flow.id}")
+        flow.secret_ct = encrypt_flow_secrets(ctx.keyring, flow.id, pending)
         flow.status = "PENDING_VERIFICATION"
         flow.expires_at = utcnow() + timedelta(seconds=ttl)
         if account.status != "ACTIVE":
@@ -657,7 +662,7 @@ async def verify_user(
             "the identifier does not match the user who started this authorization; it is "
             "refused and closed"
         )
-    pending = json.loads(ctx.keyring.decrypt(flow.secret_ct or "", f"flow:{flow.id}"))
+    pending = decrypt_flow_secrets(ctx.keyring, flow.id, flow.secret_ct)
     if not await _claim(
         session, flow, "PENDING_VERIFICATION", "COMPLETED", completed_at=utcnow(), secret_ct=None
     ):

@@ -13,7 +13,6 @@ Client-credentials accounts get their tokens the same way (oauth/client_credenti
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import weakref
@@ -25,12 +24,16 @@ import aiohttp
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from authrelay.accounts.service import secret_context as account_context
+from authrelay.accounts.secrets import (
+    AccountSecrets,
+    decrypt_account_secrets,
+    encrypt_account_secrets,
+)
 from authrelay.config import UpstreamAllowlist
 from authrelay.context import Invalidate
 from authrelay.errors import NotFound, Unavailable
 from authrelay.oauth import client_credentials, exchange_renewal, rfc6749
-from authrelay.oauth.tokens import account_values, client_config, stored_tokens
+from authrelay.oauth.tokens import account_values, client_config
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.service import resolve_provider
 from authrelay.proxy.routes import Route, load_route, not_active
@@ -111,7 +114,7 @@ class Refresher:
         session: AsyncSession,
         account_id: str,
         version: int,
-        secrets_json: str,
+        secrets: AccountSecrets,
         expires_at: float | None,
         details: dict[str, Any],
     ) -> None:
@@ -119,7 +122,7 @@ class Refresher:
         (encrypted, a new token version), release the lease and tell the route caches."""
         await session.execute(
             self._ours(account_id, version).values(
-                secret_ct=self.keyring.encrypt(secrets_json, account_context(account_id)),
+                secret_ct=encrypt_account_secrets(self.keyring, account_id, secrets),
                 token_version=version + 1,
                 token_expires_at=datetime.fromtimestamp(expires_at, UTC) if expires_at else None,
                 details=details,
@@ -194,7 +197,9 @@ class Refresher:
                 await client_credentials.obtain(self, session, row, connection, pattern, version)
                 async with self.sessions() as fresh:
                     return await self._reload(fresh, key)
-            refresh_token = stored_tokens(row, self.keyring).get("refresh_token")
+            refresh_token = decrypt_account_secrets(self.keyring, row.id, row.secret_ct).get(
+                "refresh_token"
+            )
             try:
                 if pattern is None or not refresh_token:
                     raise rfc6749.InvalidGrant("no refresh token is stored for this account")
@@ -214,14 +219,15 @@ class Refresher:
                     else type(exc).__name__
                 )
                 raise Unavailable(f"refreshing the access token failed: {detail}") from None
-            secrets_json = json.dumps(
-                {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token or ""}
-            )
+            secrets: AccountSecrets = {
+                "access_token": tokens.access_token,
+                "refresh_token": tokens.refresh_token or "",
+            }
             details = dict(row.details or {})
             if tokens.scopes is not None:
                 details["scopes"] = tokens.scopes
             await self.store_token(
-                session, account_id, version, secrets_json, tokens.expires_at, details
+                session, account_id, version, secrets, tokens.expires_at, details
             )
         async with self.sessions() as fresh:  # not the session above: its rows are stale
             return await self._reload(fresh, key)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from authrelay.accounts.credentials import oauth_placeholder_values
-from authrelay.accounts.service import secret_context as account_context
+from authrelay.accounts.secrets import AccountSecrets, encrypt_account_secrets
 from authrelay.config import UpstreamAllowlist
 from authrelay.connections.service import secret_context as connection_context
 from authrelay.errors import FailedPrecondition
@@ -57,13 +57,6 @@ def client_config(
     )
 
 
-def stored_tokens(row: ConnectedAccount, keyring: KeyRing) -> dict[str, Any]:
-    if not row.secret_ct:
-        return {}
-    data: dict[str, Any] = json.loads(keyring.decrypt(row.secret_ct, account_context(row.id)))
-    return data
-
-
 def apply_tokens(
     row: ConnectedAccount,
     tokens: TokenSet,
@@ -72,8 +65,11 @@ def apply_tokens(
     requested_scopes: list[str] | None = None,
     user_info: dict[str, Any] | None = None,
 ) -> None:
-    secrets = {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token or ""}
-    row.secret_ct = keyring.encrypt(json.dumps(secrets), account_context(row.id))
+    secrets: AccountSecrets = {
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token or "",
+    }
+    row.secret_ct = encrypt_account_secrets(keyring, row.id, secrets)
     row.token_expires_at = (
         datetime.fromtimestamp(tokens.expires_at, UTC) if tokens.expires_at else None
     )

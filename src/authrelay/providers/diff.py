@@ -11,6 +11,7 @@ and a renamed label shows as one line, not as two JSON blobs.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,7 +189,7 @@ def scope_changes(old: dict[str, Any] | None, new: dict[str, Any]) -> tuple[list
     return sorted(after - before), sorted(before - after)
 
 
-def definition_of(provider: dict[str, Any]) -> dict[str, Any]:
+def definition_of(provider: Mapping[str, Any]) -> dict[str, Any]:
     """The editable definition inside a provider as the API returns it."""
     keys = (
         "display_name",

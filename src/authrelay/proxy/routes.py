@@ -4,7 +4,6 @@ cached per process and dropped whenever the cache generation moves (see `ProxyCa
 from __future__ import annotations
 
 import functools
-import json
 import time
 from dataclasses import dataclass, field
 
@@ -12,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yarl import URL
 
 from authrelay.accounts.credentials import oauth_placeholder_values
-from authrelay.accounts.service import secret_context
+from authrelay.accounts.secrets import decrypt_account_secrets
 from authrelay.config import UpstreamAllowlist
 from authrelay.errors import (
     AuthrelayError,
@@ -225,7 +224,7 @@ async def load_route(
         )
     if target.status != "ACTIVE" or not target.secret_ct:
         raise not_active(identifier, target.status or "")
-    stored = json.loads(keyring.decrypt(target.secret_ct, secret_context(account_id)))
+    stored = decrypt_account_secrets(keyring, account_id, target.secret_ct)
     fetch_first = False
     if pattern.type == "OAUTH":
         secrets = {"access_token": stored.get("access_token", "")}

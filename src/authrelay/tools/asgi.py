@@ -16,6 +16,7 @@ from authrelay.errors import AuthrelayError, InternalError, PayloadTooLarge, Una
 from authrelay.errors import Unauthenticated as _Unauthenticated
 from authrelay.proxy.call import cached_environment
 from authrelay.tools.execute import execute_tool, parse_execute
+from authrelay.wire import ExecuteToolResponse
 
 if TYPE_CHECKING:
     from authrelay.runtime import Runtime
@@ -76,7 +77,9 @@ class ExecuteToolApp:
             return
         await _send_json(send, 200, body, {})
 
-    async def _handle(self, runtime: Runtime, scope: Scope, receive: Receive) -> dict[str, Any]:
+    async def _handle(
+        self, runtime: Runtime, scope: Scope, receive: Receive
+    ) -> ExecuteToolResponse:
         token = host = ""
         for name, value in scope["headers"]:
             if name == b"authorization":

@@ -24,6 +24,7 @@ from authrelay.tools.binding import build_request
 from authrelay.tools.cache import CachedTool
 from authrelay.tools.model import Binding
 from authrelay.tools.upstream import result_of
+from authrelay.wire import ExecuteToolResponse
 
 if TYPE_CHECKING:
     from authrelay.runtime import Runtime
@@ -213,7 +214,7 @@ async def _resolve_target(
     return chosen[0][1].name, req.identifier
 
 
-async def execute_tool(runtime: Runtime, env_id: str, req: ExecuteRequest) -> dict[str, Any]:
+async def execute_tool(runtime: Runtime, env_id: str, req: ExecuteRequest) -> ExecuteToolResponse:
     """Run one tool call: `{"data": …, "execution_id": "exe_…"}`. Raises AuthrelayError
     subclasses (the upstream's errors as `UpstreamError`)."""
     start = time.perf_counter()

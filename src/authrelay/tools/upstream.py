@@ -6,12 +6,13 @@ from __future__ import annotations
 import functools
 import json
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 from authrelay.errors import AuthrelayError
 from authrelay.proxy.call import Answer
+from authrelay.wire import StatusBody
 
-UPSTREAM_DETAIL = "type.googleapis.com/authrelay.v1.UpstreamResponse"
+UPSTREAM_DETAIL: Final = "type.googleapis.com/authrelay.v1.UpstreamResponse"
 # The google.rpc code grpc-gateway maps each HTTP status from.
 _CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 412: 9, 429: 8, 501: 12, 503: 14, 504: 4}
 _MAX_BODY_IN_ERROR = 16_384
@@ -29,7 +30,7 @@ class UpstreamError(AuthrelayError):
         self.upstream_status = status
         self.upstream_body = body
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> StatusBody:
         out = super().body()
         out["details"].append(
             {

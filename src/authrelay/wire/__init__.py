@@ -46,6 +46,7 @@ from authrelay.wire.errors import (
     FieldViolationBody,
     OAuthErrorBody,
     StatusBody,
+    UpstreamResponseBody,
 )
 from authrelay.wire.mcp import (
     AccessLevel,
@@ -193,5 +194,6 @@ __all__ = [
     "ToolResponse",
     "ToolSearchResultBody",
     "ToolUpdateBody",
+    "UpstreamResponseBody",
     "VerifyUserResponse",
 ]

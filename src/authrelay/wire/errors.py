@@ -1,7 +1,7 @@
 """Error bodies: the google.rpc `Status` envelope of every failed call (SPEC §2) and the
 RFC 6749 §5.2 answer of the token endpoint."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from typing_extensions import TypedDict
 
@@ -21,6 +21,17 @@ BadRequestBody = TypedDict(
     },
 )
 
+UpstreamResponseBody = TypedDict(
+    "UpstreamResponseBody",
+    {
+        "@type": Literal["type.googleapis.com/authrelay.v1.UpstreamResponse"],
+        "source": Literal["upstream"],
+        "status": int,
+        "body": Any,
+    },
+)
+"""A tool call's upstream error answer (POST /api/v1/execute_tool): its status and body."""
+
 
 class StatusBody(TypedDict):
     """The error body of every failed call (google.rpc.Status, SPEC §2)."""
@@ -34,7 +45,7 @@ class StatusBody(TypedDict):
         ),
     ]
     message: str
-    details: list[BadRequestBody]
+    details: list[BadRequestBody | UpstreamResponseBody]
 
 
 #: the SPEC §2 error envelope
