@@ -19,9 +19,10 @@ from authrelay.errors import (
     clip,
 )
 from authrelay.transport import TIMED_OUT
+from authrelay.wire import JSONObject
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> JSONObject:
     out = dict(pairs)  # built in C; look for the repeated key only when there is one
     if len(out) != len(pairs):
         seen: set[str] = set()

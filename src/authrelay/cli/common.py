@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from authrelay.wire import JSONObject
+
 if TYPE_CHECKING:
     from authrelay.cli.profiles import Credentials
     from authrelay.client._client import Client
@@ -28,7 +30,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
-def as_dict(value: Any) -> dict[str, Any]:
+def as_dict(value: Any) -> JSONObject:
     if isinstance(value, dict):
         return value
     dump = getattr(value, "model_dump", None)

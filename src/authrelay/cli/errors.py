@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 
 def message_of(exc: BaseException) -> str:
@@ -26,10 +26,19 @@ def message_of(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+class ErrorReport(TypedDict):
+    """What `--json` prints for a failed command."""
+
+    ok: bool
+    error: str
+    error_type: str
+    url: NotRequired[str]
+
+
 def report(exc: BaseException, as_json: bool) -> None:
     text = " ".join(message_of(exc).split())  # one line, whatever the server sent
     if as_json:
-        body: dict[str, Any] = {"ok": False, "error": text, "error_type": type(exc).__name__}
+        body: ErrorReport = {"ok": False, "error": text, "error_type": type(exc).__name__}
         url = getattr(exc, "url", None)
         if url:
             body["url"] = url

@@ -3,7 +3,7 @@ scopes with the required ones locked, the redirect URI to copy, enable/disable, 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import quote
 
 from fastapi import APIRouter
@@ -90,7 +90,16 @@ async def _connection(page: Page, connection_id: str) -> ConnectionBody:
         raise PageNotFound(exc.message) from None
 
 
-async def _scopes(page: Page, connection: ConnectionBody) -> list[dict[str, Any]]:
+class ScopeChoice(TypedDict):
+    """One scope of the connection's pattern, as the edit page lists it."""
+
+    scope: str
+    description: str
+    required: bool
+    chosen: bool
+
+
+async def _scopes(page: Page, connection: ConnectionBody) -> list[ScopeChoice]:
     """The provider's scopes for this connection's pattern, each marked chosen/required."""
     try:
         provider = await providers.get_provider(
@@ -100,7 +109,7 @@ async def _scopes(page: Page, connection: ConnectionBody) -> list[dict[str, Any]
         return []
     oauth = connection.get("oauth_config") or {}
     chosen = set(oauth.get("scopes", []))
-    out = []
+    out: list[ScopeChoice] = []
     for pattern in provider["auth_patterns"]:
         if pattern.get("type") != connection["type"]:
             continue

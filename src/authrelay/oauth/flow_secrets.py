@@ -9,11 +9,11 @@ collected. When the provider has answered and the flow waits for the user's veri
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from typing_extensions import TypedDict
 
 from authrelay.vault import KeyRing
+from authrelay.wire import JSONObject
 
 
 class FlowSecrets(TypedDict, total=False):
@@ -26,7 +26,7 @@ class FlowSecrets(TypedDict, total=False):
     refresh_token: str | None
     expires_at: float | None
     scopes: list[str] | None
-    user_info: dict[str, Any] | None
+    user_info: JSONObject | None
     requested: list[str]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 from authrelay.accounts.credentials import oauth_placeholder_values
 from authrelay.accounts.secrets import AccountSecrets, encrypt_account_secrets
@@ -19,6 +18,7 @@ from authrelay.providers.urls import fill_placeholders
 from authrelay.store.db import utcnow
 from authrelay.store.models import ConnectedAccount, Connection
 from authrelay.vault import KeyRing
+from authrelay.wire import JSONObject
 
 
 def fill(template: str, values: dict[str, str], allowlist: UpstreamAllowlist | None = None) -> str:
@@ -63,7 +63,7 @@ def apply_tokens(
     keyring: KeyRing,
     *,
     requested_scopes: list[str] | None = None,
-    user_info: dict[str, Any] | None = None,
+    user_info: JSONObject | None = None,
 ) -> None:
     secrets: AccountSecrets = {
         "access_token": tokens.access_token,
@@ -85,7 +85,7 @@ def apply_tokens(
     row.updated_at = utcnow()
 
 
-def public_user_info(info: dict[str, Any] | None) -> dict[str, Any] | None:
+def public_user_info(info: JSONObject | None) -> JSONObject | None:
     """What of the user-info answer is kept: small, and nothing token-like."""
     if info is None:
         return None

@@ -4,8 +4,10 @@ Each TypedDict becomes one component: its fields are the properties (inherited o
 first), its required keys the `required` list, its docstring the description. A nested
 TypedDict is a `$ref` to its own component; `Literal` is `const`/`enum`; `X | None` is
 `["x", "null"]` for plain types and `anyOf` otherwise; `Annotated[X, Schema(...)]` adds
-keywords. Objects stay open (no `additionalProperties: false`) so that adding a response
-field is not a breaking change for generated clients.
+keywords. The wire modules must not use `from __future__ import annotations` (a TypedDict
+then cannot see `NotRequired`); tests/api/test_wire_types.py checks it. Objects stay open
+(no `additionalProperties: false`) so that adding a response field is not a breaking change
+for generated clients.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from authrelay.tools.binding import build_request
 from authrelay.tools.cache import CachedTool
 from authrelay.tools.model import Binding
 from authrelay.tools.upstream import result_of
-from authrelay.wire import ExecuteToolResponse
+from authrelay.wire import ExecuteToolResponse, JSONObject
 
 if TYPE_CHECKING:
     from authrelay.runtime import Runtime
@@ -46,7 +46,7 @@ _FIELDS = {
 @dataclass(frozen=True)
 class ExecuteRequest:
     tool_name: str
-    params: dict[str, Any]
+    params: JSONObject
     connected_account_id: str = ""
     identifier: str = ""
     connector: str = ""
@@ -115,7 +115,7 @@ async def _tool(runtime: Runtime, env_id: str, name: str) -> CachedTool:
     return tool
 
 
-def check_inputs(tool: CachedTool, params: dict[str, Any]) -> None:
+def check_inputs(tool: CachedTool, params: JSONObject) -> None:
     """Raise InvalidArgument naming each input that does not fit the input schema."""
     violations: list[FieldViolation] = []
     for error in sorted(tool.validator.iter_errors(params), key=lambda e: list(e.path)):
