@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,7 @@ from authrelay.wire import (
     McpConfigBody,
     McpConnectedAccountsResponse,
     McpConnectionAuthStateBody,
+    McpConnectionMappingInput,
 )
 
 SERVERS_PATH = "/mcp/v3/servers/"
@@ -92,14 +93,24 @@ async def _providers(
     return found
 
 
-async def _parse(session: AsyncSession, env_id: str, raw: Any, *, creating: bool) -> dict[str, Any]:
+class ConfigFields(TypedDict, total=False):
+    """The checked fields of a create (all of them) or a replace (those it names), as
+    stored: `mappings` are `{connection_name, tools}`."""
+
+    name: str
+    description: str
+    access_level: AccessLevel
+    mappings: list[McpConnectionMappingInput]
+
+
+async def _parse(session: AsyncSession, env_id: str, raw: Any, *, creating: bool) -> ConfigFields:
     """The validated fields of a create (all) or replace (PUT: description, mappings,
     access_level) body, every bad field named."""
     if not isinstance(raw, dict):
         raise InvalidArgument.field("body", "must be a JSON object")
     allowed = _FIELDS | _READ_ONLY
     violations = [FieldViolation(k, f"unknown field {k!r}") for k in sorted(set(raw) - allowed)]
-    out: dict[str, Any] = {}
+    out: ConfigFields = {}
     name = raw.get("name")
     if creating:
         if not isinstance(name, str) or not _NAME.match(name):
@@ -132,12 +143,12 @@ async def _parse(session: AsyncSession, env_id: str, raw: Any, *, creating: bool
 
 async def _mappings(
     session: AsyncSession, env_id: str, raw: Any, violations: list[FieldViolation]
-) -> list[dict[str, Any]] | None:
+) -> list[McpConnectionMappingInput] | None:
     field = "connection_tool_mappings"
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_MAPPINGS:
         violations.append(FieldViolation(field, f"must be a list of 1 to {MAX_MAPPINGS} mappings"))
         return None
-    out: list[dict[str, Any]] = []
+    out: list[McpConnectionMappingInput] = []
     seen: set[str] = set()
     before = len(violations)
     for i, item in enumerate(raw):
