@@ -17,9 +17,9 @@ from sqlalchemy import insert, select
 
 from authrelay.store import cache as cache_store
 from authrelay.store.db import create_engine, new_id, session_factory, utcnow
-from authrelay.store.encrypted import account_context as secret_context
 from authrelay.store.models import ConnectedAccount, Connection, Environment
 from authrelay.vault import KeyRing, load_keyring
+from authrelay.vault.contexts import account_context
 
 BATCH = 5000
 
@@ -59,7 +59,7 @@ async def _seed(
                         "identifier": identifier(i),
                         "status": "ACTIVE",
                         "authorization_type": kind,
-                        "secret_ct": keyring.encrypt(secret, secret_context(account_id)),
+                        "secret_ct": keyring.encrypt(secret, account_context(account_id)),
                         "details": {},
                         "api_config": {},
                         "token_version": 0,

@@ -52,6 +52,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.asgi_errors": "foundation",  # one error answer for the plain-ASGI apps
     "authrelay.bounded_cache": "foundation",
     "authrelay.netguard": "foundation",  # the network guard: proxy and OAuth alike
+    "authrelay.wire.*": "foundation",  # the API's bodies as TypedDicts (typing only)
     # ------------------------------------------------------------------ pure domain
     "authrelay.context": "domain",  # ServiceContext: settings, key ring, catalog
     "authrelay.providers": "domain",
@@ -69,6 +70,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.accounts.model": "domain",
     "authrelay.accounts.credentials": "domain",
     "authrelay.accounts.status": "domain",
+    "authrelay.accounts.secrets": "domain",  # the one reader and writer of the account blob
     "authrelay.request_body": "domain",  # reading a JSON body (names fields as validation does)
     "authrelay.connections": "domain",
     "authrelay.connections.model": "domain",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from authrelay.auth.principal import Principal
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
 from authrelay.store import AsyncSession
 from authrelay.store import audit as store
 from authrelay.store.db import as_utc
+from authrelay.wire import ListAuditLogsResponse
 
 
 async def list_audit_log(
@@ -22,7 +21,7 @@ async def list_audit_log(
     actor: str | None = None,
     action: str | None = None,
     count_limit: int,
-) -> dict[str, Any]:
+) -> ListAuditLogsResponse:
     size = parse_page_size(page_size, 1000)
     before_seq = None
     if page_token:

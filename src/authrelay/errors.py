@@ -22,9 +22,10 @@ FAILED_PRECONDITION is always answered with HTTP 412 (see docs/api.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from authrelay.codes import Code
+from authrelay.wire import BadRequestBody, FieldViolationBody, StatusBody, UpstreamResponseBody
 
 MAX_VIOLATIONS = 100  # listed in one error; one more entry says how many were left out
 MAX_FIELD_CHARS = 200  # an echoed field name (a key sent by the client can be any length)
@@ -43,7 +44,7 @@ class FieldViolation:
     field: str
     description: str
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> FieldViolationBody:
         return {
             "field": clip(self.field, MAX_FIELD_CHARS),
             "description": clip(self.description, MAX_DESCRIPTION_CHARS),
@@ -82,8 +83,8 @@ class AuthrelayError(Exception):
         self.violations = violations or []  # from_violations bounds them
         self.headers = headers or {}
 
-    def body(self) -> dict[str, Any]:
-        details: list[dict[str, Any]] = []
+    def body(self) -> StatusBody:
+        details: list[BadRequestBody | UpstreamResponseBody] = []
         if self.violations:
             details.append(
                 {

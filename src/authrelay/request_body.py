@@ -26,6 +26,7 @@ from authrelay.errors import (
     clip,
 )
 from authrelay.providers.validation import format_loc
+from authrelay.wire import JSONObject
 
 #: scope key the server's HTTP protocol (`transport`) sets when the body timeout closed the
 #: request, so that an unfinished body is answered 408 rather than 499
@@ -59,7 +60,7 @@ def refuse_nul(value: Any) -> None:
         raise InvalidArgument.from_violations([FieldViolation(f, MESSAGE) for f in fields])
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> JSONObject:
     out = dict(pairs)  # built in C; look for the repeated key only when there is one
     if len(out) != len(pairs):
         seen: set[str] = set()

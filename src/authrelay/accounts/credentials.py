@@ -14,6 +14,7 @@ from authrelay.providers.urls import (
     label_value_problem,
     placeholder_value_problem,
 )
+from authrelay.wire import JSONObject
 
 CREDENTIAL_NAMES = {"username", "password", "token", "api_key", "client_secret"}
 STATIC_AT = "connected_account.authorization_details.static_auth.details"
@@ -29,9 +30,9 @@ class StaticInputs:
     values: dict[str, str] = field(default_factory=dict)
     path_variables: dict[str, str] = field(default_factory=dict)
 
-    def public(self, pattern: AuthPattern) -> dict[str, Any]:
+    def public(self, pattern: AuthPattern) -> JSONObject:
         secret = {f.field_name for f in pattern.fields if is_secret(f)}
-        out: dict[str, Any] = {k: v for k, v in self.values.items() if k not in secret}
+        out: JSONObject = {k: v for k, v in self.values.items() if k not in secret}
         if self.path_variables:
             out["path_variables"] = dict(self.path_variables)
         return out
@@ -135,7 +136,7 @@ def placeholder_problems(
 
 
 def validate_static(
-    definition: ProviderDefinition, pattern: AuthPattern, details: dict[str, Any]
+    definition: ProviderDefinition, pattern: AuthPattern, details: JSONObject
 ) -> StaticInputs:
     """Required fields present, unknown ones refused, select values from options, and the
     values the provider's URLs use well formed. Each field is reported once."""
@@ -200,7 +201,7 @@ def validate_static(
 def validate_oauth_inputs(
     definition: ProviderDefinition,
     pattern: AuthPattern,
-    api_config: dict[str, Any],
+    api_config: JSONObject,
     *,
     require: bool = True,
 ) -> None:
@@ -250,7 +251,7 @@ def validate_oauth_inputs(
         raise InvalidArgument.from_violations(violations)
 
 
-def oauth_placeholder_values(api_config: dict[str, Any]) -> dict[str, str]:
+def oauth_placeholder_values(api_config: JSONObject) -> dict[str, str]:
     """Values for an OAuth account's placeholders: api_config, path_variables first."""
     paths = api_config.get("path_variables") or {}
     merged = {**api_config, **(paths if isinstance(paths, dict) else {})}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 
 from authrelay.connections.model import Credential
 from authrelay.providers.model import ScopeName, StrictModel
+from authrelay.wire import JSONObject
 
 
 def _identifier(value: str) -> str:
@@ -32,7 +33,7 @@ class OAuthTokenInput(StrictModel):
 
 
 class StaticAuthInput(StrictModel):
-    details: dict[str, Any]
+    details: JSONObject
 
 
 class AuthorizationDetailsInput(StrictModel):
@@ -42,7 +43,7 @@ class AuthorizationDetailsInput(StrictModel):
 
 class AccountBody(StrictModel):
     authorization_details: AuthorizationDetailsInput | None = None
-    api_config: dict[str, Any] | None = None
+    api_config: JSONObject | None = None
 
 
 class ScopeSelection(StrictModel):

@@ -3,10 +3,9 @@ details, disconnect. Secrets are encrypted in one vault blob per account."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from authrelay.accounts.credentials import StaticInputs, validate_oauth_inputs, validate_static
 from authrelay.accounts.model import (
@@ -14,6 +13,11 @@ from authrelay.accounts.model import (
     AccountRef,
     CreateAccountRequest,
     UpdateAccountRequest,
+)
+from authrelay.accounts.secrets import (
+    AccountSecrets,
+    decrypt_account_secrets,
+    encrypt_account_secrets,
 )
 from authrelay.auth.principal import Principal
 from authrelay.changes import commit_change
@@ -29,12 +33,19 @@ from authrelay.store import AsyncSession, IntegrityError, audit
 from authrelay.store import accounts as store
 from authrelay.store import connections as connection_store
 from authrelay.store.db import as_utc, new_id, read_without_lock, utcnow
-from authrelay.store.encrypted import account_context
 from authrelay.store.models import ConnectedAccount, Connection
+from authrelay.wire import (
+    AccountStatus,
+    AuthorizationDetailsBody,
+    AuthorizationType,
+    ConnectedAccountBody,
+    ConnectedAccountForListBody,
+    ConnectedAccountResponse,
+    ListConnectedAccountsResponse,
+    OAuthTokenBody,
+)
 
 MAX_PAGE_SIZE = 100
-#: the credentials' vault context (`store.encrypted`), under the name its readers use
-secret_context = account_context
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -69,61 +80,46 @@ async def resolve_target(
     return Target(connection, provider, pattern)
 
 
-def decrypt_secrets(ctx: ServiceContext, row: ConnectedAccount) -> dict[str, Any]:
-    if not row.secret_ct:
-        return {}
-    data: dict[str, Any] = json.loads(ctx.keyring.decrypt(row.secret_ct, secret_context(row.id)))
-    return data
-
-
 def _authorization_details(
     row: ConnectedAccount, ctx: ServiceContext, *, reveal: bool
-) -> dict[str, Any]:
+) -> AuthorizationDetailsBody:
+    secrets = decrypt_account_secrets(ctx.keyring, row.id, row.secret_ct) if reveal else {}
     if row.authorization_type == "OAUTH":
-        token: dict[str, Any] = {
+        token: OAuthTokenBody = {
             "scopes": row.details.get("scopes", []),
             "domain": row.details.get("domain", ""),
         }
         if reveal:
-            secrets = decrypt_secrets(ctx, row)
             token["access_token"] = secrets.get("access_token", "")
             token["refresh_token"] = secrets.get("refresh_token", "")
         if isinstance(row.details.get("fields"), dict):  # client credentials: the inputs
-            fields = dict(row.details["fields"])
-            if reveal:
-                fields.update(decrypt_secrets(ctx, row).get("values", {}))
+            fields = {**row.details["fields"], **secrets.get("values", {})}
             return {"oauth_token": token, "static_auth": {"details": fields}}
         if row.details.get("user_info"):
             # what the provider's user_info_uri answered at authorization (no secrets)
             token["user_info"] = row.details["user_info"]
         return {"oauth_token": token}
-    details = dict(row.details)
-    if reveal:
-        details.update(decrypt_secrets(ctx, row).get("values", {}))
+    details = {**row.details, **secrets.get("values", {})}
     return {"static_auth": {"details": details}}
 
 
-def account_json(
-    row: ConnectedAccount,
-    connection: Connection,
-    ctx: ServiceContext,
-    *,
-    full: bool,
-    reveal: bool = False,
-    last_used: datetime | None = None,
-) -> dict[str, Any]:
+def account_list_json(
+    row: ConnectedAccount, connection: Connection, *, last_used: datetime | None = None
+) -> ConnectedAccountForListBody:
+    """The account as lists show it: no credentials, no api_config."""
     used = row.last_used_at
     if last_used is not None and (used is None or as_utc(used) < last_used):
         used = last_used
-    data: dict[str, Any] = {
+    data: ConnectedAccountForListBody = {
         "id": row.id,
         "identifier": row.identifier,
         "provider": connection.provider_identifier,
         "connector": connection.name,
         "connection_id": connection.id,
-        "status": row.status,
-        "authorization_type": AUTHORIZATION_TYPE.get(
-            row.authorization_type, row.authorization_type
+        "status": cast(AccountStatus, row.status),
+        "authorization_type": cast(
+            AuthorizationType,
+            AUTHORIZATION_TYPE.get(row.authorization_type, row.authorization_type),
         ),
         "token_expires_at": _ts(row.token_expires_at),
         "updated_at": _ts(row.updated_at),
@@ -134,10 +130,23 @@ def account_json(
         data["organization_id"] = row.organization_id
     if row.user_id:
         data["user_id"] = row.user_id
-    if full:
-        data["authorization_details"] = _authorization_details(row, ctx, reveal=reveal)
-        data["api_config"] = row.api_config
     return data
+
+
+def account_json(
+    row: ConnectedAccount,
+    connection: Connection,
+    ctx: ServiceContext,
+    *,
+    reveal: bool = False,
+    last_used: datetime | None = None,
+) -> ConnectedAccountBody:
+    """The account with its authorization details (credential values only with `reveal`)."""
+    return {
+        **account_list_json(row, connection, last_used=last_used),
+        "authorization_details": _authorization_details(row, ctx, reveal=reveal),
+        "api_config": row.api_config,
+    }
 
 
 def _audit_view(row: ConnectedAccount, connection: Connection) -> dict[str, Any]:
@@ -156,9 +165,9 @@ def _merged_static(
     stored values of the pattern's other fields are kept."""
     if row.secret_ct is None:
         return details
-    stored = decrypt_secrets(ctx, row)
+    stored = decrypt_account_secrets(ctx.keyring, row.id, row.secret_ct)
     known = {f.field_name for f in pattern.fields}
-    merged = {k: v for k, v in stored.get("values", {}).items() if k in known}
+    merged: dict[str, Any] = {k: v for k, v in stored.get("values", {}).items() if k in known}
     merged.update({k: v for k, v in details.items() if k != "path_variables"})
     paths = details.get("path_variables")
     old_paths = {k: v for k, v in stored.get("path_variables", {}).items() if k in known}
@@ -213,15 +222,17 @@ def _apply_credentials(
         token = details.oauth_token if details else None
         if token is not None:
             validate_oauth_inputs(target.provider.definition, target.pattern, api_config)
-            previous = decrypt_secrets(ctx, row) if update and row.secret_ct else {}
+            previous = decrypt_account_secrets(
+                ctx.keyring, row.id, row.secret_ct if update else None
+            )
             old = row.details if update and row.secret_ct else {}
-            secrets = {
+            secrets: AccountSecrets = {
                 "access_token": token.access_token,
                 "refresh_token": token.refresh_token
                 if token.refresh_token is not None
                 else previous.get("refresh_token", ""),
             }
-            row.secret_ct = ctx.keyring.encrypt(json.dumps(secrets), secret_context(row.id))
+            row.secret_ct = encrypt_account_secrets(ctx.keyring, row.id, secrets)
             row.details = {
                 "scopes": token.scopes if token.scopes is not None else old.get("scopes", []),
                 "domain": token.domain if token.domain is not None else old.get("domain", ""),
@@ -262,9 +273,10 @@ def _apply_credentials(
             inputs: StaticInputs = validate_static(
                 target.provider.definition, target.pattern, given
             )
-            row.secret_ct = ctx.keyring.encrypt(
-                json.dumps({"values": inputs.values, "path_variables": inputs.path_variables}),
-                secret_context(row.id),
+            row.secret_ct = encrypt_account_secrets(
+                ctx.keyring,
+                row.id,
+                {"values": inputs.values, "path_variables": inputs.path_variables},
             )
             row.details = inputs.public(target.pattern)
             row.status = "ACTIVE"
@@ -280,13 +292,13 @@ def store_client_inputs(
     """A client-credentials account's (validated) inputs, kept encrypted; any token held is
     dropped, so the next proxied call fetches one with these credentials (see
     oauth/client_credentials.py for the stored shape)."""
-    secrets = {
+    secrets: AccountSecrets = {
         "values": inputs.values,
         "path_variables": inputs.path_variables,
         "access_token": "",
         "refresh_token": "",
     }
-    row.secret_ct = ctx.keyring.encrypt(json.dumps(secrets), secret_context(row.id))
+    row.secret_ct = encrypt_account_secrets(ctx.keyring, row.id, secrets)
     row.details = {"scopes": [], "domain": "", "fields": inputs.public(pattern)}
     row.token_expires_at = None
     row.token_version = (row.token_version or 0) + 1
@@ -299,7 +311,7 @@ MAX_CACHED_TARGETS = 10_000
 
 async def create_account(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any
-) -> dict[str, Any]:
+) -> ConnectedAccountBody:
     body = parse_strict(CreateAccountRequest, raw)
     # The connection and provider come from the process's cache (ctx.targets) when they can:
     # then the insert below is the request's only database work. A duplicate is found by the
@@ -355,7 +367,7 @@ async def create_account(
         raise AlreadyExists(
             f"connector {body.connector!r} already has an account for {body.identifier!r}"
         ) from None
-    return account_json(row, target.connection, ctx, full=True)
+    return account_json(row, target.connection, ctx)
 
 
 def pending_account(
@@ -442,7 +454,7 @@ async def find_account(
 
 async def update_account(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any
-) -> dict[str, Any]:
+) -> ConnectedAccountBody:
     body = parse_strict(UpdateAccountRequest, raw)
     row, connection = await find_account(
         session, principal, account_id=body.id, connector=body.connector, identifier=body.identifier
@@ -468,7 +480,7 @@ async def update_account(
         before=before,
         after=_audit_view(row, connection),
     )
-    return account_json(row, connection, ctx, full=True)
+    return account_json(row, connection, ctx)
 
 
 async def delete_account(
@@ -494,7 +506,7 @@ async def delete_account(
 
 async def disconnect_account(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, account_id: str
-) -> dict[str, Any]:
+) -> ConnectedAccountResponse:
     row, connection = await find_account(
         session, principal, account_id=account_id, connector=None, identifier=None
     )
@@ -515,7 +527,7 @@ async def disconnect_account(
         before=before,
         after=_audit_view(row, connection),
     )
-    return {"connected_account": account_json(row, connection, ctx, full=True)}
+    return {"connected_account": account_json(row, connection, ctx)}
 
 
 async def get_account(
@@ -528,7 +540,7 @@ async def get_account(
     identifier: str | None,
     reveal: bool,
     last_used: Any = None,
-) -> dict[str, Any]:
+) -> ConnectedAccountResponse:
     row, connection = await find_account(
         session, principal, account_id=account_id, connector=connector, identifier=identifier
     )
@@ -546,11 +558,7 @@ async def get_account(
         )
         await session.commit()
     used = last_used(row.id) if last_used else None
-    return {
-        "connected_account": account_json(
-            row, connection, ctx, full=True, reveal=reveal, last_used=used
-        )
-    }
+    return {"connected_account": account_json(row, connection, ctx, reveal=reveal, last_used=used)}
 
 
 async def list_accounts(
@@ -562,7 +570,7 @@ async def list_accounts(
     page_size: str | None,
     page_token: str | None,
     last_used: Any = None,
-) -> dict[str, Any]:
+) -> ListConnectedAccountsResponse:
     size = parse_page_size(page_size, MAX_PAGE_SIZE)
     after = decode_cursor(page_token) if page_token else None
     if page_token and (not isinstance(after, int) or isinstance(after, bool)):
@@ -579,7 +587,7 @@ async def list_accounts(
     rows = rows[:size]
     return {
         "connected_accounts": [
-            account_json(a, c, ctx, full=False, last_used=last_used(a.id) if last_used else None)
+            account_list_json(a, c, last_used=last_used(a.id) if last_used else None)
             for a, c in rows
         ],
         "next_page_token": encode_cursor(rows[-1][0].seq) if more else "",

@@ -13,12 +13,13 @@ from authrelay.errors import InvalidArgument
 from authrelay.oauth import flows
 from authrelay.request_body import read_json
 from authrelay.store.accounts import AccountFilter
+from authrelay.wire import ConnectedAccountResponse, EmptyBody, ListConnectedAccountsResponse
 
 router = APIRouter(prefix="/api/v1", tags=["connected accounts"])
 MAX_CONNECTION_NAMES = 20  # as Scalekit documents for ListConnectedAccounts
 
 
-@router.get("/connected_accounts")
+@router.get("/connected_accounts", response_model=None)
 async def list_connected_accounts(
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
@@ -32,7 +33,7 @@ async def list_connected_accounts(
     page_token: str | None = Query(None),
     query: str | None = Query(None),
     connection_names: list[str] | None = Query(None),
-) -> dict[str, Any]:
+) -> ListConnectedAccountsResponse:
     names = [name for name in connection_names or [] if name]
     if names and connector:
         raise InvalidArgument.field(
@@ -64,7 +65,7 @@ async def list_connected_accounts(
     )
 
 
-@router.get("/connected_accounts:search")
+@router.get("/connected_accounts:search", response_model=None)
 async def search_connected_accounts(
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
@@ -73,7 +74,7 @@ async def search_connected_accounts(
     page_size: str | None = Query(None),
     page_token: str | None = Query(None),
     connection_id: str | None = Query(None),
-) -> dict[str, Any]:
+) -> ListConnectedAccountsResponse:
     ids = (
         await service.connection_ids(session, principal, [connection_id]) if connection_id else None
     )
@@ -98,20 +99,20 @@ async def create_connected_account(
     return JSONResponse({"connected_account": body}, status_code=201)
 
 
-@router.put("/connected_accounts")
+@router.put("/connected_accounts", response_model=None)
 async def update_connected_account(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
-) -> dict[str, Any]:
+) -> ConnectedAccountResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     return {
         "connected_account": await service.update_account(session, principal, runtime.services, raw)
     }
 
 
-@router.post("/connected_accounts:delete")
+@router.post("/connected_accounts:delete", response_model=None)
 async def delete_connected_account(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
-) -> dict[str, Any]:
+) -> EmptyBody:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     await service.delete_account(session, principal, runtime.services, raw)
     return {}
@@ -125,7 +126,7 @@ async def _lookup(
     id: str | None,
     connector: str | None,
     identifier: str | None,
-) -> dict[str, Any]:
+) -> ConnectedAccountResponse:
     return await service.get_account(
         session,
         principal,
@@ -138,7 +139,7 @@ async def _lookup(
     )
 
 
-@router.get("/connected_accounts/auth")
+@router.get("/connected_accounts/auth", response_model=None)
 async def connected_account_auth(
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
@@ -148,11 +149,11 @@ async def connected_account_auth(
     connector: str | None = Query(None),
     identifier: str | None = Query(None),
     id: str | None = Query(None),
-) -> dict[str, Any]:
+) -> ConnectedAccountResponse:
     return await _lookup(runtime, session, principal, True, id, connector, identifier)
 
 
-@router.get("/connected_accounts/details")
+@router.get("/connected_accounts/details", response_model=None)
 async def connected_account_details(
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
@@ -162,7 +163,7 @@ async def connected_account_details(
     connector: str | None = Query(None),
     identifier: str | None = Query(None),
     id: str | None = Query(None),
-) -> dict[str, Any]:
+) -> ConnectedAccountResponse:
     return await _lookup(runtime, session, principal, False, id, connector, identifier)
 
 
@@ -184,8 +185,8 @@ async def verify_user(
     return await flows.verify_user(session, principal, runtime.services, raw)
 
 
-@router.post("/connected_accounts/{account_id}:disconnect")
+@router.post("/connected_accounts/{account_id}:disconnect", response_model=None)
 async def disconnect_connected_account(
     account_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
-) -> dict[str, Any]:
+) -> ConnectedAccountResponse:
     return await service.disconnect_account(session, principal, runtime.services, account_id)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query
 
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
 from authrelay.audit import list_audit_log
+from authrelay.wire import ListAuditLogsResponse
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 
-@router.get("/audit-logs")
+@router.get("/audit-logs", response_model=None)
 async def audit_logs(
     principal: CurrentPrincipal,
     session: DbSession,
@@ -21,7 +20,7 @@ async def audit_logs(
     page_token: str | None = Query(None),
     resource_type: str | None = Query(None),
     resource_id: str | None = Query(None),
-) -> dict[str, Any]:
+) -> ListAuditLogsResponse:
     return await list_audit_log(
         session,
         principal,

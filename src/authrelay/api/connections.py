@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse
 
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
 from authrelay.connections import service
 from authrelay.request_body import read_json
+from authrelay.wire import (
+    ConnectionResponse,
+    EmptyBody,
+    ListConnectionsResponse,
+    ToggleConnectionResponse,
+)
 
 router = APIRouter(prefix="/api/v1/connections", tags=["connections"])
 
@@ -27,7 +31,7 @@ async def create_connection(
     return JSONResponse({"connection": body}, status_code=201)
 
 
-@router.get("/app")
+@router.get("/app", response_model=None)
 async def list_app_connections(
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
@@ -36,7 +40,7 @@ async def list_app_connections(
     page_token: str | None = Query(None),
     provider: str | None = Query(None),
     query: str | None = Query(None),
-) -> dict[str, Any]:
+) -> ListConnectionsResponse:
     return await service.list_connections(
         session,
         principal,
@@ -49,24 +53,24 @@ async def list_app_connections(
 
 
 # The ":enable"/":disable" routes come before "/{connection_id}", which would match them.
-@router.patch("/{connection_id}:enable")
+@router.patch("/{connection_id}:enable", response_model=None)
 async def enable_connection(
     connection_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
-) -> dict[str, Any]:
+) -> ToggleConnectionResponse:
     return await service.set_enabled(session, principal, runtime.services, connection_id, True)
 
 
-@router.patch("/{connection_id}:disable")
+@router.patch("/{connection_id}:disable", response_model=None)
 async def disable_connection(
     connection_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
-) -> dict[str, Any]:
+) -> ToggleConnectionResponse:
     return await service.set_enabled(session, principal, runtime.services, connection_id, False)
 
 
-@router.get("/{connection_id}")
+@router.get("/{connection_id}", response_model=None)
 async def get_connection(
     connection_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
-) -> dict[str, Any]:
+) -> ConnectionResponse:
     return {
         "connection": await service.get_connection(
             session, principal, runtime.services, connection_id
@@ -74,26 +78,26 @@ async def get_connection(
     }
 
 
-@router.patch("/{connection_id}")
+@router.patch("/{connection_id}", response_model=None)
 async def update_connection(
     connection_id: str,
     request: Request,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
     session: DbSession,
-) -> dict[str, Any]:
+) -> ConnectionResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     body = await service.update_connection(session, principal, runtime.services, connection_id, raw)
     return {"connection": body}
 
 
-@router.delete("/{connection_id}")
+@router.delete("/{connection_id}", response_model=None)
 async def delete_connection(
     connection_id: str,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
     session: DbSession,
     force: bool = Query(False),
-) -> dict[str, Any]:
+) -> EmptyBody:
     await service.delete_connection(session, principal, runtime.services, connection_id, force)
     return {}

@@ -3,19 +3,24 @@ token route for one connection's MCP URL. The MCP endpoints themselves are `auth
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse
 
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
 from authrelay.mcp import accounts, configs, sessions
 from authrelay.request_body import read_json
+from authrelay.wire import (
+    EmptyBody,
+    ListMcpConfigsResponse,
+    McpConfigResponse,
+    McpConnectedAccountsResponse,
+    McpTokenResponse,
+)
 
 router = APIRouter(prefix="/api/v1/mcp", tags=["mcp"])
 
 
-@router.get("/configs")
+@router.get("/configs", response_model=None)
 async def list_configs(
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
@@ -24,7 +29,7 @@ async def list_configs(
     name: str | None = Query(None, alias="filter.name"),
     page_size: str | None = Query(None),
     page_token: str | None = Query(None),
-) -> dict[str, Any]:
+) -> ListMcpConfigsResponse:
     return await configs.list_configs(
         session,
         principal,
@@ -45,70 +50,70 @@ async def create_config(
     return JSONResponse({"config": body}, status_code=201)
 
 
-@router.get("/configs/{config_id}")
+@router.get("/configs/{config_id}", response_model=None)
 async def get_config(
     config_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
-) -> dict[str, Any]:
+) -> McpConfigResponse:
     return {"config": await configs.get(session, principal, runtime.services, config_id)}
 
 
-@router.put("/configs/{config_id}")
+@router.put("/configs/{config_id}", response_model=None)
 async def replace_config(
     config_id: str,
     request: Request,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
     session: DbSession,
-) -> dict[str, Any]:
+) -> McpConfigResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     body = await configs.replace(session, principal, runtime.services, config_id, raw)
     return {"config": body}
 
 
-@router.delete("/configs/{config_id}")
+@router.delete("/configs/{config_id}", response_model=None)
 async def delete_config(
     config_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
-) -> dict[str, Any]:
+) -> EmptyBody:
     await configs.delete(session, principal, runtime.services, config_id)
     return {}
 
 
-@router.post("/configs/{config_id}/connected_accounts")
+@router.post("/configs/{config_id}/connected_accounts", response_model=None)
 async def config_accounts(
     config_id: str,
     request: Request,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
     session: DbSession,
-) -> dict[str, Any]:
+) -> McpConnectedAccountsResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     return await accounts.connected_accounts(
         session, principal, runtime.services, config_id, raw, runtime.settings.link_ttl_seconds
     )
 
 
-@router.post("/configs/{config_id}/tokens")
+@router.post("/configs/{config_id}/tokens", response_model=None)
 async def config_token(
     config_id: str,
     request: Request,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
     session: DbSession,
-) -> dict[str, Any]:
+) -> McpTokenResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     return await sessions.config_token(
         session, principal, runtime.services, runtime.tokens.keys, config_id, raw
     )
 
 
-@router.post("/connections/{connection_name}/tokens")
+@router.post("/connections/{connection_name}/tokens", response_model=None)
 async def connection_token(
     connection_name: str,
     request: Request,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
     session: DbSession,
-) -> dict[str, Any]:
+) -> McpTokenResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     return await sessions.connection_token(
         session, principal, runtime.services, runtime.tokens.keys, connection_name, raw

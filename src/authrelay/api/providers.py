@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import JSONResponse
 
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
 from authrelay.providers import service
 from authrelay.request_body import read_json
+from authrelay.wire import EmptyBody, ListProvidersResponse, ProviderBody
 
 router = APIRouter(prefix="/api/v1", tags=["providers"])
 
 
-def _with_etag(body: dict[str, Any], status: int = 200) -> JSONResponse:
+def _with_etag(body: ProviderBody, status: int = 200) -> JSONResponse:
     return JSONResponse(
         {"provider": body}, status_code=status, headers={"ETag": f'"{body["etag"]}"'}
     )
 
 
-@router.get("/providers")
+@router.get("/providers", response_model=None)
 async def list_providers(
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
@@ -29,7 +28,7 @@ async def list_providers(
     page_size: str | None = Query(None),
     page_token: str | None = Query(None),
     identifier: str | None = Query(None),
-) -> dict[str, Any]:
+) -> ListProvidersResponse:
     return await service.list_providers(
         session,
         principal,
@@ -73,13 +72,13 @@ async def update_custom_provider(
     return _with_etag(body)
 
 
-@router.delete("/custom-providers/{identifier}")
+@router.delete("/custom-providers/{identifier}", response_model=None)
 async def delete_custom_provider(
     identifier: str,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
     session: DbSession,
     if_match: str | None = Header(None),
-) -> dict[str, Any]:
+) -> EmptyBody:
     await service.delete_provider(session, principal, runtime.services, identifier, if_match)
     return {}

@@ -3,8 +3,6 @@ management routes (create, replace, delete, sync)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
@@ -21,6 +19,13 @@ from authrelay.request_body import read_json
 from authrelay.tools import listing, service
 from authrelay.tools.execute import execute_tool as run_tool
 from authrelay.tools.execute import parse_execute
+from authrelay.wire import (
+    EmptyBody,
+    ExecuteToolResponse,
+    SearchToolsResponse,
+    SyncToolsResponse,
+    ToolResponse,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["tools"])
 
@@ -113,18 +118,18 @@ async def available_tools(
     )
 
 
-@router.post("/tools:search")
+@router.post("/tools:search", response_model=None)
 async def search_tools(
     request: Request, principal: CachedPrincipal, runtime: RuntimeDep, session: DbSession
-) -> dict[str, Any]:
+) -> SearchToolsResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     return await listing.search_tools(session, principal, runtime.tool_index, raw)
 
 
-@router.post("/tools:sync")
+@router.post("/tools:sync", response_model=None)
 async def sync_tools(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
-) -> dict[str, Any]:
+) -> SyncToolsResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes * 16)
     return await service.sync_tools(session, principal, runtime.services, raw)
 
@@ -138,33 +143,33 @@ async def create_tool(
     return JSONResponse({"tool": body}, status_code=201)
 
 
-@router.get("/tools/{key}")
-async def get_tool(key: str, principal: CurrentPrincipal, session: DbSession) -> dict[str, Any]:
+@router.get("/tools/{key}", response_model=None)
+async def get_tool(key: str, principal: CurrentPrincipal, session: DbSession) -> ToolResponse:
     return {"tool": await service.get_tool(session, principal, key)}
 
 
-@router.put("/tools/{key}")
+@router.put("/tools/{key}", response_model=None)
 async def replace_tool(
     key: str,
     request: Request,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
     session: DbSession,
-) -> dict[str, Any]:
+) -> ToolResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     return {"tool": await service.replace_tool(session, principal, runtime.services, key, raw)}
 
 
-@router.delete("/tools/{key}")
+@router.delete("/tools/{key}", response_model=None)
 async def delete_tool(
     key: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
-) -> dict[str, Any]:
+) -> EmptyBody:
     await service.delete_tool(session, principal, runtime.services, key)
     return {}
 
 
-@router.post("/execute_tool")
-async def execute_tool(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+@router.post("/execute_tool", response_model=None)
+async def execute_tool(request: Request, runtime: RuntimeDep) -> ExecuteToolResponse:
     # The token is checked as /proxy checks it (cached), not with the per-request database
     # look-ups of CurrentPrincipal: a tool call is on the agent's hot path.
     env_id = await cached_environment(runtime, bearer_token(request), request_host(request))

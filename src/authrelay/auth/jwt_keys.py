@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from jwt.algorithms import OKPAlgorithm
 
+from authrelay.wire import JSONObject
+
 ALGORITHM = "EdDSA"
 
 
@@ -24,7 +26,7 @@ ALGORITHM = "EdDSA"
 class SigningKeyMaterial:
     kid: str
     private_pem: str
-    public_jwk: dict[str, Any]
+    public_jwk: JSONObject
 
 
 def generate_signing_key() -> SigningKeyMaterial:
@@ -43,10 +45,10 @@ class KeySet:
     signing_kid: str
     signing_key: Ed25519PrivateKey
     public_keys: dict[str, Ed25519PublicKey] = field(default_factory=dict)
-    jwks: list[dict[str, Any]] = field(default_factory=list)
+    jwks: list[JSONObject] = field(default_factory=list)
 
     @classmethod
-    def build(cls, active: SigningKeyMaterial, published: list[dict[str, Any]]) -> KeySet:
+    def build(cls, active: SigningKeyMaterial, published: list[JSONObject]) -> KeySet:
         private = load_pem_private_key(active.private_pem.encode(), password=None)
         if not isinstance(private, Ed25519PrivateKey):
             raise ValueError("signing key is not Ed25519")
@@ -57,7 +59,7 @@ class KeySet:
                 public[jwk["kid"]] = key
         return cls(active.kid, private, public, published)
 
-    def sign(self, claims: dict[str, Any]) -> str:
+    def sign(self, claims: Mapping[str, object]) -> str:
         return jwt.encode(
-            claims, self.signing_key, algorithm=ALGORITHM, headers={"kid": self.signing_kid}
+            dict(claims), self.signing_key, algorithm=ALGORITHM, headers={"kid": self.signing_kid}
         )

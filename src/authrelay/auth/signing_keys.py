@@ -6,8 +6,8 @@ from __future__ import annotations
 from authrelay.auth.jwt_keys import SigningKeyMaterial, generate_signing_key
 from authrelay.store import AsyncSession, async_sessionmaker
 from authrelay.store import environments as envs
-from authrelay.store.encrypted import signing_key_context
 from authrelay.vault import KeyRing
+from authrelay.vault.contexts import signing_key_context
 
 
 async def ensure_signing_key(sessions: async_sessionmaker[AsyncSession], keyring: KeyRing) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 import jwt
 
@@ -24,6 +24,20 @@ class TokenClaims:
     expires_at: int
 
 
+class AccessTokenClaims(TypedDict):
+    """What an API access token says (RFC 9068's claims, plus the client and environment)."""
+
+    iss: str
+    aud: str
+    sub: str
+    client_id: str
+    env: str
+    iat: int
+    nbf: int
+    exp: int
+    jti: str
+
+
 class TokenService:
     def __init__(self, keys: KeySet, ttl_seconds: int, issuer: str = "authrelay") -> None:
         self.keys = keys
@@ -33,7 +47,7 @@ class TokenService:
 
     def issue(self, environment_id: str, client_id: str, jti: str) -> tuple[str, int]:
         now = int(time.time())
-        claims: dict[str, Any] = {
+        claims: AccessTokenClaims = {
             "iss": self.issuer,
             "aud": AUDIENCE,
             "sub": client_id,

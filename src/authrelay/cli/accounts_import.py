@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from authrelay.cli.common import err
+from authrelay.wire import JSONObject
 
 if TYPE_CHECKING:
     from authrelay.client._client import AsyncClient
@@ -30,15 +31,15 @@ class Row:
     identifier: str
     organization_id: str | None = None
     user_id: str | None = None
-    authorization_details: dict[str, Any] | None = None
-    api_config: dict[str, Any] | None = None
+    authorization_details: JSONObject | None = None
+    api_config: JSONObject | None = None
 
 
 @dataclass
 class Outcome:
     created: int = 0
     existing: int = 0
-    failed: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[JSONObject] = field(default_factory=list)
 
 
 def _text(value: Any, name: str, line: int, *, required: bool) -> str | None:
@@ -51,7 +52,7 @@ def _text(value: Any, name: str, line: int, *, required: bool) -> str | None:
     return value
 
 
-def _row(line: int, data: dict[str, Any]) -> Row:
+def _row(line: int, data: JSONObject) -> Row:
     connector = _text(data.get("connector"), "connector", line, required=True)
     identifier = _text(data.get("identifier"), "identifier", line, required=True)
     assert connector is not None and identifier is not None
@@ -106,7 +107,7 @@ def read_csv(path: Path) -> list[Row]:
                 for k, v in record.items()
                 if k not in {"connector", "identifier", *OWNER_FIELDS} and v not in (None, "")
             }
-            data: dict[str, Any] = {k: record.get(k) for k in ("connector", "identifier")}
+            data: JSONObject = {k: record.get(k) for k in ("connector", "identifier")}
             data.update({k: record.get(k) for k in OWNER_FIELDS})
             if details:
                 data["authorization_details"] = {"static_auth": {"details": details}}

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from authrelay.cli._lazy import LazyConsole
+from authrelay.wire import JSONObject
 
 if TYPE_CHECKING:
     import httpx
@@ -42,7 +43,7 @@ out = LazyConsole(soft_wrap=True, markup=False, width=None if sys.stdout.isatty(
 err = LazyConsole(stderr=True, soft_wrap=True, markup=False)
 
 
-def as_dict(value: Any) -> dict[str, Any]:
+def as_dict(value: Any) -> JSONObject:
     if isinstance(value, dict):
         return value
     dump = getattr(value, "model_dump", None)

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 
 def message_of(exc: BaseException) -> str:
@@ -34,10 +34,20 @@ def _code_of(exc: BaseException) -> str | None:
     return Code.name_of(exc.code) if isinstance(exc, ApiError) else None
 
 
+class ErrorReport(TypedDict):
+    """What `--json` prints for a failed command."""
+
+    ok: bool
+    error: str
+    error_type: str
+    code: NotRequired[str]
+    url: NotRequired[str]
+
+
 def report(exc: BaseException, as_json: bool) -> None:
     text = " ".join(message_of(exc).split())  # one line, whatever the server sent
     if as_json:
-        body: dict[str, Any] = {"ok": False, "error": text, "error_type": type(exc).__name__}
+        body: ErrorReport = {"ok": False, "error": text, "error_type": type(exc).__name__}
         code = _code_of(exc)
         if code is not None:
             body["code"] = code

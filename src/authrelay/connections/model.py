@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, StringConstraints
 
 from authrelay.providers.model import ScopeName, StrictModel
+from authrelay.wire import JSONObject
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 READ_ONLY = {
@@ -78,7 +79,7 @@ class ConnectionInput(StrictModel):
     auth_mode: EnumValue | None = None
     enabled: bool | None = None
     oauth_config: OAuthConnectionInput | None = None
-    static_config: dict[str, Any] | None = None
+    static_config: JSONObject | None = None
 
 
 def read_only_fields(raw: Any) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from authrelay.auth.principal import Principal
 from authrelay.changes import commit_change
@@ -25,8 +25,16 @@ from authrelay.store import AsyncSession, IntegrityError
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as store
 from authrelay.store.db import as_utc, new_id, utcnow
-from authrelay.store.encrypted import connection_context
 from authrelay.store.models import Connection
+from authrelay.vault.contexts import connection_context
+from authrelay.wire import (
+    ConnectionBody,
+    ConnectionOAuthConfigBody,
+    ConnectionStatus,
+    ConnectionType,
+    ListConnectionsResponse,
+    ToggleConnectionResponse,
+)
 
 MAX_PAGE_SIZE = 30
 _OAUTH_OPTIONS = (
@@ -57,7 +65,7 @@ def effective_scopes(pattern: AuthPattern, chosen: list[str] | None) -> list[str
     return list(dict.fromkeys([*required_scopes(pattern), *(chosen or [])]))
 
 
-def _status(row: Connection, pattern: AuthPattern | None) -> str:
+def _status(row: Connection, pattern: AuthPattern | None) -> ConnectionStatus:
     if row.type != "OAUTH":
         return "COMPLETED"
     if pattern is not None and uses_client_credentials(pattern):
@@ -69,9 +77,9 @@ def _status(row: Connection, pattern: AuthPattern | None) -> str:
 
 def connection_json(
     row: Connection, provider: ResolvedProvider | None, ctx: ServiceContext
-) -> dict[str, Any]:
+) -> ConnectionBody:
     pattern = provider.pattern(row.type) if provider else None
-    oauth: dict[str, Any] | None = None
+    oauth: ConnectionOAuthConfigBody | None = None
     if row.type == "OAUTH":
         provider_oauth = pattern.oauth_config if pattern else None
         oauth = {
@@ -100,7 +108,7 @@ def connection_json(
         }
     return {
         "id": row.id,
-        "type": row.type,
+        "type": cast(ConnectionType, row.type),
         "status": _status(row, pattern),
         "enabled": row.enabled,
         "provider_key": row.provider_identifier,
@@ -179,7 +187,7 @@ def _pattern_for(provider: ResolvedProvider, kind: str, field: str) -> AuthPatte
 
 async def create_connection(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any
-) -> dict[str, Any]:
+) -> ConnectionBody:
     body = _parse(raw)
     if not body.provider_key:
         raise InvalidArgument.field("provider_key", "is required (the provider identifier)")
@@ -255,7 +263,7 @@ async def _get_or_raise(
 
 async def get_connection(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, connection_id: str
-) -> dict[str, Any]:
+) -> ConnectionBody:
     row = await _get_or_raise(session, principal, connection_id)
     provider = await resolve_provider(
         session, principal.environment_id, ctx.catalog, row.provider_identifier
@@ -272,7 +280,7 @@ async def list_connections(
     page_token: str | None,
     provider: str | None,
     query: str | None,
-) -> dict[str, Any]:
+) -> ListConnectionsResponse:
     size = parse_page_size(page_size, MAX_PAGE_SIZE, default=MAX_PAGE_SIZE)
     after = decode_cursor(page_token) if page_token else None
     if after is not None and not isinstance(after, str):
@@ -304,7 +312,7 @@ async def list_connections(
 
 async def update_connection(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, connection_id: str, raw: Any
-) -> dict[str, Any]:
+) -> ConnectionBody:
     body = _parse(raw)
     row = await _get_or_raise(session, principal, connection_id)
     before = _audit_view(row)
@@ -355,7 +363,7 @@ async def set_enabled(
     ctx: ServiceContext,
     connection_id: str,
     enabled: bool,
-) -> dict[str, Any]:
+) -> ToggleConnectionResponse:
     row = await _get_or_raise(session, principal, connection_id)
     before = _audit_view(row)
     row.enabled = enabled

@@ -17,14 +17,15 @@ from authrelay.dashboard.web import redirect as see_other
 from authrelay.errors import AuthrelayError, NotFound
 from authrelay.oauth import flows
 from authrelay.store.accounts import AccountFilter
+from authrelay.wire import ConnectionBody
 
 router = APIRouter(prefix=PREFIX + "/{env}/accounts", include_in_schema=False)
 MAX_CONNECTION_PAGES = 100  # 3,000 connections in the choices
 
 
-async def _connection_names(page: Page) -> list[dict[str, Any]]:
+async def _connection_names(page: Page) -> list[ConnectionBody]:
     """Every connection of the environment (page by page), for the filter and link forms."""
-    found: list[dict[str, Any]] = []
+    found: list[ConnectionBody] = []
     token: str | None = None
     for _ in range(MAX_CONNECTION_PAGES):
         listed = await connections.list_connections(

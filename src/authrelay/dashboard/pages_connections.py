@@ -3,7 +3,7 @@ scopes with the required ones locked, the redirect URI to copy, enable/disable, 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import quote
 
 from fastapi import APIRouter
@@ -16,12 +16,13 @@ from authrelay.dashboard.web import redirect as see_other
 from authrelay.errors import AuthrelayError, NotFound
 from authrelay.providers import service as providers
 from authrelay.store.accounts import AccountFilter
+from authrelay.wire import ConnectionBody, ProviderBody
 
 router = APIRouter(prefix=PREFIX + "/{env}/connections", include_in_schema=False)
 TYPES = ("", "OAUTH", "API_KEY", "BASIC", "BEARER", "TOKEN_EXCHANGE")
 
 
-async def provider_choices(page: Page) -> list[dict[str, Any]]:
+async def provider_choices(page: Page) -> list[ProviderBody]:
     listed = await providers.list_providers(
         page.session,
         page.principal,
@@ -80,7 +81,7 @@ async def create_connection(page: EnvPage, form: PostedForm) -> Response:
     return see_other(f"{page.base}/connections/{quote(created['id'])}?saved=1")
 
 
-async def _connection(page: Page, connection_id: str) -> dict[str, Any]:
+async def _connection(page: Page, connection_id: str) -> ConnectionBody:
     try:
         return await service.get_connection(
             page.session, page.principal, page.runtime.services, connection_id
@@ -89,7 +90,16 @@ async def _connection(page: Page, connection_id: str) -> dict[str, Any]:
         raise PageNotFound(exc.message) from None
 
 
-async def _scopes(page: Page, connection: dict[str, Any]) -> list[dict[str, Any]]:
+class ScopeChoice(TypedDict):
+    """One scope of the connection's pattern, as the edit page lists it."""
+
+    scope: str
+    description: str
+    required: bool
+    chosen: bool
+
+
+async def _scopes(page: Page, connection: ConnectionBody) -> list[ScopeChoice]:
     """The provider's scopes for this connection's pattern, each marked chosen/required."""
     try:
         provider = await providers.get_provider(
@@ -99,7 +109,7 @@ async def _scopes(page: Page, connection: dict[str, Any]) -> list[dict[str, Any]
         return []
     oauth = connection.get("oauth_config") or {}
     chosen = set(oauth.get("scopes", []))
-    out = []
+    out: list[ScopeChoice] = []
     for pattern in provider["auth_patterns"]:
         if pattern.get("type") != connection["type"]:
             continue

@@ -17,12 +17,13 @@ from authrelay.providers import service as providers
 from authrelay.providers.diff import diff_values
 from authrelay.store import environments as envs
 from authrelay.store.accounts import AccountFilter
+from authrelay.wire import AuditLogEntryBody
 
 router = APIRouter(prefix=PREFIX + "/{env}", include_in_schema=False)
 STATUSES = ("ACTIVE", "PENDING_AUTH", "EXPIRED", "DISCONNECTED")
 
 
-def with_diffs(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_diffs(entries: list[AuditLogEntryBody]) -> list[dict[str, object]]:
     return [{**e, "changes": diff_values(e["before"], e["after"])} for e in entries]
 
 
@@ -40,10 +41,10 @@ async def home(page: EnvPage) -> Response:
     )
     by_status = {}
     for status in STATUSES:
-        listed = await accounts.list_accounts(
+        account_list = await accounts.list_accounts(
             s, p, ctx, AccountFilter(status=status), page_size="1", page_token=None
         )
-        by_status[status] = listed["total_size"]
+        by_status[status] = account_list["total_size"]
     recent = await audit.list_audit_log(
         s,
         p,

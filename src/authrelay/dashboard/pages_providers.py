@@ -15,11 +15,12 @@ from authrelay.errors import AuthrelayError, FailedPrecondition, InvalidArgument
 from authrelay.providers import service
 from authrelay.providers.diff import definition_of, diff_definitions, scope_changes
 from authrelay.providers.validation import validate_definition
+from authrelay.wire import ProviderBody
 
 router = APIRouter(prefix=PREFIX + "/{env}/providers", include_in_schema=False)
 
 
-def _matches(provider: dict[str, Any], query: str) -> bool:
+def _matches(provider: ProviderBody, query: str) -> bool:
     kinds = " ".join(p.get("type", "") for p in provider["auth_patterns"])
     text = f"{provider['display_name']} {provider['identifier']} {kinds}".lower()
     return all(word in text for word in query.lower().split())
@@ -41,7 +42,7 @@ async def catalog(page: EnvPage, q: str = "", kind: str = "ALL") -> Response:
     return page.render("providers.html", providers=shown, q=q, kind=kind)
 
 
-async def _current(page: Page, identifier: str) -> dict[str, Any]:
+async def _current(page: Page, identifier: str) -> ProviderBody:
     try:
         return await service.get_provider(
             page.session, page.principal, page.runtime.services, identifier
@@ -53,7 +54,7 @@ async def _current(page: Page, identifier: str) -> dict[str, Any]:
 def _editor(
     page: Page,
     *,
-    current: dict[str, Any] | None,
+    current: ProviderBody | None,
     text: str,
     etag: str,
     status: int = 200,
@@ -93,7 +94,7 @@ async def show_provider(page: EnvPage, identifier: str, saved: str = "") -> Resp
     )
 
 
-def _review(page: Page, current: dict[str, Any] | None, text: str, etag: str) -> Response:
+def _review(page: Page, current: ProviderBody | None, text: str, etag: str) -> Response:
     """Validate and show the diff; the Save button is offered only when both are fine."""
     raw, problems = parse(text)
     if problems:
@@ -208,11 +209,13 @@ def _target_page(page: Page, name: str) -> Page:
     return Page(page.user, target, page.environments, page.runtime, page.session, page.section)
 
 
-async def _three_way(page: Page, identifier: str, to: str) -> tuple[Page, dict[str, Any], Any]:
+async def _three_way(
+    page: Page, identifier: str, to: str
+) -> tuple[Page, ProviderBody, ProviderBody | None]:
     source = await _current(page, identifier)
     target = _target_page(page, to)
     try:
-        existing: dict[str, Any] | None = await service.get_provider(
+        existing: ProviderBody | None = await service.get_provider(
             page.session, target.principal, page.runtime.services, identifier
         )
     except NotFound:
@@ -221,7 +224,7 @@ async def _three_way(page: Page, identifier: str, to: str) -> tuple[Page, dict[s
 
 
 def _promote_view(
-    page: Page, source: dict[str, Any], existing: dict[str, Any] | None, to: str, **extra: Any
+    page: Page, source: ProviderBody, existing: ProviderBody | None, to: str, **extra: Any
 ) -> Response:
     proposed = definition_of(source)
     rows = diff_definitions(definition_of(existing) if existing else None, proposed)

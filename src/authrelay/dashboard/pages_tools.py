@@ -3,7 +3,6 @@ annotations, binding and source; hand-written tools (source `api`) can be delete
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter
@@ -14,12 +13,13 @@ from authrelay.dashboard.web import PREFIX, EnvPage, Page, PageNotFound, PostedF
 from authrelay.dashboard.web import redirect as see_other
 from authrelay.errors import NotFound
 from authrelay.tools import listing, service
+from authrelay.wire import ToolBody
 
 router = APIRouter(prefix=PREFIX + "/{env}/tools", include_in_schema=False)
 PAGE_SIZE = "50"
 
 
-async def _get(page: Page, tool_id: str) -> dict[str, Any]:
+async def _get(page: Page, tool_id: str) -> ToolBody:
     try:
         return await service.get_tool(page.session, page.principal, tool_id)
     except NotFound as exc:

@@ -15,6 +15,7 @@ from authrelay.oauth import flows
 from authrelay.store import AsyncSession
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
+from authrelay.wire import McpConnectedAccountsResponse, McpConnectionAuthStateBody
 
 
 async def auth_link(
@@ -40,7 +41,7 @@ async def connected_accounts(
     config_id: str,
     raw: Any,
     link_ttl: int,
-) -> dict[str, Any]:
+) -> McpConnectedAccountsResponse:
     """`{identifier, include_auth_link}` → the account state per connection of the config."""
     if not isinstance(raw, dict):
         raise InvalidArgument.field("body", "must be a JSON object")
@@ -57,7 +58,7 @@ async def connected_accounts(
     env_id = principal.environment_id
     row = await get_row(session, env_id, config_id)
     mappings = list(row.mappings)
-    states: list[dict[str, Any]] = []
+    states: list[McpConnectionAuthStateBody] = []
     for mapping in mappings:
         name = mapping["connection_name"]
         connection = await connection_store.by_name(session, env_id, name)

@@ -11,6 +11,7 @@ from typing import Any
 from authrelay.store import AsyncSession
 from authrelay.store import connections as connection_store
 from authrelay.store import tools as tool_store
+from authrelay.wire import JSONObject
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 MAX_NAME = 128  # MCP tool names: 1-128 of A-Z a-z 0-9 _ - .
@@ -21,10 +22,10 @@ class Served:
     name: str  # the MCP tool name
     connection: str
     tool_name: str  # the stored tool's name
-    definition: dict[str, Any]
+    definition: JSONObject
 
 
-def _read_only(definition: dict[str, Any]) -> bool:
+def _read_only(definition: JSONObject) -> bool:
     annotations = definition.get("annotations") or {}
     return isinstance(annotations, dict) and annotations.get("read_only_hint") is True
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from authrelay.auth.principal import Principal
 from authrelay.context import ServiceContext
@@ -19,6 +19,12 @@ from authrelay.store import mcp_configs as config_store
 from authrelay.store import tools as tool_store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import McpConfig
+from authrelay.wire import (
+    AccessLevel,
+    ListMcpConfigsResponse,
+    McpConfigBody,
+    McpConnectionMappingInput,
+)
 
 SERVERS_PATH = "/mcp/v3/servers/"
 CONNECTIONS_PATH = "/mcp/v3/connections/"
@@ -42,13 +48,13 @@ def server_url(public_url: str, config_id: str) -> str:
 
 def config_json(
     row: McpConfig, public_url: str, providers: dict[str, tuple[str, str]]
-) -> dict[str, Any]:
+) -> McpConfigBody:
     """`mcpMcpConfig`; `providers` maps connection name → (connection id, provider)."""
     return {
         "id": row.id,
         "name": row.name,
         "description": row.description,
-        "access_level": row.access_level,
+        "access_level": cast(AccessLevel, row.access_level),
         "mcp_server_url": server_url(public_url, row.id),
         "connection_tool_mappings": [
             {
@@ -80,14 +86,24 @@ async def _providers(
     return found
 
 
-async def _parse(session: AsyncSession, env_id: str, raw: Any, *, creating: bool) -> dict[str, Any]:
+class ConfigFields(TypedDict, total=False):
+    """The checked fields of a create (all of them) or a replace (those it names), as
+    stored: `mappings` are `{connection_name, tools}`."""
+
+    name: str
+    description: str
+    access_level: AccessLevel
+    mappings: list[McpConnectionMappingInput]
+
+
+async def _parse(session: AsyncSession, env_id: str, raw: Any, *, creating: bool) -> ConfigFields:
     """The validated fields of a create (all) or replace (PUT: description, mappings,
     access_level) body, every bad field named."""
     if not isinstance(raw, dict):
         raise InvalidArgument.field("body", "must be a JSON object")
     allowed = _FIELDS | _READ_ONLY
     violations = [FieldViolation(k, f"unknown field {k!r}") for k in sorted(set(raw) - allowed)]
-    out: dict[str, Any] = {}
+    out: ConfigFields = {}
     name = raw.get("name")
     if creating:
         if not isinstance(name, str) or not _NAME.match(name):
@@ -120,12 +136,12 @@ async def _parse(session: AsyncSession, env_id: str, raw: Any, *, creating: bool
 
 async def _mappings(
     session: AsyncSession, env_id: str, raw: Any, violations: list[FieldViolation]
-) -> list[dict[str, Any]] | None:
+) -> list[McpConnectionMappingInput] | None:
     field = "connection_tool_mappings"
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_MAPPINGS:
         violations.append(FieldViolation(field, f"must be a list of 1 to {MAX_MAPPINGS} mappings"))
         return None
-    out: list[dict[str, Any]] = []
+    out: list[McpConnectionMappingInput] = []
     seen: set[str] = set()
     before = len(violations)
     for i, item in enumerate(raw):
@@ -209,13 +225,13 @@ def _snapshot(row: McpConfig) -> dict[str, Any]:
     }
 
 
-async def _respond(session: AsyncSession, row: McpConfig, public_url: str) -> dict[str, Any]:
+async def _respond(session: AsyncSession, row: McpConfig, public_url: str) -> McpConfigBody:
     return config_json(row, public_url, await _providers(session, row.environment_id, [row]))
 
 
 async def create(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any
-) -> dict[str, Any]:
+) -> McpConfigBody:
     env_id = principal.environment_id
     fields = await _parse(session, env_id, raw, creating=True)
     if await config_store.name_taken(session, env_id, fields["name"]):
@@ -244,14 +260,14 @@ async def create(
 
 async def get(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, config_id: str
-) -> dict[str, Any]:
+) -> McpConfigBody:
     row = await get_row(session, principal.environment_id, config_id)
     return await _respond(session, row, ctx.public_url)
 
 
 async def replace(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, config_id: str, raw: Any
-) -> dict[str, Any]:
+) -> McpConfigBody:
     row = await get_row(session, principal.environment_id, config_id)
     fields = await _parse(session, principal.environment_id, raw, creating=False)
     if isinstance(raw, dict) and isinstance(raw.get("name"), str) and raw["name"] != row.name:
@@ -287,7 +303,7 @@ async def list_configs(
     name: str | None,
     page_size: str | None,
     page_token: str | None,
-) -> dict[str, Any]:
+) -> ListMcpConfigsResponse:
     env_id = principal.environment_id
     size = parse_page_size(page_size, 100)
     after = 0

@@ -16,6 +16,7 @@ from authrelay.mcp.configs import CONNECTIONS_PATH, get_row, identifier_of, serv
 from authrelay.store import AsyncSession
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
+from authrelay.wire import McpTokenResponse
 
 
 async def account_ids(
@@ -52,7 +53,7 @@ def _token_body(raw: Any) -> tuple[str, int]:
     return identifier, seconds
 
 
-def _token_json(token: str, expires: int, url: str) -> dict[str, Any]:
+def _token_json(token: str, expires: int, url: str) -> McpTokenResponse:
     """Scalekit's `{token, expires_at}`, plus the URL the token opens."""
     when = datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")
     return {"token": token, "expires_at": when, "mcp_server_url": url}
@@ -65,7 +66,7 @@ async def config_token(
     keys: KeySet,
     config_id: str,
     raw: Any,
-) -> dict[str, Any]:
+) -> McpTokenResponse:
     """`{identifier, expiry}` → `{token, expires_at}` for the config's MCP URL."""
     identifier, seconds = _token_body(raw)
     env_id = principal.environment_id
@@ -92,7 +93,7 @@ async def connection_token(
     keys: KeySet,
     connection_name: str,
     raw: Any,
-) -> dict[str, Any]:
+) -> McpTokenResponse:
     """`{identifier, expiry}` → `{token, expires_at}` for one connection's MCP URL."""
     identifier, seconds = _token_body(raw)
     env_id = principal.environment_id

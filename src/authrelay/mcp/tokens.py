@@ -9,7 +9,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import jwt
 
@@ -50,6 +50,24 @@ def parse_expiry(raw: Any) -> int:
     return seconds
 
 
+class McpTokenClaims(TypedDict):
+    """What an MCP session token says: who (`sub`), for which MCP URL (`aud`) and config or
+    connection, and the connected accounts it may use."""
+
+    iss: str
+    typ: str
+    aud: str
+    sub: str
+    env: str
+    mcp_cfg: str
+    mcp_conn: str
+    ca_ids: list[str]
+    iat: int
+    nbf: int
+    exp: int
+    jti: str
+
+
 def issue(
     keys: KeySet,
     *,
@@ -64,7 +82,7 @@ def issue(
 ) -> tuple[str, int]:
     """(the token, its expiry as a Unix time)."""
     now = int(time.time())
-    claims: dict[str, Any] = {
+    claims: McpTokenClaims = {
         "iss": issuer,
         "typ": TOKEN_TYPE,
         "aud": audience,

@@ -15,22 +15,22 @@ whose own credentials were refused becomes EXPIRED (new credentials make it ACTI
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from authrelay.accounts.secrets import AccountSecrets, decrypt_account_secrets
 from authrelay.config import UpstreamAllowlist
 from authrelay.errors import FailedPrecondition, Unavailable
 from authrelay.oauth import rfc6749
 from authrelay.oauth.params import token_params
 from authrelay.oauth.token_version import TokenVersion
-from authrelay.oauth.tokens import fill, stored_tokens
+from authrelay.oauth.tokens import fill
 from authrelay.providers.grants import CLIENT_FIELDS, uses_client_credentials
 from authrelay.providers.model import AuthPattern
 from authrelay.store import AsyncSession
-from authrelay.store.encrypted import connection_context
 from authrelay.store.models import ConnectedAccount, Connection
 from authrelay.vault import KeyRing
+from authrelay.vault.contexts import connection_context
 
 if TYPE_CHECKING:
     from authrelay.oauth.refresh import Refresher
@@ -64,7 +64,7 @@ def account_brings_client(pattern: AuthPattern) -> bool:
     return all(name in names for name in CLIENT_FIELDS)
 
 
-def stored_inputs(stored: dict[str, Any]) -> dict[str, str]:
+def stored_inputs(stored: AccountSecrets) -> dict[str, str]:
     """The account's field values for placeholders (path variables win, as for static
     patterns)."""
     values = stored.get("values") or {}
@@ -129,7 +129,7 @@ async def obtain(
     oauth = pattern.oauth_config
     assert oauth is not None
     keyring = refresher.keyring
-    stored = stored_tokens(row, keyring)
+    stored = decrypt_account_secrets(keyring, row.id, row.secret_ct)
     values = stored_inputs(stored)
     hidden = [values.get("client_secret", "")]
     own_client = account_brings_client(pattern)
@@ -172,11 +172,11 @@ async def obtain(
     except Exception:
         await refresher.release(session, release)
         raise
-    secrets = {**stored, "access_token": tokens.access_token, "refresh_token": ""}
+    secrets: AccountSecrets = {**stored, "access_token": tokens.access_token, "refresh_token": ""}
     details = dict(row.details or {})
     details["scopes"] = (
         tokens.scopes if tokens.scopes is not None else list(connection.config.get("scopes") or [])
     )
     return await refresher.store_token(
-        session, row.id, version, json.dumps(secrets), tokens.expires_at, details
+        session, row.id, version, secrets, tokens.expires_at, details
     )

@@ -10,11 +10,15 @@ other failures leave it as it was.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from authrelay.accounts.secrets import (
+    AccountSecrets,
+    decrypt_account_secrets,
+    encrypt_account_secrets,
+)
 from authrelay.errors import FailedPrecondition, NotFound, Unavailable
 from authrelay.oauth.exchange import ExchangeError, ExchangeRefused, exchange
 from authrelay.oauth.token_version import TokenVersion
@@ -22,7 +26,6 @@ from authrelay.providers.service import resolve_provider
 from authrelay.store import accounts as account_store
 from authrelay.store import cache as cache_store
 from authrelay.store.db import utcnow
-from authrelay.store.encrypted import account_context as secret_context
 from authrelay.store.models import ConnectedAccount, Connection
 
 if TYPE_CHECKING:
@@ -31,12 +34,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("authrelay.oauth")
 
 
-def stored_values(stored: dict[str, Any]) -> dict[str, str]:
+def stored_values(stored: AccountSecrets) -> dict[str, str]:
     """The account's field values as templates see them (path variables win)."""
     return {**stored.get("values", {}), **stored.get("path_variables", {})}
 
 
-def stored_token(stored: dict[str, Any]) -> str:
+def stored_token(stored: AccountSecrets) -> str:
     exchanged = stored.get("exchange")
     token = exchanged.get("token") if isinstance(exchanged, dict) else None
     return token if isinstance(token, str) else ""
@@ -56,7 +59,7 @@ async def renew(refresher: Refresher, account_id: str, version: int) -> TokenVer
         )
         pattern = provider.pattern("TOKEN_EXCHANGE") if provider else None
         old_ct = row.secret_ct
-        stored: dict[str, Any] = json.loads(r.keyring.decrypt(old_ct, secret_context(row.id)))
+        stored = decrypt_account_secrets(r.keyring, row.id, old_ct)
         # Only while the credentials are the ones exchanged (an update may land meanwhile).
         ours = r.held_lease(account_id, version).where(ConnectedAccount.secret_ct == old_ct)
         try:
@@ -84,7 +87,7 @@ async def renew(refresher: Refresher, account_id: str, version: int) -> TokenVer
         stored["exchange"] = {"token": got.token}
         result = await session.execute(
             ours.values(
-                secret_ct=r.keyring.encrypt(json.dumps(stored), secret_context(account_id)),
+                secret_ct=encrypt_account_secrets(r.keyring, account_id, stored),
                 token_version=version + 1,
                 token_expires_at=datetime.fromtimestamp(got.expires_at, UTC)
                 if got.expires_at

@@ -10,16 +10,14 @@ only when the authorization succeeds, so an active account keeps its host until 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from authrelay.accounts import credentials
 from authrelay.errors import FieldViolation, InvalidArgument
+from authrelay.oauth.flow_secrets import FlowSecrets
 from authrelay.providers.model import AuthPattern, InputField, ProviderDefinition
 from authrelay.providers.urls import PLACEHOLDER
-from authrelay.store.encrypted import flow_context
-from authrelay.store.models import AuthFlow, ConnectedAccount
-from authrelay.vault import KeyRing
+from authrelay.store.models import ConnectedAccount
 
 LINK_API_CONFIG_AT = "api_config"
 
@@ -119,14 +117,7 @@ def check_form(
     return values, errors
 
 
-def flow_secret(flow: AuthFlow, keyring: KeyRing) -> dict[str, Any]:
-    if not flow.secret_ct:
-        return {}
-    data = json.loads(keyring.decrypt(flow.secret_ct, flow_context(flow.id)))
-    return data if isinstance(data, dict) else {}
-
-
-def flow_api_config(secret: dict[str, Any]) -> dict[str, str]:
+def flow_api_config(secret: FlowSecrets) -> dict[str, str]:
     given = secret.get("api_config")
     if not isinstance(given, dict):
         return {}

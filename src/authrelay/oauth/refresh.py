@@ -18,7 +18,6 @@ knows nothing of it.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import weakref
@@ -27,14 +26,18 @@ from typing import Any
 
 import aiohttp
 
-from authrelay.accounts.service import secret_context as account_context
+from authrelay.accounts.secrets import (
+    AccountSecrets,
+    decrypt_account_secrets,
+    encrypt_account_secrets,
+)
 from authrelay.accounts.status import not_active
 from authrelay.config import UpstreamAllowlist
 from authrelay.context import Invalidate
 from authrelay.errors import NotFound, Unavailable
 from authrelay.oauth import client_credentials, exchange_renewal, rfc6749
 from authrelay.oauth.token_version import TokenVersion
-from authrelay.oauth.tokens import account_values, client_config, stored_tokens
+from authrelay.oauth.tokens import account_values, client_config
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.service import resolve_provider
 from authrelay.store import AsyncSession, async_sessionmaker, refresh_leases
@@ -116,7 +119,7 @@ class Refresher:
         session: AsyncSession,
         account_id: str,
         version: int,
-        secrets_json: str,
+        secrets: AccountSecrets,
         expires_at: float | None,
         details: dict[str, Any],
     ) -> TokenVersion:
@@ -125,7 +128,7 @@ class Refresher:
         await refresh_leases.write_token(
             session,
             self.held_lease(account_id, version),
-            secret_ct=self.keyring.encrypt(secrets_json, account_context(account_id)),
+            secret_ct=encrypt_account_secrets(self.keyring, account_id, secrets),
             version=version + 1,
             expires_at=datetime.fromtimestamp(expires_at, UTC) if expires_at else None,
             details=details,
@@ -165,7 +168,9 @@ class Refresher:
                 return await client_credentials.obtain(
                     self, session, row, connection, pattern, version
                 )
-            refresh_token = stored_tokens(row, self.keyring).get("refresh_token")
+            refresh_token = decrypt_account_secrets(self.keyring, row.id, row.secret_ct).get(
+                "refresh_token"
+            )
             try:
                 if pattern is None or not refresh_token:
                     raise rfc6749.InvalidGrant("no refresh token is stored for this account")
@@ -185,12 +190,13 @@ class Refresher:
                     else type(exc).__name__
                 )
                 raise Unavailable(f"refreshing the access token failed: {detail}") from None
-            secrets_json = json.dumps(
-                {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token or ""}
-            )
+            secrets: AccountSecrets = {
+                "access_token": tokens.access_token,
+                "refresh_token": tokens.refresh_token or "",
+            }
             details = dict(row.details or {})
             if tokens.scopes is not None:
                 details["scopes"] = tokens.scopes
             return await self.store_token(
-                session, account_id, version, secrets_json, tokens.expires_at, details
+                session, account_id, version, secrets, tokens.expires_at, details
             )

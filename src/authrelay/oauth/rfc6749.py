@@ -12,10 +12,11 @@ import base64
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
+
+from authrelay.wire import JSONObject
 
 
 class OAuthFlowError(Exception):
@@ -63,7 +64,7 @@ class TokenSet:
     refresh_token: str | None
     expires_at: float | None
     scopes: list[str] | None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: JSONObject = field(default_factory=dict)
 
 
 def authorization_url(
@@ -216,9 +217,7 @@ async def client_credentials(
     return await _token_request(http, client, form, None)
 
 
-async def user_info(
-    http: aiohttp.ClientSession, url: str, access_token: str
-) -> dict[str, Any] | None:
+async def user_info(http: aiohttp.ClientSession, url: str, access_token: str) -> JSONObject | None:
     """The user_info_uri's JSON object, or None when it cannot be had (never fatal)."""
     try:
         async with http.get(

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 from authrelay.accounts.credentials import oauth_placeholder_values
+from authrelay.accounts.secrets import AccountSecrets, encrypt_account_secrets
 from authrelay.config import UpstreamAllowlist
 from authrelay.errors import FailedPrecondition
 from authrelay.oauth.params import token_params
@@ -15,9 +15,10 @@ from authrelay.oauth.rfc6749 import ClientConfig, TokenSet
 from authrelay.providers.model import AuthPattern
 from authrelay.providers.urls import fill_placeholders
 from authrelay.store.db import utcnow
-from authrelay.store.encrypted import account_context, connection_context
 from authrelay.store.models import ConnectedAccount, Connection
 from authrelay.vault import KeyRing
+from authrelay.vault.contexts import connection_context
+from authrelay.wire import JSONObject
 
 
 def fill(template: str, values: dict[str, str], allowlist: UpstreamAllowlist | None = None) -> str:
@@ -56,23 +57,19 @@ def client_config(
     )
 
 
-def stored_tokens(row: ConnectedAccount, keyring: KeyRing) -> dict[str, Any]:
-    if not row.secret_ct:
-        return {}
-    data: dict[str, Any] = json.loads(keyring.decrypt(row.secret_ct, account_context(row.id)))
-    return data
-
-
 def apply_tokens(
     row: ConnectedAccount,
     tokens: TokenSet,
     keyring: KeyRing,
     *,
     requested_scopes: list[str] | None = None,
-    user_info: dict[str, Any] | None = None,
+    user_info: JSONObject | None = None,
 ) -> None:
-    secrets = {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token or ""}
-    row.secret_ct = keyring.encrypt(json.dumps(secrets), account_context(row.id))
+    secrets: AccountSecrets = {
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token or "",
+    }
+    row.secret_ct = encrypt_account_secrets(keyring, row.id, secrets)
     row.token_expires_at = (
         datetime.fromtimestamp(tokens.expires_at, UTC) if tokens.expires_at else None
     )
@@ -88,7 +85,7 @@ def apply_tokens(
     row.updated_at = utcnow()
 
 
-def public_user_info(info: dict[str, Any] | None) -> dict[str, Any] | None:
+def public_user_info(info: JSONObject | None) -> JSONObject | None:
     """What of the user-info answer is kept: small, and nothing token-like."""
     if info is None:
         return None

@@ -17,7 +17,8 @@ from authrelay.openapi.operations import (
     PROXY_METHODS,
     Operation,
 )
-from authrelay.openapi.schemas import JSON, RESPONSE_SCHEMAS, ref
+from authrelay.openapi.typed import JSON, component_schemas, ref
+from authrelay.wire import DOCUMENTED
 
 BEARER = "bearerAuth"
 CLIENT_CREDENTIALS = "clientCredentials"
@@ -203,7 +204,7 @@ def build_document(app: FastAPI) -> JSON:
     components: JSON = doc.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
-    for name, schema in RESPONSE_SCHEMAS.items():
+    for name, schema in component_schemas(DOCUMENTED).items():
         _add_component(components, name, schema)
     seen = set()
     for path, item in doc["paths"].items():

@@ -2,9 +2,9 @@
 
 Routes read their JSON bodies by hand (`request_body.py`, for exact SPEC §2 errors), so FastAPI
 knows neither the bodies nor the statuses. Each row names, per (method, path): the pydantic
-model the service parses the body with (or a schema from `schemas.py`), the success status
-and schema, and every error status the operation can answer. `build.py` applies it; a test
-checks that every route has a row and every row a route.
+model the service parses the body with (or a wire type's component, see `typed.py`), the
+success status and schema, and every error status the operation can answer. `build.py`
+applies it; a test checks that every route has a row and every row a route.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from authrelay.providers.model import _DISPLAY_NAME, _SNAKE_CASE, ProviderDefini
 class Operation:
     """What one operation takes and answers.
 
-    `body` is a pydantic model (JSON body) or a component name from `schemas.py`; `errors`
+    `body` is a pydantic model (JSON body) or a component name of a wire type; `errors`
     are the error statuses, answered with the google.rpc `Status` body unless `error_schema`
     says otherwise; `public` operations need no token.
     """

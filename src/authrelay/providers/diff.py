@@ -11,8 +11,11 @@ and a renamed label shows as one line, not as two JSON blobs.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from authrelay.wire import JSONObject
 
 COMPARED = (
     "display_name",
@@ -114,7 +117,7 @@ SERVER_FIELDS = (
 )
 
 
-def editable(definition: dict[str, Any]) -> dict[str, Any]:
+def editable(definition: JSONObject) -> JSONObject:
     """The definition without server-set fields (and without an empty `icon_src` or an unset
     `proxy_headers` / `retry`, which the SDK's models carry as null)."""
     out = {k: v for k, v in definition.items() if k not in SERVER_FIELDS}
@@ -126,7 +129,7 @@ def editable(definition: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def normalized(definition: dict[str, Any]) -> dict[str, Any]:
+def normalized(definition: JSONObject) -> JSONObject:
     """The definition with every omitted optional field filled in with its default, so
     that `description` absent and `description: ""` compare equal. A
     definition the model refuses is returned as it is (the server will name its errors)."""
@@ -146,7 +149,7 @@ def normalized(definition: dict[str, Any]) -> dict[str, Any]:
     return dumped
 
 
-def diff_definitions(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Change]:
+def diff_definitions(old: JSONObject | None, new: JSONObject) -> list[Change]:
     """Changes from `old` (None: nothing yet) to `new`, over the compared fields; fields at
     their defaults count as absent on both sides."""
     changes: list[Change] = []
@@ -170,7 +173,7 @@ def diff_values(old: Any, new: Any) -> list[Change]:
     return changes
 
 
-def scopes_of(definition: dict[str, Any] | None) -> set[str]:
+def scopes_of(definition: JSONObject | None) -> set[str]:
     found: set[str] = set()
     for pattern in (definition or {}).get("auth_patterns", []) or []:
         if not isinstance(pattern, dict):
@@ -182,13 +185,13 @@ def scopes_of(definition: dict[str, Any] | None) -> set[str]:
     return found
 
 
-def scope_changes(old: dict[str, Any] | None, new: dict[str, Any]) -> tuple[list[str], list[str]]:
+def scope_changes(old: JSONObject | None, new: JSONObject) -> tuple[list[str], list[str]]:
     """(added, removed) OAuth scopes."""
     before, after = scopes_of(old), scopes_of(new)
     return sorted(after - before), sorted(before - after)
 
 
-def definition_of(provider: dict[str, Any]) -> dict[str, Any]:
+def definition_of(provider: Mapping[str, Any]) -> JSONObject:
     """The editable definition inside a provider as the API returns it."""
     keys = (
         "display_name",

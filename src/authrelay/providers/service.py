@@ -29,6 +29,7 @@ from authrelay.store import providers as store
 from authrelay.store import tools as tool_store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import Provider
+from authrelay.wire import ListProvidersResponse, ProviderBody
 
 ProviderType = Literal["DEFAULT", "CUSTOM", "ALL"]
 _TYPE_NAMES: dict[str, ProviderType] = {
@@ -63,9 +64,9 @@ def _provider_json(
     created_at: datetime | None,
     updated_at: datetime | None,
     etag: str,
-) -> dict[str, Any]:
+) -> ProviderBody:
     patterns = definition.get("auth_patterns", [])
-    out = {
+    out: ProviderBody = {
         "id": id,
         "identifier": identifier,
         "display_name": definition["display_name"],
@@ -85,13 +86,14 @@ def _provider_json(
         "etag": etag,
     }
     # authrelay extensions (SPEC §3a), only when set: Scalekit's shape stays as it was.
-    for key in ("proxy_headers", "retry"):
-        if definition.get(key) is not None:
-            out[key] = definition[key]
+    if definition.get("proxy_headers") is not None:
+        out["proxy_headers"] = definition["proxy_headers"]
+    if definition.get("retry") is not None:
+        out["retry"] = definition["retry"]
     return out
 
 
-def custom_json(row: Provider) -> dict[str, Any]:
+def custom_json(row: Provider) -> ProviderBody:
     return _provider_json(
         id=row.id,
         identifier=row.identifier,
@@ -105,7 +107,7 @@ def custom_json(row: Provider) -> dict[str, Any]:
     )
 
 
-def builtin_json(entry: BuiltinProvider) -> dict[str, Any]:
+def builtin_json(entry: BuiltinProvider) -> ProviderBody:
     return _provider_json(
         id=Catalog.provider_id(entry.identifier),
         identifier=entry.identifier,
@@ -211,7 +213,7 @@ class _Lister:
         return len(self.builtins) + custom
 
 
-def _item_json(item: Any) -> dict[str, Any]:
+def _item_json(item: BuiltinProvider | Provider) -> ProviderBody:
     return builtin_json(item) if isinstance(item, BuiltinProvider) else custom_json(item)
 
 
@@ -224,7 +226,7 @@ async def list_providers(
     page_size: str | None,
     page_token: str | None,
     identifier: str | None,
-) -> dict[str, Any]:
+) -> ListProvidersResponse:
     kind = parse_provider_type(provider_type)
     size = parse_page_size(page_size, MAX_PAGE_SIZE)
     lister = _Lister(session, principal.environment_id, services.catalog, kind, identifier or None)
@@ -280,7 +282,7 @@ def _custom_conflict(row: Provider) -> AlreadyExists:
 
 async def create_provider(
     session: AsyncSession, principal: Principal, services: ServiceContext, raw: Any
-) -> dict[str, Any]:
+) -> ProviderBody:
     definition = validate_definition(unwrap_definition(raw), services.allowlist)
     identifier = derive_identifier(definition.display_name)
     builtin = services.catalog.get(identifier)
@@ -365,7 +367,7 @@ async def update_provider(
     identifier: str,
     raw: Any,
     if_match: str | None,
-) -> dict[str, Any]:
+) -> ProviderBody:
     row = await _custom_or_raise(session, principal, services, identifier)
     definition: ProviderDefinition = validate_definition(unwrap_definition(raw), services.allowlist)
     if not etag_matches(if_match, etag_of(row)):
@@ -443,7 +445,7 @@ async def delete_provider(
 
 async def get_provider(
     session: AsyncSession, principal: Principal, services: ServiceContext, identifier: str
-) -> dict[str, Any]:
+) -> ProviderBody:
     row = await store.get_by_identifier(session, principal.environment_id, identifier)
     if row is not None:
         return custom_json(row)

@@ -24,6 +24,7 @@ from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.injection_rules import injection_rules
 from authrelay.providers.model import ProviderDefinition
 from authrelay.providers.urls import PLACEHOLDER, host_placeholders
+from authrelay.wire import JSONObject
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -204,7 +205,7 @@ def _scan_value(annotation: Any, metadata: list[Any], value: Any, path: str, sca
             return
 
 
-def prescan(model: type[BaseModel], raw: dict[str, Any]) -> None:
+def prescan(model: type[BaseModel], raw: JSONObject) -> None:
     """Refuse, before pydantic sees it, a body whose errors would be counted by the thousand
     (unknown keys, lists and maps far over their limits): pydantic reports every one, and
     turning 90,000 of them into an answer held the event loop for most of a second. The
@@ -219,17 +220,17 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _as_dict(value: Any) -> dict[str, Any]:
+def _as_dict(value: Any) -> JSONObject:
     return value if isinstance(value, dict) else {}
 
 
-def _field_names(fields: list[Any]) -> Iterator[tuple[int, str, dict[str, Any]]]:
+def _field_names(fields: list[Any]) -> Iterator[tuple[int, str, JSONObject]]:
     for i, f in enumerate(fields):
         if isinstance(f, dict) and isinstance(f.get("field_name"), str):
             yield i, f["field_name"], f
 
 
-def _pattern_rules(i: int, pattern: dict[str, Any]) -> Iterator[FieldViolation]:
+def _pattern_rules(i: int, pattern: JSONObject) -> Iterator[FieldViolation]:
     at = f"auth_patterns[{i}]"
     kind = pattern.get("type") if isinstance(pattern.get("type"), str) else None
     is_mcp = pattern.get("is_mcp") is True
@@ -309,7 +310,7 @@ def _pattern_rules(i: int, pattern: dict[str, Any]) -> Iterator[FieldViolation]:
 
 
 def _token_exchange_rules(
-    i: int, kind: str | None, pattern: dict[str, Any]
+    i: int, kind: str | None, pattern: JSONObject
 ) -> Iterator[FieldViolation]:
     """SPEC §3a "Token exchange": the block belongs to TOKEN_EXCHANGE patterns only, and
     its templates name the pattern's fields (the header template also {{token}})."""
@@ -376,7 +377,7 @@ def _token_exchange_rules(
 
 
 def _placeholder_rules(
-    field: str, url: str, patterns: list[tuple[int, dict[str, Any]]]
+    field: str, url: str, patterns: list[tuple[int, JSONObject]]
 ) -> Iterator[FieldViolation]:
     """Every {{name}} in `url` must name an input of each pattern (SPEC §3). In the host any
     field may be a placeholder (one whole label, SPEC §3a); in the path, fields marked
@@ -410,7 +411,7 @@ def _placeholder_rules(
                 )
 
 
-def _cross_field_rules(raw: dict[str, Any]) -> Iterator[FieldViolation]:
+def _cross_field_rules(raw: JSONObject) -> Iterator[FieldViolation]:
     name = raw.get("display_name")
     if isinstance(name, str) and name and not derive_identifier(name):
         yield FieldViolation("display_name", "must contain at least one letter or digit")

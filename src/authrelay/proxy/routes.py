@@ -4,13 +4,13 @@ cached per process and dropped whenever the cache generation moves (see `ProxyCa
 from __future__ import annotations
 
 import functools
-import json
 import time
 from dataclasses import dataclass, field
 
 from yarl import URL
 
 from authrelay.accounts.credentials import oauth_placeholder_values
+from authrelay.accounts.secrets import decrypt_account_secrets
 from authrelay.accounts.status import not_active
 from authrelay.bounded_cache import BoundedCache, text_size
 from authrelay.codes import Code
@@ -33,7 +33,6 @@ from authrelay.proxy.inject import credential_header
 from authrelay.proxy.placement import Headers, query_pair, request_headers, template_values
 from authrelay.store import AsyncSession
 from authrelay.store.db import as_utc
-from authrelay.store.encrypted import account_context as secret_context
 from authrelay.store.proxy_targets import ProxyTarget, SessionReader, TargetReader
 from authrelay.vault import KeyRing
 
@@ -227,7 +226,7 @@ async def load_route(
         )
     if target.status != "ACTIVE" or not target.secret_ct:
         raise not_active(identifier, target.status or "")
-    stored = json.loads(keyring.decrypt(target.secret_ct, secret_context(account_id)))
+    stored = decrypt_account_secrets(keyring, account_id, target.secret_ct)
     fetch_first = False
     if pattern.type == "OAUTH":
         secrets = {"access_token": stored.get("access_token", "")}

@@ -25,6 +25,7 @@ from typing import Any
 from authrelay.errors import InvalidArgument
 from authrelay.store.models import Tool
 from authrelay.tools.model import validate_tool
+from authrelay.wire import JSONObject
 
 SOURCE = "builtin"
 BUILTIN_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -40,7 +41,7 @@ def builtin_tool_id(name: str) -> str:
     return "tol_" + hashlib.sha256(f"builtin:{name}".encode()).hexdigest()[:24]
 
 
-def parse_tool_file(file_name: str, data: Any) -> list[dict[str, Any]]:
+def parse_tool_file(file_name: str, data: Any) -> list[JSONObject]:
     """The tools of one file as `POST /api/v1/tools` bodies (with `provider`), each checked
     by the same validator as a hand-written tool and by the built-in naming rule."""
     if not isinstance(data, dict) or not isinstance(data.get("tools"), list):
@@ -50,7 +51,7 @@ def parse_tool_file(file_name: str, data: Any) -> list[dict[str, Any]]:
         raise BuiltinToolError(f"{file_name}: provider must match the file name")
     if not isinstance(docs, str) or not docs.startswith("https://"):
         raise BuiltinToolError(f"{file_name}: docs must be the https URL of the API reference")
-    bodies: list[dict[str, Any]] = []
+    bodies: list[JSONObject] = []
     for index, item in enumerate(data["tools"]):
         if not isinstance(item, dict):
             raise BuiltinToolError(f"{file_name}: tools[{index}] is not an object")
@@ -68,7 +69,7 @@ def parse_tool_file(file_name: str, data: Any) -> list[dict[str, Any]]:
     return bodies
 
 
-def _row(body: dict[str, Any], seq: int) -> Tool:
+def _row(body: JSONObject, seq: int) -> Tool:
     tool = validate_tool(body)
     return Tool(
         seq=seq,
@@ -91,7 +92,7 @@ def _row(body: dict[str, Any], seq: int) -> Tool:
 def builtin_tools() -> tuple[Tool, ...]:
     """Every shipped tool, in file then list order (not attached to any session)."""
     folder = resources.files("authrelay.providers") / "catalog" / "tools"
-    bodies: list[dict[str, Any]] = []
+    bodies: list[JSONObject] = []
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if item.name.endswith(".json"):
             try:

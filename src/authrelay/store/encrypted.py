@@ -1,10 +1,10 @@
 """Every column that holds a vault ciphertext, declared once, with the SQL that key rotation
 needs (`authrelay.keyrotation` walks this registry).
 
-Each ciphertext is bound to its row by associated data (the vault's *context*, see
-`vault.keyring`): the context functions here are the one definition that writers, readers
-and rotation share, so a ciphertext cannot be moved to another row or column. A new
-encrypted column is added to `ENCRYPTED_COLUMNS`, or tests/vault fails.
+Each ciphertext is bound to its row by associated data (the vault's *context*,
+`vault.contexts`, the one definition that writers, readers and rotation share), so a
+ciphertext cannot be moved to another row or column. A new encrypted column is added to
+`ENCRYPTED_COLUMNS`, or tests/vault fails.
 """
 
 from __future__ import annotations
@@ -18,26 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from authrelay.store.models import AuthFlow, ConnectedAccount, Connection, SigningKey
-
-
-def signing_key_context(kid: str) -> str:
-    """The API token signing key's private PEM (`signing_keys.private_key_ct`)."""
-    return f"signing_key:{kid}"
-
-
-def connection_context(connection_id: str) -> str:
-    """A connection's OAuth client secret (`connections.secret_ct`)."""
-    return f"connection:{connection_id}:client_secret"
-
-
-def account_context(account_id: str) -> str:
-    """A connected account's credentials blob (`connected_accounts.secret_ct`)."""
-    return f"account:{account_id}:credentials"
-
-
-def flow_context(flow_id: str) -> str:
-    """An authorization in progress: PKCE verifier, values, pending tokens (`auth_flows`)."""
-    return f"flow:{flow_id}"
+from authrelay.vault.contexts import (
+    account_context,
+    connection_context,
+    flow_context,
+    signing_key_context,
+)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ reader and error envelope."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
@@ -18,6 +18,7 @@ from authrelay.http_headers import bearer_token, parse_host
 from authrelay.proxy.call import cached_environment
 from authrelay.request_body import read_json
 from authrelay.tools.execute import execute_tool, parse_execute
+from authrelay.wire import ExecuteToolResponse
 
 if TYPE_CHECKING:
     from authrelay.runtime import Runtime
@@ -41,7 +42,9 @@ class ExecuteToolApp:
             return
         await send_json(send, 200, body)
 
-    async def _handle(self, runtime: Runtime, scope: Scope, receive: Receive) -> dict[str, Any]:
+    async def _handle(
+        self, runtime: Runtime, scope: Scope, receive: Receive
+    ) -> ExecuteToolResponse:
         token = host = ""
         for name, value in scope["headers"]:
             if name == b"authorization":

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 
 from authrelay.errors import FieldViolation, InvalidArgument
 from authrelay.tools.model import PLACEHOLDER, Binding
+from authrelay.wire import JSONObject
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def _scalar(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def build_request(binding: Binding, params: dict[str, Any]) -> Request:
+def build_request(binding: Binding, params: JSONObject) -> Request:
     """The request for `params` (already checked against the input schema)."""
     path_values: dict[str, str] = {}
     query: list[tuple[str, str]] = []
@@ -39,7 +40,7 @@ def build_request(binding: Binding, params: dict[str, Any]) -> Request:
         ("Accept", "application/json"),
         *(binding.headers or {}).items(),
     ]
-    body: dict[str, Any] = {}
+    body: JSONObject = {}
     root: Any = None
     has_root = False
     violations: list[FieldViolation] = []

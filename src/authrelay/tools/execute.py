@@ -25,6 +25,7 @@ from authrelay.tools.binding import build_request
 from authrelay.tools.cache import CachedTool, ToolCache
 from authrelay.tools.model import Binding
 from authrelay.tools.upstream import result_of
+from authrelay.wire import ExecuteToolResponse, JSONObject
 
 log = logging.getLogger("authrelay.tools")
 
@@ -52,7 +53,7 @@ _FIELDS = {
 @dataclass(frozen=True)
 class ExecuteRequest:
     tool_name: str
-    params: dict[str, Any]
+    params: JSONObject
     connected_account_id: str = ""
     identifier: str = ""
     connector: str = ""
@@ -121,7 +122,7 @@ async def _tool(runtime: ToolParts, env_id: str, name: str) -> CachedTool:
     return tool
 
 
-def check_inputs(tool: CachedTool, params: dict[str, Any]) -> None:
+def check_inputs(tool: CachedTool, params: JSONObject) -> None:
     """Raise InvalidArgument naming each input that does not fit the input schema."""
     violations: list[FieldViolation] = []
     for error in sorted(tool.validator.iter_errors(params), key=lambda e: list(e.path)):
@@ -220,7 +221,7 @@ async def _resolve_target(
     return chosen[0][1].name, req.identifier
 
 
-async def execute_tool(runtime: ToolParts, env_id: str, req: ExecuteRequest) -> dict[str, Any]:
+async def execute_tool(runtime: ToolParts, env_id: str, req: ExecuteRequest) -> ExecuteToolResponse:
     """Run one tool call: `{"data": …, "execution_id": "exe_…"}`. Raises AuthrelayError
     subclasses (the upstream's errors as `UpstreamError`)."""
     start = time.perf_counter()

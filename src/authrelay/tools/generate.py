@@ -24,6 +24,7 @@ from authrelay.tools import DEFAULT_MAX_TOOLS
 from authrelay.tools.model import schema_valid, validate_tool
 from authrelay.tools.naming import operation_part, tool_name
 from authrelay.tools.schemas import Inliner, trim
+from authrelay.wire import JSONObject
 
 METHODS = ("get", "put", "post", "delete", "patch", "head")
 MAX_DOCUMENT_BYTES = 50_000_000
@@ -39,7 +40,7 @@ class GenerationError(ValueError):
 
 @dataclass
 class Generated:
-    tools: list[dict[str, Any]] = field(default_factory=list)
+    tools: list[JSONObject] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "METHOD /path: reason"
     operations: int = 0
     version: str = ""
@@ -67,11 +68,11 @@ def load_document(data: str | bytes) -> Any:
     return doc
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def _dict(value: Any) -> JSONObject:
     return {k: v for k, v in value.items() if isinstance(k, str)} if isinstance(value, dict) else {}
 
 
-def _base_path(doc: dict[str, Any], v2: bool) -> str:
+def _base_path(doc: JSONObject, v2: bool) -> str:
     if v2:
         base = doc.get("basePath")
         return base.rstrip("/") if isinstance(base, str) else ""
@@ -85,7 +86,7 @@ def _base_path(doc: dict[str, Any], v2: bool) -> str:
     return ""
 
 
-def _included(op: dict[str, Any], include: list[str]) -> bool:
+def _included(op: JSONObject, include: list[str]) -> bool:
     if not include:
         return True
     tags = (
@@ -114,7 +115,7 @@ def parse_include(rules: list[str]) -> list[str]:
 class _Input:
     location: str
     wire: str
-    schema: dict[str, Any]
+    schema: JSONObject
     required: bool
 
 
@@ -194,7 +195,7 @@ class _Operation:
             return f"its request body is {', '.join(list(content)[:3])}, not JSON or a form"
         return None
 
-    def add(self, location: str, wire: str, schema: dict[str, Any], required: bool) -> None:
+    def add(self, location: str, wire: str, schema: JSONObject, required: bool) -> None:
         self.inputs.append(_Input(location, wire, schema, required))
 
 
@@ -218,21 +219,21 @@ def _input_names(inputs: list[_Input]) -> list[str]:
     return [names[i] for i in range(len(inputs))]
 
 
-def _valid(schema: dict[str, Any]) -> bool:
+def _valid(schema: JSONObject) -> bool:
     try:
         return schema_valid(schema)
     except RecursionError:
         return False
 
 
-def _fallback(schema: dict[str, Any]) -> dict[str, Any]:
+def _fallback(schema: JSONObject) -> JSONObject:
     """A property schema that is not valid JSON Schema becomes "anything", described."""
     return schema if _valid(schema) else {k: schema[k] for k in ("description",) if k in schema}
 
 
-def _annotations(method: str, summary: str) -> dict[str, Any]:
+def _annotations(method: str, summary: str) -> JSONObject:
     read_only = method in ("GET", "HEAD")
-    out: dict[str, Any] = {
+    out: JSONObject = {
         "read_only_hint": read_only,
         "destructive_hint": method == "DELETE",
         "idempotent_hint": method in ("GET", "HEAD", "PUT", "DELETE"),
@@ -270,7 +271,7 @@ def generate_tools(
     base = _base_path(doc, v2)
     proxy_path = urlsplit(proxy_url.replace("{{", "").replace("}}", "")).path if proxy_url else ""
     taken: set[str] = set()
-    selected: list[tuple[str, str, dict[str, Any], list[Any]]] = []
+    selected: list[tuple[str, str, JSONObject, list[Any]]] = []
     for path, item in _dict(doc.get("paths")).items():
         item = _dict(item)
         raw_shared = item.get("parameters")
@@ -303,18 +304,18 @@ def generate_tools(
 
 
 def _one(
-    doc: dict[str, Any],
+    doc: JSONObject,
     v2: bool,
     provider: str,
     base: str,
     proxy_path: str,
     path: str,
     method: str,
-    op: dict[str, Any],
+    op: JSONObject,
     shared: list[Any],
     credentials: set[tuple[str, str]],
     taken: set[str],
-) -> tuple[dict[str, Any] | None, str]:
+) -> tuple[JSONObject | None, str]:
     inliner = Inliner(doc)
     operation = _Operation(inliner, v2, credentials)
     raw_own = op.get("parameters")
@@ -337,18 +338,18 @@ def _one(
         if placeholder not in declared:
             operation.add("path", placeholder, {"type": "string"}, True)
     names = _input_names(operation.inputs)
-    properties: dict[str, Any] = {}
+    properties: JSONObject = {}
     required: list[str] = []
-    params: dict[str, Any] = {}
+    params: JSONObject = {}
     for name, item in zip(names, operation.inputs, strict=True):
         properties[name] = item.schema
         if item.required:
             required.append(name)
-        binding: dict[str, Any] = {"in": item.location}
+        binding: JSONObject = {"in": item.location}
         if item.wire != name and item.location != "body_root":
             binding["name"] = item.wire
         params[name] = binding
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    schema: JSONObject = {"type": "object", "properties": properties}
     if required:
         schema["required"] = required
     summary = trim(op.get("summary"), 200)

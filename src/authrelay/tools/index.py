@@ -19,6 +19,7 @@ from authrelay.store import cache as cache_store
 from authrelay.store import tools as store
 from authrelay.store.models import Tool
 from authrelay.tools.views import tool_json
+from authrelay.wire import ToolBody
 
 MAX_ENVIRONMENTS = 64  # indexes kept per process (a few MB each at thousands of tools)
 
@@ -41,7 +42,7 @@ class Listed:
     description: str
     name_lower: str
     description_lower: str
-    tool: dict[str, Any]  # `toolsTool`
+    tool: ToolBody  # `toolsTool`
     wire: bytes  # `tool` as JSON
     binding: dict[str, Any]
     source: str

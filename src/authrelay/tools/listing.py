@@ -18,6 +18,7 @@ from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
 from authrelay.store import tools as store
 from authrelay.tools.index import IndexCache, Listed, ToolIndex, after, encode
+from authrelay.wire import ListToolsResponse, SearchToolsResponse
 
 MAX_PAGE_SIZE = 1000
 _WORD = re.compile(r"[a-z0-9]+")
@@ -88,8 +89,8 @@ class ToolPage:
             return head + b',"tool_names":' + encode([e.name for e in self.entries]) + b"}"
         return head + b',"tools":[' + b",".join(self._wire(e) for e in self.entries) + b"]}"
 
-    def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
+    def as_dict(self) -> ListToolsResponse:
+        body: ListToolsResponse = {
             "next_page_token": self.next_token,
             "prev_page_token": "",
             "total_size": self.total,
@@ -267,7 +268,7 @@ def _score(row: Listed, words: list[str], phrase: str) -> float:
 
 async def search_tools(
     session: AsyncSession, principal: Principal, indexes: IndexCache, raw: Any
-) -> dict[str, Any]:
+) -> SearchToolsResponse:
     """`POST /api/v1/tools:search` `{query, providers?, limit?}` → the best matches first,
     each with its `score`."""
     if not isinstance(raw, dict):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from authrelay.errors import FieldViolation, InvalidArgument
 from authrelay.providers.validation import format_loc, pydantic_violations
+from authrelay.wire import JSONObject
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_DESCRIPTION = 4000
@@ -44,7 +45,7 @@ def _property_valid(schema: Any) -> bool:
     return known
 
 
-def schema_valid(schema: dict[str, Any]) -> bool:
+def schema_valid(schema: JSONObject) -> bool:
     """Whether `schema` is valid JSON Schema 2020-12. Equivalent to validating it against
     the meta-schema, done in remembered parts: the schema without `properties` and
     `required`, each property schema, and `required` (unique strings) checked here, since
@@ -79,8 +80,8 @@ class Annotations(_Strict):
 class ToolDefinition(_Strict):
     name: Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
     description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] = ""
-    input_schema: dict[str, Any]
-    output_schema: dict[str, Any] | None = None
+    input_schema: JSONObject
+    output_schema: JSONObject | None = None
     annotations: Annotations = Field(default_factory=Annotations)
 
 
@@ -136,14 +137,14 @@ class ToolInput(_Strict):
     provider: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     definition: ToolDefinition
     binding: Binding
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: JSONObject = Field(default_factory=dict)
     tags: Annotated[list[Tag], Field(max_length=50)] = Field(default_factory=list)
 
-    def public_binding(self) -> dict[str, Any]:
+    def public_binding(self) -> JSONObject:
         return self.binding.model_dump(by_alias=True, exclude_none=True)
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def _dict(value: Any) -> JSONObject:
     return value if isinstance(value, dict) else {}
 
 
@@ -163,7 +164,7 @@ def schema_problems(schema: Any, where: str) -> Iterator[FieldViolation]:
         yield FieldViolation(f"{where}.{inner}" if inner else where, error.message[:300])
 
 
-def _binding_rules(raw: dict[str, Any]) -> Iterator[FieldViolation]:
+def _binding_rules(raw: JSONObject) -> Iterator[FieldViolation]:
     definition = _dict(raw.get("definition"))
     binding = _dict(raw.get("binding"))
     schema = _dict(definition.get("input_schema"))
@@ -228,7 +229,7 @@ def _binding_rules(raw: dict[str, Any]) -> Iterator[FieldViolation]:
             yield FieldViolation(f"binding.params.{name}", f"binding.path has no {{{wire}}}")
 
 
-def _definition_rules(raw: dict[str, Any]) -> Iterator[FieldViolation]:
+def _definition_rules(raw: JSONObject) -> Iterator[FieldViolation]:
     definition = _dict(raw.get("definition"))
     schema = definition.get("input_schema")
     if isinstance(schema, dict):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from authrelay.wire import JSONObject
+
 MAX_DEPTH = 12  # nesting of inlined references
 MAX_NODES = 3_000  # schema objects produced for one tool
 _DROP = {
@@ -52,7 +54,7 @@ def trim(text: Any, limit: int) -> str:
 class Inliner:
     """Resolves local references of one document; one instance per tool (the node budget)."""
 
-    def __init__(self, root: dict[str, Any]) -> None:
+    def __init__(self, root: JSONObject) -> None:
         self.root = root
         self.nodes = 0
 
@@ -81,7 +83,7 @@ class Inliner:
             value = self.resolve(ref)
         return value, seen
 
-    def schema(self, value: Any, stack: tuple[str, ...] = (), depth: int = 0) -> dict[str, Any]:
+    def schema(self, value: Any, stack: tuple[str, ...] = (), depth: int = 0) -> JSONObject:
         """JSON Schema for `value`; `{}` (anything) where a reference recurses or a budget
         runs out, with a description saying so."""
         self.nodes += 1
@@ -100,7 +102,7 @@ class Inliner:
             if target is None:
                 return {}
             return self.schema(target, (*stack, ref), depth + 1)
-        out: dict[str, Any] = {}
+        out: JSONObject = {}
         for key, item in value.items():
             if not isinstance(key, str) or key in _DROP or key.startswith("x-"):
                 continue

@@ -25,6 +25,7 @@ from authrelay.store.db import new_id, utcnow
 from authrelay.store.models import Tool
 from authrelay.tools.model import ToolInput, validate_tool
 from authrelay.tools.views import full_json, input_json
+from authrelay.wire import SyncToolsResponse, ToolBody, ToolRequest, ToolUpdateBody
 
 Source = Literal["api", "file", "openapi", "promote"]
 Prune = Literal["none", "source", "all"]
@@ -45,11 +46,19 @@ async def provider_identifier(
     return identifier
 
 
+#: (audit action, tool name, the tool before, after)
+ToolChange = tuple[str, str, ToolRequest | None, ToolRequest | None]
+
+
+def _snapshot(tool: ToolRequest | None) -> dict[str, object] | None:
+    return dict(tool) if tool is not None else None
+
+
 async def _finish(
     session: AsyncSession,
     principal: Principal,
     services: ServiceContext,
-    changes: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]],
+    changes: list[ToolChange],
 ) -> None:
     """Audit each (action, tool name, before, after), move the generation, commit."""
     for action, name, before, after in changes:
@@ -60,8 +69,8 @@ async def _finish(
             action=action,
             resource_type="tool",
             resource_id=name,
-            before=before,
-            after=after,
+            before=_snapshot(before),
+            after=_snapshot(after),
         )
     moved_to = await cache_store.bump(session)
     await session.commit()
@@ -145,7 +154,7 @@ async def find_tool(session: AsyncSession, env_id: str, id_or_name: str) -> Tool
 
 async def create_tool(
     session: AsyncSession, principal: Principal, services: ServiceContext, raw: Any
-) -> dict[str, Any]:
+) -> ToolBody:
     tool = validate_tool(raw)
     env_id = principal.environment_id
     identifier = await provider_identifier(session, env_id, services, tool.provider, "provider")
@@ -167,7 +176,7 @@ async def create_tool(
 
 async def replace_tool(
     session: AsyncSession, principal: Principal, services: ServiceContext, key: str, raw: Any
-) -> dict[str, Any]:
+) -> ToolBody:
     tool = validate_tool(raw)
     env_id = principal.environment_id
     row = _read_only(await find_tool(session, env_id, key))
@@ -199,7 +208,7 @@ async def delete_tool(
     await _finish(session, principal, services, [("tool.delete", row.name, before, None)])
 
 
-async def get_tool(session: AsyncSession, principal: Principal, key: str) -> dict[str, Any]:
+async def get_tool(session: AsyncSession, principal: Principal, key: str) -> ToolBody:
     return full_json(await find_tool(session, principal.environment_id, key))
 
 
@@ -228,14 +237,20 @@ def _parse_sync(raw: Any) -> tuple[str, list[Any], Prune, Source, bool]:
     return provider, tools, prune, source, dry_run
 
 
-def _changed_parts(row: Tool, wanted: dict[str, Any]) -> list[str]:
+def _changed_parts(row: Tool, wanted: ToolRequest) -> list[str]:
     current = input_json(row)
-    return [k for k in ("definition", "binding", "metadata", "tags") if current[k] != wanted[k]]
+    parts: tuple[Literal["definition", "binding", "metadata", "tags"], ...] = (
+        "definition",
+        "binding",
+        "metadata",
+        "tags",
+    )
+    return [k for k in parts if current.get(k) != wanted.get(k)]
 
 
 async def sync_tools(
     session: AsyncSession, principal: Principal, services: ServiceContext, raw: Any
-) -> dict[str, Any]:
+) -> SyncToolsResponse:
     """Make one provider's tools match a list, in one transaction: create the new ones,
     replace the changed ones, and with `prune` delete the provider's other tools (`source`:
     only those from the same source; `all`: every other one). `dry_run` only reports."""
@@ -280,9 +295,9 @@ async def sync_tools(
     if violations:
         raise InvalidArgument.from_violations(violations)
     created: list[str] = []
-    updated: list[dict[str, Any]] = []
+    updated: list[ToolUpdateBody] = []
     unchanged: list[str] = []
-    changes: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
+    changes: list[ToolChange] = []
     for tool in parsed:
         name = tool.definition.name
         row = existing.get(name)
@@ -316,7 +331,7 @@ async def sync_tools(
     if total > services.max_tools_per_provider:
         await session.rollback()
         await _check_cap(session, env_id, identifier, services, total - len(existing))
-    result = {
+    result: SyncToolsResponse = {
         "provider": identifier,
         "created": created,
         "updated": updated,

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import Any, Final
 
 from authrelay.codes import Code
 from authrelay.errors import AuthrelayError
 from authrelay.proxy.call import Answer
+from authrelay.wire import StatusBody
 
-UPSTREAM_DETAIL = "type.googleapis.com/authrelay.v1.UpstreamResponse"
+UPSTREAM_DETAIL: Final = "type.googleapis.com/authrelay.v1.UpstreamResponse"
 _MAX_BODY_IN_ERROR = 16_384
 
 
@@ -27,7 +28,7 @@ class UpstreamError(AuthrelayError):
         self.upstream_status = status
         self.upstream_body = body
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> StatusBody:
         out = super().body()
         out["details"].append(
             {

@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from authrelay.store.db import as_utc
 from authrelay.store.models import Tool
+from authrelay.wire import ToolBody, ToolRequest
 
 
 def _ts(row: Tool) -> str:
     return as_utc(row.updated_at).isoformat().replace("+00:00", "Z")
 
 
-def tool_json(row: Tool) -> dict[str, Any]:
+def tool_json(row: Tool) -> ToolBody:
     """Scalekit's `toolsTool`: `provider` upper-case, as Scalekit shows it."""
     return {
         "id": row.id,
@@ -26,12 +25,12 @@ def tool_json(row: Tool) -> dict[str, Any]:
     }
 
 
-def full_json(row: Tool) -> dict[str, Any]:
+def full_json(row: Tool) -> ToolBody:
     """`toolsTool` plus `binding` and `source` (api, file, openapi, promote)."""
     return {**tool_json(row), "binding": row.binding, "source": row.source}
 
 
-def input_json(row: Tool) -> dict[str, Any]:
+def input_json(row: Tool) -> ToolRequest:
     """The tool as `POST /api/v1/tools` takes it (used to copy and compare tools)."""
     return {
         "provider": row.provider_identifier,

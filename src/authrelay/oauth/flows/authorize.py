@@ -4,7 +4,6 @@ authorize URI with `state` and PKCE."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -13,6 +12,7 @@ from authrelay.accounts.service import Target
 from authrelay.context import ServiceContext
 from authrelay.errors import FailedPrecondition, NotFound
 from authrelay.oauth import hostfields, rfc6749
+from authrelay.oauth.flow_secrets import FlowSecrets, decrypt_flow_secrets, encrypt_flow_secrets
 from authrelay.oauth.flows.pages import Page, ask_intro, error_page, form_page
 from authrelay.oauth.flows.shared import digest, expired, flow_target, requested_scopes
 from authrelay.oauth.rfc7636 import new_verifier, s256_challenge
@@ -59,7 +59,7 @@ async def open_link(session: AsyncSession, ctx: ServiceContext, token: str, ttl:
             return _already_used()
         await session.commit()
         return form_page(flow.id, csrf, target, name, {}, {})
-    given = hostfields.flow_api_config(hostfields.flow_secret(flow, ctx.keyring))
+    given = hostfields.flow_api_config(decrypt_flow_secrets(ctx.keyring, flow.id, flow.secret_ct))
     ask = hostfields.missing(target.pattern, {**account_values(account), **given})
     if ask:
         csrf = secrets.token_urlsafe(32)
@@ -96,14 +96,14 @@ async def redirect(
     state = secrets.token_urlsafe(32)
     pkce = bool(target.connection.config.get("pkce_enabled", oauth.pkce_enabled))
     verifier = new_verifier() if pkce else None
-    secret = json.dumps({"code_verifier": verifier, "api_config": given})
+    secret: FlowSecrets = {"code_verifier": verifier, "api_config": given}
     if not await flow_store.claim(
         session,
         flow,
         expected,
         "OPENED",
         state_hash=digest(state),
-        secret_ct=ctx.keyring.encrypt(secret, f"flow:{flow.id}"),
+        secret_ct=encrypt_flow_secrets(ctx.keyring, flow.id, secret),
         **values,
     ):
         return _already_used()

@@ -13,7 +13,6 @@ claim ends the flow (`_fail`) and the account keeps what it had."""
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple
@@ -25,6 +24,7 @@ from authrelay.accounts.service import Target
 from authrelay.context import ServiceContext
 from authrelay.errors import FailedPrecondition
 from authrelay.oauth import hostfields, rfc6749
+from authrelay.oauth.flow_secrets import FlowSecrets, decrypt_flow_secrets, encrypt_flow_secrets
 from authrelay.oauth.flows.pages import Page, done_page, error_page
 from authrelay.oauth.flows.shared import (
     digest,
@@ -152,7 +152,7 @@ async def _exchange(claimed: _Claimed, http: aiohttp.ClientSession, code: str) -
     """The code (and the PKCE verifier the flow kept) exchanged for tokens at the token
     endpoint; then the user's public info, which is never fatal."""
     ctx, account, target = claimed.ctx, claimed.account, claimed.target
-    flow_secret = hostfields.flow_secret(claimed.flow, ctx.keyring)
+    flow_secret = decrypt_flow_secrets(ctx.keyring, claimed.flow.id, claimed.flow.secret_ct)
     verifier = flow_secret.get("code_verifier")
     given = hostfields.flow_api_config(flow_secret)
     filled = {**account_values(account), **given}
@@ -189,7 +189,7 @@ async def _hold_for_verification(
     """The tokens wait, encrypted on the flow, until the caller verifies the user
     (`verification.verify_user`); the browser goes to the caller's verify URL."""
     flow, account, tokens = claimed.flow, claimed.account, grant.tokens
-    pending = {
+    pending: FlowSecrets = {
         "access_token": tokens.access_token,
         "refresh_token": tokens.refresh_token,
         "expires_at": tokens.expires_at,
@@ -198,7 +198,7 @@ async def _hold_for_verification(
         "requested": requested_scopes(claimed.target),
         "api_config": grant.api_config,
     }
-    flow.secret_ct = claimed.ctx.keyring.encrypt(json.dumps(pending), f"flow:{flow.id}")
+    flow.secret_ct = encrypt_flow_secrets(claimed.ctx.keyring, flow.id, pending)
     flow.status = "PENDING_VERIFICATION"
     flow.expires_at = utcnow() + timedelta(seconds=ttl)
     if account.status != "ACTIVE":

@@ -3,15 +3,15 @@ OAuth flow asked for before its redirect. The CSRF token is in a cookie and in t
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from authrelay.accounts.credentials import validate_static
+from authrelay.accounts.secrets import encrypt_account_secrets
 from authrelay.accounts.service import Target, store_client_inputs
-from authrelay.accounts.service import secret_context as account_context
 from authrelay.context import ServiceContext
 from authrelay.errors import InvalidArgument
 from authrelay.oauth import hostfields
+from authrelay.oauth.flow_secrets import decrypt_flow_secrets
 from authrelay.oauth.flows.authorize import redirect
 from authrelay.oauth.flows.pages import Page, ask_intro, done_page, error_page, form_page
 from authrelay.oauth.flows.shared import digest, expired, finish, flow_target
@@ -61,9 +61,10 @@ async def submit_form(
     if uses_client_credentials(target.pattern):
         store_client_inputs(account, target.pattern, inputs, ctx)
     else:
-        account.secret_ct = ctx.keyring.encrypt(
-            json.dumps({"values": inputs.values, "path_variables": inputs.path_variables}),
-            account_context(account.id),
+        account.secret_ct = encrypt_account_secrets(
+            ctx.keyring,
+            account.id,
+            {"values": inputs.values, "path_variables": inputs.path_variables},
         )
         account.details = inputs.public(target.pattern)
         account.status = "ACTIVE"
@@ -84,7 +85,7 @@ async def _submit_oauth_fields(
 ) -> Page:
     """The fields an OAuth flow asked for before its redirect: checked, then the redirect."""
     name = target.provider.definition.display_name
-    given = hostfields.flow_api_config(hostfields.flow_secret(flow, ctx.keyring))
+    given = hostfields.flow_api_config(decrypt_flow_secrets(ctx.keyring, flow.id, flow.secret_ct))
     ask = hostfields.missing(target.pattern, {**account_values(account), **given})
     got, errors = hostfields.check_form(target.provider.definition, target.pattern, ask, form)
     if errors:

@@ -3,7 +3,6 @@ pending one; the link's token is shown once and only its hash is stored."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import timedelta
 from typing import Annotated, Any
@@ -16,6 +15,7 @@ from authrelay.auth.principal import Principal
 from authrelay.context import ServiceContext
 from authrelay.errors import InvalidArgument
 from authrelay.oauth import hostfields
+from authrelay.oauth.flow_secrets import encrypt_flow_secrets
 from authrelay.oauth.flows.pages import LINK_PATH
 from authrelay.oauth.flows.shared import digest
 from authrelay.providers.model import StrictModel
@@ -98,7 +98,7 @@ async def _create_magic_link(
             target.provider.definition, target.pattern, body.api_config
         )
         if given:
-            flow_secret = ctx.keyring.encrypt(json.dumps({"api_config": given}), f"flow:{flow_id}")
+            flow_secret = encrypt_flow_secrets(ctx.keyring, flow_id, {"api_config": given})
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(seconds=ttl)
     session.add(

@@ -4,7 +4,6 @@ gets the tokens, a mismatch closes the flow. `done` is the page the user ends on
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from authrelay.changes import commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import FailedPrecondition, NotFound, PermissionDenied
 from authrelay.oauth import hostfields, rfc6749
+from authrelay.oauth.flow_secrets import decrypt_flow_secrets
 from authrelay.oauth.flows.pages import LINK_PATH, Page, done_page, error_page
 from authrelay.oauth.flows.shared import expired, flow_target
 from authrelay.oauth.tokens import apply_tokens
@@ -63,7 +63,7 @@ async def verify_user(
             "the identifier does not match the user who started this authorization; it is "
             "refused and closed"
         )
-    pending = json.loads(ctx.keyring.decrypt(flow.secret_ct or "", f"flow:{flow.id}"))
+    pending = decrypt_flow_secrets(ctx.keyring, flow.id, flow.secret_ct)
     if not await flow_store.claim(
         session, flow, "PENDING_VERIFICATION", "COMPLETED", completed_at=utcnow(), secret_ct=None
     ):

@@ -48,6 +48,7 @@ from authrelay.providers.infer.common import (
 from authrelay.providers.infer.result import BaseUrl, Scheme, Scope
 from authrelay.providers.model import QUERY_PARAM_NAME
 from authrelay.providers.urls import PLACEHOLDER, check_upstream_url, host_placeholders
+from authrelay.wire import JSONObject
 
 _VARIABLE = re.compile(r"\{([^{}]{1,100})\}")
 _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -64,7 +65,7 @@ class OpenApiFindings:
     evidence: list[str] = field(default_factory=list)
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def _dict(value: Any) -> JSONObject:
     if isinstance(value, dict):
         return {k: v for k, v in value.items() if isinstance(k, str)}
     return {}
@@ -146,7 +147,7 @@ def _required_scopes(security: Any) -> dict[str, set[str]]:
 def _scheme(
     where: str,
     name: str,
-    spec: dict[str, Any],
+    spec: JSONObject,
     v2: bool,
     texts: list[str],
     base: BaseUrl | None,
@@ -196,7 +197,7 @@ def _scheme(
     )
 
 
-def _api_key(where: str, spec: dict[str, Any], texts: list[str]) -> Scheme:
+def _api_key(where: str, spec: JSONObject, texts: list[str]) -> Scheme:
     location = _str(spec.get("in")).strip().lower()
     header = _str(spec.get("name")).strip()
     evidence = f"{where}: type apiKey in {location or '(unspecified)'}, name {header[:60]!r}"
@@ -267,7 +268,7 @@ def _host_variables(url: str, base: BaseUrl | None) -> str:
 def _oauth(
     where: str,
     name: str,
-    spec: dict[str, Any],
+    spec: JSONObject,
     v2: bool,
     base: BaseUrl | None,
     required: set[str],
@@ -323,7 +324,7 @@ def _oauth(
     return scheme
 
 
-def _base_v2(root: dict[str, Any], missing: list[str], assumed: list[str]) -> BaseUrl:
+def _base_v2(root: JSONObject, missing: list[str], assumed: list[str]) -> BaseUrl:
     host = _str(root.get("host")).strip()
     base_path = _str(root.get("basePath")).strip()
     schemes = (
@@ -347,7 +348,7 @@ def _base_v2(root: dict[str, Any], missing: list[str], assumed: list[str]) -> Ba
     return BaseUrl(url, [], f"host {host!r} and basePath {base_path or '/'!r}")
 
 
-def _base_v3(root: dict[str, Any], missing: list[str], assumed: list[str]) -> BaseUrl:
+def _base_v3(root: JSONObject, missing: list[str], assumed: list[str]) -> BaseUrl:
     servers = root.get("servers")
     server = None
     if isinstance(servers, list):
@@ -370,7 +371,7 @@ def _base_v3(root: dict[str, Any], missing: list[str], assumed: list[str]) -> Ba
             f"servers[0].url {url[:200]!r} is relative: the API host is not in the document, "
             "so proxy_url uses a {{domain}} field; replace it with the real host if known"
         )
-        fields: list[dict[str, Any]] = [domain_field("The API host name, e.g. api.example.com")]
+        fields: list[JSONObject] = [domain_field("The API host name, e.g. api.example.com")]
         path = _template_path(url, variables, fields, assumed, set())
         return BaseUrl(
             join_path("https://{{domain}}", path),
@@ -401,14 +402,14 @@ def _base_v3(root: dict[str, Any], missing: list[str], assumed: list[str]) -> Ba
     return BaseUrl(join_path(base, path), fields, reason)
 
 
-def _default(variables: dict[str, Any], name: str) -> str:
+def _default(variables: JSONObject, name: str) -> str:
     spec = _dict(variables.get(name))
     value = spec.get("default")
     return one_line(value if isinstance(value, str) else str(value or ""), 200)
 
 
 def _template_host(
-    host: str, variables: dict[str, Any], fields: list[dict[str, Any]], taken: set[str]
+    host: str, variables: JSONObject, fields: list[JSONObject], taken: set[str]
 ) -> str | None:
     names = _VARIABLE.findall(host)
     if not names:
@@ -433,7 +434,7 @@ def _template_host(
 
 
 def _label_placeholders(
-    host: str, variables: dict[str, Any], fields: list[dict[str, Any]], taken: set[str]
+    host: str, variables: JSONObject, fields: list[JSONObject], taken: set[str]
 ) -> str | None:
     """Host-label placeholders (SPEC §3a) when every variable is one whole label of a host
     with at least one fixed label (`{tenant}.example.com` → `{{tenant}}.example.com`, a
@@ -446,7 +447,7 @@ def _label_placeholders(
     if not fixed or len(fixed) + len(whole) != len(labels):
         return None
     out: list[str] = []
-    added: list[dict[str, Any]] = []
+    added: list[JSONObject] = []
     local = set(taken)
     for label in labels:
         match = _VARIABLE.fullmatch(label)
@@ -456,7 +457,7 @@ def _label_placeholders(
         var = match.group(1)
         default = _default(variables, var)
         name = field_name(var, local)
-        spec: dict[str, Any] = {
+        spec: JSONObject = {
             "field_name": name,
             "label": one_line(var, 200) or name,
             "input_type": "text",
@@ -484,8 +485,8 @@ def _label_placeholders(
 
 def _template_path(
     path: str,
-    variables: dict[str, Any],
-    fields: list[dict[str, Any]],
+    variables: JSONObject,
+    fields: list[JSONObject],
     assumed: list[str],
     taken: set[str],
 ) -> str:

@@ -1,0 +1,26 @@
+"""The vault's contexts: the associated data that binds each ciphertext to its row and column,
+so a ciphertext cannot be moved to another row or column. The one definition that writers,
+readers and key rotation (`store.encrypted`) share.
+"""
+
+from __future__ import annotations
+
+
+def signing_key_context(kid: str) -> str:
+    """The API token signing key's private PEM (`signing_keys.private_key_ct`)."""
+    return f"signing_key:{kid}"
+
+
+def connection_context(connection_id: str) -> str:
+    """A connection's OAuth client secret (`connections.secret_ct`)."""
+    return f"connection:{connection_id}:client_secret"
+
+
+def account_context(account_id: str) -> str:
+    """A connected account's credentials blob (`connected_accounts.secret_ct`)."""
+    return f"account:{account_id}:credentials"
+
+
+def flow_context(flow_id: str) -> str:
+    """An authorization in progress: PKCE verifier, values, pending tokens (`auth_flows`)."""
+    return f"flow:{flow_id}"

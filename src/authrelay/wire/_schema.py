@@ -1,0 +1,23 @@
+"""What the wire types share: JSON Schema keywords attached to a field, and the names of
+the two shapes that are not ours to declare (arbitrary JSON and timestamps)."""
+
+from typing import Annotated, Any, TypeAlias
+
+
+class Schema:
+    """JSON Schema keywords for one field beyond what its type says, used as
+    `Annotated[str, Schema(format="date-time")]` (description, pattern, limits …)."""
+
+    def __init__(self, **keywords: object) -> None:
+        self.keywords = keywords
+
+    def __repr__(self) -> str:
+        return f"Schema({self.keywords!r})"
+
+
+#: A JSON object whose shape the API does not fix: a tool's definition, a provider's
+#: user-info answer, a JWK, an account's api_config (any JSON value the caller stored).
+JSONObject: TypeAlias = dict[str, Any]
+
+#: An RFC 3339 time in UTC, written with a trailing `Z`.
+Timestamp: TypeAlias = Annotated[str, Schema(format="date-time")]

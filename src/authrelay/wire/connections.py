@@ -1,0 +1,59 @@
+"""A connection (an environment's app registration with a provider) as the API answers it."""
+
+from typing import Literal, NotRequired
+
+from typing_extensions import TypedDict
+
+from authrelay.wire._schema import JSONObject, Timestamp
+
+ConnectionType = Literal["OAUTH", "BASIC", "BEARER", "API_KEY", "TOKEN_EXCHANGE"]
+ConnectionStatus = Literal["COMPLETED", "DRAFT"]
+
+
+class ConnectionOAuthConfigBody(TypedDict, total=False):
+    """Never carries the client secret."""
+
+    client_id: str
+    scopes: list[str]
+    redirect_uri: str
+    authorize_uri: str | None
+    token_uri: str | None
+    user_info_uri: str
+    required_scopes: list[str]
+    pkce_enabled: bool
+    custom_scope_name: str
+    token_endpoint_auth_method: str
+    prompt: str
+    access_type: str
+    scope_selection_allowed: bool
+    use_platform_creds: bool
+
+
+class ConnectionBody(TypedDict):
+    id: str
+    type: ConnectionType
+    status: ConnectionStatus
+    enabled: bool
+    provider_key: str
+    key_id: str
+    auth_mode: NotRequired[str]
+    create_time: NotRequired[Timestamp | None]
+    update_time: NotRequired[Timestamp | None]
+    oauth_config: NotRequired[ConnectionOAuthConfigBody | None]
+    static_config: NotRequired[JSONObject | None]
+    resolved_proxy_url: NotRequired[str]
+
+
+class ConnectionResponse(TypedDict):
+    connection: ConnectionBody
+
+
+class ListConnectionsResponse(TypedDict):
+    connections: list[ConnectionBody]
+    next_page_token: str
+    total_size: NotRequired[int]
+
+
+class ToggleConnectionResponse(TypedDict):
+    enabled: bool
+    error_message: str

@@ -1,0 +1,113 @@
+"""Tools (Scalekit's `toolsTool`, plus authrelay's binding and source) and the calls on them."""
+
+from typing import Literal, NotRequired
+
+from typing_extensions import TypedDict
+
+from authrelay.wire._schema import JSONObject, Timestamp
+
+
+class ToolBody(TypedDict):
+    """Scalekit's toolsTool; `binding` and `source` only in the full view."""
+
+    id: str
+    provider: str
+    definition: JSONObject
+    metadata: JSONObject
+    tags: list[str]
+    is_default: bool
+    updated_at: Timestamp
+    binding: NotRequired[JSONObject]
+    source: NotRequired[str]
+
+
+class ToolResponse(TypedDict):
+    tool: ToolBody
+
+
+class ListToolsResponse(TypedDict):
+    """With `summary`, `tool_names` instead of `tools`."""
+
+    tools: NotRequired[list[ToolBody]]
+    tool_names: NotRequired[list[str]]
+    next_page_token: str
+    prev_page_token: NotRequired[str]
+    total_size: NotRequired[int]
+
+
+class ScopedToolBody(TypedDict):
+    connected_account_id: str
+    identifier: str
+    tool: ToolBody
+
+
+class ListScopedToolsResponse(TypedDict):
+    tools: list[ScopedToolBody]
+    next_page_token: str
+    prev_page_token: NotRequired[str]
+    total_size: NotRequired[int]
+
+
+class ToolSearchResultBody(TypedDict):
+    score: float
+    tool: ToolBody
+
+
+class SearchToolsResponse(TypedDict):
+    results: list[ToolSearchResultBody]
+    total_size: int
+
+
+class ToolUpdateBody(TypedDict):
+    """A tool a sync changed, and which of its parts."""
+
+    name: str
+    fields: list[str]
+
+
+class SyncToolsResponse(TypedDict):
+    provider: str
+    created: list[str]
+    updated: list[ToolUpdateBody]
+    deleted: list[str]
+    unchanged: list[str]
+    dry_run: bool
+
+
+class ExecuteToolResponse(TypedDict):
+    data: JSONObject
+    execution_id: str
+
+
+class ToolRequest(TypedDict):
+    provider: str
+    definition: JSONObject
+    binding: JSONObject
+    metadata: NotRequired[JSONObject]
+    tags: NotRequired[list[str]]
+
+
+class SearchToolsRequest(TypedDict):
+    query: str
+    providers: NotRequired[list[str]]
+    limit: NotRequired[int]
+
+
+class SyncToolsRequest(TypedDict):
+    provider: str
+    tools: list[JSONObject]
+    prune: NotRequired[Literal["none", "source", "all"]]
+    source: NotRequired[Literal["api", "file", "openapi", "promote"]]
+    dry_run: NotRequired[bool]
+
+
+class ExecuteToolRequest(TypedDict):
+    tool_name: str
+    params: NotRequired[JSONObject]
+    tool_input: NotRequired[JSONObject]
+    connected_account_id: NotRequired[str]
+    identifier: NotRequired[str]
+    connector: NotRequired[str]
+    agent_run_id: NotRequired[str]
+    organization_id: NotRequired[str]
+    user_id: NotRequired[str]
