@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import authrelay
-from authrelay.providers.diff import definition_of
+from authrelay_client.providers.diff import definition_of
 from tests.cli.helpers import InProcess, ok, one_error
 from tests.support.servers import Server
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import authrelay
-from authrelay.client.models import ToggleConnectionResponse
+from authrelay_client.models import ToggleConnectionResponse
 from tests.api.resources import oauth_provider
 from tests.support.servers import Server, create_client, create_environment, run_cli
 from tests.support.upstream import RecordingUpstream, provider_definition
@@ -368,7 +368,7 @@ def test_revoked_client_and_error_mapping(server: Server) -> None:
 
 
 def test_error_factory() -> None:
-    from authrelay.client._exceptions import api_error
+    from authrelay_client._exceptions import api_error
 
     assert type(api_error(400, {"code": 3, "message": "m"})) is authrelay.InvalidArgumentError
     assert type(api_error(500, {})) is authrelay.InternalError  # code derived from the status

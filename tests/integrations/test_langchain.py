@@ -1,4 +1,4 @@
-"""`authrelay.integrations.langchain` against the real server and a recording upstream,
+"""`authrelay_client.integrations.langchain` against the real server and a recording upstream,
 driven by langchain-core's fake chat model (a scripted tool call) and by the tools'
 `invoke`/`ainvoke`: no model, real LangChain tool plumbing."""
 
@@ -14,8 +14,8 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 import authrelay
-from authrelay.integrations._common import AgentTool
-from authrelay.integrations.langchain import aget_tools, get_tools, to_structured_tool
+from authrelay_client.integrations._common import AgentTool
+from authrelay_client.integrations.langchain import aget_tools, get_tools, to_structured_tool
 from tests.integrations.helpers import second_account, setup_user
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream

@@ -1,4 +1,4 @@
-"""`authrelay.integrations.openai` against the real server and a recording upstream: the
+"""`authrelay_client.integrations.openai` against the real server and a recording upstream: the
 tools in both of OpenAI's formats (checked with the `openai` package's own types), and the
 model's tool calls built as the SDK parses them from an API answer (no model)."""
 
@@ -19,8 +19,8 @@ from openai.types.responses.response_input_param import FunctionCallOutput
 from pydantic import TypeAdapter
 
 import authrelay
-from authrelay.integrations._common import safe_name
-from authrelay.integrations.openai import OpenAITools
+from authrelay_client.integrations._common import safe_name
+from authrelay_client.integrations.openai import OpenAITools
 from tests.integrations.helpers import setup_user
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import authrelay
-from authrelay.client._exceptions import InvalidArgumentError, NotFoundError
+from authrelay_client._exceptions import InvalidArgumentError, NotFoundError
 from tests.mcp.helpers import mcp_session, setup_config
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream

@@ -10,9 +10,9 @@ from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any, cast
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.oauth.refresh import Refresher
 from authrelay.proxy.routes import Route
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 
 
 class _Stop(Exception):

@@ -8,9 +8,9 @@ import tracemalloc
 from typing import Any
 
 from authrelay.errors import NotFound
-from authrelay.providers.model import AuthPattern
 from authrelay.proxy.cache import BoundedCache, Negative, ProxyCache, route_entry_size
 from authrelay.proxy.routes import Route
+from authrelay_client.providers.model import AuthPattern
 
 
 def _cache(entries: int, size: int) -> BoundedCache[str, str]:

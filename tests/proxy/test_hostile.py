@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.proxy.guard import (
     BlockedAddress,
     GuardedResolver,
@@ -17,6 +16,7 @@ from authrelay.proxy.guard import (
     check_path,
     ip_allowed,
 )
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 from tests.proxy.helpers import enable, proxy_headers
 from tests.support.rawhttp import send_raw
 from tests.support.servers import Server, create_client

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from authrelay.errors import FieldViolation, InvalidArgument
-from authrelay.providers.model import AuthPattern, InputField, ProviderDefinition
-from authrelay.providers.urls import (
+from authrelay_client.providers.model import AuthPattern, InputField, ProviderDefinition
+from authrelay_client.providers.urls import (
     PLACEHOLDER,
     host_placeholders,
     label_value_problem,

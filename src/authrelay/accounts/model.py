@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, StringConstraints
 
 from authrelay.connections.model import Credential
-from authrelay.providers.model import ScopeName, StrictModel
+from authrelay_client.providers.model import ScopeName, StrictModel
 
 
 def _identifier(value: str) -> str:

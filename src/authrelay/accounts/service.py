@@ -25,7 +25,6 @@ from authrelay.enums import AUTHORIZATION_TYPE
 from authrelay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
 from authrelay.providers.grants import uses_client_credentials
-from authrelay.providers.model import AuthPattern
 from authrelay.providers.service import ResolvedProvider, resolve_provider
 from authrelay.providers.validation import parse_strict
 from authrelay.store import accounts as store
@@ -33,6 +32,7 @@ from authrelay.store import audit
 from authrelay.store import connections as connection_store
 from authrelay.store.db import as_utc, new_id, read_without_lock, utcnow
 from authrelay.store.models import ConnectedAccount, Connection
+from authrelay_client.providers.model import AuthPattern
 
 MAX_PAGE_SIZE = 100
 

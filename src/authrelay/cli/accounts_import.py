@@ -17,7 +17,7 @@ import typer
 from authrelay.cli._lazy import LazyConsole
 
 if TYPE_CHECKING:
-    from authrelay.client._client import AsyncClient
+    from authrelay_client._client import AsyncClient
 
 err = LazyConsole(stderr=True, soft_wrap=True, markup=False)
 
@@ -123,7 +123,7 @@ def read_rows(path: Path) -> list[Row]:
 
 
 async def _create(client: AsyncClient, row: Row, outcome: Outcome) -> None:
-    from authrelay.client._exceptions import AlreadyExistsError, AuthrelayClientError
+    from authrelay_client._exceptions import AlreadyExistsError, AuthrelayClientError
 
     try:
         await client.connected_accounts.create(
@@ -154,7 +154,7 @@ async def import_rows(
     """Create every row with `concurrency` requests in flight."""
     import asyncio
 
-    from authrelay.client._client import AsyncClient
+    from authrelay_client._client import AsyncClient
 
     outcome = Outcome()
     queue: asyncio.Queue[Row] = asyncio.Queue()

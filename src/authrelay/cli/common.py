@@ -18,7 +18,7 @@ import typer
 
 if TYPE_CHECKING:
     from authrelay.cli.profiles import Credentials
-    from authrelay.client._client import Client
+    from authrelay_client._client import Client
 
 ProfileOpt = Annotated[
     str | None,
@@ -53,7 +53,7 @@ def credentials(profile: str | None) -> Credentials:
 
 @contextmanager
 def client(profile: str | None) -> Iterator[tuple[Client, Credentials]]:
-    from authrelay.client._client import Client
+    from authrelay_client._client import Client
 
     creds = credentials(profile)
     with Client(creds.env_url, creds.client_id, creds.client_secret) as sdk:

@@ -15,7 +15,7 @@ from typing import Any
 
 def message_of(exc: BaseException) -> str:
     """The text shown for an error: the server's message and every bad field."""
-    from authrelay.client._exceptions import ApiError
+    from authrelay_client._exceptions import ApiError
 
     if isinstance(exc, ApiError):
         text = exc.message or str(exc)
@@ -41,7 +41,7 @@ def report(exc: BaseException, as_json: bool) -> None:
 def run(app: Callable[[], Any]) -> None:
     """Run the Typer app; turn whatever escapes it into one line and exit 1."""
     from authrelay.cli.profiles import ProfileError
-    from authrelay.client._exceptions import AuthrelayClientError
+    from authrelay_client._exceptions import AuthrelayClientError
 
     as_json = "--json" in sys.argv[1:]
     try:

@@ -20,20 +20,20 @@ from authrelay.cli import common
 from authrelay.cli._lazy import LazyConsole
 from authrelay.cli.errors import message_of
 from authrelay.cli.profiles import Credentials, ProfileError, ProfileStore
-from authrelay.client._exceptions import ApiError, AuthrelayClientError
-from authrelay.providers.diff import (
+from authrelay_client._exceptions import ApiError, AuthrelayClientError
+from authrelay_client.providers.diff import (
     Change,
     definition_of,
     diff_definitions,
     editable,
     scope_changes,
 )
-from authrelay.providers.identifiers import derive_identifier
+from authrelay_client.providers.identifiers import derive_identifier
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from authrelay.client._client import Client
+    from authrelay_client._client import Client
 
 app = typer.Typer(
     help="Custom providers: list, get, diff, create, update, delete, promote, apply, infer.",
@@ -84,7 +84,7 @@ def auth_changed(changes: list[Change]) -> bool:
 @contextmanager
 def _client(profile: str | None) -> Iterator[tuple[Client, Credentials]]:
     creds = _credentials(profile)
-    from authrelay.client._client import Client
+    from authrelay_client._client import Client
 
     with Client(creds.env_url, creds.client_id, creds.client_secret) as client:
         yield client, creds  # errors escaping here are printed by cli.errors.run
@@ -779,8 +779,8 @@ def infer_provider(
     as_json: JsonOpt = False,
 ) -> None:
     """Propose a provider definition from an OpenAPI document and/or API docs."""
-    from authrelay.config import UpstreamAllowlist
     from authrelay.providers.infer import infer
+    from authrelay_client.providers.allowlist import UpstreamAllowlist
 
     if openapi is None and docs is None:
         raise typer.BadParameter("give --openapi and/or --docs")

@@ -26,8 +26,8 @@ from authrelay.cli.providers import (
 from authrelay.tools import DEFAULT_MAX_TOOLS
 
 if TYPE_CHECKING:  # imported when a command needs them (fast --help)
-    from authrelay.client._client import Client
-    from authrelay.client.models import ToolSyncResult
+    from authrelay_client._client import Client
+    from authrelay_client.models import ToolSyncResult
 
 app = typer.Typer(help="Tools: list, get, import from OpenAPI, delete, call.", no_args_is_help=True)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, StringConstraints
 
-from authrelay.providers.model import ScopeName, StrictModel
+from authrelay_client.providers.model import ScopeName, StrictModel
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 READ_ONLY = {

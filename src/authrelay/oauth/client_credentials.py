@@ -21,16 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.connections.service import secret_context as connection_context
 from authrelay.errors import FailedPrecondition, Unavailable
 from authrelay.oauth import rfc6749
 from authrelay.oauth.params import token_params
 from authrelay.oauth.tokens import fill, stored_tokens
 from authrelay.providers.grants import CLIENT_FIELDS, uses_client_credentials
-from authrelay.providers.model import AuthPattern
 from authrelay.store.models import ConnectedAccount, Connection
 from authrelay.vault import KeyRing
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.model import AuthPattern
 
 if TYPE_CHECKING:
     from authrelay.oauth.refresh import Refresher

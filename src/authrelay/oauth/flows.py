@@ -43,14 +43,14 @@ from authrelay.oauth.tokens import (
     public_user_info,
 )
 from authrelay.providers.grants import uses_client_credentials
-from authrelay.providers.model import InputField, StrictModel
-from authrelay.providers.urls import check_upstream_url
 from authrelay.providers.validation import parse_strict
 from authrelay.store import accounts as account_store
 from authrelay.store import audit
 from authrelay.store import cache as cache_store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import AuthFlow, ConnectedAccount
+from authrelay_client.providers.model import InputField, StrictModel
+from authrelay_client.providers.urls import check_upstream_url
 
 LINK_PATH = "/connect/"
 

@@ -15,10 +15,10 @@ from typing import Any
 
 from authrelay.accounts import credentials
 from authrelay.errors import FieldViolation, InvalidArgument
-from authrelay.providers.model import AuthPattern, InputField, ProviderDefinition
-from authrelay.providers.urls import PLACEHOLDER
 from authrelay.store.models import AuthFlow, ConnectedAccount
 from authrelay.vault import KeyRing
+from authrelay_client.providers.model import AuthPattern, InputField, ProviderDefinition
+from authrelay_client.providers.urls import PLACEHOLDER
 
 LINK_API_CONFIG_AT = "api_config"
 

@@ -26,7 +26,6 @@ from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authrelay.accounts.service import secret_context as account_context
-from authrelay.config import UpstreamAllowlist
 from authrelay.context import Invalidate
 from authrelay.errors import NotFound, Unavailable
 from authrelay.oauth import client_credentials, exchange_renewal, rfc6749
@@ -39,6 +38,7 @@ from authrelay.store import cache as cache_store
 from authrelay.store.db import as_utc, utcnow
 from authrelay.store.models import ConnectedAccount, Connection
 from authrelay.vault import KeyRing
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 
 log = logging.getLogger("authrelay.oauth")
 LEASE_SECONDS = 30

@@ -9,16 +9,16 @@ from typing import Any
 
 from authrelay.accounts.credentials import oauth_placeholder_values
 from authrelay.accounts.service import secret_context as account_context
-from authrelay.config import UpstreamAllowlist
 from authrelay.connections.service import secret_context as connection_context
 from authrelay.errors import FailedPrecondition
 from authrelay.oauth.params import token_params
 from authrelay.oauth.rfc6749 import ClientConfig, TokenSet
-from authrelay.providers.model import AuthPattern
-from authrelay.providers.urls import fill_placeholders
 from authrelay.store.db import utcnow
 from authrelay.store.models import ConnectedAccount, Connection
 from authrelay.vault import KeyRing
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.model import AuthPattern
+from authrelay_client.providers.urls import fill_placeholders
 
 
 def fill(template: str, values: dict[str, str], allowlist: UpstreamAllowlist | None = None) -> str:

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
-from authrelay.config import UpstreamAllowlist
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _SCHEME_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")

@@ -13,7 +13,6 @@ from yarl import URL
 
 from authrelay.accounts.credentials import oauth_placeholder_values
 from authrelay.accounts.service import secret_context
-from authrelay.config import UpstreamAllowlist
 from authrelay.errors import (
     AuthrelayError,
     FailedPrecondition,
@@ -24,9 +23,7 @@ from authrelay.errors import (
 from authrelay.oauth.exchange_renewal import stored_token
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.injection_rules import CREDENTIAL_VALUES
-from authrelay.providers.model import AuthPattern, RetryPolicy
 from authrelay.providers.service import ResolvedProvider, parse_stored
-from authrelay.providers.urls import HostNotAllowed, fill_placeholders
 from authrelay.proxy.cache import BoundedCache, text_size
 from authrelay.proxy.guard import BlockedAddress, check_host
 from authrelay.proxy.inject import credential_header
@@ -34,6 +31,9 @@ from authrelay.proxy.placement import Headers, query_pair, request_headers, temp
 from authrelay.store.db import as_utc
 from authrelay.store.proxy_targets import ProxyTarget, SessionReader, TargetReader
 from authrelay.vault import KeyRing
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.model import AuthPattern, RetryPolicy
+from authrelay_client.providers.urls import HostNotAllowed, fill_placeholders
 
 
 class PlaceholderRejected(AuthrelayError):

@@ -14,7 +14,6 @@ from jsonschema import Draft202012Validator
 
 from authrelay.errors import AuthrelayError, FieldViolation, InvalidArgument, NotFound
 from authrelay.observability import log_line
-from authrelay.providers.identifiers import derive_identifier
 from authrelay.proxy.call import call_upstream
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
@@ -24,6 +23,7 @@ from authrelay.tools.binding import build_request
 from authrelay.tools.cache import CachedTool
 from authrelay.tools.model import Binding
 from authrelay.tools.upstream import result_of
+from authrelay_client.providers.identifiers import derive_identifier
 
 if TYPE_CHECKING:
     from authrelay.runtime import Runtime

@@ -18,7 +18,6 @@ from authrelay.errors import (
     NotFound,
     PermissionDenied,
 )
-from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.service import resolve_provider
 from authrelay.store import audit
 from authrelay.store import cache as cache_store
@@ -28,6 +27,7 @@ from authrelay.store.models import Tool
 from authrelay.tools.builtin import builtin_by_name, is_builtin
 from authrelay.tools.model import ToolInput, validate_tool
 from authrelay.tools.views import full_json, input_json
+from authrelay_client.providers.identifiers import derive_identifier
 
 Source = Literal["api", "file", "openapi", "promote"]
 Prune = Literal["none", "source", "all"]

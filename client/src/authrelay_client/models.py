@@ -3,7 +3,7 @@
 Every model accepts fields it does not know (`extra="allow"`), so an older client keeps
 working against a newer server; unknown fields stay reachable as attributes and in
 `model_dump()`. The provider *definition* (what create and update accept) is the server's
-own model, `authrelay.providers.model.ProviderDefinition`, re-exported here.
+own model, `authrelay_client.providers.model.ProviderDefinition`, re-exported here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from authrelay.providers.model import ProviderDefinition
+from authrelay_client.providers.model import ProviderDefinition
 
 __all__ = [
     "AuthorizationLink",

@@ -1,6 +1,6 @@
-"""authrelay's tools as LangChain tools (`pip install 'authrelay[langchain]'`).
+"""authrelay's tools as LangChain tools (`pip install 'authrelay-client[langchain]'`).
 
-    from authrelay.integrations.langchain import get_tools
+    from authrelay_client.integrations.langchain import get_tools
     tools = get_tools(client, identifier="user@example.com")
     model = ChatOpenAI(...).bind_tools(tools)
     ...
@@ -23,10 +23,9 @@ from typing import Any, cast
 
 from langchain_core.tools import StructuredTool, ToolException
 
-from authrelay.client._client import AsyncClient, Client
-from authrelay.client._exceptions import AuthrelayClientError
-from authrelay.client.models import ExecuteToolResponse
-from authrelay.integrations._common import (
+from authrelay_client._client import AsyncClient, Client
+from authrelay_client._exceptions import AuthrelayClientError
+from authrelay_client.integrations._common import (
     AgentTool,
     aexecute,
     aload,
@@ -37,6 +36,7 @@ from authrelay.integrations._common import (
     result_text,
     scope,
 )
+from authrelay_client.models import ExecuteToolResponse
 
 __all__ = ["AuthrelayStructuredTool", "aget_tools", "get_tools", "to_structured_tool"]
 

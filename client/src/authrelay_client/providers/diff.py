@@ -132,8 +132,8 @@ def normalized(definition: dict[str, Any]) -> dict[str, Any]:
     definition the model refuses is returned as it is (the server will name its errors)."""
     from pydantic import ValidationError
 
-    from authrelay.config import AllowAnyHost
-    from authrelay.providers.model import ProviderDefinition
+    from authrelay_client.providers.allowlist import AllowAnyHost
+    from authrelay_client.providers.model import ProviderDefinition
 
     try:
         model = ProviderDefinition.model_validate(

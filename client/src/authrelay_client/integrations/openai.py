@@ -1,8 +1,8 @@
 """authrelay's tools in OpenAI's function-calling format, and a runner for the model's tool
-calls. The format needs no package; `pip install 'authrelay[openai]'` brings the `openai`
+calls. The format needs no package; `pip install 'authrelay-client[openai]'` brings the `openai`
 SDK whose answers `run` takes.
 
-    from authrelay.integrations.openai import OpenAITools
+    from authrelay_client.integrations.openai import OpenAITools
     tools = OpenAITools.load(client, identifier="user@example.com")
     completion = openai_client.chat.completions.create(
         model=..., messages=messages, tools=tools.chat_completions())
@@ -28,9 +28,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from authrelay.client._client import AsyncClient, Client
-from authrelay.client._exceptions import AuthrelayClientError
-from authrelay.integrations._common import (
+from authrelay_client._client import AsyncClient, Client
+from authrelay_client._exceptions import AuthrelayClientError
+from authrelay_client.integrations._common import (
     AgentTool,
     aexecute,
     aload,
