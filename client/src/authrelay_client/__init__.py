@@ -10,9 +10,9 @@ The names below are imported on first use (PEP 562): the server imports the defi
 contract (`authrelay_client.providers`) at start, and its CLI should not pay for httpx and
 the client's models then."""
 
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from authrelay_client._client import AsyncClient, Client
     from authrelay_client._exceptions import (
         AlreadyExistsError,
@@ -83,7 +83,7 @@ _SOURCES = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in __all__ and name != "__version__":
         import importlib
 

@@ -63,8 +63,8 @@ def value_problem(name: str, value: str, host_names: set[str]) -> str | None:
         problem = label_value_problem(value)
         if problem:
             return problem
-    # IPv6 literals pass the host-name check of providers/urls.py, but "::1" or "[::1]"
-    # inside a URL template such as https://{{domain}}.example.com breaks the authority.
+    # IPv6 literals pass the host-name check of authrelay_client.providers.urls, but "::1" or
+    # "[::1]" inside a URL template such as https://{{domain}}.example.com breaks the authority.
     if name == "domain" and any(ch in value for ch in ":[]"):
         return "must be a host name (letters, digits, hyphens and dots; no port, path or '@')"
     return placeholder_value_problem(name, value)
