@@ -1,4 +1,4 @@
-"""The google.rpc codes written once (`authrelay.codes.Code`) and read the same way by the
+"""The google.rpc codes written once (`authrelay_client.codes.Code`) and read the same way by the
 server's errors, the SDK and the CLI."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import authrelay.codes
 import authrelay.errors as server_errors
+import authrelay_client.codes
 from authrelay.cli.errors import _code_of
-from authrelay.client._exceptions import BY_CODE, ApiError, api_error
-from authrelay.codes import Code
+from authrelay_client._exceptions import BY_CODE, ApiError, api_error
+from authrelay_client.codes import Code
 
 
 def test_numbers_names_and_statuses() -> None:
@@ -77,7 +77,7 @@ def test_the_cli_names_the_code() -> None:
 
 
 def test_codes_module_imports_nothing_of_authrelay() -> None:
-    tree = ast.parse(Path(authrelay.codes.__file__).read_text(encoding="utf-8"))
+    tree = ast.parse(Path(authrelay_client.codes.__file__).read_text(encoding="utf-8"))
     nodes = list(ast.walk(tree))
     modules = {n.module for n in nodes if isinstance(n, ast.ImportFrom)}
     modules |= {a.name for n in nodes if isinstance(n, ast.Import) for a in n.names}

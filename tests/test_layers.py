@@ -47,19 +47,13 @@ LAYER_OF: dict[str, str] = {
     "authrelay.enums": "foundation",
     "authrelay.pagination": "foundation",
     "authrelay.observability": "foundation",
-    "authrelay.codes": "foundation",  # the google.rpc codes (moves into authrelay_client)
     "authrelay.http_headers": "foundation",  # one Bearer and one Host parser
     "authrelay.asgi_errors": "foundation",  # one error answer for the plain-ASGI apps
     "authrelay.bounded_cache": "foundation",
     "authrelay.netguard": "foundation",  # the network guard: proxy and OAuth alike
-    "authrelay.wire.*": "foundation",  # the API's bodies as TypedDicts (typing only)
     # ------------------------------------------------------------------ pure domain
     "authrelay.context": "domain",  # ServiceContext: settings, key ring, catalog
     "authrelay.providers": "domain",
-    "authrelay.providers.model": "domain",
-    "authrelay.providers.urls": "domain",
-    "authrelay.providers.diff": "domain",
-    "authrelay.providers.identifiers": "domain",
     "authrelay.providers.validation": "domain",
     "authrelay.providers.grants": "domain",
     "authrelay.providers.injection_rules": "domain",
@@ -252,7 +246,11 @@ def layer_of(module: str, table: Mapping[str, str]) -> str | None:
 
 
 def _package(module: str) -> str:
-    """The unit of the cycle rule: `authrelay.<package>` (or the top-level module)."""
+    """The unit of the cycle rule: `authrelay.<package>` (or the top-level module); the
+    SDK's distribution is one package (its private modules refer to each other, as httpx's
+    do)."""
+    if module.split(".")[0] in SDK_PACKAGES:
+        return module.split(".")[0]
     return ".".join(module.split(".")[:2])
 
 

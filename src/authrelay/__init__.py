@@ -1,34 +1,35 @@
-"""authrelay: a self-hostable agent auth server, and its Python client."""
+"""authrelay: a self-hostable agent auth server. The Python client is the `authrelay-client`
+distribution (`authrelay_client`); `authrelay.Client` and friends mirror it."""
 
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from authrelay.client._client import AsyncClient, Client
-    from authrelay.client._exceptions import (
+    from authrelay_client import (
         AlreadyExistsError,
         APIConnectionError,
         ApiError,
         APITimeoutError,
+        AsyncClient,
         AuthenticationError,
+        AuthorizationLink,
         AuthrelayClientError,
+        Client,
+        Code,
         ConfigurationError,
+        ConnectedAccount,
+        Connection,
         DeadlineExceededError,
         FailedPreconditionError,
         InternalError,
         InvalidArgumentError,
         NotFoundError,
         PermissionDeniedError,
+        Provider,
+        ProviderDefinition,
         ProxyError,
         UnauthenticatedError,
         UnavailableError,
         UnimplementedError,
-    )
-    from authrelay.client.models import (
-        AuthorizationLink,
-        ConnectedAccount,
-        Connection,
-        Provider,
-        ProviderDefinition,
     )
 
 __version__ = "0.1.0"
@@ -44,6 +45,7 @@ __all__ = [
     "AuthorizationLink",
     "AuthrelayClientError",
     "Client",
+    "Code",
     "ConfigurationError",
     "ConnectedAccount",
     "Connection",
@@ -63,24 +65,13 @@ __all__ = [
 ]
 
 
-# Imported on first use (PEP 562), so the CLI and the server do not load the SDK (httpx).
-_LAZY = {
-    "AsyncClient": "authrelay.client._client",
-    "Client": "authrelay.client._client",
-    "AuthorizationLink": "authrelay.client.models",
-    "ConnectedAccount": "authrelay.client.models",
-    "Connection": "authrelay.client.models",
-    "Provider": "authrelay.client.models",
-    "ProviderDefinition": "authrelay.client.models",
-}
-
-
+# The SDK lives in the `authrelay-client` distribution (`authrelay_client`); these names
+# mirror it, imported on first use (PEP 562) so the CLI and the server do not load it (httpx).
 def __getattr__(name: str) -> Any:
     if name in __all__ and name != "__version__":
-        import importlib
+        import authrelay_client
 
-        module = importlib.import_module(_LAZY.get(name, "authrelay.client._exceptions"))
-        value = getattr(module, name)
+        value = getattr(authrelay_client, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'authrelay' has no attribute {name!r}")

@@ -7,7 +7,7 @@ from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_
 from authrelay.store import AsyncSession
 from authrelay.store import audit as store
 from authrelay.store.db import as_utc
-from authrelay.wire import ListAuditLogsResponse
+from authrelay_client.wire import ListAuditLogsResponse
 
 
 async def list_audit_log(

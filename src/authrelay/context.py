@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.providers.catalog import Catalog
 from authrelay.vault import KeyRing
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 
 #: drops this process's cached lookups after a change it committed; given the generation
 #: the change moved to (None: not known), so that the process's own poll does not drop

@@ -24,8 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from authrelay.codes import Code
-from authrelay.wire import BadRequestBody, FieldViolationBody, StatusBody, UpstreamResponseBody
+from authrelay_client.codes import Code
+from authrelay_client.wire import (
+    BadRequestBody,
+    FieldViolationBody,
+    StatusBody,
+    UpstreamResponseBody,
+)
 
 MAX_VIOLATIONS = 100  # listed in one error; one more entry says how many were left out
 MAX_FIELD_CHARS = 200  # an echoed field name (a key sent by the client can be any length)

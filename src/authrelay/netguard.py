@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
-from authrelay.config import UpstreamAllowlist
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -26,7 +26,7 @@ from authrelay.errors import (
     clip,
 )
 from authrelay.providers.validation import format_loc
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 #: scope key the server's HTTP protocol (`transport`) sets when the body timeout closed the
 #: request, so that an unfinished body is answered 408 rather than 499

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from authrelay.codes import Code
 from authrelay.observability import count_closed
 from authrelay.request_body import TIMED_OUT
+from authrelay_client.codes import Code
 
 if TYPE_CHECKING:
     from uvicorn.config import Config

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from authrelay.providers.identifiers import derive_identifier
+from authrelay_client.providers.identifiers import derive_identifier
 from tests.support.servers import Server
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "examples"

@@ -1,7 +1,7 @@
-"""`authrelay.wire` stands alone (it will ship with the client), and `openapi/typed.py`
+"""`authrelay_client.wire` stands alone (it ships with the client), and `openapi/typed.py`
 turns its TypedDicts into the JSON Schema the document serves.
 
-No `from __future__ import annotations` here nor in `authrelay.wire`: with string
+No `from __future__ import annotations` here nor in `authrelay_client.wire`: with string
 annotations a TypedDict cannot tell `NotRequired` fields (its `__required_keys__` would be
 wrong), so the wire modules are checked for it too."""
 
@@ -12,11 +12,11 @@ from typing import Annotated, Literal, NotRequired
 import pytest
 from typing_extensions import TypedDict
 
-import authrelay.wire
+import authrelay_client.wire
 from authrelay.openapi.typed import Components, component_name
-from authrelay.wire import Schema, Timestamp
+from authrelay_client.wire import Schema, Timestamp
 
-WIRE = Path(authrelay.wire.__file__).parent
+WIRE = Path(authrelay_client.wire.__file__).parent
 
 
 @pytest.mark.parametrize("path", sorted(WIRE.glob("*.py")), ids=lambda p: p.name)
@@ -31,9 +31,9 @@ def test_wire_imports_only_typing(path: Path) -> None:
         else:
             continue
         for name in names:
-            assert name in {"typing", "typing_extensions"} or name.startswith("authrelay.wire"), (
-                f"{path.name}:{node.lineno} imports {name}"
-            )
+            assert name in {"typing", "typing_extensions"} or name.startswith(
+                "authrelay_client.wire"
+            ), f"{path.name}:{node.lineno} imports {name}"
 
 
 class InnerBody(TypedDict):

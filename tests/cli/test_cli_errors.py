@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import authrelay
+import authrelay_client
 from authrelay.cli.main import main
 from tests.conftest import ONE_BACKEND
 from tests.support.servers import Server, free_port
@@ -181,32 +181,32 @@ def test_sdk_raises_its_own_errors(
 ) -> None:
     client_id, secret = dev_client["client_id"], dev_client["client_secret"]
     down = f"http://127.0.0.1:{free_port()}"
-    with authrelay.Client(down, client_id, secret) as client:
-        with pytest.raises(authrelay.APIConnectionError) as caught:
+    with authrelay_client.Client(down, client_id, secret) as client:
+        with pytest.raises(authrelay_client.APIConnectionError) as caught:
             client.providers.list()
     assert caught.value.url == f"{down}/oauth/token" and "cannot reach" in str(caught.value)
     tls = f"https://127.0.0.1:{server.port}"
-    with authrelay.Client(tls, client_id, secret) as client:
-        with pytest.raises(authrelay.APIConnectionError, match="TLS failure"):
+    with authrelay_client.Client(tls, client_id, secret) as client:
+        with pytest.raises(authrelay_client.APIConnectionError, match="TLS failure"):
             client.connections.list()
     silent = f"http://127.0.0.1:{silent_port}"
-    with authrelay.Client(silent, client_id, secret, timeout=0.3) as client:
-        with pytest.raises(authrelay.APITimeoutError):
+    with authrelay_client.Client(silent, client_id, secret, timeout=0.3) as client:
+        with pytest.raises(authrelay_client.APITimeoutError):
             client.connected_accounts.list()
-    with pytest.raises(authrelay.ConfigurationError, match="must start with"):
-        authrelay.Client(f"127.0.0.1:{server.port}", client_id, secret)
-    with authrelay.Client(server.url, client_id, secret) as client:
+    with pytest.raises(authrelay_client.ConfigurationError, match="must start with"):
+        authrelay_client.Client(f"127.0.0.1:{server.port}", client_id, secret)
+    with authrelay_client.Client(server.url, client_id, secret) as client:
         client.providers.list()  # a working exchange, then the server goes away mid-use
         client._auth.credentials.env_url = down
-        with pytest.raises(authrelay.APIConnectionError):
+        with pytest.raises(authrelay_client.APIConnectionError):
             client.actions.request("c", "u", "/x")
 
 
 @ONE_BACKEND
 async def test_async_sdk_raises_its_own_errors(dev_client: dict[str, str]) -> None:
     down = f"http://127.0.0.1:{free_port()}"
-    async with authrelay.AsyncClient(
+    async with authrelay_client.AsyncClient(
         down, dev_client["client_id"], dev_client["client_secret"]
     ) as client:
-        with pytest.raises(authrelay.APIConnectionError):
+        with pytest.raises(authrelay_client.APIConnectionError):
             await client.providers.list()

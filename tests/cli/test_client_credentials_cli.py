@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import authrelay
+import authrelay_client
 from tests.cli.helpers import cli
 from tests.support.oauth_server import OAuthServer, start_oauth_server
 from tests.support.servers import Server
@@ -85,7 +85,9 @@ def test_sdk_end_to_end_and_cli_diff_and_promote(
     name = f"Cli Machine {unique}"
     ident = f"climachine{unique}"
     conn = f"clicc-{unique}"
-    with authrelay.Client(server.url, dev_client["client_id"], dev_client["client_secret"]) as sdk:
+    with authrelay_client.Client(
+        server.url, dev_client["client_id"], dev_client["client_secret"]
+    ) as sdk:
         provider = sdk.providers.create(_definition(name, machine_as))
         oauth = provider.auth_patterns[0]["oauth_config"]
         assert oauth["grant_type"] == "client_credentials"
@@ -130,7 +132,7 @@ def test_sdk_end_to_end_and_cli_diff_and_promote(
     assert promoted.returncode == 0 and "✅ created" in promoted.stdout, (
         promoted.stdout + promoted.stderr
     )
-    with authrelay.Client(
+    with authrelay_client.Client(
         server.url, prod_client["client_id"], prod_client["client_secret"]
     ) as prod:
         copied = prod.providers.get(ident).auth_patterns[0]["oauth_config"]

@@ -13,6 +13,7 @@ from pathlib import Path
 import typer.main
 
 import authrelay
+import authrelay_client
 from authrelay.cli.main import app
 from tests.cli.helpers import InProcess, cli, ok, one_error
 from tests.support.cli import cli_env, run_authrelay
@@ -148,7 +149,9 @@ def test_link_expiry_is_a_datetime(server: Server, dev_client: dict[str, str], u
         "auth_patterns": [{"type": "BEARER", "fields": [{"field_name": "token"}]}],
         "proxy_url": "https://api.example.com",
     }
-    with authrelay.Client(server.url, dev_client["client_id"], dev_client["client_secret"]) as c:
+    with authrelay_client.Client(
+        server.url, dev_client["client_id"], dev_client["client_secret"]
+    ) as c:
         c.providers.create(definition)
         c.connections.create(f"expiry{unique}", f"expiry-{unique}")
         link = c.actions.get_authorization_link(f"expiry-{unique}", "ann@example.com")

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-import authrelay
-from authrelay.providers.diff import definition_of
+import authrelay_client
+from authrelay_client.providers.diff import definition_of
 from tests.cli.helpers import InProcess, ok, one_error
 from tests.support.servers import Server
 
@@ -69,7 +69,7 @@ def test_get_output_round_trips(
     # CLI calls each would take minutes) goes through the same `get` rendering
     # (`definition_of`, checked equal to `get`'s output below) and the SDK's create.
     sample = _sample(builtins)
-    with authrelay.Client(
+    with authrelay_client.Client(
         server.url, dev_client["client_id"], dev_client["client_secret"]
     ) as client:
         for index, provider in enumerate(builtins):
@@ -108,7 +108,7 @@ def test_get_output_round_trips(
         assert "nothing to change" in same
     # `delete` through the CLI once; the other copies through the SDK.
     ok(run("providers", "delete", made[0], "--yes"))
-    with authrelay.Client(
+    with authrelay_client.Client(
         server.url, dev_client["client_id"], dev_client["client_secret"]
     ) as client:
         for ident in made[1:]:

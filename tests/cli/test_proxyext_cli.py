@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from authrelay.cli.tools import credential_params
-from authrelay.client.models import DEFINITION_FIELDS, Provider
+from authrelay_client.models import DEFINITION_FIELDS, Provider
 from tests.cli.helpers import InProcess, ok
 from tests.support.servers import Server
 

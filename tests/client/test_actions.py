@@ -1,4 +1,4 @@
-"""`authrelay.Client` / `AsyncClient`: `actions.request` against the real server, sync and
+"""`authrelay_client.Client` / `AsyncClient`: `actions.request` against the real server, sync and
 async, with token renewal after a 401."""
 
 from __future__ import annotations
@@ -7,24 +7,24 @@ import asyncio
 
 import pytest
 
-import authrelay
+import authrelay_client
 from tests.proxy.helpers import enable
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream, provider_definition
 
 
 def test_public_surface() -> None:
-    assert set(authrelay.__all__) == {
+    assert set(authrelay_client.__all__) == {
         "APIConnectionError", "APITimeoutError",
         "AlreadyExistsError", "ApiError", "AsyncClient", "AuthenticationError",
-        "AuthorizationLink", "AuthrelayClientError", "Client", "ConfigurationError",
+        "AuthorizationLink", "AuthrelayClientError", "Client", "Code", "ConfigurationError",
         "ConnectedAccount", "Connection", "DeadlineExceededError", "FailedPreconditionError",
         "InternalError", "InvalidArgumentError", "NotFoundError", "PermissionDeniedError",
         "Provider", "ProviderDefinition", "ProxyError", "UnauthenticatedError",
         "UnavailableError", "UnimplementedError", "__version__",
     }  # fmt: skip
-    for name in authrelay.__all__:
-        assert hasattr(authrelay, name)
+    for name in authrelay_client.__all__:
+        assert hasattr(authrelay_client, name)
 
 
 def test_sync_request(
@@ -38,7 +38,7 @@ def test_sync_request(
             "user@example.com",
             {"api_key": "sdk-key"},
         )
-    with authrelay.Client(
+    with authrelay_client.Client(
         server.url, dev_client["client_id"], dev_client["client_secret"]
     ) as client:
         upstream.clear()
@@ -70,7 +70,7 @@ def test_sync_request(
             == 404
         )
         # authrelay's own refusals raise
-        with pytest.raises(authrelay.ProxyError) as caught:
+        with pytest.raises(authrelay_client.ProxyError) as caught:
             client.actions.request(f"sdk-{unique}", "nobody", "v1/items")
         assert caught.value.status == 404 and caught.value.code == 5
         # a stale token is renewed once, transparently
@@ -103,7 +103,7 @@ def test_async_request_and_configuration_from_environment(
     monkeypatch.setenv("SCALEKIT_CLIENT_SECRET", dev_client["client_secret"])
 
     async def run() -> None:
-        async with authrelay.AsyncClient() as client:
+        async with authrelay_client.AsyncClient() as client:
             upstream.clear()
             responses = await asyncio.gather(
                 *(client.actions.request(f"asdk-{unique}", "u", f"n/{i}") for i in range(5))
@@ -117,13 +117,13 @@ def test_async_request_and_configuration_from_environment(
 
     asyncio.run(run())
     with (
-        authrelay.Client(server.url, dev_client["client_id"], "wrong") as wrong,
-        pytest.raises(authrelay.AuthenticationError),
+        authrelay_client.Client(server.url, dev_client["client_id"], "wrong") as wrong,
+        pytest.raises(authrelay_client.AuthenticationError),
     ):
         wrong.actions.request("x", "y", "z")
     monkeypatch.delenv("SCALEKIT_CLIENT_SECRET")
-    with pytest.raises(authrelay.ConfigurationError):
-        authrelay.Client()
+    with pytest.raises(authrelay_client.ConfigurationError):
+        authrelay_client.Client()
 
 
 def test_get_authorization_link(
@@ -136,7 +136,7 @@ def test_get_authorization_link(
             "/api/v1/connections",
             json={"provider_key": f"linksdk{unique}", "key_id": f"lsdk-{unique}"},
         )
-    with authrelay.Client(
+    with authrelay_client.Client(
         server.url, dev_client["client_id"], dev_client["client_secret"]
     ) as client:
         link = client.actions.get_authorization_link(
@@ -146,12 +146,12 @@ def test_get_authorization_link(
             user_verify_url="https://app.example.com/v",
         )
         assert link["link"].startswith(f"{server.url}/connect/") and link["expiry"]
-        with pytest.raises(authrelay.ApiError) as caught:
+        with pytest.raises(authrelay_client.ApiError) as caught:
             client.actions.get_authorization_link(f"nope-{unique}", "x")
         assert caught.value.status == 404
 
-    async def run() -> authrelay.AuthorizationLink:
-        async with authrelay.AsyncClient(
+    async def run() -> authrelay_client.AuthorizationLink:
+        async with authrelay_client.AsyncClient(
             server.url, dev_client["client_id"], dev_client["client_secret"]
         ) as client:
             return await client.actions.get_authorization_link(

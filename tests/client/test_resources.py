@@ -8,19 +8,21 @@ from collections.abc import Iterator
 
 import pytest
 
-import authrelay
-from authrelay.client.models import ToggleConnectionResponse
+import authrelay_client
+from authrelay_client.models import ToggleConnectionResponse
 from tests.api.resources import oauth_provider
 from tests.support.servers import Server, create_client, create_environment, run_cli
 from tests.support.upstream import RecordingUpstream, provider_definition
 
 
-def sdk_for(server: Server, credentials: dict[str, str]) -> authrelay.Client:
-    return authrelay.Client(server.url, credentials["client_id"], credentials["client_secret"])
+def sdk_for(server: Server, credentials: dict[str, str]) -> authrelay_client.Client:
+    return authrelay_client.Client(
+        server.url, credentials["client_id"], credentials["client_secret"]
+    )
 
 
 @pytest.fixture
-def client(server: Server, dev_client: dict[str, str]) -> Iterator[authrelay.Client]:
+def client(server: Server, dev_client: dict[str, str]) -> Iterator[authrelay_client.Client]:
     with sdk_for(server, dev_client) as sdk:
         yield sdk
 
@@ -52,11 +54,11 @@ def test_provider_crud_and_pagination(server: Server, unique: str) -> None:
             client.providers.create(https_definition(f"Page {unique} {i}")) for i in range(4)
         ]
         # a server-side model is validated client-side and sent as its stored form
-        model = authrelay.ProviderDefinition.model_validate(
+        model = authrelay_client.ProviderDefinition.model_validate(
             https_definition(f"Model {unique}", description="from a model")
         )
         created.append(client.providers.create(model))
-        assert all(isinstance(p, authrelay.Provider) and p.is_custom for p in created)
+        assert all(isinstance(p, authrelay_client.Provider) and p.is_custom for p in created)
         assert created[-1].description == "from a model" and created[-1].etag
 
         paged = client.providers.list("custom", page_size=2)  # three pages
@@ -72,7 +74,7 @@ def test_provider_crud_and_pagination(server: Server, unique: str) -> None:
         assert first.identifier == created[0].identifier
         assert client.providers.get(created[1].identifier).display_name == f"Page {unique} 1"
         assert client.providers.get(builtins[0].identifier).is_custom is False
-        with pytest.raises(authrelay.NotFoundError) as missing:
+        with pytest.raises(authrelay_client.NotFoundError) as missing:
             client.providers.get(f"nothing {unique}")
         assert missing.value.code == 5 and missing.value.status == 404
 
@@ -83,7 +85,7 @@ def test_provider_crud_and_pagination(server: Server, unique: str) -> None:
         definition["description"] = "changed"
         updated = client.providers.update(first.identifier, definition, etag=first.etag)
         assert updated.description == "changed" and updated.etag != first.etag
-        with pytest.raises(authrelay.FailedPreconditionError) as stale:
+        with pytest.raises(authrelay_client.FailedPreconditionError) as stale:
             client.providers.update(first.identifier, definition, etag=first.etag)
         assert stale.value.status == 412 and stale.value.code == 9
         again = client.providers.update(first.identifier, updated, etag=updated.etag)
@@ -93,13 +95,13 @@ def test_provider_crud_and_pagination(server: Server, unique: str) -> None:
         assert without_etag.display_name == "Renamed"
 
         # the identifier is taken: 409 naming the field
-        with pytest.raises(authrelay.AlreadyExistsError) as taken:
+        with pytest.raises(authrelay_client.AlreadyExistsError) as taken:
             client.providers.create(https_definition(f"Page {unique} 1"))
         assert taken.value.status == 409 and taken.value.code == 6
         assert [v["field"] for v in taken.value.field_violations] == ["display_name"]
 
         # invalid definitions name every bad field
-        with pytest.raises(authrelay.InvalidArgumentError) as invalid:
+        with pytest.raises(authrelay_client.InvalidArgumentError) as invalid:
             client.providers.create(
                 {
                     **https_definition(f"Bad {unique}"),
@@ -111,15 +113,15 @@ def test_provider_crud_and_pagination(server: Server, unique: str) -> None:
         assert {"proxy_url", "metadata.a"} <= fields
 
         # built-in providers cannot be changed
-        with pytest.raises(authrelay.PermissionDeniedError):
+        with pytest.raises(authrelay_client.PermissionDeniedError):
             client.providers.delete(builtins[0].identifier)
 
         # delete: with a stale etag refused, then gone
-        with pytest.raises(authrelay.FailedPreconditionError):
+        with pytest.raises(authrelay_client.FailedPreconditionError):
             client.providers.delete(created[2].identifier, etag=f"{created[2].etag}x")
         for provider in created:
             client.providers.delete(provider.identifier)
-        with pytest.raises(authrelay.NotFoundError):
+        with pytest.raises(authrelay_client.NotFoundError):
             client.providers.delete(created[0].identifier)
         assert client.providers.list("custom", page_size=1) == []
         with pytest.raises(ValueError):
@@ -129,13 +131,13 @@ def test_provider_crud_and_pagination(server: Server, unique: str) -> None:
 
 
 def test_connections_and_accounts(
-    client: authrelay.Client, upstream: RecordingUpstream, unique: str
+    client: authrelay_client.Client, upstream: RecordingUpstream, unique: str
 ) -> None:
     provider = client.providers.create(provider_definition(f"Sdk Conn {unique}", upstream))
     names = [f"sdkc-{unique}-{i}" for i in range(3)]
     connections = [client.connections.create(provider.identifier, key_id=n) for n in names]
     first = connections[0]
-    assert isinstance(first, authrelay.Connection)
+    assert isinstance(first, authrelay_client.Connection)
     assert first.id.startswith("conn_") and first.name == names[0] and first.type == "API_KEY"
     assert first.provider_key == provider.identifier and first.status == "COMPLETED"
 
@@ -145,9 +147,9 @@ def test_connections_and_accounts(
     assert client.connections.get(first.id).key_id == names[0]
     assert client.connections.get(names[0]).id == first.id
     assert client.connections.update(names[0], auth_mode="USER").auth_mode == "USER"
-    with pytest.raises(authrelay.AlreadyExistsError):
+    with pytest.raises(authrelay_client.AlreadyExistsError):
         client.connections.create(provider.identifier, key_id=names[0])
-    with pytest.raises(authrelay.InvalidArgumentError) as invalid:
+    with pytest.raises(authrelay_client.InvalidArgumentError) as invalid:
         client.connections.update(names[0], id="conn_other")
     assert invalid.value.field_violations
 
@@ -161,13 +163,13 @@ def test_connections_and_accounts(
     created = accounts.create(
         names[0], "a@example.com", {"static_auth": {"details": {"api_key": "k1"}}}
     )
-    assert isinstance(created, authrelay.ConnectedAccount)
+    assert isinstance(created, authrelay_client.ConnectedAccount)
     assert created.id.startswith("ca_") and created.status == "ACTIVE"
     assert created.connector == names[0] and created.provider == provider.identifier
     accounts.create(names[0], "b@example.com", {"static_auth": {"details": {"api_key": "k2"}}})
-    with pytest.raises(authrelay.AlreadyExistsError):
+    with pytest.raises(authrelay_client.AlreadyExistsError):
         accounts.create(names[0], "a@example.com", {"static_auth": {"details": {"api_key": "x"}}})
-    with pytest.raises(authrelay.InvalidArgumentError):
+    with pytest.raises(authrelay_client.InvalidArgumentError):
         accounts.create(names[0], "c@example.com", {"static_auth": {"details": {"nope": "x"}}})
 
     listed_accounts = accounts.list(connector=names[0], page_size=1)
@@ -199,40 +201,40 @@ def test_connections_and_accounts(
     assert new.status == "ACTIVE" and new.connector == names[2]
     assert client.actions.request(names[2], "z@example.com", "v1/x").status_code == 200
     assert upstream.requests[-1].header("Authorization") == "kz"
-    with pytest.raises(authrelay.InvalidArgumentError):
+    with pytest.raises(authrelay_client.InvalidArgumentError):
         client.actions.get_or_create_connected_account(names[2], "no-details@example.com")
-    with pytest.raises(authrelay.NotFoundError):
+    with pytest.raises(authrelay_client.NotFoundError):
         client.actions.get_or_create_connected_account(f"nope-{unique}", "x")
 
     # a proxy refusal is both a ProxyError and the class of its code
-    with pytest.raises(authrelay.NotFoundError) as refused:
+    with pytest.raises(authrelay_client.NotFoundError) as refused:
         client.actions.request(names[0], "nobody@example.com", "v1/x")
-    assert isinstance(refused.value, authrelay.ProxyError) and refused.value.status == 404
+    assert isinstance(refused.value, authrelay_client.ProxyError) and refused.value.status == 404
 
     disconnected = accounts.disconnect(created.id)
     assert disconnected.status == "DISCONNECTED"
     accounts.delete(names[0], "a@example.com")
-    with pytest.raises(authrelay.NotFoundError):
+    with pytest.raises(authrelay_client.NotFoundError):
         accounts.get(names[0], "a@example.com")
-    with pytest.raises(authrelay.NotFoundError):
+    with pytest.raises(authrelay_client.NotFoundError):
         accounts.delete(names[0], "a@example.com")
 
     # the provider is in use; the connection has accounts
-    with pytest.raises(authrelay.FailedPreconditionError) as in_use:
+    with pytest.raises(authrelay_client.FailedPreconditionError) as in_use:
         client.providers.delete(provider.identifier)
     assert names[0] in in_use.value.message
-    with pytest.raises(authrelay.FailedPreconditionError):
+    with pytest.raises(authrelay_client.FailedPreconditionError):
         client.connections.delete(names[0])
     client.connections.delete(names[0], force=True)
     client.connections.delete(names[1])
     client.connections.delete(connections[2].id, force=True)
-    with pytest.raises(authrelay.NotFoundError):
+    with pytest.raises(authrelay_client.NotFoundError):
         client.connections.get(names[0])
     assert client.connected_accounts.list(connection_names=names) == []
     client.providers.delete(provider.identifier)
 
 
-def test_oauth_get_or_create_and_link(client: authrelay.Client, unique: str) -> None:
+def test_oauth_get_or_create_and_link(client: authrelay_client.Client, unique: str) -> None:
     provider = client.providers.create(oauth_provider(f"Sdk Oauth {unique}"))
     connection = client.connections.create(
         provider.identifier,
@@ -250,7 +252,7 @@ def test_oauth_get_or_create_and_link(client: authrelay.Client, unique: str) -> 
     again = client.actions.get_or_create_connected_account(connection.key_id, "o@example.com")
     assert again.id == pending.id
     link = client.actions.get_authorization_link(connection.key_id, "o@example.com")
-    assert isinstance(link, authrelay.AuthorizationLink) and link.link == link["link"]
+    assert isinstance(link, authrelay_client.AuthorizationLink) and link.link == link["link"]
 
     imported = client.connected_accounts.update(
         connection.key_id,
@@ -265,7 +267,7 @@ def test_oauth_get_or_create_and_link(client: authrelay.Client, unique: str) -> 
     client.providers.delete(provider.identifier)
 
 
-def test_token_renewal_on_every_resource(client: authrelay.Client, unique: str) -> None:
+def test_token_renewal_on_every_resource(client: authrelay_client.Client, unique: str) -> None:
     client._auth.token = "stale"
     provider = client.providers.create(https_definition(f"Renew {unique}"))
     assert client._auth.token != "stale"
@@ -289,7 +291,7 @@ def test_async_client(
     server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
 ) -> None:
     async def run() -> None:
-        async with authrelay.AsyncClient(
+        async with authrelay_client.AsyncClient(
             server.url, dev_client["client_id"], dev_client["client_secret"]
         ) as client:
             provider = await client.providers.create(
@@ -303,7 +305,7 @@ def test_async_client(
                 provider.identifier, provider.definition() | {"description": "d"}, provider.etag
             )
             assert updated.description == "d"
-            with pytest.raises(authrelay.FailedPreconditionError):
+            with pytest.raises(authrelay_client.FailedPreconditionError):
                 await client.providers.update(
                     provider.identifier, provider.definition(), etag=provider.etag
                 )
@@ -337,20 +339,20 @@ def test_async_client(
             assert response.status_code == 200
             assert upstream.requests[-1].header("Authorization") == "Bearer t9"
             await client.connected_accounts.delete(name, "u0")
-            with pytest.raises(authrelay.NotFoundError):
+            with pytest.raises(authrelay_client.NotFoundError):
                 await client.connected_accounts.get(name, "u0")
             acct = await client.connected_accounts.create(
                 name, "u5", {"static_auth": {"details": {"token": "t5"}}}
             )
             assert (await client.connected_accounts.disconnect(acct.id)).status == "DISCONNECTED"
 
-            with pytest.raises(authrelay.FailedPreconditionError):
+            with pytest.raises(authrelay_client.FailedPreconditionError):
                 await client.connections.delete(name)
             await client.connections.delete(name, force=True)
-            with pytest.raises(authrelay.NotFoundError):
+            with pytest.raises(authrelay_client.NotFoundError):
                 await client.connections.get(name)
             await client.providers.delete(provider.identifier)
-            with pytest.raises(authrelay.NotFoundError):
+            with pytest.raises(authrelay_client.NotFoundError):
                 await client.providers.get(provider.identifier)
 
     asyncio.run(run())
@@ -362,23 +364,27 @@ def test_revoked_client_and_error_mapping(server: Server) -> None:
         assert client.providers.list("custom") is not None
         run_cli(server.backend, "env", "delete-client", credentials["client_id"])
         # the cached token is refused (401), renewal is tried once and the credentials fail
-        with pytest.raises(authrelay.AuthenticationError) as refused:
+        with pytest.raises(authrelay_client.AuthenticationError) as refused:
             client.providers.list("custom")
         assert refused.value.status == 401 and refused.value.error == "invalid_client"
 
 
 def test_error_factory() -> None:
-    from authrelay.client._exceptions import api_error
+    from authrelay_client._exceptions import api_error
 
-    assert type(api_error(400, {"code": 3, "message": "m"})) is authrelay.InvalidArgumentError
-    assert type(api_error(500, {})) is authrelay.InternalError  # code derived from the status
-    assert type(api_error(418, {"code": 99})) is authrelay.ApiError
-    assert type(api_error(418, {"code": "x"})) is authrelay.ApiError
-    proxied = api_error(502, {"code": 14, "message": "down"}, proxy=True)
-    assert isinstance(proxied, authrelay.ProxyError) and isinstance(
-        proxied, authrelay.UnavailableError
+    assert (
+        type(api_error(400, {"code": 3, "message": "m"})) is authrelay_client.InvalidArgumentError
     )
-    assert type(api_error(418, {}, proxy=True)) is authrelay.ProxyError
+    assert (
+        type(api_error(500, {})) is authrelay_client.InternalError
+    )  # code derived from the status
+    assert type(api_error(418, {"code": 99})) is authrelay_client.ApiError
+    assert type(api_error(418, {"code": "x"})) is authrelay_client.ApiError
+    proxied = api_error(502, {"code": 14, "message": "down"}, proxy=True)
+    assert isinstance(proxied, authrelay_client.ProxyError) and isinstance(
+        proxied, authrelay_client.UnavailableError
+    )
+    assert type(api_error(418, {}, proxy=True)) is authrelay_client.ProxyError
     error = api_error(
         400,
         {

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from authrelay.client._actions import Actions, AsyncActions
-from authrelay.client._mcp import AsyncMcp, AsyncMcpConfigs, Mcp, McpConfigs
-from authrelay.client._resources import (
+from authrelay_client._actions import Actions, AsyncActions
+from authrelay_client._mcp import AsyncMcp, AsyncMcpConfigs, Mcp, McpConfigs
+from authrelay_client._resources import (
     AsyncConnectedAccounts,
     AsyncConnections,
     AsyncProviders,
@@ -17,7 +17,7 @@ from authrelay.client._resources import (
     Connections,
     Providers,
 )
-from authrelay.client._tools import AsyncTools, Tools
+from authrelay_client._tools import AsyncTools, Tools
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "client.md"
 PAIRS = {

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pydantic
 import pytest
 
-import authrelay
+import authrelay_client
 from tests.proxy.test_token_exchange import definition
 from tests.support.exchange_upstream import ExchangeUpstream
 from tests.support.servers import Server
@@ -37,7 +37,7 @@ def test_definition_model_checks_the_block() -> None:
             }
         ],
     }
-    model = authrelay.ProviderDefinition.model_validate(good)
+    model = authrelay_client.ProviderDefinition.model_validate(good)
     exchange = model.auth_patterns[0].token_exchange
     assert exchange is not None
     assert (exchange.header_name, exchange.header_template) == ("Authorization", "Bearer {{token}}")
@@ -46,7 +46,7 @@ def test_definition_model_checks_the_block() -> None:
         {**good["auth_patterns"][0], "token_exchange": {"url": "https://a.example.com/t\r\n"}}
     ]
     with pytest.raises(pydantic.ValidationError) as info:
-        authrelay.ProviderDefinition.model_validate(bad)
+        authrelay_client.ProviderDefinition.model_validate(bad)
     where = {tuple(e["loc"]) for e in info.value.errors()}
     assert ("auth_patterns", 0, "token_exchange", "url") in where
     assert ("auth_patterns", 0, "token_exchange", "token_path") in where
@@ -63,8 +63,10 @@ def test_sdk_end_to_end_and_copy(
     up.credentials["sdk-app"] = "sdk-secret"
     conn = f"sdk-tx-{unique}"
     with (
-        authrelay.Client(server.url, dev_client["client_id"], dev_client["client_secret"]) as dev,
-        authrelay.Client(
+        authrelay_client.Client(
+            server.url, dev_client["client_id"], dev_client["client_secret"]
+        ) as dev,
+        authrelay_client.Client(
             server.url, prod_client["client_id"], prod_client["client_secret"]
         ) as prod,
     ):

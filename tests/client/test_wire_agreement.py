@@ -1,4 +1,4 @@
-"""The SDK's models and the wire types (`authrelay.wire`, what the server sends and the
+"""The SDK's models and the wire types (`authrelay_client.wire`, what the server sends and the
 OpenAPI document describes) agree: every model reads only fields the server sends, every
 field the server sends is modelled (or listed below as deliberately not), a field the
 server always sends is never one the model requires without it being required, and each
@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from authrelay import wire
-from authrelay.client import models
 from authrelay.openapi.typed import Components
+from authrelay_client import models, wire
 
 #: SDK model → the wire type it reads
 PAIRS: list[tuple[type[BaseModel], type]] = [

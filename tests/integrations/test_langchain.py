@@ -1,4 +1,4 @@
-"""`authrelay.integrations.langchain` against the real server and a recording upstream,
+"""`authrelay_client.integrations.langchain` against the real server and a recording upstream,
 driven by langchain-core's fake chat model (a scripted tool call) and by the tools'
 `invoke`/`ainvoke`: no model, real LangChain tool plumbing."""
 
@@ -13,9 +13,9 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-import authrelay
-from authrelay.integrations._common import AgentTool
-from authrelay.integrations.langchain import aget_tools, get_tools, to_structured_tool
+import authrelay_client
+from authrelay_client.integrations._common import AgentTool
+from authrelay_client.integrations.langchain import aget_tools, get_tools, to_structured_tool
 from tests.integrations.helpers import second_account, setup_user
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
@@ -23,12 +23,12 @@ from tests.support.upstream import RecordingUpstream
 NAME_RULE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
-def _client(server: Server, creds: dict[str, str]) -> authrelay.Client:
-    return authrelay.Client(server.url, creds["client_id"], creds["client_secret"])
+def _client(server: Server, creds: dict[str, str]) -> authrelay_client.Client:
+    return authrelay_client.Client(server.url, creds["client_id"], creds["client_secret"])
 
 
-def _async_client(server: Server, creds: dict[str, str]) -> authrelay.AsyncClient:
-    return authrelay.AsyncClient(server.url, creds["client_id"], creds["client_secret"])
+def _async_client(server: Server, creds: dict[str, str]) -> authrelay_client.AsyncClient:
+    return authrelay_client.AsyncClient(server.url, creds["client_id"], creds["client_secret"])
 
 
 def _by_name(tools: list[BaseTool]) -> dict[str, BaseTool]:
@@ -198,8 +198,8 @@ def test_refused_credentials_are_raised_not_shown_to_the_model(
         input_schema={"type": "object"},
         connected_account_id=account["id"],
     )
-    with authrelay.Client(server.url, dev_client["client_id"], "not-the-secret") as bad:
-        with pytest.raises(authrelay.AuthenticationError):
+    with authrelay_client.Client(server.url, dev_client["client_id"], "not-the-secret") as bad:
+        with pytest.raises(authrelay_client.AuthenticationError):
             to_structured_tool(spec, bad).invoke({"owner": "x"})
     with pytest.raises(ValueError, match="Client"):
         to_structured_tool(spec)

@@ -1,4 +1,4 @@
-"""`authrelay.integrations.openai` against the real server and a recording upstream: the
+"""`authrelay_client.integrations.openai` against the real server and a recording upstream: the
 tools in both of OpenAI's formats (checked with the `openai` package's own types), and the
 model's tool calls built as the SDK parses them from an API answer (no model)."""
 
@@ -18,9 +18,9 @@ from openai.types.responses import FunctionToolParam, ResponseFunctionToolCall
 from openai.types.responses.response_input_param import FunctionCallOutput
 from pydantic import TypeAdapter
 
-import authrelay
-from authrelay.integrations._common import safe_name
-from authrelay.integrations.openai import OpenAITools
+import authrelay_client
+from authrelay_client.integrations._common import safe_name
+from authrelay_client.integrations.openai import OpenAITools
 from tests.integrations.helpers import setup_user
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
@@ -28,8 +28,8 @@ from tests.support.upstream import RecordingUpstream
 NAME_RULE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
-def _client(server: Server, creds: dict[str, str]) -> authrelay.Client:
-    return authrelay.Client(server.url, creds["client_id"], creds["client_secret"])
+def _client(server: Server, creds: dict[str, str]) -> authrelay_client.Client:
+    return authrelay_client.Client(server.url, creds["client_id"], creds["client_secret"])
 
 
 def _completion(calls: list[tuple[str, str, str]]) -> ChatCompletion:
@@ -127,7 +127,7 @@ async def test_responses_api_calls_and_dicts_async(
 ) -> None:
     with server.api(dev_client) as api:
         setup_user(api, upstream, unique, "oa-resp")
-    async with authrelay.AsyncClient(
+    async with authrelay_client.AsyncClient(
         server.url, dev_client["client_id"], dev_client["client_secret"]
     ) as client:
         tools = await OpenAITools.aload(client, identifier="oa-resp")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-import authrelay
-from authrelay.client._exceptions import InvalidArgumentError, NotFoundError
+import authrelay_client
+from authrelay_client._exceptions import InvalidArgumentError, NotFoundError
 from tests.mcp.helpers import mcp_session, setup_config
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
@@ -18,7 +18,7 @@ async def test_sdk_mcp_configs_and_tokens(
     with server.api(dev_client) as api:
         _, conn, _ = setup_config(api, upstream, unique, "kim")
     creds = (server.url, dev_client["client_id"], dev_client["client_secret"])
-    async with authrelay.AsyncClient(*creds) as client:
+    async with authrelay_client.AsyncClient(*creds) as client:
         config = await client.mcp.configs.create(
             f"sdk-{unique}", [conn], description="made by the SDK", access_level="READ_ONLY"
         )
@@ -52,7 +52,7 @@ def test_sync_sdk_mcp(
     with server.api(dev_client) as api:
         _, conn, _ = setup_config(api, upstream, unique, "lee")
     creds = (server.url, dev_client["client_id"], dev_client["client_secret"])
-    with authrelay.Client(*creds) as client:
+    with authrelay_client.Client(*creds) as client:
         config = client.mcp.configs.create(f"sync-{unique}", [conn])
         assert client.mcp.configs.get(config.id).name == f"sync-{unique}"
         assert config.id in {c.id for c in client.mcp.configs.list()}

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from authrelay.oauth.exchange import _expires_at, clip, header_value, lookup
-from authrelay.providers.model import TokenExchange
+from authrelay_client.providers.model import TokenExchange
 
 
 def block(**extra: object) -> TokenExchange:

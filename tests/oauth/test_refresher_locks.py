@@ -9,8 +9,8 @@ import gc
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.oauth.refresh import Refresher
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 
 
 class _Stop(Exception):

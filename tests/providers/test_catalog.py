@@ -7,10 +7,10 @@ from importlib import resources
 
 import pytest
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.providers.catalog import CatalogError, load_catalog, parse_catalog_entry
-from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.validation import validate_definition
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.identifiers import derive_identifier
 
 CATALOG = resources.files("authrelay.providers") / "catalog"
 FILES = sorted(p.name for p in CATALOG.iterdir() if p.name.endswith(".json"))

@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from authrelay.providers.catalog import BuiltinProvider, load_catalog
-from authrelay.providers.identifiers import derive_identifier
-from authrelay.providers.model import AuthPattern, ProviderDefinition
+from authrelay_client.providers.identifiers import derive_identifier
+from authrelay_client.providers.model import AuthPattern, ProviderDefinition
 from tests.conftest import new_backend
 from tests.support.servers import Backend, Server, create_client, start_server
 from tests.support.upstream import Recorded, RecordingUpstream

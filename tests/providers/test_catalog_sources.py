@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.providers.catalog import load_catalog
-from authrelay.providers.identifiers import derive_identifier
-from authrelay.providers.urls import check_https_url, placeholders
 from authrelay.providers.validation import validate_definition
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.identifiers import derive_identifier
+from authrelay_client.providers.urls import check_https_url, placeholders
 from tests.support.servers import Server
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.errors import InvalidArgument
-from authrelay.providers.diff import diff_definitions
 from authrelay.providers.validation import validate_definition
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.diff import diff_definitions
 from tests.support.servers import Server
 
 ALLOW = UpstreamAllowlist(["127.0.0.0/8", "localhost"])

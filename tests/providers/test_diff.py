@@ -6,7 +6,12 @@ import copy
 import json
 from pathlib import Path
 
-from authrelay.providers.diff import definition_of, diff_definitions, diff_values, scope_changes
+from authrelay_client.providers.diff import (
+    definition_of,
+    diff_definitions,
+    diff_values,
+    scope_changes,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "examples"
 

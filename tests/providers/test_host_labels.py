@@ -9,11 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.errors import InvalidArgument
 from authrelay.oauth.rfc6749 import authorization_url
-from authrelay.providers.urls import HostNotAllowed, fill_placeholders
 from authrelay.providers.validation import validate_definition
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.urls import HostNotAllowed, fill_placeholders
 
 ALLOW = UpstreamAllowlist(["127.0.0.0/8", "localhost", "*.internal.test"])
 NONE = UpstreamAllowlist([])
@@ -232,7 +232,7 @@ def test_authorize_url_sends_response_type_and_merges_scope() -> None:
 
 
 def test_diff_shows_host_templates_and_authorization_params() -> None:
-    from authrelay.providers.diff import diff_definitions
+    from authrelay_client.providers.diff import diff_definitions
 
     old = oauth_definition()
     new = copy.deepcopy(old)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.errors import InvalidArgument
 from authrelay.providers.validation import validate_definition
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 
 
 def _definition(**pattern: Any) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.errors import InvalidArgument
-from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.validation import validate_definition
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.identifiers import derive_identifier
 
 ALLOW = UpstreamAllowlist(["127.0.0.0/8", "localhost", "*.internal.test"])
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "examples"

@@ -9,9 +9,9 @@ from typing import Any
 
 from authrelay.bounded_cache import BoundedCache
 from authrelay.errors import NotFound
-from authrelay.providers.model import AuthPattern
 from authrelay.proxy.cache import Negative, ProxyCache, route_entry_size
 from authrelay.proxy.routes import Route
+from authrelay_client.providers.model import AuthPattern
 
 
 def _cache(entries: int, size: int) -> BoundedCache[str, str]:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.netguard import BlockedAddress, GuardedResolver, check_host, ip_allowed
 from authrelay.proxy.guard import PathRejected, check_path
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 from tests.proxy.helpers import enable, proxy_headers
 from tests.support.rawhttp import send_raw
 from tests.support.servers import Server, create_client

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from email.utils import formatdate
 
-from authrelay.providers.model import RetryPolicy
 from authrelay.proxy.retry import backoff, retry_after, wait_before_next
+from authrelay_client.providers.model import RetryPolicy
 
 NOW = 1_800_000_000.0
 

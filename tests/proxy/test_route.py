@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from authrelay.providers.model import AuthPattern
 from authrelay.proxy.routes import Route
+from authrelay_client.providers.model import AuthPattern
 
 
 def _route(header_name: str, pattern_type: str) -> Route:

@@ -1,12 +1,12 @@
 """An upstream's error status gets the google.rpc code that authrelay's own answers (and the
-SDK) give the same status: one mapping, `authrelay.codes.Code`."""
+SDK) give the same status: one mapping, `authrelay_client.codes.Code`."""
 
 from __future__ import annotations
 
 import httpx
 
-from authrelay.client._exceptions import AlreadyExistsError, api_error
-from authrelay.codes import Code
+from authrelay_client._exceptions import AlreadyExistsError, api_error
+from authrelay_client.codes import Code
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 from tests.tools.helpers import setup_provider, tool_body

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from authrelay.errors import FieldViolation, InvalidArgument
-from authrelay.providers.model import AuthPattern, InputField, ProviderDefinition
-from authrelay.providers.urls import (
+from authrelay_client.providers.model import AuthPattern, InputField, ProviderDefinition
+from authrelay_client.providers.urls import (
     PLACEHOLDER,
     host_placeholders,
     label_value_problem,
     placeholder_value_problem,
 )
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 CREDENTIAL_NAMES = {"username", "password", "token", "api_key", "client_secret"}
 STATIC_AT = "connected_account.authorization_details.static_auth.details"
@@ -64,8 +64,8 @@ def value_problem(name: str, value: str, host_names: set[str]) -> str | None:
         problem = label_value_problem(value)
         if problem:
             return problem
-    # IPv6 literals pass the host-name check of providers/urls.py, but "::1" or "[::1]"
-    # inside a URL template such as https://{{domain}}.example.com breaks the authority.
+    # IPv6 literals pass the host-name check of authrelay_client.providers.urls, but "::1" or
+    # "[::1]" inside a URL template such as https://{{domain}}.example.com breaks the authority.
     if name == "domain" and any(ch in value for ch in ":[]"):
         return "must be a host name (letters, digits, hyphens and dots; no port, path or '@')"
     return placeholder_value_problem(name, value)

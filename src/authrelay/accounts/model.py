@@ -7,8 +7,8 @@ from typing import Annotated
 from pydantic import AfterValidator, StringConstraints
 
 from authrelay.connections.model import Credential
-from authrelay.providers.model import ScopeName, StrictModel
-from authrelay.wire import JSONObject
+from authrelay_client.providers.model import ScopeName, StrictModel
+from authrelay_client.wire import JSONObject
 
 
 def _identifier(value: str) -> str:

@@ -26,7 +26,6 @@ from authrelay.enums import AUTHORIZATION_TYPE
 from authrelay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
 from authrelay.providers.grants import uses_client_credentials
-from authrelay.providers.model import AuthPattern
 from authrelay.providers.service import ResolvedProvider, resolve_provider
 from authrelay.providers.validation import parse_strict
 from authrelay.store import AsyncSession, IntegrityError, audit
@@ -34,7 +33,8 @@ from authrelay.store import accounts as store
 from authrelay.store import connections as connection_store
 from authrelay.store.db import as_utc, new_id, read_without_lock, utcnow
 from authrelay.store.models import ConnectedAccount, Connection
-from authrelay.wire import (
+from authrelay_client.providers.model import AuthPattern
+from authrelay_client.wire import (
     AccountStatus,
     AuthorizationDetailsBody,
     AuthorizationType,

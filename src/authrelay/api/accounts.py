@@ -13,7 +13,7 @@ from authrelay.errors import InvalidArgument
 from authrelay.oauth import flows
 from authrelay.request_body import read_json
 from authrelay.store.accounts import AccountFilter
-from authrelay.wire import ConnectedAccountResponse, EmptyBody, ListConnectedAccountsResponse
+from authrelay_client.wire import ConnectedAccountResponse, EmptyBody, ListConnectedAccountsResponse
 
 router = APIRouter(prefix="/api/v1", tags=["connected accounts"])
 MAX_CONNECTION_NAMES = 20  # as Scalekit documents for ListConnectedAccounts

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
 from authrelay.audit import list_audit_log
-from authrelay.wire import ListAuditLogsResponse
+from authrelay_client.wire import ListAuditLogsResponse
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 

@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
 from authrelay.connections import service
 from authrelay.request_body import read_json
-from authrelay.wire import (
+from authrelay_client.wire import (
     ConnectionResponse,
     EmptyBody,
     ListConnectionsResponse,

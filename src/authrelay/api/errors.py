@@ -10,7 +10,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 
-from authrelay.codes import Code
 from authrelay.errors import (
     AuthrelayError,
     ClientClosedRequest,
@@ -19,6 +18,7 @@ from authrelay.errors import (
     InvalidArgument,
 )
 from authrelay.providers.validation import format_loc
+from authrelay_client.codes import Code
 
 log = logging.getLogger("authrelay.api")
 

@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
 from authrelay.mcp import accounts, configs, sessions
 from authrelay.request_body import read_json
-from authrelay.wire import (
+from authrelay_client.wire import (
     EmptyBody,
     ListMcpConfigsResponse,
     McpConfigResponse,

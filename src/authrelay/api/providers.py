@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
 from authrelay.providers import service
 from authrelay.request_body import read_json
-from authrelay.wire import EmptyBody, ListProvidersResponse, ProviderBody
+from authrelay_client.wire import EmptyBody, ListProvidersResponse, ProviderBody
 
 router = APIRouter(prefix="/api/v1", tags=["providers"])
 

@@ -19,7 +19,7 @@ from authrelay.request_body import read_json
 from authrelay.tools import listing, service
 from authrelay.tools.execute import execute_tool as run_tool
 from authrelay.tools.execute import parse_execute
-from authrelay.wire import (
+from authrelay_client.wire import (
     EmptyBody,
     ExecuteToolResponse,
     SearchToolsResponse,

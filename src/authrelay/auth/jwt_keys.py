@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from jwt.algorithms import OKPAlgorithm
 
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 ALGORITHM = "EdDSA"
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from authrelay.cli.common import err
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 if TYPE_CHECKING:
-    from authrelay.client._client import AsyncClient
+    from authrelay_client._client import AsyncClient
 
 OWNER_FIELDS = ("organization_id", "user_id")
 JSON_FIELDS = {"connector", "identifier", *OWNER_FIELDS, "authorization_details", "api_config"}
@@ -122,7 +122,7 @@ def read_rows(path: Path) -> list[Row]:
 
 
 async def _create(client: AsyncClient, row: Row, outcome: Outcome) -> None:
-    from authrelay.client._exceptions import AlreadyExistsError, AuthrelayClientError
+    from authrelay_client._exceptions import AlreadyExistsError, AuthrelayClientError
 
     try:
         await client.connected_accounts.create(
@@ -153,7 +153,7 @@ async def import_rows(
     """Create every row with `concurrency` requests in flight."""
     import asyncio
 
-    from authrelay.client._client import AsyncClient
+    from authrelay_client._client import AsyncClient
 
     outcome = Outcome()
     queue: asyncio.Queue[Row] = asyncio.Queue()

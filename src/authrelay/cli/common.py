@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from authrelay.cli._lazy import LazyConsole
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 if TYPE_CHECKING:
     import httpx
 
     from authrelay.cli.profiles import Credentials
-    from authrelay.client._client import Client
-    from authrelay.client.models import ToolSyncResult
+    from authrelay_client._client import Client
+    from authrelay_client.models import ToolSyncResult
 
 ProfileOpt = Annotated[
     str | None,
@@ -68,7 +68,7 @@ def credentials(profile: str | None) -> Credentials:
 
 @contextmanager
 def client(profile: str | None) -> Iterator[tuple[Client, Credentials]]:
-    from authrelay.client._client import Client
+    from authrelay_client._client import Client
 
     creds = credentials(profile)
     with Client(creds.env_url, creds.client_id, creds.client_secret) as sdk:

@@ -15,7 +15,7 @@ from typing import Any, NotRequired, TypedDict
 
 def message_of(exc: BaseException) -> str:
     """The text shown for an error: the server's message and every bad field."""
-    from authrelay.client._exceptions import ApiError
+    from authrelay_client._exceptions import ApiError
 
     if isinstance(exc, ApiError):
         text = exc.message or str(exc)
@@ -28,8 +28,8 @@ def message_of(exc: BaseException) -> str:
 
 def _code_of(exc: BaseException) -> str | None:
     """The google.rpc code's name of an error answer of the server (None for other errors)."""
-    from authrelay.client._exceptions import ApiError
-    from authrelay.codes import Code
+    from authrelay_client._exceptions import ApiError
+    from authrelay_client.codes import Code
 
     return Code.name_of(exc.code) if isinstance(exc, ApiError) else None
 
@@ -62,7 +62,7 @@ def report(exc: BaseException, as_json: bool) -> None:
 def run(app: Callable[[], Any]) -> None:
     """Run the Typer app; turn whatever escapes it into one line and exit 1."""
     from authrelay.cli.profiles import ProfileError
-    from authrelay.client._exceptions import AuthrelayClientError
+    from authrelay_client._exceptions import AuthrelayClientError
 
     as_json = "--json" in sys.argv[1:]
     try:

@@ -12,8 +12,8 @@ from authrelay.cli import common
 from authrelay.cli.common import JsonOpt, ProfileOpt, YesOpt, out
 
 if TYPE_CHECKING:  # imported by the commands that use them (other commands start faster)
-    from authrelay.client._client import Client
-    from authrelay.client.models import McpConfig, McpSessionToken
+    from authrelay_client._client import Client
+    from authrelay_client.models import McpConfig, McpSessionToken
 
 app = typer.Typer(help="MCP server: configs and session tokens.", no_args_is_help=True)
 configs_app = typer.Typer(help="MCP configs: list, get, create, update, delete.")

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from authrelay.client._exceptions import ConfigurationError
+from authrelay_client._exceptions import ConfigurationError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -175,7 +175,7 @@ def environment_source() -> dict[str, str] | None:
 def _from_environment() -> Credentials | None:
     """The SDK's own environment lookup (AUTHRELAY_* or SCALEKIT_* names), when complete."""
     try:
-        from authrelay.client._auth import Credentials as ClientCredentials
+        from authrelay_client._auth import Credentials as ClientCredentials
 
         found = ClientCredentials.resolve(None, None, None)
     except ConfigurationError as exc:

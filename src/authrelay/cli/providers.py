@@ -17,22 +17,22 @@ import typer
 from authrelay.cli import common
 from authrelay.cli.common import JsonOpt, ProfileOpt, YesOpt, err, out, sync_with_plan
 from authrelay.cli.errors import message_of
-from authrelay.client._exceptions import ApiError, AuthrelayClientError
-from authrelay.codes import Code
-from authrelay.providers.diff import (
+from authrelay_client._exceptions import ApiError, AuthrelayClientError
+from authrelay_client.codes import Code
+from authrelay_client.providers.diff import (
     Change,
     definition_of,
     diff_definitions,
     editable,
     scope_changes,
 )
-from authrelay.providers.identifiers import derive_identifier
+from authrelay_client.providers.identifiers import derive_identifier
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from authrelay.cli.profiles import Credentials
-    from authrelay.client._client import Client
+    from authrelay_client._client import Client
 
 app = typer.Typer(
     help="Custom providers: list, get, diff, create, update, delete, promote, apply, infer.",
@@ -689,8 +689,8 @@ def infer_provider(
     as_json: JsonOpt = False,
 ) -> None:
     """Propose a provider definition from an OpenAPI document and/or API docs."""
-    from authrelay.config import UpstreamAllowlist
     from authrelay.providers.infer import infer
+    from authrelay_client.providers.allowlist import UpstreamAllowlist
 
     if openapi is None and docs is None:
         raise typer.BadParameter("give --openapi and/or --docs")

@@ -1,4 +1,5 @@
-"""The Python client for authrelay (and Scalekit-compatible servers).
+"""Mirror of `authrelay_client` (the `authrelay-client` distribution), kept so that code
+written against `authrelay.client` keeps working: the same objects, not copies."""
 
-`authrelay.Client` / `authrelay.AsyncClient` are the entry points; `authrelay.client.models`
-holds the typed answers."""
+from authrelay_client import *  # noqa: F403
+from authrelay_client import __all__ as __all__

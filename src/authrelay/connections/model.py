@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, StringConstraints
 
-from authrelay.providers.model import ScopeName, StrictModel
-from authrelay.wire import JSONObject
+from authrelay_client.providers.model import ScopeName, StrictModel
+from authrelay_client.wire import JSONObject
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 READ_ONLY = {

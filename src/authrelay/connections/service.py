@@ -18,7 +18,6 @@ from authrelay.errors import (
 )
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
 from authrelay.providers.grants import uses_client_credentials
-from authrelay.providers.model import AuthPattern
 from authrelay.providers.service import ResolvedProvider, resolve_provider
 from authrelay.providers.validation import parse_strict
 from authrelay.store import AsyncSession, IntegrityError
@@ -27,7 +26,8 @@ from authrelay.store import connections as store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import Connection
 from authrelay.vault.contexts import connection_context
-from authrelay.wire import (
+from authrelay_client.providers.model import AuthPattern
+from authrelay_client.wire import (
     ConnectionBody,
     ConnectionOAuthConfigBody,
     ConnectionStatus,

@@ -17,7 +17,7 @@ from authrelay.dashboard.web import redirect as see_other
 from authrelay.errors import AuthrelayError, NotFound
 from authrelay.oauth import flows
 from authrelay.store.accounts import AccountFilter
-from authrelay.wire import ConnectionBody
+from authrelay_client.wire import ConnectionBody
 
 router = APIRouter(prefix=PREFIX + "/{env}/accounts", include_in_schema=False)
 MAX_CONNECTION_PAGES = 100  # 3,000 connections in the choices

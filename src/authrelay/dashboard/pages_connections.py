@@ -16,7 +16,7 @@ from authrelay.dashboard.web import redirect as see_other
 from authrelay.errors import AuthrelayError, NotFound
 from authrelay.providers import service as providers
 from authrelay.store.accounts import AccountFilter
-from authrelay.wire import ConnectionBody, ProviderBody
+from authrelay_client.wire import ConnectionBody, ProviderBody
 
 router = APIRouter(prefix=PREFIX + "/{env}/connections", include_in_schema=False)
 TYPES = ("", "OAUTH", "API_KEY", "BASIC", "BEARER", "TOKEN_EXCHANGE")

@@ -14,10 +14,10 @@ from authrelay.connections import service as connections
 from authrelay.dashboard.web import PREFIX, EnvPage, PostedForm
 from authrelay.errors import AuthrelayError
 from authrelay.providers import service as providers
-from authrelay.providers.diff import diff_values
 from authrelay.store import environments as envs
 from authrelay.store.accounts import AccountFilter
-from authrelay.wire import AuditLogEntryBody
+from authrelay_client.providers.diff import diff_values
+from authrelay_client.wire import AuditLogEntryBody
 
 router = APIRouter(prefix=PREFIX + "/{env}", include_in_schema=False)
 STATUSES = ("ACTIVE", "PENDING_AUTH", "EXPIRED", "DISCONNECTED")

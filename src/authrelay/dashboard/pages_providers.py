@@ -13,9 +13,9 @@ from authrelay.dashboard.editor import EMPTY_TEMPLATE, EXAMPLE, Problem, parse, 
 from authrelay.dashboard.web import PREFIX, EnvPage, Page, PageNotFound, PostedForm, redirect
 from authrelay.errors import AuthrelayError, FailedPrecondition, InvalidArgument, NotFound
 from authrelay.providers import service
-from authrelay.providers.diff import definition_of, diff_definitions, scope_changes
 from authrelay.providers.validation import validate_definition
-from authrelay.wire import ProviderBody
+from authrelay_client.providers.diff import definition_of, diff_definitions, scope_changes
+from authrelay_client.wire import ProviderBody
 
 router = APIRouter(prefix=PREFIX + "/{env}/providers", include_in_schema=False)
 

@@ -13,7 +13,7 @@ from authrelay.dashboard.web import PREFIX, EnvPage, Page, PageNotFound, PostedF
 from authrelay.dashboard.web import redirect as see_other
 from authrelay.errors import NotFound
 from authrelay.tools import listing, service
-from authrelay.wire import ToolBody
+from authrelay_client.wire import ToolBody
 
 router = APIRouter(prefix=PREFIX + "/{env}/tools", include_in_schema=False)
 PAGE_SIZE = "50"

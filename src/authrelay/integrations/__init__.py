@@ -1,4 +1,4 @@
-"""Agent framework glue on the SDK: `authrelay.integrations.langchain` (LangChain
-`StructuredTool`s, extra `authrelay[langchain]`) and `authrelay.integrations.openai` (the
-OpenAI function-calling format and a runner for the model's tool calls, extra
-`authrelay[openai]`). Importing this package imports neither framework."""
+"""Mirror of `authrelay_client.integrations`: `authrelay.integrations.langchain` and
+`authrelay.integrations.openai` re-export the client's modules of the same name (extras
+`authrelay[langchain]` and `authrelay[openai]` pull `authrelay-client`'s). Importing this
+package imports neither framework."""

@@ -15,7 +15,7 @@ from authrelay.oauth import flows
 from authrelay.store import AsyncSession
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
-from authrelay.wire import McpConnectedAccountsResponse, McpConnectionAuthStateBody
+from authrelay_client.wire import McpConnectedAccountsResponse, McpConnectionAuthStateBody
 
 
 async def auth_link(

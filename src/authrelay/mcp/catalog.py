@@ -11,7 +11,7 @@ from typing import Any
 from authrelay.store import AsyncSession
 from authrelay.store import connections as connection_store
 from authrelay.store import tools as tool_store
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 MAX_NAME = 128  # MCP tool names: 1-128 of A-Z a-z 0-9 _ - .

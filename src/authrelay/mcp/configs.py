@@ -19,7 +19,7 @@ from authrelay.store import mcp_configs as config_store
 from authrelay.store import tools as tool_store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import McpConfig
-from authrelay.wire import (
+from authrelay_client.wire import (
     AccessLevel,
     ListMcpConfigsResponse,
     McpConfigBody,

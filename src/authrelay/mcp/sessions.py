@@ -16,7 +16,7 @@ from authrelay.mcp.configs import CONNECTIONS_PATH, get_row, identifier_of, serv
 from authrelay.store import AsyncSession
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
-from authrelay.wire import McpTokenResponse
+from authrelay_client.wire import McpTokenResponse
 
 
 async def account_ids(

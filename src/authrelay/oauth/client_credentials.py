@@ -19,18 +19,18 @@ import logging
 from typing import TYPE_CHECKING
 
 from authrelay.accounts.secrets import AccountSecrets, decrypt_account_secrets
-from authrelay.config import UpstreamAllowlist
 from authrelay.errors import FailedPrecondition, Unavailable
 from authrelay.oauth import rfc6749
 from authrelay.oauth.params import token_params
 from authrelay.oauth.token_version import TokenVersion
 from authrelay.oauth.tokens import fill
 from authrelay.providers.grants import CLIENT_FIELDS, uses_client_credentials
-from authrelay.providers.model import AuthPattern
 from authrelay.store import AsyncSession
 from authrelay.store.models import ConnectedAccount, Connection
 from authrelay.vault import KeyRing
 from authrelay.vault.contexts import connection_context
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.model import AuthPattern
 
 if TYPE_CHECKING:
     from authrelay.oauth.refresh import Refresher

@@ -16,10 +16,10 @@ from urllib.parse import quote_plus, urlsplit
 
 import aiohttp
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.netguard import BlockedAddress, blocked_cause, check_host
-from authrelay.providers.model import TokenExchange
-from authrelay.providers.urls import PLACEHOLDER, fill_placeholders
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.model import TokenExchange
+from authrelay_client.providers.urls import PLACEHOLDER, fill_placeholders
 
 #: Statuses by which the exchange endpoint refuses the credentials themselves: the account
 #: needs new ones (its status becomes EXPIRED). Any other failure leaves it as it is.

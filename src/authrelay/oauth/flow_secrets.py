@@ -14,7 +14,7 @@ from typing_extensions import TypedDict
 
 from authrelay.vault import KeyRing
 from authrelay.vault.contexts import flow_context
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 
 class FlowSecrets(TypedDict, total=False):

@@ -15,9 +15,9 @@ from typing import Any
 from authrelay.accounts import credentials
 from authrelay.errors import FieldViolation, InvalidArgument
 from authrelay.oauth.flow_secrets import FlowSecrets
-from authrelay.providers.model import AuthPattern, InputField, ProviderDefinition
-from authrelay.providers.urls import PLACEHOLDER
 from authrelay.store.models import ConnectedAccount
+from authrelay_client.providers.model import AuthPattern, InputField, ProviderDefinition
+from authrelay_client.providers.urls import PLACEHOLDER
 
 LINK_API_CONFIG_AT = "api_config"
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 from authrelay.errors import FailedPrecondition
-from authrelay.providers.model import AuthPattern
-from authrelay.providers.urls import PLACEHOLDER, placeholder_value_problem
+from authrelay_client.providers.model import AuthPattern
+from authrelay_client.providers.urls import PLACEHOLDER, placeholder_value_problem
 
 
 def token_params(pattern: AuthPattern, values: dict[str, str]) -> tuple[tuple[str, str], ...]:

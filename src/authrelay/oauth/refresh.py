@@ -32,7 +32,6 @@ from authrelay.accounts.secrets import (
     encrypt_account_secrets,
 )
 from authrelay.accounts.status import not_active
-from authrelay.config import UpstreamAllowlist
 from authrelay.context import Invalidate
 from authrelay.errors import NotFound, Unavailable
 from authrelay.oauth import client_credentials, exchange_renewal, rfc6749
@@ -47,6 +46,7 @@ from authrelay.store.db import as_utc
 from authrelay.store.models import Connection
 from authrelay.store.refresh_leases import HeldLease
 from authrelay.vault import KeyRing
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 
 log = logging.getLogger("authrelay.oauth")
 LEASE_SECONDS = 30

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 
 class OAuthFlowError(Exception):

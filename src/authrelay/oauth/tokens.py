@@ -8,17 +8,17 @@ from datetime import UTC, datetime
 
 from authrelay.accounts.credentials import oauth_placeholder_values
 from authrelay.accounts.secrets import AccountSecrets, encrypt_account_secrets
-from authrelay.config import UpstreamAllowlist
 from authrelay.errors import FailedPrecondition
 from authrelay.oauth.params import token_params
 from authrelay.oauth.rfc6749 import ClientConfig, TokenSet
-from authrelay.providers.model import AuthPattern
-from authrelay.providers.urls import fill_placeholders
 from authrelay.store.db import utcnow
 from authrelay.store.models import ConnectedAccount, Connection
 from authrelay.vault import KeyRing
 from authrelay.vault.contexts import connection_context
-from authrelay.wire import JSONObject
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.model import AuthPattern
+from authrelay_client.providers.urls import fill_placeholders
+from authrelay_client.wire import JSONObject
 
 
 def fill(template: str, values: dict[str, str], allowlist: UpstreamAllowlist | None = None) -> str:

@@ -18,7 +18,7 @@ from authrelay.openapi.operations import (
     Operation,
 )
 from authrelay.openapi.typed import JSON, component_schemas, ref
-from authrelay.wire import DOCUMENTED
+from authrelay_client.wire import DOCUMENTED
 
 BEARER = "bearerAuth"
 CLIENT_CREDENTIALS = "clientCredentials"

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from authrelay.accounts.model import AccountRef, CreateAccountRequest, UpdateAccountRequest
 from authrelay.connections.model import _NAME, ConnectionInput
 from authrelay.oauth.flows import MagicLinkRequest, VerifyRequest
-from authrelay.providers.model import _DISPLAY_NAME, _SNAKE_CASE, ProviderDefinition
+from authrelay_client.providers.model import _DISPLAY_NAME, _SNAKE_CASE, ProviderDefinition
 
 
 @dataclass(frozen=True)

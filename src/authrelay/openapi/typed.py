@@ -1,4 +1,4 @@
-"""JSON Schema (OpenAPI 3.1) from the wire TypedDicts (`authrelay.wire`).
+"""JSON Schema (OpenAPI 3.1) from the wire TypedDicts (`authrelay_client.wire`).
 
 Each TypedDict becomes one component: its fields are the properties (inherited ones
 first), its required keys the `required` list, its docstring the description. A nested
@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, NotRequired, Required, Union, get_ar
 
 from typing_extensions import get_type_hints, is_typeddict
 
-from authrelay.wire import Schema
+from authrelay_client.wire import Schema
 
 JSON = dict[str, Any]
 _PLAIN: dict[object, str] = {str: "string", int: "integer", bool: "boolean", float: "number"}

@@ -9,11 +9,11 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.errors import InvalidArgument
-from authrelay.providers.identifiers import builtin_provider_id, derive_identifier
-from authrelay.providers.model import ProviderDefinition
 from authrelay.providers.validation import validate_definition
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.identifiers import builtin_provider_id, derive_identifier
+from authrelay_client.providers.model import ProviderDefinition
 
 _CATALOG_ONLY_KEYS = ("categories", "display_priority")
 

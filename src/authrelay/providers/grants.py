@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from authrelay.errors import FieldViolation
-from authrelay.providers.model import AuthPattern
-from authrelay.providers.urls import PLACEHOLDER
+from authrelay_client.providers.model import AuthPattern
+from authrelay_client.providers.urls import PLACEHOLDER
 
 CLIENT_CREDENTIALS = "client_credentials"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from authrelay.errors import FieldViolation
-from authrelay.providers.urls import PLACEHOLDER
+from authrelay_client.providers.urls import PLACEHOLDER
 
 QUERY_PARAM_TYPES = ("API_KEY", "BEARER")
 # The account values that hold a pattern's credential, by pattern type: a header template

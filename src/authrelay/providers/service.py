@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 from authrelay.auth.principal import Principal
 from authrelay.changes import commit_change
-from authrelay.config import AllowAnyHost
 from authrelay.context import ServiceContext
 from authrelay.errors import (
     AlreadyExists,
@@ -21,15 +20,16 @@ from authrelay.errors import (
 )
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
 from authrelay.providers.catalog import BuiltinProvider, Catalog
-from authrelay.providers.identifiers import derive_identifier
-from authrelay.providers.model import AuthPattern, ProviderDefinition
 from authrelay.providers.validation import validate_definition
 from authrelay.store import AsyncSession, IntegrityError
 from authrelay.store import providers as store
 from authrelay.store import tools as tool_store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import Provider
-from authrelay.wire import ListProvidersResponse, ProviderBody
+from authrelay_client.providers.allowlist import AllowAnyHost
+from authrelay_client.providers.identifiers import derive_identifier
+from authrelay_client.providers.model import AuthPattern, ProviderDefinition
+from authrelay_client.wire import ListProvidersResponse, ProviderBody
 
 ProviderType = Literal["DEFAULT", "CUSTOM", "ALL"]
 _TYPE_NAMES: dict[str, ProviderType] = {

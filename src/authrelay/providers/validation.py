@@ -17,14 +17,14 @@ from annotated_types import MaxLen
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.errors import MAX_VIOLATIONS, FieldViolation, InvalidArgument
 from authrelay.providers.grants import client_credentials_rules, input_group, is_client_credentials
-from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.injection_rules import injection_rules
-from authrelay.providers.model import ProviderDefinition
-from authrelay.providers.urls import PLACEHOLDER, host_placeholders
-from authrelay.wire import JSONObject
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.identifiers import derive_identifier
+from authrelay_client.providers.model import ProviderDefinition
+from authrelay_client.providers.urls import PLACEHOLDER, host_placeholders
+from authrelay_client.wire import JSONObject
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from authrelay.oauth.exchange import header_value
-from authrelay.providers.model import AuthPattern, Mutation
+from authrelay_client.providers.model import AuthPattern, Mutation
 
 
 def mutate(value: str, mutation: Mutation | None) -> str:

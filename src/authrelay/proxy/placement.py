@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote
 
-from authrelay.codes import Code
 from authrelay.errors import AuthrelayError
 from authrelay.providers.injection_rules import CREDENTIAL_VALUES, places_credential
-from authrelay.providers.model import AuthPattern, ProviderDefinition
-from authrelay.providers.urls import PLACEHOLDER
 from authrelay.proxy.inject import mutate
+from authrelay_client.codes import Code
+from authrelay_client.providers.model import AuthPattern, ProviderDefinition
+from authrelay_client.providers.urls import PLACEHOLDER
 
 Headers = tuple[tuple[str, str], ...]
 

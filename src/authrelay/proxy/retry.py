@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from authrelay.providers.model import RetryPolicy
+from authrelay_client.providers.model import RetryPolicy
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 BACKOFF_BASE_SECONDS = 0.5  # the first backoff is 0.25-0.5 s, then doubles each attempt

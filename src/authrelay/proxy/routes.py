@@ -13,8 +13,6 @@ from authrelay.accounts.credentials import oauth_placeholder_values
 from authrelay.accounts.secrets import decrypt_account_secrets
 from authrelay.accounts.status import not_active
 from authrelay.bounded_cache import BoundedCache, text_size
-from authrelay.codes import Code
-from authrelay.config import UpstreamAllowlist
 from authrelay.errors import (
     AuthrelayError,
     FailedPrecondition,
@@ -26,15 +24,17 @@ from authrelay.netguard import BlockedAddress, check_host
 from authrelay.oauth.exchange_renewal import stored_token
 from authrelay.providers.catalog import Catalog
 from authrelay.providers.injection_rules import CREDENTIAL_VALUES
-from authrelay.providers.model import AuthPattern, RetryPolicy
 from authrelay.providers.service import ResolvedProvider, parse_stored
-from authrelay.providers.urls import HostNotAllowed, fill_placeholders
 from authrelay.proxy.inject import credential_header
 from authrelay.proxy.placement import Headers, query_pair, request_headers, template_values
 from authrelay.store import AsyncSession
 from authrelay.store.db import as_utc
 from authrelay.store.proxy_targets import ProxyTarget, SessionReader, TargetReader
 from authrelay.vault import KeyRing
+from authrelay_client.codes import Code
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.model import AuthPattern, RetryPolicy
+from authrelay_client.providers.urls import HostNotAllowed, fill_placeholders
 
 
 class PlaceholderRejected(AuthrelayError):

@@ -29,11 +29,11 @@ from authrelay.errors import (
     Unavailable,
 )
 from authrelay.netguard import BlockedAddress, blocked_cause, check_host
-from authrelay.providers.model import RetryPolicy
 from authrelay.proxy.placement import with_credential
 from authrelay.proxy.resolve import RouteKey, renewed_route
 from authrelay.proxy.retry import IDEMPOTENT, with_retries
 from authrelay.proxy.routes import Route
+from authrelay_client.providers.model import RetryPolicy
 
 if TYPE_CHECKING:
     from authrelay.proxy.parts import ProxyParts

@@ -25,7 +25,7 @@ from typing import Any
 from authrelay.errors import InvalidArgument
 from authrelay.store.models import Tool
 from authrelay.tools.model import validate_tool
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 SOURCE = "builtin"
 BUILTIN_NAME = re.compile(r"^[a-z0-9_]{1,64}$")

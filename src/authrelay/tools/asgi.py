@@ -18,7 +18,7 @@ from authrelay.http_headers import bearer_token, parse_host
 from authrelay.proxy.call import cached_environment
 from authrelay.request_body import read_json
 from authrelay.tools.execute import execute_tool, parse_execute
-from authrelay.wire import ExecuteToolResponse
+from authrelay_client.wire import ExecuteToolResponse
 
 if TYPE_CHECKING:
     from authrelay.runtime import Runtime

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from authrelay.errors import FieldViolation, InvalidArgument
 from authrelay.tools.model import PLACEHOLDER, Binding
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from jsonschema import Draft202012Validator
 
 from authrelay.errors import AuthrelayError, FieldViolation, InvalidArgument, NotFound
 from authrelay.observability import log_line
-from authrelay.providers.identifiers import derive_identifier
 from authrelay.proxy.call import call_upstream
 from authrelay.proxy.parts import ProxyParts
 from authrelay.store import accounts as account_store
@@ -25,7 +24,8 @@ from authrelay.tools.binding import build_request
 from authrelay.tools.cache import CachedTool, ToolCache
 from authrelay.tools.model import Binding
 from authrelay.tools.upstream import result_of
-from authrelay.wire import ExecuteToolResponse, JSONObject
+from authrelay_client.providers.identifiers import derive_identifier
+from authrelay_client.wire import ExecuteToolResponse, JSONObject
 
 log = logging.getLogger("authrelay.tools")
 

@@ -24,7 +24,7 @@ from authrelay.tools import DEFAULT_MAX_TOOLS
 from authrelay.tools.model import schema_valid, validate_tool
 from authrelay.tools.naming import operation_part, tool_name
 from authrelay.tools.schemas import Inliner, trim
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 METHODS = ("get", "put", "post", "delete", "patch", "head")
 MAX_DOCUMENT_BYTES = 50_000_000

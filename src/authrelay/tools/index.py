@@ -19,7 +19,7 @@ from authrelay.store import cache as cache_store
 from authrelay.store import tools as store
 from authrelay.store.models import Tool
 from authrelay.tools.views import tool_json
-from authrelay.wire import ToolBody
+from authrelay_client.wire import ToolBody
 
 MAX_ENVIRONMENTS = 64  # indexes kept per process (a few MB each at thousands of tools)
 

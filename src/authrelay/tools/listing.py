@@ -12,13 +12,13 @@ from typing import Any
 from authrelay.auth.principal import Principal
 from authrelay.errors import FieldViolation, InvalidArgument
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
-from authrelay.providers.identifiers import derive_identifier
 from authrelay.store import AsyncSession
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
 from authrelay.store import tools as store
 from authrelay.tools.index import IndexCache, Listed, ToolIndex, after, encode
-from authrelay.wire import ListToolsResponse, SearchToolsResponse
+from authrelay_client.providers.identifiers import derive_identifier
+from authrelay_client.wire import ListToolsResponse, SearchToolsResponse
 
 MAX_PAGE_SIZE = 1000
 _WORD = re.compile(r"[a-z0-9]+")

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from authrelay.errors import FieldViolation, InvalidArgument
 from authrelay.providers.validation import format_loc, pydantic_violations
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_DESCRIPTION = 4000

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 MAX_DEPTH = 12  # nesting of inlined references
 MAX_NODES = 3_000  # schema objects produced for one tool

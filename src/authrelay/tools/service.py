@@ -15,7 +15,6 @@ from authrelay.errors import (
     NotFound,
     PermissionDenied,
 )
-from authrelay.providers.identifiers import derive_identifier
 from authrelay.providers.service import resolve_provider
 from authrelay.store import AsyncSession, IntegrityError, audit
 from authrelay.store import cache as cache_store
@@ -25,7 +24,8 @@ from authrelay.store.db import new_id, utcnow
 from authrelay.store.models import Tool
 from authrelay.tools.model import ToolInput, validate_tool
 from authrelay.tools.views import full_json, input_json
-from authrelay.wire import SyncToolsResponse, ToolBody, ToolRequest, ToolUpdateBody
+from authrelay_client.providers.identifiers import derive_identifier
+from authrelay_client.wire import SyncToolsResponse, ToolBody, ToolRequest, ToolUpdateBody
 
 Source = Literal["api", "file", "openapi", "promote"]
 Prune = Literal["none", "source", "all"]

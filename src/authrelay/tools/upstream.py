@@ -7,10 +7,10 @@ import functools
 import json
 from typing import Any, Final
 
-from authrelay.codes import Code
 from authrelay.errors import AuthrelayError
 from authrelay.proxy.call import Answer
-from authrelay.wire import StatusBody
+from authrelay_client.codes import Code
+from authrelay_client.wire import StatusBody
 
 UPSTREAM_DETAIL: Final = "type.googleapis.com/authrelay.v1.UpstreamResponse"
 _MAX_BODY_IN_ERROR = 16_384

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from authrelay.store.db import as_utc
 from authrelay.store.models import Tool
-from authrelay.wire import ToolBody, ToolRequest
+from authrelay_client.wire import ToolBody, ToolRequest
 
 
 def _ts(row: Tool) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.providers.infer import InferenceResult
 from authrelay.providers.validation import validate_definition
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

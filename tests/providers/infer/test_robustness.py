@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.providers.infer import MAX_BYTES, InferenceResult, infer
 from authrelay.providers.validation import validate_definition
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 
 from .helpers import FIXTURES
 

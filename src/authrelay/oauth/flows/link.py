@@ -18,14 +18,14 @@ from authrelay.oauth import hostfields
 from authrelay.oauth.flow_secrets import encrypt_flow_secrets
 from authrelay.oauth.flows.pages import LINK_PATH
 from authrelay.oauth.flows.shared import digest
-from authrelay.providers.model import StrictModel
-from authrelay.providers.urls import check_upstream_url
 from authrelay.providers.validation import parse_strict
 from authrelay.store import AsyncSession, audit
 from authrelay.store import cache as cache_store
 from authrelay.store import flows as flow_store
 from authrelay.store.db import as_utc, new_id, utcnow
 from authrelay.store.models import AuthFlow
+from authrelay_client.providers.model import StrictModel
+from authrelay_client.providers.urls import check_upstream_url
 
 
 def _printable(value: str) -> str:

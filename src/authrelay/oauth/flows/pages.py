@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from authrelay.accounts.service import Target
-from authrelay.providers.model import InputField
+from authrelay_client.providers.model import InputField
 
 LINK_PATH = "/connect/"
 

@@ -19,12 +19,12 @@ from authrelay.oauth.flow_secrets import decrypt_flow_secrets
 from authrelay.oauth.flows.pages import LINK_PATH, Page, done_page, error_page
 from authrelay.oauth.flows.shared import expired, flow_target
 from authrelay.oauth.tokens import apply_tokens
-from authrelay.providers.model import StrictModel
 from authrelay.providers.validation import parse_strict
 from authrelay.store import AsyncSession
 from authrelay.store import accounts as account_store
 from authrelay.store import flows as flow_store
 from authrelay.store.db import utcnow
+from authrelay_client.providers.model import StrictModel
 
 
 class VerifyRequest(StrictModel):

@@ -23,11 +23,11 @@ last because upstreams write URLs to their logs. Every other scheme is listed in
 
 from __future__ import annotations
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.providers.infer.common import ALLOWLIST
 from authrelay.providers.infer.engine import run
 from authrelay.providers.infer.parse import MAX_BYTES
 from authrelay.providers.infer.result import InferenceResult
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 
 __all__ = ["MAX_BYTES", "InferenceResult", "infer"]
 

@@ -7,9 +7,9 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
-from authrelay.config import UpstreamAllowlist
 from authrelay.providers.infer.result import BaseUrl, Scope
-from authrelay.providers.model import FORBIDDEN_AUTH_HEADERS
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.model import FORBIDDEN_AUTH_HEADERS
 
 _NOT_NAME = re.compile(r"[^A-Za-z0-9 -]+")
 _SNAKE_BAD = re.compile(r"[^a-z0-9]+")

@@ -36,7 +36,7 @@ from authrelay.providers.infer.common import (
 )
 from authrelay.providers.infer.parse import html_to_text, looks_like_html, markdown_title
 from authrelay.providers.infer.result import BaseUrl, Scheme, Scope
-from authrelay.providers.urls import check_upstream_url
+from authrelay_client.providers.urls import check_upstream_url
 
 _CURL = re.compile(r"\bcurl\b")
 _URL = re.compile(r"https?://[^\s\"'`()\[\]|,]{1,500}", re.I)

@@ -46,9 +46,9 @@ from authrelay.providers.infer.common import (
     static_host,
 )
 from authrelay.providers.infer.result import BaseUrl, Scheme, Scope
-from authrelay.providers.model import QUERY_PARAM_NAME
-from authrelay.providers.urls import PLACEHOLDER, check_upstream_url, host_placeholders
-from authrelay.wire import JSONObject
+from authrelay_client.providers.model import QUERY_PARAM_NAME
+from authrelay_client.providers.urls import PLACEHOLDER, check_upstream_url, host_placeholders
+from authrelay_client.wire import JSONObject
 
 _VARIABLE = re.compile(r"\{([^{}]{1,100})\}")
 _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")

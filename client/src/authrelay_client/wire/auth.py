@@ -4,7 +4,7 @@ from typing import Annotated, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
-from authrelay.wire._schema import JSONObject, Schema
+from authrelay_client.wire._schema import JSONObject, Schema
 
 
 class TokenResponse(TypedDict):

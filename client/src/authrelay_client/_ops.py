@@ -16,8 +16,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
-from authrelay.client._exceptions import NotFoundError, api_error
-from authrelay.client.models import (
+from authrelay_client._exceptions import NotFoundError, api_error
+from authrelay_client.codes import Code
+from authrelay_client.models import (
     AuthorizationLink,
     ConnectedAccount,
     Connection,
@@ -28,7 +29,6 @@ from authrelay.client.models import (
     ProviderDefinition,
     ToggleConnectionResponse,
 )
-from authrelay.codes import Code
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -150,7 +150,7 @@ def definition_body(definition: Mapping[str, Any] | ProviderDefinition | Provide
     if isinstance(definition, Provider):
         return definition.definition()
     if isinstance(definition, Mapping):
-        from authrelay.providers.diff import editable
+        from authrelay_client.providers.diff import editable
 
         return editable(dict(definition))
     raise TypeError("definition must be a dict, a ProviderDefinition or a Provider")

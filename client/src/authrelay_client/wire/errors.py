@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from typing_extensions import TypedDict
 
-from authrelay.wire._schema import Schema
+from authrelay_client.wire._schema import Schema
 
 
 class FieldViolationBody(TypedDict):

@@ -6,8 +6,8 @@ distribution. A TypedDict named `XBody` is the component schema `X`; any other n
 component's own name.
 """
 
-from authrelay.wire._schema import JSONObject, Schema, Timestamp
-from authrelay.wire.accounts import (
+from authrelay_client.wire._schema import JSONObject, Schema, Timestamp
+from authrelay_client.wire.accounts import (
     AccountStatus,
     AuditActorBody,
     AuditLogEntryBody,
@@ -23,7 +23,7 @@ from authrelay.wire.accounts import (
     StaticAuthBody,
     VerifyUserResponse,
 )
-from authrelay.wire.auth import (
+from authrelay_client.wire.auth import (
     JWKS,
     EmptyBody,
     HealthBody,
@@ -31,7 +31,7 @@ from authrelay.wire.auth import (
     TokenRequest,
     TokenResponse,
 )
-from authrelay.wire.connections import (
+from authrelay_client.wire.connections import (
     ConnectionBody,
     ConnectionOAuthConfigBody,
     ConnectionResponse,
@@ -40,7 +40,7 @@ from authrelay.wire.connections import (
     ListConnectionsResponse,
     ToggleConnectionResponse,
 )
-from authrelay.wire.errors import (
+from authrelay_client.wire.errors import (
     BadRequestBody,
     ErrorBody,
     FieldViolationBody,
@@ -48,7 +48,7 @@ from authrelay.wire.errors import (
     StatusBody,
     UpstreamResponseBody,
 )
-from authrelay.wire.mcp import (
+from authrelay_client.wire.mcp import (
     AccessLevel,
     ListMcpConfigsResponse,
     McpConfigBody,
@@ -63,13 +63,13 @@ from authrelay.wire.mcp import (
     McpTokenRequest,
     McpTokenResponse,
 )
-from authrelay.wire.providers import (
+from authrelay_client.wire.providers import (
     ListProvidersResponse,
     ProviderBody,
     ProviderResponse,
     ProviderRetryBody,
 )
-from authrelay.wire.tools import (
+from authrelay_client.wire.tools import (
     ExecuteToolRequest,
     ExecuteToolResponse,
     ListScopedToolsResponse,

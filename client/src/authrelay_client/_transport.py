@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from authrelay.client._exceptions import APIConnectionError, APITimeoutError
+from authrelay_client._exceptions import APIConnectionError, APITimeoutError
 
 
 def _reason(exc: Exception) -> str:

@@ -2,7 +2,7 @@
 gets (`AgentTool`), their names in the frameworks' alphabet, and the text a model reads
 back from a call (the answer, or the error it can act on).
 
-Only the SDK is used: the integrations run wherever `authrelay.Client` runs."""
+Only the SDK is used: the integrations run wherever `authrelay_client.Client` runs."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-from authrelay.client._client import AsyncClient, Client
-from authrelay.client._exceptions import ApiError, UnauthenticatedError
-from authrelay.client.models import ExecuteToolResponse, ScopedTool, Tool
+from authrelay_client._client import AsyncClient, Client
+from authrelay_client._exceptions import ApiError, UnauthenticatedError
+from authrelay_client.models import ExecuteToolResponse, ScopedTool, Tool
 
 NAME_MAX = 64  # OpenAI's function names: ^[a-zA-Z0-9_-]{1,64}$ (the strictest of the frameworks)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")

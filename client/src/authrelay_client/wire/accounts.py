@@ -5,7 +5,7 @@ from typing import Literal, NotRequired
 
 from typing_extensions import TypedDict
 
-from authrelay.wire._schema import JSONObject, Timestamp
+from authrelay_client.wire._schema import JSONObject, Timestamp
 
 AccountStatus = Literal["ACTIVE", "PENDING_AUTH", "PENDING_VERIFICATION", "EXPIRED", "DISCONNECTED"]
 AuthorizationType = Literal["OAUTH", "API_KEY", "BASIC", "BEARER_TOKEN", "TOKEN_EXCHANGE"]

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from authrelay.config import UpstreamAllowlist
+from authrelay_client.providers.allowlist import UpstreamAllowlist
 
 PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
 _PLACEHOLDER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -4,7 +4,7 @@ from typing import Annotated, NotRequired
 
 from typing_extensions import TypedDict
 
-from authrelay.wire._schema import JSONObject, Schema, Timestamp
+from authrelay_client.wire._schema import JSONObject, Schema, Timestamp
 
 
 class ProviderRetryBody(TypedDict):

@@ -20,8 +20,8 @@ from pydantic import (
     field_validator,
 )
 
-from authrelay.config import UpstreamAllowlist
-from authrelay.providers.urls import PLACEHOLDER, check_https_url, check_upstream_url
+from authrelay_client.providers.allowlist import UpstreamAllowlist
+from authrelay_client.providers.urls import PLACEHOLDER, check_https_url, check_upstream_url
 
 AuthType = Literal["OAUTH", "BASIC", "BEARER", "API_KEY", "TOKEN_EXCHANGE"]
 InputType = Literal["text", "password", "select"]

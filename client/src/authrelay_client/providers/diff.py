@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from authrelay.wire import JSONObject
+from authrelay_client.wire import JSONObject
 
 COMPARED = (
     "display_name",
@@ -135,8 +135,8 @@ def normalized(definition: JSONObject) -> JSONObject:
     definition the model refuses is returned as it is (the server will name its errors)."""
     from pydantic import ValidationError
 
-    from authrelay.config import AllowAnyHost
-    from authrelay.providers.model import ProviderDefinition
+    from authrelay_client.providers.allowlist import AllowAnyHost
+    from authrelay_client.providers.model import ProviderDefinition
 
     try:
         model = ProviderDefinition.model_validate(

@@ -26,8 +26,8 @@ AuthrelayClientError                root of everything the client raises
 
 An error of another code (or none) is a plain `ApiError`. A `ProxyError` is *also* an
 instance of the class for its code: a proxy 404 is raised as a class deriving from both
-`ProxyError` and `NotFoundError`, so `except authrelay.NotFoundError` catches it, and
-`except authrelay.ProxyError` catches every proxy-side refusal. Every `ApiError` carries
+`ProxyError` and `NotFoundError`, so `except authrelay_client.NotFoundError` catches it, and
+`except authrelay_client.ProxyError` catches every proxy-side refusal. Every `ApiError` carries
 `status` (HTTP), `code` (google.rpc), `message`, `field_violations` (list of
 `{"field", "description"}`) and the raw `body`.
 """
@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from authrelay.codes import Code
+from authrelay_client.codes import Code
 
 
 class AuthrelayClientError(Exception):

@@ -4,7 +4,7 @@ from typing import Literal, NotRequired
 
 from typing_extensions import TypedDict
 
-from authrelay.wire._schema import JSONObject, Timestamp
+from authrelay_client.wire._schema import JSONObject, Timestamp
 
 
 class ToolBody(TypedDict):

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from authrelay.client._ops import Op, Page, answer, model_of, nothing, request, segment
-from authrelay.client.models import (
+from authrelay_client._ops import Op, Page, answer, model_of, nothing, request, segment
+from authrelay_client.models import (
     ExecuteToolResponse,
     ScopedTool,
     Tool,
@@ -19,7 +19,7 @@ from authrelay.client.models import (
 )
 
 if TYPE_CHECKING:
-    from authrelay.client._client import AsyncClient, Client
+    from authrelay_client._client import AsyncClient, Client
 
 TOOL_PAGE_SIZE = 1000  # the server's maximum
 ToolBody = Mapping[str, Any] | Tool

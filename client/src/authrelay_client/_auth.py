@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from authrelay.client._exceptions import AuthenticationError, ConfigurationError
+from authrelay_client._exceptions import AuthenticationError, ConfigurationError
 
 RENEW_MARGIN_SECONDS = 60
 

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from authrelay.client._ops import Op, Page, answer, model_of, nothing, request, segment
-from authrelay.client.models import McpConfig, McpConnectionAuthState, McpSessionToken
+from authrelay_client._ops import Op, Page, answer, model_of, nothing, request, segment
+from authrelay_client.models import McpConfig, McpConnectionAuthState, McpSessionToken
 
 if TYPE_CHECKING:
-    from authrelay.client._client import AsyncClient, Client
+    from authrelay_client._client import AsyncClient, Client
 
 CONFIGS = "/api/v1/mcp/configs"
 CONFIG_PAGE_SIZE = 100  # the server's maximum

@@ -5,7 +5,7 @@ from typing import Annotated, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
-from authrelay.wire._schema import Schema, Timestamp
+from authrelay_client.wire._schema import Schema, Timestamp
 
 AccessLevel = Literal["FULL", "READ_ONLY"]
 _IDENTIFIER = Schema(minLength=1, maxLength=255)

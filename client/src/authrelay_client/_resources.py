@@ -10,8 +10,8 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from authrelay.client import _ops as ops
-from authrelay.client.models import (
+from authrelay_client import _ops as ops
+from authrelay_client.models import (
     ConnectedAccount,
     Connection,
     Provider,
@@ -20,7 +20,7 @@ from authrelay.client.models import (
 )
 
 if TYPE_CHECKING:
-    from authrelay.client._client import AsyncClient, Client
+    from authrelay_client._client import AsyncClient, Client
 
 Definition = Mapping[str, Any] | ProviderDefinition | Provider
 

@@ -8,12 +8,12 @@ from typing import Any, TypeVar
 
 import httpx
 
-from authrelay.client._actions import Actions, AsyncActions, is_stale_token
-from authrelay.client._auth import Credentials, TokenState
-from authrelay.client._exceptions import ConfigurationError
-from authrelay.client._mcp import AsyncMcp, Mcp
-from authrelay.client._ops import Op, Page
-from authrelay.client._resources import (
+from authrelay_client._actions import Actions, AsyncActions, is_stale_token
+from authrelay_client._auth import Credentials, TokenState
+from authrelay_client._exceptions import ConfigurationError
+from authrelay_client._mcp import AsyncMcp, Mcp
+from authrelay_client._ops import Op, Page
+from authrelay_client._resources import (
     AsyncConnectedAccounts,
     AsyncConnections,
     AsyncProviders,
@@ -21,8 +21,8 @@ from authrelay.client._resources import (
     Connections,
     Providers,
 )
-from authrelay.client._tools import AsyncTools, Tools
-from authrelay.client._transport import FAILURES, wrap
+from authrelay_client._tools import AsyncTools, Tools
+from authrelay_client._transport import FAILURES, wrap
 
 T = TypeVar("T")
 MAX_PAGES = 100_000  # a server that keeps handing out new tokens is a bug, not a loop

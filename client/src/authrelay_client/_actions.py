@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from authrelay.client import _ops as ops
-from authrelay.client import _tools as tool_ops
-from authrelay.client._exceptions import AlreadyExistsError, NotFoundError, ProxyError, api_error
-from authrelay.client.models import AuthorizationLink, ConnectedAccount, ExecuteToolResponse
+from authrelay_client import _ops as ops
+from authrelay_client import _tools as tool_ops
+from authrelay_client._exceptions import AlreadyExistsError, NotFoundError, ProxyError, api_error
+from authrelay_client.models import AuthorizationLink, ConnectedAccount, ExecuteToolResponse
 
 if TYPE_CHECKING:
-    from authrelay.client._client import AsyncClient, Client
+    from authrelay_client._client import AsyncClient, Client
 
 ERROR_HEADER = "x-authrelay-error"
 
