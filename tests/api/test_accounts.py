@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.resources import (
+from tests.support.resources import (
     api_key_provider,
     audit_text,
     basic_provider,

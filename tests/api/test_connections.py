@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.resources import (
+from tests.support.resources import (
     APP,
     api_key_provider,
     audit_text,

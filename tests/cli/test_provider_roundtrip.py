@@ -14,7 +14,7 @@ import pytest
 
 import authrelay
 from authrelay.providers.diff import definition_of
-from tests.cli.helpers import InProcess, ok, one_error
+from tests.support.profiles import InProcess, ok, one_error
 from tests.support.servers import Server
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.proxy.helpers import enable, proxy_headers
+from tests.support.proxy import enable, proxy_headers
 from tests.support.rawhttp import send_raw
 from tests.support.servers import Server, create_client
 from tests.support.upstream import RecordingUpstream, provider_definition

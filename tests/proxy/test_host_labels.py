@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.proxy.helpers import enable, proxy_headers
+from tests.support.proxy import enable, proxy_headers
 from tests.support.rawdb import execute
 from tests.support.servers import Server, start_server
 from tests.support.upstream import RecordingUpstream

@@ -7,8 +7,8 @@ import json
 import httpx
 
 from tests.support.servers import Server, create_client
+from tests.support.tools import setup_provider, tool_body
 from tests.support.upstream import RecordingUpstream
-from tests.tools.helpers import setup_provider, tool_body
 
 
 def test_execute_sends_inputs_where_the_binding_says(
