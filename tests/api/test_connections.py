@@ -71,22 +71,39 @@ def test_static_connections_of_custom_providers(
             assert got.status_code == 200, got.text
             assert got.json() == {"connection": made}
 
-        # the type must be one of the provider's patterns
-        for wrong in ("OAUTH", 4, "BASIC"):
-            response = api.post(
-                "/api/v1/connections",
-                params=APP,
-                json={"provider_key": key, "type": wrong, "key_id": f"wrong-{unique}"},
-            )
-            assert set(violations(response)) == {"type"}, wrong
+
+@pytest.mark.parametrize(
+    ("wrong", "only_type"),
+    [
+        pytest.param("OAUTH", True, id="oauth-not-a-pattern"),
+        pytest.param(4, True, id="oauth-by-number"),
+        pytest.param("BASIC", True, id="basic-not-a-pattern"),
+        pytest.param("SAML", False, id="saml"),
+        pytest.param(2, False, id="saml-by-number"),
+        pytest.param("OAUTH_M2M", False, id="oauth-m2m"),
+        pytest.param(99, False, id="unknown-number"),
+        pytest.param("nonsense", False, id="unknown-name"),
+        pytest.param(True, False, id="boolean"),
+        pytest.param(1.5, False, id="fraction"),
+    ],
+)
+def test_a_connection_type_must_be_one_of_the_providers_patterns(
+    server: Server, dev_client: dict[str, str], unique: str, wrong: object, only_type: bool
+) -> None:
+    """A type the provider has no pattern for is refused naming its patterns; a type no
+    connection can have is refused (with, perhaps, other violations)."""
+    with server.api(dev_client) as api:
+        key = create_provider(api, api_key_provider(f"Conn Wrong {unique}"))
+        response = api.post(
+            "/api/v1/connections",
+            params=APP,
+            json={"provider_key": key, "type": wrong, "key_id": f"wrong-{unique}"},
+        )
+        if only_type:
+            assert set(violations(response)) == {"type"}
             assert "API_KEY" in response.json()["message"]
-        for unusable in ("SAML", 2, "OAUTH_M2M", 99, "nonsense", True, 1.5):
-            response = api.post(
-                "/api/v1/connections",
-                params=APP,
-                json={"provider_key": key, "type": unusable, "key_id": f"wrong-{unique}"},
-            )
-            assert "type" in violations(response), unusable
+        else:
+            assert "type" in violations(response)
         assert api.get(f"/api/v1/connections/wrong-{unique}").status_code == 404
 
 
