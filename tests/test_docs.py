@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer.main
 
 from authrelay.cli.main import app
 from authrelay.config import Settings
+from tests.support.cli import command_paths
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def command_paths(group: Any, prefix: str = "authrelay") -> list[str]:
-    paths = []
-    for name, command in group.commands.items():
-        path = f"{prefix} {name}"
-        if hasattr(command, "commands"):  # a command group
-            paths.extend(command_paths(command, path))
-        else:
-            paths.append(path)
-    return paths
 
 
 def test_every_cli_command_is_documented() -> None:

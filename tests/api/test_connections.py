@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.resources import (
+from tests.support.resources import (
     APP,
     api_key_provider,
     audit_text,
@@ -71,22 +71,39 @@ def test_static_connections_of_custom_providers(
             assert got.status_code == 200, got.text
             assert got.json() == {"connection": made}
 
-        # the type must be one of the provider's patterns
-        for wrong in ("OAUTH", 4, "BASIC"):
-            response = api.post(
-                "/api/v1/connections",
-                params=APP,
-                json={"provider_key": key, "type": wrong, "key_id": f"wrong-{unique}"},
-            )
-            assert set(violations(response)) == {"type"}, wrong
+
+@pytest.mark.parametrize(
+    ("wrong", "only_type"),
+    [
+        pytest.param("OAUTH", True, id="oauth-not-a-pattern"),
+        pytest.param(4, True, id="oauth-by-number"),
+        pytest.param("BASIC", True, id="basic-not-a-pattern"),
+        pytest.param("SAML", False, id="saml"),
+        pytest.param(2, False, id="saml-by-number"),
+        pytest.param("OAUTH_M2M", False, id="oauth-m2m"),
+        pytest.param(99, False, id="unknown-number"),
+        pytest.param("nonsense", False, id="unknown-name"),
+        pytest.param(True, False, id="boolean"),
+        pytest.param(1.5, False, id="fraction"),
+    ],
+)
+def test_a_connection_type_must_be_one_of_the_providers_patterns(
+    server: Server, dev_client: dict[str, str], unique: str, wrong: object, only_type: bool
+) -> None:
+    """A type the provider has no pattern for is refused naming its patterns; a type no
+    connection can have is refused (with, perhaps, other violations)."""
+    with server.api(dev_client) as api:
+        key = create_provider(api, api_key_provider(f"Conn Wrong {unique}"))
+        response = api.post(
+            "/api/v1/connections",
+            params=APP,
+            json={"provider_key": key, "type": wrong, "key_id": f"wrong-{unique}"},
+        )
+        if only_type:
+            assert set(violations(response)) == {"type"}
             assert "API_KEY" in response.json()["message"]
-        for unusable in ("SAML", 2, "OAUTH_M2M", 99, "nonsense", True, 1.5):
-            response = api.post(
-                "/api/v1/connections",
-                params=APP,
-                json={"provider_key": key, "type": unusable, "key_id": f"wrong-{unique}"},
-            )
-            assert "type" in violations(response), unusable
+        else:
+            assert "type" in violations(response)
         assert api.get(f"/api/v1/connections/wrong-{unique}").status_code == 404
 
 
@@ -471,21 +488,6 @@ def test_partial_updates_keep_the_secret_hidden(
         assert rename["before"]["key_id"] == f"patch-{unique}"
         assert rename["after"]["key_id"] == f"p2-{unique}"
 
-        # what cannot change
-        for body, field in (
-            ({"provider_key": "openai"}, "provider_key"),
-            ({"type": "API_KEY"}, "type"),
-            ({"type": 8}, "type"),
-            ({"id": "conn_other"}, "id"),
-            ({"status": "DRAFT"}, "status"),
-            ({"oauth_config": {"redirect_uri": "https://evil.example/cb"}},
-             "oauth_config.redirect_uri"),
-            ({"oauth_config": {"use_platform_creds": True}}, "oauth_config.use_platform_creds"),
-            ({"key_id": "bad name"}, "key_id"),
-            ({"unknown": 1}, "unknown"),
-        ):  # fmt: skip
-            response = api.patch(f"/api/v1/connections/{made['id']}", json=body)
-            assert set(violations(response)) == {field}, body
         # the same provider_key and type are fine (a no-op)
         same = api.patch(
             f"/api/v1/connections/{made['id']}", json={"provider_key": ident, "type": "OAUTH"}
@@ -494,6 +496,47 @@ def test_partial_updates_keep_the_secret_hidden(
         assert same.json()["connection"]["key_id"] == f"p2-{unique}"
 
         error_of(api.patch(f"/api/v1/connections/nosuch-{unique}", json={"enabled": True}), 404, 5)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({"provider_key": "openai"}, "provider_key", id="provider_key"),
+        pytest.param({"type": "API_KEY"}, "type", id="type"),
+        pytest.param({"type": 8}, "type", id="type-by-number"),
+        pytest.param({"id": "conn_other"}, "id", id="id"),
+        pytest.param({"status": "DRAFT"}, "status", id="status"),
+        pytest.param(
+            {"oauth_config": {"redirect_uri": "https://evil.example/cb"}},
+            "oauth_config.redirect_uri",
+            id="redirect_uri",
+        ),
+        pytest.param(
+            {"oauth_config": {"use_platform_creds": True}},
+            "oauth_config.use_platform_creds",
+            id="use_platform_creds",
+        ),
+        pytest.param({"key_id": "bad name"}, "key_id", id="key_id-with-a-space"),
+        pytest.param({"unknown": 1}, "unknown", id="unknown-field"),
+    ],
+)
+def test_what_an_update_cannot_change(
+    server: Server, dev_client: dict[str, str], unique: str, body: dict[str, Any], field: str
+) -> None:
+    with server.api(dev_client) as api:
+        ident = create_provider(api, oauth_provider(f"Patch Fixed {unique}"))
+        made = create_connection(
+            api,
+            {
+                "provider_key": ident,
+                "key_id": f"fixed-{unique}",
+                "oauth_config": {"client_id": "cid-1", "client_secret": f"secret-{unique}"},
+            },
+        )
+        response = api.patch(f"/api/v1/connections/{made['id']}", json=body)
+        assert set(violations(response)) == {field}
+        kept = api.get(f"/api/v1/connections/{made['id']}")
+        assert kept.json() == {"connection": made}
 
 
 def test_patch_static_connection(server: Server, dev_client: dict[str, str], unique: str) -> None:
@@ -625,11 +668,24 @@ def test_list_pagination_and_filters(server: Server, unique: str) -> None:
             len(api.get("/api/v1/connections/app", params={"page_size": 30}).json()["connections"])
             == 5
         )
-        for bad in ({"page_size": 31}, {"page_size": -1}, {"page_size": "many"}):
-            assert set(violations(api.get("/api/v1/connections/app", params=bad))) == {"page_size"}
-        for token in ("%%%", "bm90LWpzb24", "MTIz"):  # not base64 JSON / not a name / a number
-            response = api.get("/api/v1/connections/app", params={"page_token": token})
-            assert set(violations(response)) == {"page_token"}, token
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        pytest.param({"page_size": 31}, "page_size", id="page_size-over-30"),
+        pytest.param({"page_size": -1}, "page_size", id="page_size-negative"),
+        pytest.param({"page_size": "many"}, "page_size", id="page_size-not-a-number"),
+        pytest.param({"page_token": "%%%"}, "page_token", id="page_token-not-base64"),
+        pytest.param({"page_token": "bm90LWpzb24"}, "page_token", id="page_token-not-json"),
+        pytest.param({"page_token": "MTIz"}, "page_token", id="page_token-a-number"),
+    ],
+)
+def test_a_bad_list_parameter_is_refused(
+    server: Server, dev_client: dict[str, str], params: dict[str, Any], field: str
+) -> None:
+    with server.api(dev_client) as api:
+        assert set(violations(api.get("/api/v1/connections/app", params=params))) == {field}
 
 
 def test_delete_with_accounts_needs_force(

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.resources import (
+from tests.support.resources import (
     api_key_provider,
     create_account,
     create_connection,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.resources import violations
+from tests.support.resources import violations
 from tests.support.servers import Server
 
 NUL = "must not contain NUL characters (U+0000)"

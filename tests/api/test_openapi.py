@@ -9,7 +9,7 @@ import httpx
 import jsonschema_rs
 import pytest
 
-from tests.api.resources import (
+from tests.support.resources import (
     APP,
     api_key_provider,
     create_account,

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.resources import APP, api_key_provider, create_provider, oauth_provider, violations
+from tests.support.resources import (
+    APP,
+    api_key_provider,
+    create_provider,
+    oauth_provider,
+    violations,
+)
 from tests.support.servers import Server
 
 

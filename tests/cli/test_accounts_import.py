@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.resources import api_key_provider, create_connection, create_provider
 from tests.support.cli import Result, cli_env, run_authrelay
+from tests.support.resources import api_key_provider, create_connection, create_provider
 from tests.support.servers import Server, create_client, create_environment
 
 ACCOUNTS = "/api/v1/connected_accounts"

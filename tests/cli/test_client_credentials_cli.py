@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import authrelay_client
-from tests.cli.helpers import cli
 from tests.support.oauth_server import OAuthServer, start_oauth_server
+from tests.support.profiles import cli
 from tests.support.servers import Server
 
 SECRET = "cli-cc-secret-PLANTED-0c4e"

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.cli.helpers import cli, ok, one_error
+from tests.support.profiles import cli, ok, one_error
 from tests.support.servers import Server, run_cli
 
 

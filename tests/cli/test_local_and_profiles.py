@@ -15,10 +15,9 @@ import typer.main
 import authrelay
 import authrelay_client
 from authrelay.cli.main import app
-from tests.cli.helpers import InProcess, cli, ok, one_error
-from tests.support.cli import cli_env, run_authrelay
+from tests.support.cli import cli_env, command_paths, run_authrelay
+from tests.support.profiles import InProcess, cli, ok, one_error
 from tests.support.servers import Server, free_port, run_cli
-from tests.test_docs import command_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = [

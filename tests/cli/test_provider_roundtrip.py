@@ -14,7 +14,7 @@ import pytest
 
 import authrelay_client
 from authrelay_client.providers.diff import definition_of
-from tests.cli.helpers import InProcess, ok, one_error
+from tests.support.profiles import InProcess, ok, one_error
 from tests.support.servers import Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +60,6 @@ def test_get_output_round_trips(
     tmp_path: Path,
     unique: str,
 ) -> None:
-    assert len(EXAMPLES) >= 5
     builtins = json.loads(ok(run("providers", "list", "--type", "default", "--json")).stdout)
     assert len(builtins) >= 40
     made: list[str] = []
@@ -90,22 +89,6 @@ def test_get_output_round_trips(
                 again = definition_of(stored.model_dump(mode="json", exclude_unset=True))
             made.append(ident)
             assert again == copy, provider["identifier"]
-    for index, example in enumerate(EXAMPLES):
-        definition = json.loads(example.read_text())
-        definition["display_name"] = f"Example {index} {unique}"
-        ident = f"example{index}{unique}"
-        ok(run("providers", "create", str(_write(tmp_path / "e.json", definition)), "--yes"))
-        made.append(ident)
-        # The full answer, server-set fields and `icon_src: ""` included, goes into update.
-        full = json.loads(ok(run("providers", "get", ident, "--full")).stdout)
-        assert full["icon_src"] == "" and full["etag"] and full["categories"] == []
-        full["description"] = "changed by the round trip"
-        updated = run("providers", "update", ident, str(_write(tmp_path / "f.json", full)), "--yes")
-        assert f"✅ updated {ident}" in ok(updated).stdout, example.name
-        # The plain `get` output updates to "nothing to change".
-        plain = _write(tmp_path / "g.json", json.loads(ok(run("providers", "get", ident)).stdout))
-        same = ok(run("providers", "update", ident, str(plain), "--yes")).stdout
-        assert "nothing to change" in same
     # `delete` through the CLI once; the other copies through the SDK.
     ok(run("providers", "delete", made[0], "--yes"))
     with authrelay_client.Client(
@@ -115,6 +98,40 @@ def test_get_output_round_trips(
             client.providers.delete(ident)
         left = {p.identifier for p in client.providers.list("custom")}
     assert not left & set(made)
+
+
+def test_every_example_is_checked() -> None:
+    assert len(EXAMPLES) >= 5
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.stem)
+def test_an_example_round_trips_through_get_and_update(
+    run: InProcess,
+    server: Server,
+    dev_client: dict[str, str],
+    tmp_path: Path,
+    unique: str,
+    example: Path,
+) -> None:
+    definition = json.loads(example.read_text())
+    definition["display_name"] = f"Example {unique}"
+    ident = f"example{unique}"
+    ok(run("providers", "create", str(_write(tmp_path / "e.json", definition)), "--yes"))
+    # The full answer, server-set fields and `icon_src: ""` included, goes into update.
+    full = json.loads(ok(run("providers", "get", ident, "--full")).stdout)
+    assert full["icon_src"] == "" and full["etag"] and full["categories"] == []
+    full["description"] = "changed by the round trip"
+    updated = run("providers", "update", ident, str(_write(tmp_path / "f.json", full)), "--yes")
+    assert f"✅ updated {ident}" in ok(updated).stdout
+    # The plain `get` output updates to "nothing to change".
+    plain = _write(tmp_path / "g.json", json.loads(ok(run("providers", "get", ident)).stdout))
+    same = ok(run("providers", "update", ident, str(plain), "--yes")).stdout
+    assert "nothing to change" in same
+    with authrelay_client.Client(
+        server.url, dev_client["client_id"], dev_client["client_secret"]
+    ) as client:
+        client.providers.delete(ident)
+        assert ident not in {p.identifier for p in client.providers.list("custom")}
 
 
 def test_apply_twice_writes_nothing_the_second_time(

@@ -10,23 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from typer.testing import CliRunner
 
 from authrelay.cli.main import app
-from tests.cli.helpers import InProcess
-from tests.cli.helpers import cli as cli_in
-from tests.support.cli import Result
+from tests.support.profiles import cli_wide as cli
+from tests.support.profiles import profiles  # noqa: F401 (fixture)
 from tests.support.servers import Server
 
 INFER_FIXTURES = Path(__file__).resolve().parents[1] / "providers" / "infer" / "fixtures"
-
-
-def cli(config: Path, *args: str, check: bool | None = None) -> Result:
-    proc = cli_in(config, *args, COLUMNS="200")
-    if check is True:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
 
 
 def definition(name: str, scopes: list[str], description: str = "workflow") -> dict[str, Any]:
@@ -49,38 +40,13 @@ def definition(name: str, scopes: list[str], description: str = "workflow") -> d
     }
 
 
-@pytest.fixture
-def profiles(
-    tmp_path: Path,
-    server: Server,
-    dev_client: dict[str, str],
-    prod_client: dict[str, str],
-) -> Path:
-    """Two profiles made with `profile add`."""
-    config = tmp_path / "config"
-    run = InProcess(config)
-    for name, client in (("dev", dev_client), ("production", prod_client)):
-        added = run(
-            "profile", "add", name, "--env-url", server.url,
-            "--client-id", client["client_id"], "--client-secret", client["client_secret"],
-        )  # fmt: skip
-        assert added.returncode == 0, added.stdout + added.stderr
-    secret_file = config / "secrets" / "dev"
-    assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
-    listed_run = run("profile", "list", "--json")
-    assert listed_run.returncode == 0, listed_run.stdout + listed_run.stderr
-    listed = json.loads(listed_run.stdout)
-    assert listed["current"] == "dev" and dev_client["client_secret"] not in json.dumps(listed)
-    return config
-
-
 def _api(server: Server, client: dict[str, str], identifier: str) -> httpx.Response:
     with server.api(client) as api:
         return api.get(f"/api/v1/providers/{identifier}")
 
 
 def test_workflow(
-    profiles: Path,
+    profiles: Path,  # noqa: F811
     tmp_path: Path,
     server: Server,
     dev_client: dict[str, str],
@@ -201,7 +167,9 @@ def test_workflow(
 
 
 def test_list_get_usage_and_environment_credentials(
-    profiles: Path, server: Server, dev_client: dict[str, str]
+    profiles: Path,  # noqa: F811
+    server: Server,
+    dev_client: dict[str, str],
 ) -> None:
     runner = CliRunner()
     env = {"AUTHRELAY_CONFIG_DIR": str(profiles)}
@@ -224,7 +192,12 @@ def test_list_get_usage_and_environment_credentials(
     assert nothing.exit_code == 1
 
 
-def test_apply_folder(profiles: Path, tmp_path: Path, server: Server, unique: str) -> None:
+def test_apply_folder(
+    profiles: Path,  # noqa: F811
+    tmp_path: Path,
+    server: Server,
+    unique: str,
+) -> None:
     folder = tmp_path / "providers"
     folder.mkdir()
     for i in range(3):

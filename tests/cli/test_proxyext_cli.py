@@ -12,7 +12,7 @@ import pytest
 
 from authrelay.cli.tools import credential_params
 from authrelay_client.models import DEFINITION_FIELDS, Provider
-from tests.cli.helpers import InProcess, ok
+from tests.support.profiles import InProcess, ok
 from tests.support.servers import Server
 
 

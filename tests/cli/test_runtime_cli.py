@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.cli.helpers import InProcess, cli, ok, one_error
+from tests.support.profiles import InProcess, cli, ok, one_error
 from tests.support.servers import Server, run_cli
 from tests.support.upstream import RecordingUpstream, provider_definition
 

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cli.helpers import cli as cli_in
 from tests.support.cli import Result
 from tests.support.exchange_upstream import ExchangeUpstream
+from tests.support.profiles import cli as cli_in
 from tests.support.servers import Server
 
 

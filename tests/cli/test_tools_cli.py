@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.cli.test_provider_workflow import cli, profiles  # noqa: F401 (fixture)
-from tests.proxy.helpers import enable
+from tests.support.profiles import cli_wide as cli
+from tests.support.profiles import profiles  # noqa: F401 (fixture)
+from tests.support.proxy import enable
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream, provider_definition
 

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 import authrelay_client
-from tests.proxy.helpers import enable
+from tests.support.proxy import enable
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream, provider_definition
 

@@ -10,7 +10,7 @@ import pytest
 
 import authrelay_client
 from authrelay_client.models import ToggleConnectionResponse
-from tests.api.resources import oauth_provider
+from tests.support.resources import oauth_provider
 from tests.support.servers import Server, create_client, create_environment, run_cli
 from tests.support.upstream import RecordingUpstream, provider_definition
 

@@ -9,8 +9,7 @@ import pydantic
 import pytest
 
 import authrelay_client
-from tests.proxy.test_token_exchange import definition
-from tests.support.exchange_upstream import ExchangeUpstream
+from tests.support.exchange_upstream import ExchangeUpstream, definition
 from tests.support.servers import Server
 
 

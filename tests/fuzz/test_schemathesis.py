@@ -41,9 +41,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.resources import api_key_provider, create_account, create_connection, static
-from tests.api.resources import create_provider as create_custom_provider
 from tests.conftest import BACKENDS, new_backend
+from tests.support.resources import api_key_provider, create_account, create_connection, static
+from tests.support.resources import create_provider as create_custom_provider
 from tests.support.servers import Server, create_client, start_server
 from tests.support.upstream import RecordingUpstream
 

@@ -9,9 +9,8 @@ from typing import Any
 
 import httpx
 
-from tests.mcp.helpers import status_tool
+from tests.support.tools import setup_provider, status_tool, tool_body
 from tests.support.upstream import RecordingUpstream
-from tests.tools.helpers import setup_provider, tool_body
 
 
 def config_tool(provider: str, name: str) -> dict[str, Any]:

@@ -12,8 +12,8 @@ import httpx2
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
+from tests.support.tools import setup_provider, status_tool, tool_body
 from tests.support.upstream import RecordingUpstream
-from tests.tools.helpers import setup_provider, tool_body
 
 
 def write_tool(provider: str, name: str) -> dict[str, Any]:
@@ -26,21 +26,6 @@ def write_tool(provider: str, name: str) -> dict[str, Any]:
         "required": ["owner"],
     }
     return body
-
-
-def status_tool(provider: str, name: str) -> dict[str, Any]:
-    return tool_body(
-        provider,
-        name,
-        method="GET",
-        path="/status/{code}",
-        params={"code": {"in": "path"}},
-        input_schema={
-            "type": "object",
-            "properties": {"code": {"type": "integer"}},
-            "required": ["code"],
-        },
-    )
 
 
 def setup_config(

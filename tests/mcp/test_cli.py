@@ -8,9 +8,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.cli.test_provider_workflow import cli, profiles  # noqa: F401 (fixture)
 from tests.mcp.helpers import setup_config
 from tests.mcp.test_server import INITIALIZE, MCP_HEADERS
+from tests.support.profiles import cli_wide as cli
+from tests.support.profiles import profiles  # noqa: F401 (fixture)
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 

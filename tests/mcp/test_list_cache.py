@@ -11,8 +11,8 @@ import httpx
 
 from tests.mcp.helpers import mcp_session, session_token, setup_config
 from tests.support.servers import Server
+from tests.support.tools import tool_body
 from tests.support.upstream import RecordingUpstream
-from tests.tools.helpers import tool_body
 
 HEADERS = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"}
 

@@ -14,8 +14,8 @@ from mcp.shared.exceptions import MCPError
 from tests.mcp.helpers import mcp_session, session_token, setup_config
 from tests.support.keys import environment_id, server_signing_key
 from tests.support.servers import Server, create_client
+from tests.support.tools import tool_body
 from tests.support.upstream import RecordingUpstream
-from tests.tools.helpers import tool_body
 
 
 async def test_sdk_client_lists_and_calls_tools(

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from aiohttp import web
 
-from tests.proxy.helpers import proxy_headers
 from tests.support.oauth_server import OAuthServer, start_oauth_server
+from tests.support.proxy import proxy_headers
 from tests.support.rawdb import raw_bytes
 from tests.support.servers import Server, free_port
 from tests.support.upstream import RecordingUpstream

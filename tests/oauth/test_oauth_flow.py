@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.proxy.helpers import proxy_headers
 from tests.support.oauth_server import OAuthServer, complete_login, start_oauth_server
+from tests.support.proxy import proxy_headers
 from tests.support.rawdb import execute
 from tests.support.servers import Server
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.proxy.helpers import proxy_headers
+from tests.support.proxy import proxy_headers
 from tests.support.rawdb import execute
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream, provider_definition

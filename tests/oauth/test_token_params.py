@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.proxy.helpers import proxy_headers
 from tests.support.oauth_server import OAuthServer, complete_login, start_oauth_server
+from tests.support.proxy import proxy_headers
 from tests.support.servers import Server
 
 SECRET = "tp-client-secret-0123456789"

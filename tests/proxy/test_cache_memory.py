@@ -21,7 +21,7 @@ from authrelay.config import Settings
 from authrelay.proxy.app import ProxyApp
 from authrelay.runtime import create_runtime
 from authrelay.store.environments import get_environment
-from tests.proxy.helpers import enable, proxy_headers
+from tests.support.proxy import enable, proxy_headers
 from tests.support.servers import Backend, start_server
 from tests.support.servers import create_client as cli_create_client
 from tests.support.upstream import RecordingUpstream, provider_definition

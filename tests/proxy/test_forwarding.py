@@ -9,8 +9,9 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.proxy.helpers import enable, proxy_headers
+from tests.support.proxy import enable, proxy_headers
 from tests.support.rawhttp import send_raw
 from tests.support.servers import Server, create_client
 from tests.support.upstream import RecordingUpstream, provider_definition
@@ -41,85 +42,106 @@ def _call(
     return response, (upstream.requests[-1] if upstream.requests else None)
 
 
+AUTH_CASES = [
+    # Zendesk-style username suffix with a Freshdesk-style default password
+    pytest.param(
+        {
+            "type": "BASIC",
+            "fields": [{"field_name": "username", "required": True}],
+            "auth_field_mutations": {
+                "username": {"suffix": "/token"},
+                "password": {"default": "X"},
+            },
+        },
+        {"username": "key123"},
+        "Authorization",
+        _basic("key123/token", "X"),
+        id="basic-suffix-and-default-password",
+    ),
+    pytest.param(
+        {
+            "type": "BASIC",
+            "fields": [
+                {"field_name": "username"},
+                {"field_name": "password", "input_type": "password"},
+            ],
+        },
+        {"username": "sid", "password": "pw:with:colons"},
+        "Authorization",
+        _basic("sid", "pw:with:colons"),
+        id="basic-password-with-colons",
+    ),
+    pytest.param(
+        {
+            "type": "BASIC",
+            "fields": [{"field_name": "username"}, {"field_name": "password"}],
+            "auth_field_mutations": {"password": {"default": "fallback"}},
+        },
+        {"username": "u", "password": ""},
+        "Authorization",
+        _basic("u", "fallback"),
+        id="basic-empty-password-takes-the-default",
+    ),
+    pytest.param(
+        {"type": "BEARER"}, {"token": "tok-abc"}, "Authorization", "Bearer tok-abc", id="bearer"
+    ),
+    pytest.param(
+        {"type": "API_KEY"}, {"api_key": "raw-key"}, "Authorization", "raw-key", id="api-key"
+    ),
+    pytest.param(
+        {
+            "type": "API_KEY",
+            "auth_header_key_override": "x-api-key",
+            "auth_field_mutations": {"api_key": {"prefix": "Klaviyo-API-Key "}},
+        },
+        {"api_key": "pk_live"},
+        "x-api-key",
+        "Klaviyo-API-Key pk_live",
+        id="api-key-header-override-and-prefix",
+    ),
+    pytest.param(
+        {
+            "type": "API_KEY",
+            "auth_field_mutations": {"api_key": {"prefix": "Bearer ", "suffix": "!"}},
+        },
+        {"api_key": "sk"},
+        "Authorization",
+        "Bearer sk!",
+        id="api-key-prefix-and-suffix",
+    ),
+]
+
+
+@pytest.mark.parametrize(("pattern", "details", "header", "expected"), AUTH_CASES)
 def test_credentials_for_each_auth_type(
+    server: Server,
+    dev_client: dict[str, str],
+    upstream: RecordingUpstream,
+    unique: str,
+    pattern: dict[str, Any],
+    details: dict[str, Any],
+    header: str,
+    expected: str,
+) -> None:
+    conn = f"auth-{unique}"
+    with server.api(dev_client) as api:
+        enable(
+            api,
+            provider_definition(f"Auth {unique}", upstream, **pattern),
+            conn,
+            "user@example.com",
+            details,
+        )
+        response, seen = _call(api, upstream, conn, "user@example.com")
+        assert response.status_code == 200, response.text
+        assert seen is not None and seen.header(header) == expected, seen.headers if seen else None
+        assert seen.raw_path == "/api/v1/me"
+
+
+def test_an_imported_oauth_token_is_sent_as_bearer(
     server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
 ) -> None:
-    cases: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
-        # Zendesk-style username suffix with a Freshdesk-style default password
-        (
-            {
-                "type": "BASIC",
-                "fields": [{"field_name": "username", "required": True}],
-                "auth_field_mutations": {
-                    "username": {"suffix": "/token"},
-                    "password": {"default": "X"},
-                },
-            },
-            {"username": "key123"},
-            "Authorization",
-            _basic("key123/token", "X"),
-        ),
-        (
-            {
-                "type": "BASIC",
-                "fields": [
-                    {"field_name": "username"},
-                    {"field_name": "password", "input_type": "password"},
-                ],
-            },
-            {"username": "sid", "password": "pw:with:colons"},
-            "Authorization",
-            _basic("sid", "pw:with:colons"),
-        ),
-        (
-            {
-                "type": "BASIC",
-                "fields": [{"field_name": "username"}, {"field_name": "password"}],
-                "auth_field_mutations": {"password": {"default": "fallback"}},
-            },
-            {"username": "u", "password": ""},
-            "Authorization",
-            _basic("u", "fallback"),
-        ),
-        ({"type": "BEARER"}, {"token": "tok-abc"}, "Authorization", "Bearer tok-abc"),
-        ({"type": "API_KEY"}, {"api_key": "raw-key"}, "Authorization", "raw-key"),
-        (
-            {
-                "type": "API_KEY",
-                "auth_header_key_override": "x-api-key",
-                "auth_field_mutations": {"api_key": {"prefix": "Klaviyo-API-Key "}},
-            },
-            {"api_key": "pk_live"},
-            "x-api-key",
-            "Klaviyo-API-Key pk_live",
-        ),
-        (
-            {
-                "type": "API_KEY",
-                "auth_field_mutations": {"api_key": {"prefix": "Bearer ", "suffix": "!"}},
-            },
-            {"api_key": "sk"},
-            "Authorization",
-            "Bearer sk!",
-        ),
-    ]
     with server.api(dev_client) as api:
-        for i, (pattern, details, header, expected) in enumerate(cases):
-            conn = f"auth{i}-{unique}"
-            enable(
-                api,
-                provider_definition(f"Auth {i} {unique}", upstream, **pattern),
-                conn,
-                "user@example.com",
-                details,
-            )
-            response, seen = _call(api, upstream, conn, "user@example.com")
-            assert response.status_code == 200, response.text
-            assert seen is not None and seen.header(header) == expected, (
-                i,
-                seen.headers if seen else None,
-            )
-            assert seen.raw_path == "/api/v1/me"
         oauth_conn = f"oauth-{unique}"
         definition = provider_definition(
             f"OAuth Import {unique}",
@@ -292,7 +314,81 @@ def test_upstream_answers_are_returned_unchanged(
         assert response.status_code == 200 and response.content == b""
 
 
+def _error_connections(api: httpx.Client, upstream: RecordingUpstream, unique: str) -> None:
+    """Connections with an account of "u": err- (works), off- (proxy disabled), closed- (an
+    unreachable proxy_url) and pend- (an OAuth account still pending)."""
+    enable(
+        api,
+        provider_definition(f"Errors {unique}", upstream),
+        f"err-{unique}",
+        "u",
+        {"api_key": "k"},
+    )
+    off = provider_definition(f"Proxy Off {unique}", upstream)
+    off["proxy_enabled"] = False
+    enable(api, off, f"off-{unique}", "u", {"api_key": "k"})
+    gone = provider_definition(
+        f"Closed Port {unique}", upstream, proxy_url="http://127.0.0.1:9/api"
+    )
+    enable(api, gone, f"closed-{unique}", "u", {"api_key": "k"})
+    oauth = provider_definition(
+        f"Pending {unique}",
+        upstream,
+        type="OAUTH",
+        fields=[],
+        oauth_config={"authorize_uri": f"{upstream.url}/a", "token_uri": f"{upstream.url}/t"},
+    )
+    assert api.post("/api/v1/custom-providers", json=oauth).status_code == 201
+    api.post(
+        "/api/v1/connections",
+        json={"provider_key": f"pending{unique}", "key_id": f"pend-{unique}"},
+    )
+    pending = api.post(
+        "/api/v1/connected_accounts", json={"connector": f"pend-{unique}", "identifier": "u"}
+    )
+    assert pending.json()["connected_account"]["status"] == "PENDING_AUTH"
+
+
+#: (proxy headers, "{unique}" filled in; status, error code, a phrase of the message)
+ERROR_CASES = [
+    pytest.param({"connection_name": "err-{unique}"}, 400, 3, "identifier", id="no-identifier"),
+    pytest.param({"identifier": "u"}, 400, 3, "connection_name", id="no-connection-name"),
+    pytest.param(proxy_headers("nope-{unique}", "u"), 404, 5, "no connection", id="no-connection"),
+    pytest.param(
+        proxy_headers("err-{unique}", "nobody"), 404, 5, "no connected account", id="no-account"
+    ),
+    pytest.param(proxy_headers("off-{unique}", "u"), 412, 9, "proxy_enabled", id="proxy-disabled"),
+    pytest.param(proxy_headers("pend-{unique}", "u"), 412, 9, "magic_link", id="pending-account"),
+    pytest.param(
+        proxy_headers("closed-{unique}", "u"), 502, 14, "could not reach", id="unreachable"
+    ),
+]
+
+
+@pytest.mark.parametrize(("headers", "status", "code", "text"), ERROR_CASES)
 def test_authrelay_errors_are_json_with_a_marker(
+    server: Server,
+    dev_client: dict[str, str],
+    upstream: RecordingUpstream,
+    unique: str,
+    headers: dict[str, str],
+    status: int,
+    code: int,
+    text: str,
+) -> None:
+    with server.api(dev_client) as api:
+        _error_connections(api, upstream, unique)
+        upstream.clear()
+        filled = {name: value.format(unique=unique) for name, value in headers.items()}
+        response = api.get("/proxy/v1/x", headers=filled)
+        assert response.status_code == status, response.text
+        body = response.json()
+        assert body["code"] == code and text in body["message"], body
+        assert response.headers["x-authrelay-error"]
+    assert upstream.requests == []
+
+
+def test_a_disabled_connection_and_a_missing_token_are_refused_with_a_marker(
     server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str
 ) -> None:
     with server.api(dev_client) as api:
@@ -303,45 +399,7 @@ def test_authrelay_errors_are_json_with_a_marker(
             "u",
             {"api_key": "k"},
         )
-        off = provider_definition(f"Proxy Off {unique}", upstream)
-        off["proxy_enabled"] = False
-        enable(api, off, f"off-{unique}", "u", {"api_key": "k"})
-        gone = provider_definition(
-            f"Closed Port {unique}", upstream, proxy_url="http://127.0.0.1:9/api"
-        )
-        enable(api, gone, f"closed-{unique}", "u", {"api_key": "k"})
-        oauth = provider_definition(
-            f"Pending {unique}",
-            upstream,
-            type="OAUTH",
-            fields=[],
-            oauth_config={"authorize_uri": f"{upstream.url}/a", "token_uri": f"{upstream.url}/t"},
-        )
-        assert api.post("/api/v1/custom-providers", json=oauth).status_code == 201
-        api.post(
-            "/api/v1/connections",
-            json={"provider_key": f"pending{unique}", "key_id": f"pend-{unique}"},
-        )
-        pending = api.post(
-            "/api/v1/connected_accounts", json={"connector": f"pend-{unique}", "identifier": "u"}
-        )
-        assert pending.json()["connected_account"]["status"] == "PENDING_AUTH"
         upstream.clear()
-        cases = [
-            ({"connection_name": f"err-{unique}"}, 400, 3, "identifier"),
-            ({"identifier": "u"}, 400, 3, "connection_name"),
-            (proxy_headers(f"nope-{unique}", "u"), 404, 5, "no connection"),
-            (proxy_headers(f"err-{unique}", "nobody"), 404, 5, "no connected account"),
-            (proxy_headers(f"off-{unique}", "u"), 412, 9, "proxy_enabled"),
-            (proxy_headers(f"pend-{unique}", "u"), 412, 9, "magic_link"),
-            (proxy_headers(f"closed-{unique}", "u"), 502, 14, "could not reach"),
-        ]
-        for headers, status, code, text in cases:
-            response = api.get("/proxy/v1/x", headers=headers)
-            assert response.status_code == status, (headers, response.text)
-            body = response.json()
-            assert body["code"] == code and text in body["message"], body
-            assert response.headers["x-authrelay-error"]
         conn_id = api.get(f"/api/v1/connections/err-{unique}").json()["connection"]["id"]
         assert api.patch(f"/api/v1/connections/{conn_id}:disable").json() == {
             "enabled": False,
@@ -349,6 +407,7 @@ def test_authrelay_errors_are_json_with_a_marker(
         }
         response = api.get("/proxy/v1/x", headers=proxy_headers(f"err-{unique}", "u"))
         assert response.status_code == 412 and "disabled" in response.json()["message"]
+        assert response.headers["x-authrelay-error"]
         api.patch(f"/api/v1/connections/{conn_id}:enable")
         assert (
             api.get("/proxy/v1/x", headers=proxy_headers(f"err-{unique}", "u")).status_code == 200

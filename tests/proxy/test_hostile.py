@@ -11,7 +11,7 @@ import pytest
 from authrelay.netguard import BlockedAddress, GuardedResolver, check_host, ip_allowed
 from authrelay.proxy.guard import PathRejected, check_path
 from authrelay_client.providers.allowlist import UpstreamAllowlist
-from tests.proxy.helpers import enable, proxy_headers
+from tests.support.proxy import enable, proxy_headers
 from tests.support.rawhttp import send_raw
 from tests.support.servers import Server, create_client
 from tests.support.upstream import RecordingUpstream, provider_definition

@@ -16,8 +16,8 @@ from authrelay.proxy.resolve import cached_environment, cached_route
 from authrelay.proxy.routes import Route
 from authrelay.runtime import create_runtime
 from authrelay.store.environments import get_environment
-from tests.api.resources import create_account, static
-from tests.proxy.helpers import enable
+from tests.support.proxy import enable
+from tests.support.resources import create_account, static
 from tests.support.servers import ALLOWLIST, Server
 from tests.support.upstream import RecordingUpstream, provider_definition
 

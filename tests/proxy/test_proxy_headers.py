@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.proxy.helpers import enable, proxy_headers
+from tests.support.proxy import enable, proxy_headers
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream, provider_definition
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from tests.proxy.helpers import enable, proxy_headers
 from tests.proxy.proxy_log import proxy_lines
+from tests.support.proxy import enable, proxy_headers
 from tests.support.servers import Server, free_port
 from tests.support.upstream import RecordingUpstream, provider_definition
 

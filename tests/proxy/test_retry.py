@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.proxy.helpers import enable, proxy_headers
 from tests.proxy.proxy_log import proxy_lines
 from tests.support.flaky_upstream import FlakyUpstream
+from tests.support.proxy import enable, proxy_headers
 from tests.support.servers import Server, start_server
 from tests.support.upstream import provider_definition
 

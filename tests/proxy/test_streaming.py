@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.proxy.helpers import enable, proxy_headers
+from tests.support.proxy import enable, proxy_headers
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream, provider_definition
 

@@ -14,20 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.proxy.helpers import enable, proxy_headers
-from tests.support.exchange_upstream import ExchangeUpstream
+from tests.support.exchange_upstream import ExchangeUpstream, definition
+from tests.support.proxy import enable, proxy_headers
 from tests.support.rawdb import raw_bytes
 from tests.support.servers import Server
-
-SECRET_FIELDS = [
-    {"field_name": "client_id", "label": "Client ID", "required": True},
-    {
-        "field_name": "client_secret",
-        "label": "Client secret",
-        "input_type": "password",
-        "required": True,
-    },
-]
 
 
 @pytest.fixture
@@ -35,23 +25,6 @@ def exchange_upstream() -> Iterator[ExchangeUpstream]:
     server = ExchangeUpstream().start()
     yield server
     server.stop()
-
-
-def definition(name: str, up: ExchangeUpstream, **exchange: Any) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "url": f"{up.url}/exchange",
-        "body": {"client_id": "{{client_id}}", "client_secret": "{{client_secret}}"},
-        "token_path": "data.token",
-        **exchange,
-    }
-    return {
-        "display_name": name,
-        "proxy_url": f"{up.url}/api",
-        "proxy_enabled": True,
-        "auth_patterns": [
-            {"type": "TOKEN_EXCHANGE", "fields": SECRET_FIELDS, "token_exchange": block}
-        ],
-    }
 
 
 def _account(api: httpx.Client, conn: str, identifier: str) -> dict[str, Any]:

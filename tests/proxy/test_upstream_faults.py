@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.proxy.helpers import enable
+from tests.support.proxy import enable
 from tests.support.rawhttp import RawResponse
 from tests.support.rawupstream import RawUpstream
 from tests.support.servers import Server, create_client

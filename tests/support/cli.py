@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -125,3 +126,15 @@ def _fresh_browsers() -> None:
     with webbrowser._lock:  # type: ignore[attr-defined]
         webbrowser._tryorder = None  # type: ignore[attr-defined]
         webbrowser._browsers.clear()  # type: ignore[attr-defined]
+
+
+def command_paths(group: Any, prefix: str = "authrelay") -> list[str]:
+    """Every command of a click group `group` as `PREFIX NAME ...`, groups walked through."""
+    paths = []
+    for name, command in group.commands.items():
+        path = f"{prefix} {name}"
+        if hasattr(command, "commands"):  # a command group
+            paths.extend(command_paths(command, path))
+        else:
+            paths.append(path)
+    return paths

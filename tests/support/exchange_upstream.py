@@ -124,3 +124,33 @@ class ExchangeUpstream:
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(10)
+
+
+SECRET_FIELDS = [
+    {"field_name": "client_id", "label": "Client ID", "required": True},
+    {
+        "field_name": "client_secret",
+        "label": "Client secret",
+        "input_type": "password",
+        "required": True,
+    },
+]
+
+
+def definition(name: str, up: ExchangeUpstream, **exchange: Any) -> dict[str, Any]:
+    """A TOKEN_EXCHANGE provider definition named `name` against `up` (client_id and
+    client_secret as fields); `exchange` adds to or replaces keys of the exchange block."""
+    block: dict[str, Any] = {
+        "url": f"{up.url}/exchange",
+        "body": {"client_id": "{{client_id}}", "client_secret": "{{client_secret}}"},
+        "token_path": "data.token",
+        **exchange,
+    }
+    return {
+        "display_name": name,
+        "proxy_url": f"{up.url}/api",
+        "proxy_enabled": True,
+        "auth_patterns": [
+            {"type": "TOKEN_EXCHANGE", "fields": SECRET_FIELDS, "token_exchange": block}
+        ],
+    }

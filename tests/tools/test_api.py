@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.support.servers import Server
+from tests.support.tools import setup_provider, tool_body
 from tests.support.upstream import RecordingUpstream
-from tests.tools.helpers import setup_provider, tool_body
 
 
 def _violations(response: object) -> set[str]:

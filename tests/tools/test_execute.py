@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from tests.support.servers import Server, create_client
+from tests.support.tools import setup_provider, status_tool, tool_body
 from tests.support.upstream import RecordingUpstream
-from tests.tools.helpers import setup_provider, tool_body
 
 
 def test_execute_sends_inputs_where_the_binding_says(
@@ -71,19 +72,6 @@ def test_execute_error_paths(
         provider, conn, _ = setup_provider(api, upstream, unique, "bob")
         name = f"items_{unique}"
         assert api.post("/api/v1/tools", json=tool_body(provider, name)).status_code == 201
-        status_tool = tool_body(
-            provider,
-            f"status_{unique}",
-            method="GET",
-            path="/status/{code}",
-            params={"code": {"in": "path"}},
-            input_schema={
-                "type": "object",
-                "properties": {"code": {"type": "integer"}},
-                "required": ["code"],
-            },
-        )
-        assert api.post("/api/v1/tools", json=status_tool).status_code == 201
         call = {"tool_name": name, "params": {"owner": "x"}, "identifier": "bob", "connector": conn}
 
         upstream.clear()
@@ -116,22 +104,6 @@ def test_execute_error_paths(
         )
         assert missing_account.status_code == 404
 
-        for code in (404, 422, 500, 503):
-            upstream_error = api.post(
-                "/api/v1/execute_tool",
-                json={
-                    "tool_name": f"status_{unique}",
-                    "params": {"code": code},
-                    "identifier": "bob",
-                },
-            )
-            assert upstream_error.status_code == (code if code < 500 else 502)
-            body = upstream_error.json()
-            detail = body["details"][-1]
-            assert detail["source"] == "upstream" and detail["status"] == code
-            assert detail["body"] == {"upstream_error": True}
-            assert upstream_error.headers["x-authrelay-upstream-status"] == str(code)
-
         # the account is deleted: 404, nothing upstream
         deleted = api.post(
             "/api/v1/connected_accounts:delete", json={"connector": conn, "identifier": "bob"}
@@ -141,6 +113,28 @@ def test_execute_error_paths(
         gone = api.post("/api/v1/execute_tool", json=call)
         assert gone.status_code == 404, gone.text
         assert upstream.requests == []
+
+
+@pytest.mark.parametrize("code", [404, 422, 500, 503], ids=lambda code: f"upstream-{code}")
+def test_an_upstream_error_is_passed_on_with_its_status(
+    server: Server, dev_client: dict[str, str], upstream: RecordingUpstream, unique: str, code: int
+) -> None:
+    """4xx answers keep their status, 5xx become 502; the upstream's status and body are in
+    the last detail and its status in x-authrelay-upstream-status."""
+    with server.api(dev_client) as api:
+        provider, _, _ = setup_provider(api, upstream, unique, "bob")
+        created = api.post("/api/v1/tools", json=status_tool(provider, f"status_{unique}"))
+        assert created.status_code == 201, created.text
+        upstream_error = api.post(
+            "/api/v1/execute_tool",
+            json={"tool_name": f"status_{unique}", "params": {"code": code}, "identifier": "bob"},
+        )
+        assert upstream_error.status_code == (code if code < 500 else 502)
+        body = upstream_error.json()
+        detail = body["details"][-1]
+        assert detail["source"] == "upstream" and detail["status"] == code
+        assert detail["body"] == {"upstream_error": True}
+        assert upstream_error.headers["x-authrelay-upstream-status"] == str(code)
 
 
 def test_inactive_account_and_timeout(

@@ -8,11 +8,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from tests.proxy.helpers import enable
 from tests.support.flaky_upstream import FlakyUpstream
+from tests.support.proxy import enable
 from tests.support.servers import Server
+from tests.support.tools import tool_body
 from tests.support.upstream import provider_definition
-from tests.tools.helpers import tool_body
 
 
 @pytest.fixture(scope="module")

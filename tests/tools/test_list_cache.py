@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 
 from tests.support.servers import Server, create_client, run_cli
+from tests.support.tools import setup_provider, tool_body
 from tests.support.upstream import RecordingUpstream
-from tests.tools.helpers import setup_provider, tool_body
 
 
 def _names(response: httpx.Response) -> list[str]:

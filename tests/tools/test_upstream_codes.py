@@ -8,8 +8,8 @@ import httpx
 from authrelay_client._exceptions import AlreadyExistsError, api_error
 from authrelay_client.codes import Code
 from tests.support.servers import Server
+from tests.support.tools import setup_provider, tool_body
 from tests.support.upstream import RecordingUpstream
-from tests.tools.helpers import setup_provider, tool_body
 
 
 def _status_tool(provider: str, name: str) -> dict[str, object]:

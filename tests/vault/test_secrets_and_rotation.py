@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.proxy.helpers import enable, proxy_headers
+from tests.support.proxy import enable, proxy_headers
 from tests.support.rawdb import raw_bytes, rows
 from tests.support.servers import Server, run_cli
 from tests.support.upstream import RecordingUpstream, provider_definition

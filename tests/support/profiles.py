@@ -1,13 +1,17 @@
-"""Running the `authrelay` command with its own profile folder."""
+"""Running the `authrelay` command with its own profile folder, and the `profiles` fixture
+(a dev and a production profile on the test server)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.cli import Result, cli_env, run_authrelay
-from tests.support.servers import Backend
+from tests.support.servers import Backend, Server
 
 
 def cli(config: Path, *args: str, stdin: str | None = None, **env_extra: str) -> Result:
@@ -50,3 +54,36 @@ class InProcess:
         profile share it), in this process."""
         for name in names:
             ok(self("env", "create-client", name, "--save-profile", name, **backend.settings_env()))
+
+
+def cli_wide(config: Path, *args: str, check: bool | None = None) -> Result:
+    """`cli` with a 200-column terminal (tables unwrapped); `check=True` asserts success."""
+    proc = cli(config, *args, COLUMNS="200")
+    if check is True:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.fixture
+def profiles(
+    tmp_path: Path,
+    server: Server,
+    dev_client: dict[str, str],
+    prod_client: dict[str, str],
+) -> Path:
+    """Two profiles made with `profile add`."""
+    config = tmp_path / "config"
+    run = InProcess(config)
+    for name, client in (("dev", dev_client), ("production", prod_client)):
+        added = run(
+            "profile", "add", name, "--env-url", server.url,
+            "--client-id", client["client_id"], "--client-secret", client["client_secret"],
+        )  # fmt: skip
+        assert added.returncode == 0, added.stdout + added.stderr
+    secret_file = config / "secrets" / "dev"
+    assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
+    listed_run = run("profile", "list", "--json")
+    assert listed_run.returncode == 0, listed_run.stdout + listed_run.stderr
+    listed = json.loads(listed_run.stdout)
+    assert listed["current"] == "dev" and dev_client["client_secret"] not in json.dumps(listed)
+    return config

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.proxy.helpers import enable
+from tests.support.proxy import enable
 from tests.support.upstream import RecordingUpstream, provider_definition
 
 
@@ -48,6 +48,21 @@ def tool_body(provider: str, name: str, **binding: Any) -> dict[str, Any]:
         "tags": ["test"],
         "metadata": {"category": "items"},
     }
+
+
+def status_tool(provider: str, name: str) -> dict[str, Any]:
+    return tool_body(
+        provider,
+        name,
+        method="GET",
+        path="/status/{code}",
+        params={"code": {"in": "path"}},
+        input_schema={
+            "type": "object",
+            "properties": {"code": {"type": "integer"}},
+            "required": ["code"],
+        },
+    )
 
 
 def setup_provider(
