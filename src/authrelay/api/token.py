@@ -6,7 +6,7 @@ import base64
 import binascii
 import secrets
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
@@ -14,8 +14,7 @@ from starlette.responses import JSONResponse
 from authrelay.api.deps import DbSession, RuntimeDep, request_host
 from authrelay.auth.client_secrets import verify_secret
 from authrelay.errors import AuthrelayError, IncompleteRequest
-from authrelay.request_body import MESSAGE as NUL_MESSAGE
-from authrelay.request_body import nul_fields, parse_json, read_body
+from authrelay.request_body import parse_form, parse_json, read_body
 from authrelay.store.environments import environment_by_host, get_client
 
 router = APIRouter(tags=["auth"])
@@ -38,27 +37,14 @@ async def _form(request: Request, max_bytes: int) -> dict[str, str] | JSONRespon
     except AuthrelayError as exc:
         return _oauth_error("invalid_request", exc.message, exc.http_status, **exc.headers)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/json" or content_type.endswith("+json"):
-        try:
-            data: Any = parse_json(raw)
-        except AuthrelayError as exc:
-            return _oauth_error("invalid_request", exc.message)
-        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-            return _oauth_error("invalid_request", "the JSON body must be an object of strings")
-        return data  # parse_json refused NUL characters
+    json_body = content_type == "application/json" or content_type.endswith("+json")
     try:
-        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-    except UnicodeDecodeError:
-        return _oauth_error("invalid_request", "the body is not UTF-8")
-    form: dict[str, str] = {}
-    for key, value in pairs:
-        if key in form:  # RFC 6749 §3.2: parameters must not be repeated
-            return _oauth_error("invalid_request", f"parameter {key!r} is repeated")
-        form[key] = value
-    bad = nul_fields(form)
-    if bad:
-        return _oauth_error("invalid_request", f"{', '.join(bad)}: {NUL_MESSAGE}")
-    return form
+        data: Any = parse_json(raw) if json_body else parse_form(raw)
+    except AuthrelayError as exc:
+        return _oauth_error("invalid_request", exc.message)
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        return _oauth_error("invalid_request", "the JSON body must be an object of strings")
+    return data  # both parsers refused NUL characters
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:
