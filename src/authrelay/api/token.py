@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -21,7 +22,9 @@ router = APIRouter(tags=["auth"])
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def _oauth_error(error: str, description: str, status: int = 400, **headers: str) -> JSONResponse:
+def _oauth_error(
+    error: str, description: str, status: int = HTTPStatus.BAD_REQUEST, **headers: str
+) -> JSONResponse:
     return JSONResponse(
         {"error": error, "error_description": description},
         status_code=status,
@@ -92,11 +95,16 @@ async def issue_token(request: Request, runtime: RuntimeDep, session: DbSession)
     challenge = {"WWW-Authenticate": 'Basic realm="authrelay"'} if basic is not None else {}
     client = await get_client(session, client_id)
     if client is None or not verify_secret(client_secret, client.secret_hash):
-        return _oauth_error("invalid_client", "client authentication failed", 401, **challenge)
+        return _oauth_error(
+            "invalid_client", "client authentication failed", HTTPStatus.UNAUTHORIZED, **challenge
+        )
     bound = await environment_by_host(session, request_host(request))
     if bound is not None and bound.id != client.environment_id:
         return _oauth_error(
-            "invalid_client", "this client belongs to another environment", 401, **challenge
+            "invalid_client",
+            "this client belongs to another environment",
+            HTTPStatus.UNAUTHORIZED,
+            **challenge,
         )
     token, expires_in = runtime.tokens.issue(
         client.environment_id, client.id, secrets.token_hex(16)
