@@ -82,3 +82,119 @@ def test_codes_module_imports_nothing_of_authrelay() -> None:
     modules = {n.module for n in nodes if isinstance(n, ast.ImportFrom)}
     modules |= {a.name for n in nodes if isinstance(n, ast.Import) for a in n.names}
     assert modules == {"__future__", "enum"}
+
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = (ROOT / "src", ROOT / "client" / "src")
+DEFINITION = Path(authrelay_client.codes.__file__).resolve()
+
+
+def _int(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int)
+        and not isinstance(node.value, bool)
+    )
+
+
+def _ints(node: ast.AST) -> bool:
+    """An int literal, or a tuple, list or set of them (`code in (5, 9)`)."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return bool(node.elts) and all(_int(e) for e in node.elts)
+    return _int(node)
+
+
+def _names_code(node: ast.AST) -> bool:
+    """`code`, `x.code`, `x["code"]` or `x.get("code")`."""
+    if isinstance(node, ast.Name):
+        return node.id == "code"
+    if isinstance(node, ast.Attribute):
+        return node.attr == "code"
+    if isinstance(node, ast.Subscript):
+        return isinstance(node.slice, ast.Constant) and node.slice.value == "code"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        first = node.args[0] if node.args else None
+        return node.func.attr == "get" and isinstance(first, ast.Constant) and first.value == "code"
+    return False
+
+
+def _is_code_member(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "Code"
+    )
+
+
+def literal_codes(source: str) -> list[tuple[int, str]]:
+    """(line, what) for every google.rpc code or status-to-code mapping written as a number:
+    `code == 5`, `code in (5, 9)`, `code = 16`, `f(code=3)`, `{"code": 3}`, `Code(5)` and a
+    dict from HTTP statuses to `Code` members."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(_names_code(o) for o in operands) and any(_ints(o) for o in operands):
+                found.append((node.lineno, "a code compared with a number"))
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if node.value is not None and _int(node.value) and any(map(_names_code, targets)):
+                found.append((node.lineno, "a code assigned a number"))
+        elif isinstance(node, ast.keyword):
+            if node.arg == "code" and _int(node.value):
+                found.append((node.lineno, "code= given a number"))
+        elif isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value == "code" and _int(value):
+                    found.append((node.lineno, '"code" mapped to a number'))
+                elif key is not None and _int(key) and _is_code_member(value):
+                    found.append((node.lineno, "a status mapped to a Code member"))
+        elif isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name) and node.func.id == "Code":
+                if node.args and _int(node.args[0]):
+                    found.append((node.lineno, "Code(number)"))
+    return found
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "if code == 5: pass",
+        "if err.code != 16: pass",
+        "ok = body['code'] in (3, 9)",
+        "ok = 9 == body.get('code')",
+        "code = 3",
+        "class E:\n    code: int = 5",
+        "raise E('m', code=16)",
+        "body = {'code': 3, 'message': 'm'}",
+        "BY_STATUS = {404: Code.NOT_FOUND}",
+        "c = Code(5)",
+    ],
+)
+def test_the_scan_finds_literal_codes(line: str) -> None:
+    assert literal_codes(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "if code is Code.NOT_FOUND: pass",
+        "body = {'code': int(Code.INVALID_ARGUMENT)}",
+        "status_code = 404",
+        "code = Code.for_http_status(404)",
+        "n = {'count': 3}",
+    ],
+)
+def test_the_scan_passes_codes_by_name(line: str) -> None:
+    assert literal_codes(line) == []
+
+
+def test_no_literal_codes_outside_their_definition() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {what}"
+        for root in SOURCES
+        for path in sorted(root.rglob("*.py"))
+        if path.resolve() != DEFINITION
+        for line, what in literal_codes(path.read_text(encoding="utf-8"))
+    ]
+    assert found == [], "use authrelay_client.codes.Code:\n" + "\n".join(found)

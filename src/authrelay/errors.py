@@ -22,6 +22,7 @@ FAILED_PRECONDITION is always answered with HTTP 412 (see docs/api.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import ClassVar
 
 from authrelay_client.codes import Code
@@ -73,7 +74,7 @@ class AuthrelayError(Exception):
     """Base class: `code` is the google.rpc code, `http_status` the HTTP status it maps to."""
 
     code: ClassVar[Code] = Code.UNKNOWN
-    http_status: ClassVar[int] = 500
+    http_status: ClassVar[int] = Code.UNKNOWN.http_status
 
     def __init__(
         self,
@@ -130,7 +131,7 @@ class InvalidArgument(AuthrelayError):
 class PayloadTooLarge(InvalidArgument):
     """Raised when a request body is larger than `max_body_bytes`."""
 
-    http_status = 413
+    http_status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
 
 
 class NotFound(AuthrelayError):
@@ -187,14 +188,14 @@ class RequestTimeout(IncompleteRequest):
     """Raised when the server closed the connection because the body came too slowly."""
 
     code = Code.DEADLINE_EXCEEDED
-    http_status = 408  # the client was too slow (nginx's convention)
+    http_status = HTTPStatus.REQUEST_TIMEOUT  # the client was too slow (nginx's convention)
 
 
 class Unavailable(AuthrelayError):
     """Raised by the proxy when the upstream cannot be reached."""
 
     code = Code.UNAVAILABLE
-    http_status = 502  # Bad Gateway: it is the upstream that is unavailable
+    http_status = HTTPStatus.BAD_GATEWAY  # it is the upstream that is unavailable
 
 
 class DeadlineExceeded(AuthrelayError):

@@ -1,7 +1,10 @@
 """Reading a request body: size-limited (`read_body`: 413 past the limit, 408/499 when it
 does not arrive), then parsed strictly as JSON (`parse_json`: well-formed UTF-8, no duplicate
-keys, no NaN or Infinity, no NUL characters). The one way the API routes, the hosted pages
-and the plain-ASGI tool app read bodies; a neutral module below all of them.
+keys, no NaN or Infinity, no NUL characters) or as a form (`parse_form`: the same rules for
+`application/x-www-form-urlencoded`). The one way the API routes, the token endpoint, the
+hosted pages and the plain-ASGI tool app read bodies; a neutral module below all of them.
+The dashboard's forms and the MCP endpoint are read by Starlette's form parser and the MCP
+SDK, which apply their own limits.
 
 NUL characters are refused because PostgreSQL cannot store or compare text that holds
 U+0000 (SQLite can), so one rule keeps both backends alike and turns what would be a
@@ -13,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import ClientDisconnect, Request
 
@@ -23,6 +27,7 @@ from authrelay.errors import (
     InvalidArgument,
     PayloadTooLarge,
     RequestTimeout,
+    bounded,
     clip,
 )
 from authrelay.providers.validation import format_loc
@@ -94,6 +99,32 @@ def parse_json(raw: bytes) -> Any:
         raise InvalidArgument.field("body", "is nested too deeply") from None
     refuse_nul(value)
     return value
+
+
+def parse_form(raw: bytes) -> dict[str, str]:
+    """An `application/x-www-form-urlencoded` body: UTF-8, no parameter given twice (RFC 6749
+    §3.2 asks it of the token endpoint; no form of authrelay's repeats one), no NUL. The
+    messages are the token endpoint's `error_description`s, hence plain sentences."""
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise InvalidArgument(
+            "the body is not UTF-8", [FieldViolation("body", "is not UTF-8 encoded")]
+        ) from None
+    form: dict[str, str] = {}
+    for key, value in pairs:
+        if key in form:
+            raise InvalidArgument(
+                f"parameter {key!r} is repeated",
+                [FieldViolation(key, "is repeated")],
+            )
+        form[key] = value
+    fields = nul_fields(form)
+    if fields:
+        raise InvalidArgument(
+            f"{', '.join(fields)}: {MESSAGE}", bounded([FieldViolation(f, MESSAGE) for f in fields])
+        )
+    return form
 
 
 DEFAULT_DISCARD_BYTES = 33_554_432

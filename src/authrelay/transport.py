@@ -26,6 +26,7 @@ import json
 import logging
 import resource
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -72,10 +73,10 @@ class TransportLimits:
         return max(0.05, min(1.0, self.header_timeout / 4, self.body_idle_timeout / 4))
 
 
-def _answer(status: int, reason: str, code: Code, message: str, *extra: str) -> bytes:
+def _answer(status: HTTPStatus, code: Code, message: str, *extra: str) -> bytes:
     body = json.dumps({"code": int(code), "message": message, "details": []}).encode()
     head = [
-        f"HTTP/1.1 {status} {reason}",
+        f"HTTP/1.1 {int(status)} {status.phrase}",
         "content-type: application/json",
         f"content-length: {len(body)}",
         *extra,
@@ -85,23 +86,25 @@ def _answer(status: int, reason: str, code: Code, message: str, *extra: str) -> 
 
 
 _TOO_MANY_CONNECTIONS = _answer(
-    503,
-    "Service Unavailable",
+    HTTPStatus.SERVICE_UNAVAILABLE,
     Code.UNAVAILABLE,
     "too many open connections; try again",
     "retry-after: 1",
 )
 _HEADER_TIMEOUT = _answer(
-    408, "Request Timeout", Code.DEADLINE_EXCEEDED, "the request headers did not arrive in time"
+    HTTPStatus.REQUEST_TIMEOUT,
+    Code.DEADLINE_EXCEEDED,
+    "the request headers did not arrive in time",
 )
 _HEADERS_TOO_LARGE = _answer(
-    431,
-    "Request Header Fields Too Large",
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
     Code.INVALID_ARGUMENT,
     "the request line and headers are too large",
 )
 _BODY_TIMEOUT = _answer(
-    408, "Request Timeout", Code.DEADLINE_EXCEEDED, "the request body did not arrive in time"
+    HTTPStatus.REQUEST_TIMEOUT,
+    Code.DEADLINE_EXCEEDED,
+    "the request body did not arrive in time",
 )
 _BUSY_BODY = json.dumps(
     {
@@ -117,7 +120,7 @@ async def _busy(scope: Any, receive: Any, send: Any) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 503,
+            "status": int(HTTPStatus.SERVICE_UNAVAILABLE),
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(_BUSY_BODY)).encode()),

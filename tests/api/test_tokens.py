@@ -310,3 +310,25 @@ def test_environments_are_isolated(
             if not token:
                 break
         assert dev_client["client_id"] in actors and prod_client["client_id"] not in actors
+
+
+NUL = "must not contain NUL characters (U+0000)"
+
+
+@pytest.mark.parametrize(
+    ("body", "description"),
+    [
+        (b"grant_type=a&grant_type=b", "parameter 'grant_type' is repeated"),
+        (b"grant_type=\xff", "the body is not UTF-8"),
+        (b"client_id=a%00&client_secret=b%00", f"client_id, client_secret: {NUL}"),
+    ],
+)
+def test_malformed_forms_are_described_in_rfc6749s_shape(
+    server: Server, body: bytes, description: str
+) -> None:
+    response = _token_request(
+        server, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request", "error_description": description}
+    assert response.headers["cache-control"] == "no-store"

@@ -7,11 +7,16 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 
+from authrelay_client.codes import Code
 from tests.support.proxy import proxy_headers
 from tests.support.rawdb import execute
+from tests.support.resources import violations
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream, provider_definition
+
+NUL = "must not contain NUL characters (U+0000)"
 
 
 def _setup(api: httpx.Client, upstream: RecordingUpstream, unique: str) -> str:
@@ -229,3 +234,25 @@ def test_concurrent_links_and_creates_for_a_new_account(
     with server.api(dev_client) as api:
         listed = api.get("/api/v1/connected_accounts", params={"connector": conn}).json()
         assert sorted(a["identifier"] for a in listed["connected_accounts"]) == ["made@x", "new@x"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        (b"username=a&username=b", {"username": "is repeated"}),
+        (b"username=\xff", {"body": "is not UTF-8 encoded"}),
+        (b"username=a%00&region=b%00", {"username": NUL, "region": NUL}),
+    ],
+)
+def test_hosted_form_bodies_are_read_as_the_token_form_is(
+    server: Server, body: bytes, fields: dict[str, str]
+) -> None:
+    """Read by the same parser as POST /oauth/token, before the flow is looked up."""
+    response = httpx.post(
+        f"{server.url}/connect/flow/no-such-flow",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == Code.INVALID_ARGUMENT
+    assert violations(response) == fields

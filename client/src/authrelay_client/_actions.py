@@ -68,7 +68,7 @@ def own_error(response: httpx.Response) -> ProxyError | None:
 def is_stale_token(response: httpx.Response, api: bool) -> bool:
     """A 401 of authrelay's: any 401 on an API call; on a proxied call only one marked as
     authrelay's own (an upstream's 401 is the caller's answer)."""
-    if response.status_code != 401:
+    if response.status_code != httpx.codes.UNAUTHORIZED:
         return False
     return api or response.headers.get(ERROR_HEADER) == "UNAUTHENTICATED"
 

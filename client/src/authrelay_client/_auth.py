@@ -79,7 +79,7 @@ class TokenState:
             body = response.json()
         except ValueError:
             body = {}
-        if response.status_code != 200 or "access_token" not in body:
+        if response.status_code != httpx.codes.OK or "access_token" not in body:
             raise AuthenticationError(
                 response.status_code,
                 str(body.get("error", "invalid_response")),

@@ -77,7 +77,7 @@ def answer(response: httpx.Response) -> dict[str, Any]:
         body = response.json()
     except ValueError:
         body = {"message": response.text[:200]}
-    if response.status_code >= 400 or not isinstance(body, dict):
+    if response.is_error or not isinstance(body, dict):
         raise api_error(response.status_code, body if isinstance(body, dict) else {})
     return body
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -96,7 +97,7 @@ async def create_connected_account(
 ) -> JSONResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     body = await service.create_account(session, principal, runtime.services, raw)
-    return JSONResponse({"connected_account": body}, status_code=201)
+    return JSONResponse({"connected_account": body}, status_code=HTTPStatus.CREATED)
 
 
 @router.put("/connected_accounts", response_model=None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse
 
@@ -28,7 +30,7 @@ async def create_connection(
 ) -> JSONResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     body = await service.create_connection(session, principal, runtime.services, raw)
-    return JSONResponse({"connection": body}, status_code=201)
+    return JSONResponse({"connection": body}, status_code=HTTPStatus.CREATED)
 
 
 @router.get("/app", response_model=None)

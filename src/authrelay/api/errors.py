@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -49,7 +50,7 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = int(Code.for_http_status(exc.status_code))
-    message = "no such route" if exc.status_code == 404 else str(exc.detail)
+    message = "no such route" if exc.status_code == HTTPStatus.NOT_FOUND else str(exc.detail)
     return JSONResponse(
         {"code": code, "message": message, "details": []},
         status_code=exc.status_code,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import JSONResponse, Response
@@ -22,7 +24,10 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     try:
         await db.ping(runtime.engine)
     except Exception:  # any database failure means "not ready"
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable"},
+            status_code=HTTPStatus.SERVICE_UNAVAILABLE,
+        )
     return JSONResponse({"status": "ok", "database": "ok"})
 
 

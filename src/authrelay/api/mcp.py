@@ -3,6 +3,8 @@ token route for one connection's MCP URL. The MCP endpoints themselves are `auth
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse
 
@@ -41,13 +43,13 @@ async def list_configs(
     )
 
 
-@router.post("/configs", status_code=201)
+@router.post("/configs", status_code=HTTPStatus.CREATED)
 async def create_config(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
 ) -> JSONResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     body = await configs.create(session, principal, runtime.services, raw)
-    return JSONResponse({"config": body}, status_code=201)
+    return JSONResponse({"config": body}, status_code=HTTPStatus.CREATED)
 
 
 @router.get("/configs/{config_id}", response_model=None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import JSONResponse
 
@@ -13,7 +15,7 @@ from authrelay_client.wire import EmptyBody, ListProvidersResponse, ProviderBody
 router = APIRouter(prefix="/api/v1", tags=["providers"])
 
 
-def _with_etag(body: ProviderBody, status: int = 200) -> JSONResponse:
+def _with_etag(body: ProviderBody, status: int = HTTPStatus.OK) -> JSONResponse:
     return JSONResponse(
         {"provider": body}, status_code=status, headers={"ETag": f'"{body["etag"]}"'}
     )
@@ -53,7 +55,7 @@ async def create_custom_provider(
 ) -> JSONResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     body = await service.create_provider(session, principal, runtime.services, raw)
-    return _with_etag(body, 201)
+    return _with_etag(body, HTTPStatus.CREATED)
 
 
 @router.put("/custom-providers/{identifier}")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
@@ -14,15 +15,16 @@ from starlette.responses import JSONResponse
 from authrelay.api.deps import DbSession, RuntimeDep, request_host
 from authrelay.auth.client_secrets import verify_secret
 from authrelay.errors import AuthrelayError, IncompleteRequest
-from authrelay.request_body import MESSAGE as NUL_MESSAGE
-from authrelay.request_body import nul_fields, parse_json, read_body
+from authrelay.request_body import parse_form, parse_json, read_body
 from authrelay.store.environments import environment_by_host, get_client
 
 router = APIRouter(tags=["auth"])
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def _oauth_error(error: str, description: str, status: int = 400, **headers: str) -> JSONResponse:
+def _oauth_error(
+    error: str, description: str, status: int = HTTPStatus.BAD_REQUEST, **headers: str
+) -> JSONResponse:
     return JSONResponse(
         {"error": error, "error_description": description},
         status_code=status,
@@ -38,27 +40,14 @@ async def _form(request: Request, max_bytes: int) -> dict[str, str] | JSONRespon
     except AuthrelayError as exc:
         return _oauth_error("invalid_request", exc.message, exc.http_status, **exc.headers)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/json" or content_type.endswith("+json"):
-        try:
-            data: Any = parse_json(raw)
-        except AuthrelayError as exc:
-            return _oauth_error("invalid_request", exc.message)
-        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-            return _oauth_error("invalid_request", "the JSON body must be an object of strings")
-        return data  # parse_json refused NUL characters
+    json_body = content_type == "application/json" or content_type.endswith("+json")
     try:
-        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-    except UnicodeDecodeError:
-        return _oauth_error("invalid_request", "the body is not UTF-8")
-    form: dict[str, str] = {}
-    for key, value in pairs:
-        if key in form:  # RFC 6749 §3.2: parameters must not be repeated
-            return _oauth_error("invalid_request", f"parameter {key!r} is repeated")
-        form[key] = value
-    bad = nul_fields(form)
-    if bad:
-        return _oauth_error("invalid_request", f"{', '.join(bad)}: {NUL_MESSAGE}")
-    return form
+        data: Any = parse_json(raw) if json_body else parse_form(raw)
+    except AuthrelayError as exc:
+        return _oauth_error("invalid_request", exc.message)
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        return _oauth_error("invalid_request", "the JSON body must be an object of strings")
+    return data  # both parsers refused NUL characters
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:
@@ -106,11 +95,16 @@ async def issue_token(request: Request, runtime: RuntimeDep, session: DbSession)
     challenge = {"WWW-Authenticate": 'Basic realm="authrelay"'} if basic is not None else {}
     client = await get_client(session, client_id)
     if client is None or not verify_secret(client_secret, client.secret_hash):
-        return _oauth_error("invalid_client", "client authentication failed", 401, **challenge)
+        return _oauth_error(
+            "invalid_client", "client authentication failed", HTTPStatus.UNAUTHORIZED, **challenge
+        )
     bound = await environment_by_host(session, request_host(request))
     if bound is not None and bound.id != client.environment_id:
         return _oauth_error(
-            "invalid_client", "this client belongs to another environment", 401, **challenge
+            "invalid_client",
+            "this client belongs to another environment",
+            HTTPStatus.UNAUTHORIZED,
+            **challenge,
         )
     token, expires_in = runtime.tokens.issue(
         client.environment_id, client.id, secrets.token_hex(16)

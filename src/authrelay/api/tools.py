@@ -3,6 +3,8 @@ management routes (create, replace, delete, sync)."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
@@ -134,13 +136,13 @@ async def sync_tools(
     return await service.sync_tools(session, principal, runtime.services, raw)
 
 
-@router.post("/tools", status_code=201)
+@router.post("/tools", status_code=HTTPStatus.CREATED)
 async def create_tool(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
 ) -> JSONResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     body = await service.create_tool(session, principal, runtime.services, raw)
-    return JSONResponse({"tool": body}, status_code=201)
+    return JSONResponse({"tool": body}, status_code=HTTPStatus.CREATED)
 
 
 @router.get("/tools/{key}", response_model=None)

@@ -114,13 +114,13 @@ def request_command(
             shown_body = response.text
         common.print_json(
             {
-                "ok": response.status_code < 400,
+                "ok": not response.is_error,
                 "status": response.status_code,
                 "headers": dict(response.headers.items()),
                 "body": shown_body,
             }
         )
-        if response.status_code >= 400:
+        if response.is_error:
             raise typer.Exit(1)
         return
     if include:
@@ -139,7 +139,7 @@ def request_command(
     if not shown and content:
         sys.stdout.buffer.write(content)
         sys.stdout.flush()
-    if response.status_code >= 400:
+    if response.is_error:
         print(
             f"\n❌ the upstream answered HTTP {response.status_code} {response.reason_phrase}",
             file=sys.stderr,

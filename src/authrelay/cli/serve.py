@@ -136,7 +136,7 @@ def status(
         url = served_url(settings)
         if url is not None:
             try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == httpx.codes.OK:
                     break
             except httpx.HTTPError:
                 pass

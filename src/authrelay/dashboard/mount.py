@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any, cast
 
 from fastapi import FastAPI, Request
@@ -39,7 +40,7 @@ async def _to_signin(request: Request, exc: Exception) -> Response:
 async def _csrf(request: Request, exc: Exception) -> Response:
     return render(
         "message.html",
-        403,
+        HTTPStatus.FORBIDDEN,
         title="The form has expired",
         message="This form was not sent from a current dashboard page. Go back, reload the "
         "page and try again.",
@@ -48,7 +49,7 @@ async def _csrf(request: Request, exc: Exception) -> Response:
 
 async def _not_found(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageNotFound)
-    return render("message.html", 404, title="Not found", message=exc.message)
+    return render("message.html", HTTPStatus.NOT_FOUND, title="Not found", message=exc.message)
 
 
 def _as_page(previous: Any) -> Any:
@@ -61,8 +62,12 @@ def _as_page(previous: Any) -> Any:
         if isinstance(exc, AuthrelayError):
             status, message = exc.http_status, exc.message
             return render("message.html", status, title="Not possible", message=message)
-        status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
-        title = "Not found" if status == 404 else "Something went wrong"
+        status = (
+            exc.status_code
+            if isinstance(exc, StarletteHTTPException)
+            else HTTPStatus.INTERNAL_SERVER_ERROR
+        )
+        title = "Not found" if status == HTTPStatus.NOT_FOUND else "Something went wrong"
         return render("message.html", status, title=title, message="")
 
     return handler

@@ -3,6 +3,7 @@ links to copy, disconnect and delete."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -45,7 +46,7 @@ async def _connection_names(page: Page) -> list[ConnectionBody]:
 
 
 async def _list_page(
-    page: Page, filters: dict[str, str], page_token: str, status: int = 200, **extra: Any
+    page: Page, filters: dict[str, str], page_token: str, status: int = HTTPStatus.OK, **extra: Any
 ) -> Response:
     ids = None
     if filters["connector"]:
@@ -110,11 +111,15 @@ async def new_link(page: EnvPage, form: PostedForm) -> Response:
         )
     except AuthrelayError as exc:
         await page.session.rollback()
-        return await _list_page(page, empty, "", 400, values=values, errors=_link_error(exc))
+        return await _list_page(
+            page, empty, "", HTTPStatus.BAD_REQUEST, values=values, errors=_link_error(exc)
+        )
     return await _list_page(page, empty, "", values=values, link=link)
 
 
-async def _detail(page: Page, account_id: str, status: int = 200, **extra: Any) -> Response:
+async def _detail(
+    page: Page, account_id: str, status: int = HTTPStatus.OK, **extra: Any
+) -> Response:
     try:
         found = await service.get_account(
             page.session,
@@ -152,7 +157,7 @@ async def account_link(page: EnvPage, account_id: str, form: PostedForm) -> Resp
         )
     except AuthrelayError as exc:
         await page.session.rollback()
-        return await _detail(page, account_id, 400, error=exc.message)
+        return await _detail(page, account_id, HTTPStatus.BAD_REQUEST, error=exc.message)
     return await _detail(page, account_id, link=link)
 
 

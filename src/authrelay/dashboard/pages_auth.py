@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from http import HTTPStatus
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -30,7 +31,7 @@ SIGNIN_COOKIE = "authrelay_dashboard_signin"
 
 
 def _signin_form(
-    runtime: RuntimeDep, target: str, email: str = "", error: str = "", status: int = 200
+    runtime: RuntimeDep, target: str, email: str = "", error: str = "", status: int = HTTPStatus.OK
 ) -> Response:
     """The sign-in page. Its form carries a token that must match a cookie set here, so
     another site cannot sign a browser in to an account of its choosing."""
@@ -62,7 +63,7 @@ async def signin(request: Request, runtime: RuntimeDep, session: DbSession) -> R
     target = safe_next(str(data.get("next", "")))
     sent, expected = str(data.get("signin_token", "")), request.cookies.get(SIGNIN_COOKIE, "")
     if not sent or not secrets.compare_digest(sent.encode(), expected.encode()):
-        return _signin_form(runtime, target, email[:400], EXPIRED, 403)
+        return _signin_form(runtime, target, email[:400], EXPIRED, HTTPStatus.FORBIDDEN)
     s = runtime.settings
     limits = users.SigninLimits(
         s.dashboard_signin_max_failures,
@@ -74,7 +75,7 @@ async def signin(request: Request, runtime: RuntimeDep, session: DbSession) -> R
         session, email[:400], password[:1024], address, limits, request.cookies.get(COOKIE)
     )
     if token is None:
-        return _signin_form(runtime, target, email[:400], WRONG, 401)
+        return _signin_form(runtime, target, email[:400], WRONG, HTTPStatus.UNAUTHORIZED)
     response = redirect(target)
     response.delete_cookie(SIGNIN_COOKIE, path=f"{PREFIX}/signin")
     response.set_cookie(

@@ -3,6 +3,7 @@ scopes with the required ones locked, the redirect URI to copy, enable/disable, 
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any, TypedDict
 from urllib.parse import quote
 
@@ -36,7 +37,7 @@ async def provider_choices(page: Page) -> list[ProviderBody]:
 
 
 async def _list_page(
-    page: Page, q: str, page_token: str, status: int = 200, **extra: Any
+    page: Page, q: str, page_token: str, status: int = HTTPStatus.OK, **extra: Any
 ) -> Response:
     listed = await service.list_connections(
         page.session,
@@ -77,7 +78,9 @@ async def create_connection(page: EnvPage, form: PostedForm) -> Response:
         )
     except AuthrelayError as exc:
         await page.session.rollback()
-        return await _list_page(page, "", "", 400, values=values, errors=field_errors(exc))
+        return await _list_page(
+            page, "", "", HTTPStatus.BAD_REQUEST, values=values, errors=field_errors(exc)
+        )
     return see_other(f"{page.base}/connections/{quote(created['id'])}?saved=1")
 
 
@@ -138,7 +141,9 @@ async def _account_count(page: Page, connection_id: str) -> int:
     return int(listed["total_size"])
 
 
-async def _detail(page: Page, connection_id: str, status: int = 200, **extra: Any) -> Response:
+async def _detail(
+    page: Page, connection_id: str, status: int = HTTPStatus.OK, **extra: Any
+) -> Response:
     connection = await _connection(page, connection_id)
     return page.render(
         "connection.html",
@@ -176,7 +181,9 @@ async def save_settings(page: EnvPage, connection_id: str, form: PostedForm) -> 
         await page.session.rollback()
         values = {"client_id": oauth["client_id"], "scopes": oauth.get("scopes", [])}
         errors = {k.removeprefix("oauth_config."): v for k, v in field_errors(exc).items()}
-        return await _detail(page, connection_id, 400, values=values, errors=errors)
+        return await _detail(
+            page, connection_id, HTTPStatus.BAD_REQUEST, values=values, errors=errors
+        )
     return see_other(f"{page.base}/connections/{quote(connection_id)}?saved=1")
 
 

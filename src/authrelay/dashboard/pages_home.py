@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter
@@ -93,7 +94,13 @@ async def audit_log(
         )
     except AuthrelayError as exc:
         return page.render(
-            "audit.html", 400, filters=filters, entries=[], total=0, next="", error=exc.message
+            "audit.html",
+            HTTPStatus.BAD_REQUEST,
+            filters=filters,
+            entries=[],
+            total=0,
+            next="",
+            error=exc.message,
         )
     return page.render(
         "audit.html",
@@ -105,7 +112,7 @@ async def audit_log(
     )
 
 
-async def _clients_page(page: EnvPage, status: int = 200, **extra: Any) -> Response:
+async def _clients_page(page: EnvPage, status: int = HTTPStatus.OK, **extra: Any) -> Response:
     rows = [
         {"id": r.id, "created_at": r.created_at}
         for r in await envs.list_clients(page.session, page.environment)
@@ -134,5 +141,5 @@ async def delete_client(client_id: str, page: EnvPage, form: PostedForm) -> Resp
             page.session, page.principal, page.runtime.services, client_id
         )
     except AuthrelayError as exc:
-        return await _clients_page(page, 404, error=exc.message)
+        return await _clients_page(page, HTTPStatus.NOT_FOUND, error=exc.message)
     return await _clients_page(page, notice=f"API client {client_id} deleted")

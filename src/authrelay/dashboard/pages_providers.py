@@ -3,6 +3,7 @@ delete, and promotion to another environment with the three-way view."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -57,7 +58,7 @@ def _editor(
     current: ProviderBody | None,
     text: str,
     etag: str,
-    status: int = 200,
+    status: int = HTTPStatus.OK,
     problems: list[Problem] | None = None,
     **extra: Any,
 ) -> Response:
@@ -98,7 +99,14 @@ def _review(page: Page, current: ProviderBody | None, text: str, etag: str) -> R
     """Validate and show the diff; the Save button is offered only when both are fine."""
     raw, problems = parse(text)
     if problems:
-        return _editor(page, current=current, text=text, etag=etag, status=400, problems=problems)
+        return _editor(
+            page,
+            current=current,
+            text=text,
+            etag=etag,
+            status=HTTPStatus.BAD_REQUEST,
+            problems=problems,
+        )
     try:
         validate_definition(service.unwrap_definition(raw), page.runtime.services.allowlist)
     except InvalidArgument as exc:
@@ -107,7 +115,7 @@ def _review(page: Page, current: ProviderBody | None, text: str, etag: str) -> R
             current=current,
             text=text,
             etag=etag,
-            status=400,
+            status=HTTPStatus.BAD_REQUEST,
             problems=problems_of(text, exc),
         )
     proposed = service.unwrap_definition(raw)
@@ -132,14 +140,21 @@ async def create_provider(page: EnvPage, form: PostedForm) -> Response:
         return _review(page, None, text, "")
     raw, problems = parse(text)
     if problems:
-        return _editor(page, current=None, text=text, etag="", status=400, problems=problems)
+        return _editor(
+            page, current=None, text=text, etag="", status=HTTPStatus.BAD_REQUEST, problems=problems
+        )
     try:
         created = await service.create_provider(
             page.session, page.principal, page.runtime.services, raw
         )
     except AuthrelayError as exc:
         return _editor(
-            page, current=None, text=text, etag="", status=400, problems=problems_of(text, exc)
+            page,
+            current=None,
+            text=text,
+            etag="",
+            status=HTTPStatus.BAD_REQUEST,
+            problems=problems_of(text, exc),
         )
     return redirect(f"{page.base}/providers/{quote(created['identifier'])}?saved=1")
 
@@ -152,7 +167,14 @@ async def save_provider(page: EnvPage, identifier: str, form: PostedForm) -> Res
         return _review(page, current, text, etag)
     raw, problems = parse(text)
     if problems:
-        return _editor(page, current=current, text=text, etag=etag, status=400, problems=problems)
+        return _editor(
+            page,
+            current=current,
+            text=text,
+            etag=etag,
+            status=HTTPStatus.BAD_REQUEST,
+            problems=problems,
+        )
     try:
         await service.update_provider(
             page.session, page.principal, page.runtime.services, identifier, raw, etag or "-"
@@ -166,7 +188,7 @@ async def save_provider(page: EnvPage, identifier: str, form: PostedForm) -> Res
             current=theirs,
             text=text,
             etag=etag,
-            status=409,
+            status=HTTPStatus.CONFLICT,
             conflict=diff_definitions(definition_of(theirs), service.unwrap_definition(raw)),
             latest_etag=theirs["etag"],
         )
@@ -176,7 +198,7 @@ async def save_provider(page: EnvPage, identifier: str, form: PostedForm) -> Res
             current=current,
             text=text,
             etag=etag,
-            status=400,
+            status=HTTPStatus.BAD_REQUEST,
             problems=problems_of(text, exc),
         )
     return redirect(f"{page.base}/providers/{quote(identifier)}?saved=1")
@@ -196,7 +218,9 @@ async def delete_provider(page: EnvPage, identifier: str, form: PostedForm) -> R
             current=current,
             text=pretty(definition_of(current)),
             etag=current["etag"],
-            status=409 if isinstance(exc, FailedPrecondition) else 400,
+            status=HTTPStatus.CONFLICT
+            if isinstance(exc, FailedPrecondition)
+            else HTTPStatus.BAD_REQUEST,
             delete_error=exc.message,
         )
     return redirect(f"{page.base}/providers?deleted={quote(identifier)}")
@@ -230,7 +254,7 @@ def _promote_view(
     rows = diff_definitions(definition_of(existing) if existing else None, proposed)
     return page.render(
         "provider_promote.html",
-        extra.pop("status", 200),
+        extra.pop("status", HTTPStatus.OK),
         provider=source,
         existing=existing,
         rows=rows,
@@ -267,5 +291,7 @@ async def promote(page: EnvPage, identifier: str, form: PostedForm) -> Response:
     except AuthrelayError as exc:
         await page.session.rollback()
         _, source, existing = await _three_way(page, identifier, to)
-        return _promote_view(page, source, existing, to, status=409, error=exc.message)
+        return _promote_view(
+            page, source, existing, to, status=HTTPStatus.CONFLICT, error=exc.message
+        )
     return redirect(f"{target.base}/providers/{quote(identifier)}?saved=1")

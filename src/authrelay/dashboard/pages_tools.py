@@ -3,6 +3,7 @@ annotations, binding and source; hand-written tools (source `api`) can be delete
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from urllib.parse import quote
 
 from fastapi import APIRouter
@@ -66,7 +67,7 @@ async def delete_tool(page: EnvPage, tool_id: str, form: PostedForm) -> Response
     if tool["source"] != "api":
         return page.render(
             "tool.html",
-            409,
+            HTTPStatus.CONFLICT,
             tool=tool,
             error="Only hand-written tools (source api) are deleted here; this one comes from "
             f"{tool['source']}: change it there.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -67,7 +68,7 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render(template: str, status: int = HTTPStatus.OK, **context: Any) -> HTMLResponse:
     html = templates.get_template(template).render(prefix=PREFIX, **context)
     response = HTMLResponse(html, status_code=status)
     response.headers.update(SECURITY_HEADERS)
@@ -75,7 +76,7 @@ def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 
 def redirect(location: str) -> Response:
-    response = RedirectResponse(location, status_code=303)
+    response = RedirectResponse(location, status_code=HTTPStatus.SEE_OTHER)
     response.headers.update(SECURITY_HEADERS)
     return response
 
@@ -172,7 +173,7 @@ class Page:
             **extra,
         }
 
-    def render(self, template: str, status: int = 200, **extra: Any) -> HTMLResponse:
+    def render(self, template: str, status: int = HTTPStatus.OK, **extra: Any) -> HTMLResponse:
         return render(template, status, **self.context(**extra))
 
 

@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -154,7 +155,7 @@ class McpApp:
         base = runtime.settings.base_url
         await send_json(
             send,
-            200,
+            HTTPStatus.OK,
             {
                 "resource": base + path.rstrip("/"),
                 "resource_name": "authrelay MCP server",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
@@ -23,7 +24,14 @@ from authrelay_client.providers.urls import PLACEHOLDER, fill_placeholders
 
 #: Statuses by which the exchange endpoint refuses the credentials themselves: the account
 #: needs new ones (its status becomes EXPIRED). Any other failure leaves it as it is.
-REFUSED_STATUSES = frozenset({400, 401, 403, 422})
+REFUSED_STATUSES = frozenset(
+    {
+        HTTPStatus.BAD_REQUEST,
+        HTTPStatus.UNAUTHORIZED,
+        HTTPStatus.FORBIDDEN,
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+    }
+)
 _ANSWER_LIMIT = 1_048_576
 _CLIP = 300
 _TIMEOUT = aiohttp.ClientTimeout(total=30)

@@ -12,6 +12,7 @@ import base64
 import json
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
@@ -133,7 +134,7 @@ def parse_token_response(status: int, text: str, previous_refresh: str | None) -
         ) from None
     if not isinstance(body, dict):
         raise TokenEndpointError("the token endpoint answered JSON that is not an object")
-    if status >= 400 or "error" in body:
+    if status >= HTTPStatus.BAD_REQUEST or "error" in body:
         code = str(body.get("error", "server_error"))
         description = str(body.get("error_description", "")) or f"HTTP {status}"
         if code == "invalid_grant":
@@ -226,7 +227,7 @@ async def user_info(http: aiohttp.ClientSession, url: str, access_token: str) ->
             allow_redirects=False,
             timeout=aiohttp.ClientTimeout(total=15),
         ) as response:
-            if response.status != 200:
+            if response.status != HTTPStatus.OK:
                 return None
             body = json.loads(await response.text(errors="replace"))
     except (aiohttp.ClientError, TimeoutError, ValueError):

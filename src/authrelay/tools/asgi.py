@@ -7,6 +7,7 @@ reader and error envelope."""
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -40,7 +41,7 @@ class ExecuteToolApp:
         except Exception as exc:
             await answer_error(send, exc, started=False, log=log, what="execute_tool failure")
             return
-        await send_json(send, 200, body)
+        await send_json(send, HTTPStatus.OK, body)
 
     async def _handle(
         self, runtime: Runtime, scope: Scope, receive: Receive

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+from http import HTTPStatus
 from typing import Any, Final
 
 from authrelay.errors import AuthrelayError
@@ -21,7 +22,7 @@ class UpstreamError(AuthrelayError):
     upstream's for 4xx and 502 for anything else; the details hold the upstream's answer."""
 
     code = Code.UNKNOWN
-    http_status = 502
+    http_status = HTTPStatus.BAD_GATEWAY
 
     def __init__(self, message: str, status: int, body: Any) -> None:
         super().__init__(message, headers={"X-Authrelay-Upstream-Status": str(status)})
@@ -41,6 +42,10 @@ class UpstreamError(AuthrelayError):
         return out
 
 
+def _client_error(status: int) -> bool:
+    return HTTPStatus.BAD_REQUEST <= status < HTTPStatus.INTERNAL_SERVER_ERROR
+
+
 def code_of(status: int) -> Code:
     """The google.rpc code of an upstream's error status: the code authrelay's own answers
     carry for that status (`Code.for_http_status`: 409 is ALREADY_EXISTS, as in the API and
@@ -48,13 +53,13 @@ def code_of(status: int) -> Code:
     and 504 is UNAVAILABLE: the upstream failed, not authrelay (the answer is a 502)."""
     code = Code.for_http_status(status)
     if code in (Code.UNKNOWN, Code.INTERNAL):
-        return Code.INVALID_ARGUMENT if 400 <= status < 500 else Code.UNAVAILABLE
+        return Code.INVALID_ARGUMENT if _client_error(status) else Code.UNAVAILABLE
     return code
 
 
 @functools.cache  # one class per status, not one per failed call
 def _error_class(status: int) -> type[UpstreamError]:
-    http = status if 400 <= status < 500 else 502
+    http = status if _client_error(status) else HTTPStatus.BAD_GATEWAY
     code = code_of(status)
     return type(f"UpstreamError{status}", (UpstreamError,), {"code": code, "http_status": http})
 
@@ -91,7 +96,7 @@ def _select(value: Any, pointer: str) -> Any:
 def result_of(answer: Answer, select: str) -> dict[str, Any]:
     """`data` of a successful call: a JSON object as it is; anything else as
     `{"result": …}`; an answer over the cap as `{"result": <first bytes>, "truncated": true}`."""
-    if answer.status >= 400:
+    if answer.status >= HTTPStatus.BAD_REQUEST:
         body = decode(answer)
         if isinstance(body, str) and len(body) > _MAX_BODY_IN_ERROR:
             body = body[:_MAX_BODY_IN_ERROR]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -12,7 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from authrelay.api.deps import DbSession, RuntimeDep
 from authrelay.oauth import flows
 from authrelay.oauth.flows import LINK_PATH, Page
-from authrelay.request_body import read_body, refuse_nul
+from authrelay.request_body import parse_form, read_body
 
 router = APIRouter(include_in_schema=False)
 _templates = Environment(
@@ -69,9 +68,7 @@ async def open_link(token: str, runtime: RuntimeDep, session: DbSession) -> Resp
 async def submit(
     flow_id: str, request: Request, runtime: RuntimeDep, session: DbSession
 ) -> Response:
-    raw = await read_body(request, 65536)
-    form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-    refuse_nul(form)
+    form = parse_form(await read_body(request, 65536))
     cookie = request.cookies.get(f"authrelay_csrf_{flow_id}")
     page = await flows.submit_form(session, runtime.services, flow_id, form, cookie)
     return render(page, _secure(runtime))

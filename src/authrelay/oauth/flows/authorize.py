@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from http import HTTPStatus
 from typing import Any
 
 from authrelay.accounts.service import Target
@@ -25,27 +26,33 @@ from authrelay.store.models import AuthFlow, ConnectedAccount
 
 
 def _already_used() -> Page:
-    return error_page("Link already used", "This authorization link has already been used.", 410)
+    return error_page(
+        "Link already used", "This authorization link has already been used.", HTTPStatus.GONE
+    )
 
 
 async def open_link(session: AsyncSession, ctx: ServiceContext, token: str, ttl: int) -> Page:
     flow = await flow_store.by_link_hash(session, digest(token))
     if flow is None:
-        return error_page("Link not valid", "This authorization link is not valid.", 404)
+        return error_page(
+            "Link not valid", "This authorization link is not valid.", HTTPStatus.NOT_FOUND
+        )
     if flow.status != "ISSUED":
         return error_page(
             "Link already used",
             "This authorization link has already been used. Ask for a new one.",
-            410,
+            HTTPStatus.GONE,
         )
     if expired(flow):
         return error_page(
-            "Link expired", "This authorization link has expired. Ask for a new one.", 410
+            "Link expired",
+            "This authorization link has expired. Ask for a new one.",
+            HTTPStatus.GONE,
         )
     try:
         account, target = await flow_target(session, ctx, flow)
     except (NotFound, FailedPrecondition) as exc:
-        return error_page("Cannot connect", exc.message, 409)
+        return error_page("Cannot connect", exc.message, HTTPStatus.CONFLICT)
     name = target.provider.definition.display_name
     values: dict[str, Any] = {
         "expires_at": utcnow() + timedelta(seconds=ttl),
@@ -92,7 +99,7 @@ async def redirect(
         )
         authorize_uri = fill(oauth.authorize_uri, filled, ctx.allowlist)
     except FailedPrecondition as exc:
-        return error_page("Cannot connect", exc.message, 409)
+        return error_page("Cannot connect", exc.message, HTTPStatus.CONFLICT)
     state = secrets.token_urlsafe(32)
     pkce = bool(target.connection.config.get("pkce_enabled", oauth.pkce_enabled))
     verifier = new_verifier() if pkce else None
@@ -125,4 +132,4 @@ async def redirect(
         code_challenge=s256_challenge(verifier) if verifier else None,
         extra=extra,
     )
-    return Page("redirect", 303, redirect=url)
+    return Page("redirect", HTTPStatus.SEE_OTHER, redirect=url)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
+from http import HTTPStatus
 from typing import NamedTuple
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -111,7 +112,7 @@ async def _claim_flow(session: AsyncSession, ctx: ServiceContext, state: str) ->
             error_page(
                 "Authorization expired",
                 "This authorization took too long. Ask for a new link.",
-                410,
+                HTTPStatus.GONE,
             )
         )
     if not await flow_store.claim(session, flow, "OPENED", "EXCHANGING"):
@@ -119,7 +120,7 @@ async def _claim_flow(session: AsyncSession, ctx: ServiceContext, state: str) ->
             error_page(
                 "Authorization already used",
                 "This authorization response was already used.",
-                410,
+                HTTPStatus.GONE,
             )
         )
     await session.commit()
@@ -210,7 +211,7 @@ async def _hold_for_verification(
     params_out = {"auth_request_id": flow.id}
     if flow.caller_state is not None:
         params_out["state"] = flow.caller_state
-    return Page("redirect", 303, redirect=_with_query(user_verify_url, params_out))
+    return Page("redirect", HTTPStatus.SEE_OTHER, redirect=_with_query(user_verify_url, params_out))
 
 
 async def _complete(claimed: _Claimed, grant: _Grant) -> Page:
@@ -239,7 +240,7 @@ async def _fail(claimed: _Claimed, error: str, title: str, message: str) -> _Sto
     flow.secret_ct = None
     flow.completed_at = utcnow()
     await claimed.session.commit()
-    return _Stop(error_page(title, message, 400))
+    return _Stop(error_page(title, message, HTTPStatus.BAD_REQUEST))
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:

@@ -3,6 +3,7 @@ OAuth flow asked for before its redirect. The CSRF token is in a cookie and in t
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from authrelay.accounts.credentials import validate_static
@@ -33,15 +34,19 @@ async def submit_form(
     flow = await flow_store.by_id(session, flow_id)
     if flow is None or flow.status not in {"OPENED", "ASKING"} or flow.csrf_hash is None:
         return error_page(
-            "Link not valid", "This form is no longer valid. Ask for a new link.", 410
+            "Link not valid", "This form is no longer valid. Ask for a new link.", HTTPStatus.GONE
         )
     token = form.get("csrf_token", "")
     if not token or cookie != token or digest(token) != flow.csrf_hash:
         return error_page(
-            "Form expired", "The form could not be verified. Open the link again.", 403
+            "Form expired",
+            "The form could not be verified. Open the link again.",
+            HTTPStatus.FORBIDDEN,
         )
     if expired(flow):
-        return error_page("Link expired", "This form has expired. Ask for a new link.", 410)
+        return error_page(
+            "Link expired", "This form has expired. Ask for a new link.", HTTPStatus.GONE
+        )
     account, target = await flow_target(session, ctx, flow)
     name = target.provider.definition.display_name
     if flow.status == "ASKING":
@@ -55,9 +60,11 @@ async def submit_form(
         for violation in exc.violations:
             field_name = violation.field.rsplit(".", 1)[-1]
             errors[field_name if field_name in specs else "_form"] = violation.description
-        return form_page(flow.id, token, target, name, details, errors, 400)
+        return form_page(flow.id, token, target, name, details, errors, HTTPStatus.BAD_REQUEST)
     if not await flow_store.claim(session, flow, "OPENED", "COMPLETED", completed_at=utcnow()):
-        return error_page("Already submitted", "This form has already been submitted.", 410)
+        return error_page(
+            "Already submitted", "This form has already been submitted.", HTTPStatus.GONE
+        )
     if uses_client_credentials(target.pattern):
         store_client_inputs(account, target.pattern, inputs, ctx)
     else:
@@ -91,7 +98,15 @@ async def _submit_oauth_fields(
     if errors:
         shown = {k: form.get(k, "") for k in got} | {k: form.get(k, "") for k in errors}
         return form_page(
-            flow.id, csrf, target, name, shown, errors, 400, specs=ask, intro=ask_intro(name)
+            flow.id,
+            csrf,
+            target,
+            name,
+            shown,
+            errors,
+            HTTPStatus.BAD_REQUEST,
+            specs=ask,
+            intro=ask_intro(name),
         )
     return await redirect(
         session, ctx, flow, account, target, {**given, **got}, "ASKING", csrf_hash=None

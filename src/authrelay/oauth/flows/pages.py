@@ -4,6 +4,7 @@ redirect to the provider."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from authrelay.accounts.service import Target
@@ -17,20 +18,20 @@ class Page:
     """What a hosted page shows; `web/` renders it."""
 
     template: str
-    status: int = 200
+    status: int = HTTPStatus.OK
     context: dict[str, Any] = field(default_factory=dict)
     redirect: str | None = None
     cookies: dict[str, str] = field(default_factory=dict)
 
 
-def error_page(title: str, message: str, status: int = 400) -> Page:
+def error_page(title: str, message: str, status: int = HTTPStatus.BAD_REQUEST) -> Page:
     return Page("message.html", status, {"title": title, "message": message, "ok": False})
 
 
 def done_page(name: str) -> Page:
     return Page(
         "message.html",
-        200,
+        HTTPStatus.OK,
         {
             "title": "Connected",
             "ok": True,
@@ -51,7 +52,7 @@ def form_page(
     name: str,
     values: dict[str, str],
     errors: dict[str, str],
-    status: int = 200,
+    status: int = HTTPStatus.OK,
     *,
     specs: list[InputField] | None = None,
     intro: str = "",

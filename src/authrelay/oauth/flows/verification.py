@@ -5,6 +5,7 @@ gets the tokens, a mismatch closes the flow. `done` is the page the user ends on
 from __future__ import annotations
 
 import secrets
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from pydantic import StringConstraints
@@ -99,6 +100,8 @@ async def verify_user(
 async def done(session: AsyncSession, ctx: ServiceContext, flow_id: str) -> Page:
     flow = await flow_store.by_id(session, flow_id)
     if flow is None or flow.status != "COMPLETED":
-        return error_page("Not connected", "This authorization is not complete.", 404)
+        return error_page(
+            "Not connected", "This authorization is not complete.", HTTPStatus.NOT_FOUND
+        )
     _, target = await flow_target(session, ctx, flow)
     return done_page(target.provider.definition.display_name)
