@@ -11,6 +11,7 @@ from authrelay_client import _ops as ops
 from authrelay_client import _tools as tool_ops
 from authrelay_client._exceptions import AlreadyExistsError, NotFoundError, ProxyError, api_error
 from authrelay_client.models import AuthorizationLink, ConnectedAccount, ExecuteToolResponse
+from authrelay_client.wire import AuthorizationDetailsInput, JSONObject
 
 if TYPE_CHECKING:
     from authrelay_client._client import AsyncClient, Client
@@ -29,7 +30,7 @@ def build_request(
     form_data: dict[str, Any] | None,
     raw_body: bytes | str | None,
     headers: dict[str, str] | None,
-) -> dict[str, Any]:
+) -> ops.HttpRequest:
     given = [
         name
         for name, value in (("body", body), ("form_data", form_data), ("raw_body", raw_body))
@@ -38,12 +39,13 @@ def build_request(
     if len(given) > 1:
         raise ValueError(f"pass only one of body, form_data, raw_body (got {', '.join(given)})")
     all_headers = {**(headers or {}), "connection_name": connection_name, "identifier": identifier}
-    request: dict[str, Any] = {
+    request: ops.HttpRequest = {
         "method": method.upper(),
         "url": f"{env_url}/proxy/{path.lstrip('/')}",
-        "params": query_params,
         "headers": all_headers,
     }
+    if query_params is not None:
+        request["params"] = httpx.QueryParams(query_params)
     if body is not None:
         request["json"] = body
     elif form_data is not None:
@@ -109,8 +111,8 @@ class Actions:
         self,
         connection_name: str,
         identifier: str,
-        authorization_details: dict[str, Any] | None = None,
-        api_config: dict[str, Any] | None = None,
+        authorization_details: AuthorizationDetailsInput | None = None,
+        api_config: JSONObject | None = None,
     ) -> ConnectedAccount:
         """The existing account, else a new one: for OAuth connections without
         `authorization_details` it is `PENDING_AUTH` (send the user an authorization link);
@@ -221,8 +223,8 @@ class AsyncActions:
         self,
         connection_name: str,
         identifier: str,
-        authorization_details: dict[str, Any] | None = None,
-        api_config: dict[str, Any] | None = None,
+        authorization_details: AuthorizationDetailsInput | None = None,
+        api_config: JSONObject | None = None,
     ) -> ConnectedAccount:
         """The async form of `Actions.get_or_create_connected_account`."""
         accounts = self._client.connected_accounts

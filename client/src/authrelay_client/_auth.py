@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
+from typing_extensions import TypedDict
 
 from authrelay_client._exceptions import AuthenticationError, ConfigurationError
+from authrelay_client.wire import TokenRequest
 
 RENEW_MARGIN_SECONDS = 60
 
@@ -52,6 +53,13 @@ class Credentials:
         )
 
 
+class TokenCall(TypedDict):
+    """Where the token comes from and the form that asks for it."""
+
+    url: str
+    data: TokenRequest
+
+
 class TokenState:
     """Holds the current token; the same logic serves the sync and async clients."""
 
@@ -63,7 +71,7 @@ class TokenState:
     def needs_renewal(self) -> bool:
         return self.token is None or time.time() > self.expires_at - RENEW_MARGIN_SECONDS
 
-    def request(self) -> dict[str, Any]:
+    def request(self) -> TokenCall:
         c = self.credentials
         return {
             "url": f"{c.env_url}/oauth/token",

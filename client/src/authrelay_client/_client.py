@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 
@@ -12,7 +12,7 @@ from authrelay_client._actions import Actions, AsyncActions, is_stale_token
 from authrelay_client._auth import Credentials, TokenState
 from authrelay_client._exceptions import ConfigurationError
 from authrelay_client._mcp import AsyncMcp, Mcp
-from authrelay_client._ops import Op, Page
+from authrelay_client._ops import HttpRequest, Op, Page
 from authrelay_client._resources import (
     AsyncConnectedAccounts,
     AsyncConnections,
@@ -85,13 +85,22 @@ class Client:
         return self._auth.token
 
     def _send(
-        self, request: dict[str, Any], timeout: float | None, *, api: bool = True
+        self, request: HttpRequest, timeout: float | None, *, api: bool = True
     ) -> httpx.Response:
         for attempt in (1, 2):
             headers = {**request["headers"], "Authorization": f"Bearer {self._token()}"}
             limit = timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
             try:
-                response = self._http.request(**{**request, "headers": headers}, timeout=limit)
+                response = self._http.request(
+                    request["method"],
+                    request["url"],
+                    headers=headers,
+                    params=request.get("params"),
+                    json=request.get("json"),
+                    data=request.get("data"),
+                    content=request.get("content"),
+                    timeout=limit,
+                )
             except FAILURES as exc:
                 raise wrap(exc, request["url"]) from exc
             if attempt == 1 and is_stale_token(response, api):
@@ -162,7 +171,7 @@ class AsyncClient:
 
     async def _send(
         self,
-        request: dict[str, Any],
+        request: HttpRequest,
         timeout: float | None,  # noqa: ASYNC109 - the SDK's documented parameter
         *,
         api: bool = True,
@@ -172,7 +181,14 @@ class AsyncClient:
             limit = timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
             try:
                 response = await self._http.request(
-                    **{**request, "headers": headers}, timeout=limit
+                    request["method"],
+                    request["url"],
+                    headers=headers,
+                    params=request.get("params"),
+                    json=request.get("json"),
+                    data=request.get("data"),
+                    content=request.get("content"),
+                    timeout=limit,
                 )
             except FAILURES as exc:
                 raise wrap(exc, request["url"]) from exc

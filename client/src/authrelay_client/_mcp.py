@@ -11,6 +11,7 @@ import httpx
 
 from authrelay_client._ops import Op, Page, answer, model_of, nothing, request, segment
 from authrelay_client.models import McpConfig, McpConnectionAuthState, McpSessionToken
+from authrelay_client.wire import McpTokenRequest
 
 if TYPE_CHECKING:
     from authrelay_client._client import AsyncClient, Client
@@ -96,7 +97,7 @@ def session_token(
 ) -> Op[McpSessionToken]:
     """A token for `/mcp/v3/servers/{config}` (kind `configs`) or
     `/mcp/v3/connections/{name}` (kind `connections`)."""
-    body: dict[str, Any] = {"identifier": identifier}
+    body: McpTokenRequest = {"identifier": identifier}
     if expiry is not None:
         body["expiry"] = f"{expiry}s" if isinstance(expiry, int) else expiry
     path = f"/api/v1/mcp/{kind}/{segment(key)}/tokens"

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, NotRequired, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
+from typing_extensions import TypedDict
 
 from authrelay_client._exceptions import NotFoundError, api_error
 from authrelay_client.codes import Code
@@ -29,6 +30,17 @@ from authrelay_client.models import (
     ProviderDefinition,
     ToggleConnectionResponse,
 )
+from authrelay_client.wire import (
+    AccountFieldsInput,
+    AccountFilters,
+    AuthorizationDetailsInput,
+    ConnectedAccountRequest,
+    ConnectionOAuthConfigInput,
+    ConnectionRequest,
+    JSONObject,
+    MagicLinkRequest,
+    ScopeSelectionInput,
+)
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -39,9 +51,21 @@ CONNECTION_PAGE_SIZE = 30
 ACCOUNT_PAGE_SIZE = 100
 
 
+class HttpRequest(TypedDict):
+    """The arguments of one `httpx` request."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    params: NotRequired[httpx.QueryParams]
+    json: NotRequired[object]
+    data: NotRequired[Mapping[str, object]]
+    content: NotRequired[bytes | str]
+
+
 @dataclass(frozen=True)
 class Op(Generic[T]):
-    request: dict[str, Any]
+    request: HttpRequest
     parse: Callable[[httpx.Response], T]
 
 
@@ -56,23 +80,20 @@ def request(
     path: str,
     *,
     params: Mapping[str, Any] | None = None,
-    json: Any = None,
+    json: object = None,
     headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    req: dict[str, Any] = {
-        "method": method,
-        "url": f"{base}{path}",
-        "headers": headers or {},
-    }
+) -> HttpRequest:
+    req: HttpRequest = {"method": method, "url": f"{base}{path}", "headers": headers or {}}
     if params:
-        req["params"] = {k: v for k, v in params.items() if v is not None}
+        req["params"] = httpx.QueryParams({k: v for k, v in params.items() if v is not None})
     if json is not None:
         req["json"] = json
     return req
 
 
-def answer(response: httpx.Response) -> dict[str, Any]:
-    """The JSON object of a successful answer; raises the `ApiError` for an error."""
+def answer(response: httpx.Response) -> JSONObject:
+    """The JSON object of a successful answer, not yet read into a model; raises the
+    `ApiError` for an error."""
     try:
         body = response.json()
     except ValueError:
@@ -193,14 +214,24 @@ def create_connection(
     provider_key: str,
     key_id: str | None,
     type: str | int | None,
-    oauth_config: dict[str, Any] | None,
-    extra: dict[str, Any],
+    oauth_config: ConnectionOAuthConfigInput | None,
+    auth_mode: str | None,
+    enabled: bool | None,
+    static_config: JSONObject | None,
 ) -> Op[Connection]:
-    body: dict[str, Any] = {"provider_key": provider_key}
-    for key, value in (("key_id", key_id), ("type", type), ("oauth_config", oauth_config)):
-        if value is not None:
-            body[key] = value
-    body.update({k: v for k, v in extra.items() if v is not None})
+    body: ConnectionRequest = {"provider_key": provider_key}
+    if key_id is not None:
+        body["key_id"] = key_id
+    if type is not None:
+        body["type"] = type
+    if oauth_config is not None:
+        body["oauth_config"] = oauth_config
+    if auth_mode is not None:
+        body["auth_mode"] = auth_mode
+    if enabled is not None:
+        body["enabled"] = enabled
+    if static_config is not None:
+        body["static_config"] = static_config
     return Op(
         request(base, "POST", "/api/v1/connections", params={"flags.is_app": "true"}, json=body),
         model_of(Connection, "connection"),
@@ -234,7 +265,7 @@ def get_connection(base: str, id_or_name: str) -> Op[Connection]:
     )
 
 
-def update_connection(base: str, id_or_name: str, fields: dict[str, Any]) -> Op[Connection]:
+def update_connection(base: str, id_or_name: str, fields: Mapping[str, object]) -> Op[Connection]:
     return Op(
         request(base, "PATCH", f"/api/v1/connections/{segment(id_or_name)}", json=fields),
         model_of(Connection, "connection"),
@@ -259,7 +290,7 @@ def toggle_connection(base: str, id_or_name: str, enable: bool) -> Op[ToggleConn
 
 
 def accounts_page(
-    base: str, filters: dict[str, Any], page_size: int
+    base: str, filters: AccountFilters, page_size: int
 ) -> Callable[[str], Op[Page[ConnectedAccount]]]:
     def page(token: str) -> Op[Page[ConnectedAccount]]:
         params = {**filters, "page_size": page_size, "page_token": token or None}
@@ -290,16 +321,29 @@ def account_lookup(
 def account_body(
     connector: str | None,
     identifier: str | None,
-    authorization_details: dict[str, Any] | None,
-    api_config: dict[str, Any] | None,
-    extra: dict[str, Any],
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        k: v
-        for k, v in {"connector": connector, "identifier": identifier, **extra}.items()
-        if v is not None
-    }
-    inner: dict[str, Any] = {}
+    authorization_details: AuthorizationDetailsInput | None = None,
+    api_config: JSONObject | None = None,
+    *,
+    id: str | None = None,
+    organization_id: str | None = None,
+    user_id: str | None = None,
+    scope_selection: ScopeSelectionInput | None = None,
+) -> ConnectedAccountRequest:
+    """The body of create, update and delete, without the arguments left at None."""
+    body: ConnectedAccountRequest = {}
+    if connector is not None:
+        body["connector"] = connector
+    if identifier is not None:
+        body["identifier"] = identifier
+    if id is not None:
+        body["id"] = id
+    if organization_id is not None:
+        body["organization_id"] = organization_id
+    if user_id is not None:
+        body["user_id"] = user_id
+    if scope_selection is not None:
+        body["scope_selection"] = scope_selection
+    inner: AccountFieldsInput = {}
     if authorization_details is not None:
         inner["authorization_details"] = authorization_details
     if api_config is not None:
@@ -309,21 +353,21 @@ def account_body(
     return body
 
 
-def create_account(base: str, body: dict[str, Any]) -> Op[ConnectedAccount]:
+def create_account(base: str, body: ConnectedAccountRequest) -> Op[ConnectedAccount]:
     return Op(
         request(base, "POST", "/api/v1/connected_accounts", json=body),
         model_of(ConnectedAccount, "connected_account"),
     )
 
 
-def update_account(base: str, body: dict[str, Any]) -> Op[ConnectedAccount]:
+def update_account(base: str, body: ConnectedAccountRequest) -> Op[ConnectedAccount]:
     return Op(
         request(base, "PUT", "/api/v1/connected_accounts", json=body),
         model_of(ConnectedAccount, "connected_account"),
     )
 
 
-def delete_account(base: str, body: dict[str, Any]) -> Op[None]:
+def delete_account(base: str, body: ConnectedAccountRequest) -> Op[None]:
     return Op(request(base, "POST", "/api/v1/connected_accounts:delete", json=body), nothing)
 
 
@@ -340,7 +384,7 @@ def authorization_link(
     user_verify_url: str | None,
     api_config: dict[str, str] | None = None,
 ) -> Op[AuthorizationLink]:
-    body: dict[str, Any] = {"connector": connection_name, "identifier": identifier}
+    body: MagicLinkRequest = {"connector": connection_name, "identifier": identifier}
     if state is not None:
         body["state"] = state
     if user_verify_url is not None:

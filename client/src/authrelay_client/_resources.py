@@ -18,6 +18,13 @@ from authrelay_client.models import (
     ProviderDefinition,
     ToggleConnectionResponse,
 )
+from authrelay_client.wire import (
+    AccountFilters,
+    AuthorizationDetailsInput,
+    ConnectionOAuthConfigInput,
+    JSONObject,
+    ScopeSelectionInput,
+)
 
 if TYPE_CHECKING:
     from authrelay_client._client import AsyncClient, Client
@@ -33,7 +40,7 @@ def _account_filters(
     connection_names: list[str] | None,
     organization_id: str | None,
     user_id: str | None,
-) -> dict[str, Any]:
+) -> AccountFilters:
     return {
         "connector": connector,
         "identifier": identifier,
@@ -95,18 +102,24 @@ class Connections:
         provider_key: str,
         key_id: str | None = None,
         type: str | int | None = None,
-        oauth_config: dict[str, Any] | None = None,
+        oauth_config: ConnectionOAuthConfigInput | None = None,
         *,
         auth_mode: str | None = None,
         enabled: bool | None = None,
-        static_config: dict[str, Any] | None = None,
+        static_config: JSONObject | None = None,
     ) -> Connection:
         """Create a connection to provider `provider_key` named `key_id` (default: the
         provider identifier)."""
-        extra = {"auth_mode": auth_mode, "enabled": enabled, "static_config": static_config}
         return self._client._run(
             ops.create_connection(
-                self._client.env_url, provider_key, key_id, type, oauth_config, extra
+                self._client.env_url,
+                provider_key,
+                key_id,
+                type,
+                oauth_config,
+                auth_mode,
+                enabled,
+                static_config,
             )
         )
 
@@ -184,36 +197,48 @@ class ConnectedAccounts:
         self,
         connector: str,
         identifier: str,
-        authorization_details: dict[str, Any] | None = None,
-        api_config: dict[str, Any] | None = None,
+        authorization_details: AuthorizationDetailsInput | None = None,
+        api_config: JSONObject | None = None,
         *,
         organization_id: str | None = None,
         user_id: str | None = None,
     ) -> ConnectedAccount:
         """Create an account; OAuth accounts without tokens start as `PENDING_AUTH`."""
-        extra = {"organization_id": organization_id, "user_id": user_id}
-        body = ops.account_body(connector, identifier, authorization_details, api_config, extra)
+        body = ops.account_body(
+            connector,
+            identifier,
+            authorization_details,
+            api_config,
+            organization_id=organization_id,
+            user_id=user_id,
+        )
         return self._client._run(ops.create_account(self._client.env_url, body))
 
     def update(
         self,
         connector: str | None = None,
         identifier: str | None = None,
-        authorization_details: dict[str, Any] | None = None,
-        api_config: dict[str, Any] | None = None,
+        authorization_details: AuthorizationDetailsInput | None = None,
+        api_config: JSONObject | None = None,
         *,
         id: str | None = None,
-        scope_selection: dict[str, Any] | None = None,
+        scope_selection: ScopeSelectionInput | None = None,
     ) -> ConnectedAccount:
         """Change what is given: credentials replace, `api_config` merges by key."""
-        extra = {"id": id, "scope_selection": scope_selection}
-        body = ops.account_body(connector, identifier, authorization_details, api_config, extra)
+        body = ops.account_body(
+            connector,
+            identifier,
+            authorization_details,
+            api_config,
+            id=id,
+            scope_selection=scope_selection,
+        )
         return self._client._run(ops.update_account(self._client.env_url, body))
 
     def delete(
         self, connector: str | None = None, identifier: str | None = None, *, id: str | None = None
     ) -> None:
-        body = ops.account_body(connector, identifier, None, None, {"id": id})
+        body = ops.account_body(connector, identifier, id=id)
         self._client._run(ops.delete_account(self._client.env_url, body))
 
     def disconnect(self, id: str) -> ConnectedAccount:
@@ -266,16 +291,22 @@ class AsyncConnections:
         provider_key: str,
         key_id: str | None = None,
         type: str | int | None = None,
-        oauth_config: dict[str, Any] | None = None,
+        oauth_config: ConnectionOAuthConfigInput | None = None,
         *,
         auth_mode: str | None = None,
         enabled: bool | None = None,
-        static_config: dict[str, Any] | None = None,
+        static_config: JSONObject | None = None,
     ) -> Connection:
-        extra = {"auth_mode": auth_mode, "enabled": enabled, "static_config": static_config}
         return await self._client._run(
             ops.create_connection(
-                self._client.env_url, provider_key, key_id, type, oauth_config, extra
+                self._client.env_url,
+                provider_key,
+                key_id,
+                type,
+                oauth_config,
+                auth_mode,
+                enabled,
+                static_config,
             )
         )
 
@@ -355,34 +386,46 @@ class AsyncConnectedAccounts:
         self,
         connector: str,
         identifier: str,
-        authorization_details: dict[str, Any] | None = None,
-        api_config: dict[str, Any] | None = None,
+        authorization_details: AuthorizationDetailsInput | None = None,
+        api_config: JSONObject | None = None,
         *,
         organization_id: str | None = None,
         user_id: str | None = None,
     ) -> ConnectedAccount:
-        extra = {"organization_id": organization_id, "user_id": user_id}
-        body = ops.account_body(connector, identifier, authorization_details, api_config, extra)
+        body = ops.account_body(
+            connector,
+            identifier,
+            authorization_details,
+            api_config,
+            organization_id=organization_id,
+            user_id=user_id,
+        )
         return await self._client._run(ops.create_account(self._client.env_url, body))
 
     async def update(
         self,
         connector: str | None = None,
         identifier: str | None = None,
-        authorization_details: dict[str, Any] | None = None,
-        api_config: dict[str, Any] | None = None,
+        authorization_details: AuthorizationDetailsInput | None = None,
+        api_config: JSONObject | None = None,
         *,
         id: str | None = None,
-        scope_selection: dict[str, Any] | None = None,
+        scope_selection: ScopeSelectionInput | None = None,
     ) -> ConnectedAccount:
-        extra = {"id": id, "scope_selection": scope_selection}
-        body = ops.account_body(connector, identifier, authorization_details, api_config, extra)
+        body = ops.account_body(
+            connector,
+            identifier,
+            authorization_details,
+            api_config,
+            id=id,
+            scope_selection=scope_selection,
+        )
         return await self._client._run(ops.update_account(self._client.env_url, body))
 
     async def delete(
         self, connector: str | None = None, identifier: str | None = None, *, id: str | None = None
     ) -> None:
-        body = ops.account_body(connector, identifier, None, None, {"id": id})
+        body = ops.account_body(connector, identifier, id=id)
         await self._client._run(ops.delete_account(self._client.env_url, body))
 
     async def disconnect(self, id: str) -> ConnectedAccount:

@@ -17,6 +17,7 @@ from authrelay_client.models import (
     ToolSearchResult,
     ToolSyncResult,
 )
+from authrelay_client.wire import ExecuteToolRequest, SearchToolsRequest, ToolRequest
 
 if TYPE_CHECKING:
     from authrelay_client._client import AsyncClient, Client
@@ -36,7 +37,8 @@ def _user(
     }
 
 
-def _body(tool: ToolBody) -> dict[str, Any]:
+def _body(tool: ToolBody) -> ToolRequest | dict[str, object]:
+    """A `Tool` as the server takes it, or the caller's mapping as given."""
     return tool.as_input() if isinstance(tool, Tool) else dict(tool)
 
 
@@ -118,7 +120,7 @@ def delete_tool(base: str, key: str) -> Op[None]:
 def search_tools(
     base: str, query: str, providers: list[str] | None, limit: int
 ) -> Op[list[ToolSearchResult]]:
-    body: dict[str, Any] = {"query": query, "limit": limit}
+    body: SearchToolsRequest = {"query": query, "limit": limit}
     if providers:
         body["providers"] = providers
 
@@ -151,15 +153,15 @@ def execute_tool(
     connected_account_id: str | None,
     agent_run_id: str | None,
 ) -> Op[ExecuteToolResponse]:
-    body: dict[str, Any] = {"tool_name": tool_name, "params": dict(params or {})}
-    for key, value in (
-        ("identifier", identifier),
-        ("connector", connector),
-        ("connected_account_id", connected_account_id),
-        ("agent_run_id", agent_run_id),
-    ):
-        if value:
-            body[key] = value
+    body: ExecuteToolRequest = {"tool_name": tool_name, "params": dict(params or {})}
+    if identifier:
+        body["identifier"] = identifier
+    if connector:
+        body["connector"] = connector
+    if connected_account_id:
+        body["connected_account_id"] = connected_account_id
+    if agent_run_id:
+        body["agent_run_id"] = agent_run_id
     return Op(
         request(base, "POST", "/api/v1/execute_tool", json=body),
         model_of(ExecuteToolResponse),

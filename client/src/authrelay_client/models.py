@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from authrelay_client.providers.model import ProviderDefinition
+from authrelay_client.wire import ToolRequest, ToolUpdateBody
 
 __all__ = [
     "AuthorizationLink",
@@ -198,7 +199,7 @@ class Tool(ApiModel):
     def name(self) -> str:
         return str(self.definition.get("name", ""))
 
-    def as_input(self) -> dict[str, Any]:
+    def as_input(self) -> ToolRequest:
         """What `client.tools.create`/`update`/`sync` take, e.g. to copy the tool."""
         return {
             "provider": self.provider.lower(),
@@ -227,7 +228,7 @@ class ToolSyncResult(ApiModel):
 
     provider: str = ""
     created: list[str] = Field(default_factory=list)
-    updated: list[dict[str, Any]] = Field(default_factory=list)
+    updated: list[ToolUpdateBody] = Field(default_factory=list)
     deleted: list[str] = Field(default_factory=list)
     unchanged: list[str] = Field(default_factory=list)
     dry_run: bool = False

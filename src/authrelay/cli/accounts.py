@@ -3,13 +3,18 @@ and the authorization links that let users connect them, on top of the SDK."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from authrelay.cli import common
 from authrelay.cli.accounts_import import import_accounts
 from authrelay.cli.common import JsonOpt, ProfileOpt, YesOpt
+from authrelay_client.wire import AuthorizationDetailsInput
+
+if TYPE_CHECKING:
+    from authrelay_client.models import ConnectedAccount
+
 
 app = typer.Typer(
     help="Connected accounts: list, get, create, update, delete, link, import.",
@@ -49,14 +54,8 @@ ApiConfigOpt = Annotated[
 COLUMNS = ("connection", "identifier", "status", "type", "id")
 
 
-def _row(a: dict[str, Any]) -> list[Any]:
-    return [
-        a.get("connector"),
-        a.get("identifier"),
-        a.get("status"),
-        a.get("authorization_type"),
-        a.get("id"),
-    ]
+def _row(a: ConnectedAccount) -> list[str]:
+    return [a.connector, a.identifier, a.status, a.authorization_type, a.id]
 
 
 def _who(connection: str | None, identifier: str | None, account_id: str | None) -> None:
@@ -64,7 +63,7 @@ def _who(connection: str | None, identifier: str | None, account_id: str | None)
         raise typer.BadParameter("give --connection and --identifier, or --id")
 
 
-def _credentials(values: list[str] | None) -> dict[str, Any] | None:
+def _credentials(values: list[str] | None) -> AuthorizationDetailsInput | None:
     if not values:
         return None
     details: dict[str, str] = {}
@@ -82,9 +81,9 @@ def _credentials(values: list[str] | None) -> dict[str, Any] | None:
     return {"static_auth": {"details": details}}
 
 
-def _show(account: dict[str, Any], as_json: bool, message: str) -> None:
+def _show(account: ConnectedAccount, as_json: bool, message: str) -> None:
     if as_json:
-        common.print_json({"ok": True, "connected_account": account})
+        common.print_json({"ok": True, "connected_account": common.as_dict(account)})
         return
     common.print_table(COLUMNS, [_row(account)])
     typer.echo(f"✅ {message}")
@@ -99,12 +98,9 @@ def list_accounts(
 ) -> None:
     """List connected accounts (never their credentials)."""
     with common.client(profile) as (sdk, _):
-        rows = [
-            common.as_dict(a)
-            for a in sdk.connected_accounts.list(connector=connection, identifier=identifier)
-        ]
+        rows = sdk.connected_accounts.list(connector=connection, identifier=identifier)
     if as_json:
-        common.print_json(rows)
+        common.print_json([common.as_dict(a) for a in rows])
         return
     common.print_table(COLUMNS, [_row(a) for a in rows])
     typer.echo(f"✅ {len(rows)} connected account(s)")
@@ -142,9 +138,7 @@ def create_account(
     config = common.pairs(api_config, "--api-config") or None
     with common.client(profile) as (sdk, creds):
         common.announce(creds)
-        account = common.as_dict(
-            sdk.connected_accounts.create(connection, identifier, details, config)
-        )
+        account = sdk.connected_accounts.create(connection, identifier, details, config)
     _show(account, as_json, f"created connected account {identifier} on {connection}")
 
 
@@ -166,10 +160,10 @@ def update_account(
         raise typer.BadParameter("nothing to change: give --credential or --api-config")
     with common.client(profile) as (sdk, creds):
         common.announce(creds)
-        account = common.as_dict(
-            sdk.connected_accounts.update(connection, identifier, details, config, id=account_id)
+        account = sdk.connected_accounts.update(
+            connection, identifier, details, config, id=account_id
         )
-    _show(account, as_json, f"updated connected account {account.get('identifier')}")
+    _show(account, as_json, f"updated connected account {account.identifier}")
 
 
 @app.command("delete")

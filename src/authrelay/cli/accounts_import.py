@@ -10,12 +10,12 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 import typer
 
 from authrelay.cli.common import err
-from authrelay_client.wire import JSONObject
+from authrelay_client.wire import AuthorizationDetailsInput, JSONObject
 
 if TYPE_CHECKING:
     from authrelay_client._client import AsyncClient
@@ -31,15 +31,22 @@ class Row:
     identifier: str
     organization_id: str | None = None
     user_id: str | None = None
-    authorization_details: JSONObject | None = None
+    authorization_details: AuthorizationDetailsInput | None = None  # the server checks it
     api_config: JSONObject | None = None
+
+
+class Failure(TypedDict):
+    line: int
+    connector: str
+    identifier: str
+    error: str
 
 
 @dataclass
 class Outcome:
     created: int = 0
     existing: int = 0
-    failed: list[JSONObject] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
 
 
 def _text(value: Any, name: str, line: int, *, required: bool) -> str | None:
@@ -172,7 +179,7 @@ async def import_rows(
                     progress()
 
         await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
-    outcome.failed.sort(key=lambda item: int(item["line"]))
+    outcome.failed.sort(key=lambda item: item["line"])
     return outcome
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -235,7 +235,7 @@ def show_plan(result: ToolSyncResult, title: str) -> int:
 def sync_with_plan(
     client: Client,
     provider: str,
-    tools: list[dict[str, Any]],
+    tools: Sequence[Mapping[str, Any]],
     *,
     prune: str,
     source: str,

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from authrelay.cli import common
 from authrelay.cli.common import JsonOpt, ProfileOpt, YesOpt
+from authrelay_client.wire import ConnectionOAuthConfigInput
+
+if TYPE_CHECKING:
+    from authrelay_client.models import Connection
+
 
 app = typer.Typer(
     help="Connections: list, get, create, update, enable, disable, delete.",
@@ -40,23 +45,16 @@ ScopesOpt = Annotated[
 ]
 
 
-def _row(c: dict[str, Any]) -> list[Any]:
-    return [
-        c.get("key_id"),
-        c.get("provider_key"),
-        c.get("type"),
-        "yes" if c.get("enabled") else "no",
-        c.get("status"),
-        c.get("id"),
-    ]
+def _row(c: Connection) -> list[str]:
+    return [c.key_id, c.provider_key, c.type, "yes" if c.enabled else "no", c.status, c.id]
 
 
 COLUMNS = ("name", "provider", "type", "enabled", "status", "id")
 
 
-def _show(connection: dict[str, Any], as_json: bool, message: str) -> None:
+def _show(connection: Connection, as_json: bool, message: str) -> None:
     if as_json:
-        common.print_json({"ok": True, "connection": connection})
+        common.print_json({"ok": True, "connection": common.as_dict(connection)})
         return
     common.print_table(COLUMNS, [_row(connection)])
     typer.echo(f"✅ {message}")
@@ -64,8 +62,8 @@ def _show(connection: dict[str, Any], as_json: bool, message: str) -> None:
 
 def _oauth_config(
     client_id: str | None, secret_env: str | None, secret_stdin: bool, scopes: str | None
-) -> dict[str, Any] | None:
-    config: dict[str, Any] = {}
+) -> ConnectionOAuthConfigInput | None:
+    config: ConnectionOAuthConfigInput = {}
     if client_id is not None:
         config["client_id"] = client_id
     if secret_env is not None:
@@ -90,9 +88,9 @@ def list_connections(
 ) -> None:
     """List connections."""
     with common.client(profile) as (sdk, _):
-        rows = [common.as_dict(c) for c in sdk.connections.list(provider=provider)]
+        rows = sdk.connections.list(provider=provider)
     if as_json:
-        common.print_json(rows)
+        common.print_json([common.as_dict(c) for c in rows])
         return
     common.print_table(COLUMNS, [_row(c) for c in rows])
     typer.echo(f"✅ {len(rows)} connection(s)")
@@ -135,12 +133,10 @@ def create_connection(
     config = _oauth_config(client_id, client_secret_env, client_secret_stdin, scopes)
     with common.client(profile) as (sdk, creds):
         common.announce(creds)
-        created = common.as_dict(
-            sdk.connections.create(
-                provider, name, kind, config, enabled=False if disabled else None
-            )
+        created = sdk.connections.create(
+            provider, name, kind, config, enabled=False if disabled else None
         )
-    _show(created, as_json, f"created connection {created.get('key_id')}")
+    _show(created, as_json, f"created connection {created.key_id}")
 
 
 @app.command("update")
@@ -159,8 +155,8 @@ def update_connection(
         raise typer.BadParameter("nothing to change: give --client-id, a secret or --scopes")
     with common.client(profile) as (sdk, creds):
         common.announce(creds)
-        updated = common.as_dict(sdk.connections.update(name, oauth_config=config))
-    _show(updated, as_json, f"updated connection {updated.get('key_id')}")
+        updated = sdk.connections.update(name, oauth_config=config)
+    _show(updated, as_json, f"updated connection {updated.key_id}")
 
 
 def _toggle(name: str, enable: bool, profile: str | None, as_json: bool) -> None:

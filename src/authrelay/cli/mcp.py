@@ -4,12 +4,13 @@ tokens (`mcp token`, `mcp connection-token`) printed ready to paste into an MCP 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from authrelay.cli import common
 from authrelay.cli.common import JsonOpt, ProfileOpt, YesOpt, out
+from authrelay_client.wire import McpConnectionMappingInput
 
 if TYPE_CHECKING:  # imported by the commands that use them (other commands start faster)
     from authrelay_client._client import Client
@@ -32,8 +33,8 @@ ExpiryOpt = Annotated[
 ]
 
 
-def _mappings(values: list[str]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+def _mappings(values: list[str]) -> list[McpConnectionMappingInput]:
+    found: list[McpConnectionMappingInput] = []
     for value in values:
         name, _, tools = value.partition(":")
         found.append({"connection_name": name, "tools": [t for t in tools.split(",") if t.strip()]})

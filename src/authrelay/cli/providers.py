@@ -10,7 +10,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, NotRequired, TypedDict, cast
 
 import typer
 
@@ -27,12 +27,14 @@ from authrelay_client.providers.diff import (
     scope_changes,
 )
 from authrelay_client.providers.identifiers import derive_identifier
+from authrelay_client.wire import ProviderDefinitionBody, ToolRequest
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from authrelay.cli.profiles import Credentials
     from authrelay_client._client import Client
+    from authrelay_client.models import Provider
 
 app = typer.Typer(
     help="Custom providers: list, get, diff, create, update, delete, promote, apply, infer.",
@@ -53,7 +55,24 @@ def auth_changed(changes: list[Change]) -> bool:
     return any(c.path.split("[", 1)[0].split(".", 1)[0] in AUTH_FIELDS for c in changes)
 
 
-def load_definition(path: Path) -> dict[str, Any]:
+class DefinitionFile(ProviderDefinitionBody, total=False):
+    """A definition file: the definition, and optionally the provider's `tools`
+    (docs/tools.md), sent to the server as they are."""
+
+    tools: object
+
+
+class StepResult(TypedDict):
+    """One step of `apply` in its --json output."""
+
+    action: str
+    identifier: str
+    ok: bool
+    error: NotRequired[str]
+    result: NotRequired[dict[str, object] | None]
+
+
+def load_definition(path: Path) -> DefinitionFile:
     """A provider definition from a JSON or YAML file (YAML when the name says so)."""
     try:
         text = path.read_text()
@@ -74,22 +93,27 @@ def load_definition(path: Path) -> dict[str, Any]:
         data = data["provider"]
     if not isinstance(data, dict):
         raise typer.BadParameter(f"{path} does not hold a provider definition (a JSON object)")
-    return editable(data)  # server-set fields (id, etag, categories, …) are ignored
+    # server-set fields (id, etag, categories, …) are ignored
+    return cast("DefinitionFile", editable(data))
 
 
-def _providers(client: Client, kind: str = "all") -> list[dict[str, Any]]:
-    return [common.as_dict(p) for p in client.providers.list(type=kind)]
+def _providers(client: Client, kind: str = "all") -> list[Provider]:
+    return client.providers.list(type=kind)
 
 
-def _match(providers: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+def _definition(provider: Provider) -> ProviderDefinitionBody:
+    return definition_of(common.as_dict(provider))
+
+
+def _match(providers: list[Provider], name: str) -> Provider | None:
     for provider in providers:
-        if provider["identifier"] == name:
+        if provider.identifier == name:
             return provider
     lowered = name.lower()
-    matches = [p for p in providers if p["display_name"].lower() == lowered]
+    matches = [p for p in providers if p.display_name.lower() == lowered]
     if not matches:
         wanted = derive_identifier(name)
-        matches = [p for p in providers if p["identifier"] == wanted]
+        matches = [p for p in providers if p.identifier == wanted]
     return matches[0] if matches else None
 
 
@@ -98,21 +122,21 @@ def not_found(client: Client, name: str, where: str = "") -> str:
     import difflib
 
     everything = _providers(client, "all")
-    builtin = _match([p for p in everything if not p.get("is_custom")], name)
+    builtin = _match([p for p in everything if not p.is_custom], name)
     if builtin is not None:
         return (
-            f"{name!r} is a built-in provider ({builtin['display_name']}, "
-            f"{builtin['identifier']}){where}: only custom providers can be changed"
+            f"{name!r} is a built-in provider ({builtin.display_name}, "
+            f"{builtin.identifier}){where}: only custom providers can be changed"
         )
-    custom = [p for p in everything if p.get("is_custom")]
-    names = {p["identifier"]: p["identifier"] for p in custom}
-    names.update({p["display_name"].lower(): p["identifier"] for p in custom})
+    custom = [p for p in everything if p.is_custom]
+    names = {p.identifier: p.identifier for p in custom}
+    names.update({p.display_name.lower(): p.identifier for p in custom})
     close = difflib.get_close_matches(name.lower(), list(names), n=1, cutoff=0.6)
     hint = f"; did you mean {names[close[0]]!r}?" if close else ""
     return f"no custom provider named {name!r}{where}{hint}"
 
 
-def resolve(client: Client, name: str) -> dict[str, Any] | None:
+def resolve(client: Client, name: str) -> Provider | None:
     """A custom provider by identifier or display name (case-insensitive), from the list."""
     return _match(_providers(client, "custom"), name)
 
@@ -143,7 +167,7 @@ def diff_table(changes: list[Change], title: str) -> Table:
     return table
 
 
-def three_way_table(source: dict[str, Any], target: dict[str, Any]) -> Table:
+def three_way_table(source: ProviderDefinitionBody, target: ProviderDefinitionBody) -> Table:
     """Source (the truth), the target as it is, and what the target will become."""
     from rich.table import Table
     from rich.text import Text
@@ -163,7 +187,7 @@ def three_way_table(source: dict[str, Any], target: dict[str, Any]) -> Table:
 
 
 def report_changes(
-    current: dict[str, Any] | None, proposed: dict[str, Any], as_json: bool
+    current: ProviderDefinitionBody | None, proposed: ProviderDefinitionBody, as_json: bool
 ) -> list[Change]:
     from rich.text import Text
 
@@ -186,7 +210,7 @@ def report_changes(
     return changes
 
 
-def curl_for(method: str, url: str, token: str, body: dict[str, Any] | None = None) -> str:
+def curl_for(method: str, url: str, token: str, body: ProviderDefinitionBody | None = None) -> str:
     parts = [
         "curl",
         "--location",
@@ -237,16 +261,16 @@ def list_providers(
     with common.client(profile) as (client, _):
         providers = _providers(client, kind)
     if as_json:
-        typer.echo(json.dumps(providers, indent=2))
+        typer.echo(json.dumps([common.as_dict(p) for p in providers], indent=2))
         return
     headers = ("identifier", "display name", "auth", "proxy_url", "custom")
     rows: list[tuple[str, ...]] = [
         (
-            str(p["identifier"]),
-            str(p["display_name"]),
-            ",".join(str(a.get("type")) for a in p.get("auth_patterns", [])),
-            str(p.get("proxy_url", "")),
-            "yes" if p.get("is_custom") else "",
+            p.identifier,
+            p.display_name,
+            ",".join(str(a.get("type")) for a in p.auth_patterns),
+            str(p.proxy_url),
+            "yes" if p.is_custom else "",
         )
         for p in providers
     ]
@@ -275,7 +299,8 @@ def get_provider(
         provider = resolve(client, name) or _match(_providers(client, "default"), name)
         if provider is None:
             raise common.fail(not_found(client, name), as_json)
-    typer.echo(json.dumps(provider if full else definition_of(provider), indent=2))
+    shown = common.as_dict(provider) if full else _definition(provider)
+    typer.echo(json.dumps(shown, indent=2))
 
 
 @app.command("diff")
@@ -292,9 +317,10 @@ def diff_provider(
     proposed = load_definition(file)
     with common.client(profile) as (client, _):
         current = resolve(client, name)
-    changes = report_changes(definition_of(current) if current else None, proposed, as_json)
+    before = _definition(current) if current else None
+    changes = report_changes(before, proposed, as_json)
     if as_json:
-        added, removed = scope_changes(definition_of(current) if current else None, proposed)
+        added, removed = scope_changes(before, proposed)
         typer.echo(
             json.dumps(
                 {
@@ -335,8 +361,7 @@ def create_provider(
         if existing is not None:
             if not as_json:
                 out.print(
-                    f"A provider {existing['display_name']!r} ({existing['identifier']}) "
-                    "already exists."
+                    f"A provider {existing.display_name!r} ({existing.identifier}) already exists."
                 )
             _update(
                 client, creds, existing, definition, yes, as_json, question="Update it instead?"
@@ -352,21 +377,21 @@ def create_provider(
 def _update(
     client: Client,
     creds: Credentials,
-    current: dict[str, Any],
-    proposed: dict[str, Any],
+    current: Provider,
+    proposed: ProviderDefinitionBody,
     yes: bool,
     as_json: bool,
     question: str = "Apply these changes?",
-) -> dict[str, Any] | None:
-    changes = report_changes(definition_of(current), proposed, as_json)
-    if not changes and definition_of(current).get("metadata", {}) == proposed.get("metadata", {}):
+) -> None:
+    changes = report_changes(_definition(current), proposed, as_json)
+    if not changes and current.metadata == proposed.get("metadata", {}):
         common.ok(
-            f"nothing to change: {current['identifier']} already matches",
+            f"nothing to change: {current.identifier} already matches",
             as_json,
-            provider=current,
+            provider=common.as_dict(current),
             changed=False,
         )
-        return current
+        return
     if not common.confirm(question, yes, creds, explain=True):
         if as_json:
             typer.echo(
@@ -381,10 +406,9 @@ def _update(
             )
         raise typer.Exit(1)
     updated = common.as_dict(
-        client.providers.update(current["identifier"], proposed, etag=current.get("etag"))
+        client.providers.update(current.identifier, proposed, etag=current.etag)
     )
     common.ok(f"updated {updated['identifier']}", as_json, provider=updated, changed=True)
-    return updated
 
 
 @app.command("update")
@@ -423,25 +447,25 @@ def delete_provider(
         current = resolve(client, name)
         if current is None:
             raise common.fail(not_found(client, name), as_json)
-        url = f"{creds.env_url}/api/v1/custom-providers/{current['identifier']}"
+        url = f"{creds.env_url}/api/v1/custom-providers/{current.identifier}"
         if print_curl:
             typer.echo(curl_for("DELETE", url, _token(client)))
             return
-        question = f"Delete {current['display_name']!r} ({current['identifier']})?"
+        question = f"Delete {current.display_name!r} ({current.identifier})?"
         if not common.confirm(question, yes, creds, explain=True):
             raise typer.Exit(1)
         try:
-            client.providers.delete(current["identifier"])
+            client.providers.delete(current.identifier)
         except ApiError as exc:
             if exc.code == Code.FAILED_PRECONDITION:
                 raise common.fail(
                     f"{exc.message}. Delete those connections first (authrelay connections "
-                    f"list --provider {current['identifier']}, then authrelay connections "
+                    f"list --provider {current.identifier}, then authrelay connections "
                     "delete NAME), then repeat.",
                     as_json,
                 ) from None
             raise  # printed by cli.errors.run, as every other error
-    common.ok(f"deleted {current['identifier']}", as_json, identifier=current["identifier"])
+    common.ok(f"deleted {current.identifier}", as_json, identifier=current.identifier)
 
 
 @app.command("promote")
@@ -460,28 +484,28 @@ def promote_provider(
         found = resolve(src, name)
         if found is None:
             raise common.fail(not_found(src, name, f" in {source}"), as_json)
-    definition = definition_of(found)
+    definition = _definition(found)
     with common.client(source) as (src, _):
-        tools = [t.as_input() for t in src.tools.list(found["identifier"], full=True)]
+        tools = [t.as_input() for t in src.tools.list(found.identifier, full=True)]
     with common.client(target) as (dst, creds):
-        current = resolve(dst, found["identifier"])
+        current = resolve(dst, found.identifier)
         if (
             current is not None
-            and not diff_definitions(definition_of(current), definition)
-            and definition_of(current).get("metadata", {}) == definition.get("metadata", {})
+            and not diff_definitions(_definition(current), definition)
+            and current.metadata == definition.get("metadata", {})
         ):
             common.ok(
-                f"nothing to change: {current['identifier']} in {target} already matches {source}",
+                f"nothing to change: {current.identifier} in {target} already matches {source}",
                 as_json,
-                provider=current,
+                provider=common.as_dict(current),
                 changed=False,
             )
             # The provider matches; its tools may not (they are promoted with it).
             if not (creds.profile is not None and creds.profile.protected and not execute):
-                _promote_tools(dst, found["identifier"], tools, yes, as_json)
+                _promote_tools(dst, found.identifier, tools, yes, as_json)
             return
         if current is not None and not as_json:
-            out.print(three_way_table(definition, definition_of(current)))
+            out.print(three_way_table(definition, _definition(current)))
         protected = creds.profile is not None and creds.profile.protected
         if protected and not execute:
             if current is None:
@@ -491,7 +515,7 @@ def promote_provider(
             else:
                 command = curl_for(
                     "PUT",
-                    f"{creds.env_url}/api/v1/custom-providers/{current['identifier']}",
+                    f"{creds.env_url}/api/v1/custom-providers/{current.identifier}",
                     _token(dst),
                     definition,
                 )
@@ -513,7 +537,7 @@ def promote_provider(
                 provider=created,
                 action="create",
             )
-            _promote_tools(dst, found["identifier"], tools, yes, as_json)
+            _promote_tools(dst, found.identifier, tools, yes, as_json)
             return
         _update(
             dst,
@@ -522,9 +546,9 @@ def promote_provider(
             definition,
             yes,
             as_json,
-            question=f"Update {current['identifier']} in {target}?",
+            question=f"Update {current.identifier} in {target}?",
         )
-        _promote_tools(dst, found["identifier"], tools, yes, as_json)
+        _promote_tools(dst, found.identifier, tools, yes, as_json)
 
 
 @app.command("apply")
@@ -552,15 +576,15 @@ def apply_folder(
     # A provider file may carry a `tools` list: synced after the providers (docs/tools.md).
     file_tools = {i: d.pop("tools") for i, (_, d) in wanted.items() if "tools" in d}
     with common.client(profile) as (client, creds):
-        existing = {p["identifier"]: p for p in _providers(client, "custom")}
-        plan: list[tuple[str, str, dict[str, Any] | None]] = []
+        existing = {p.identifier: p for p in _providers(client, "custom")}
+        plan: list[tuple[str, str, ProviderDefinitionBody | None]] = []
         for ident, (_, definition) in sorted(wanted.items()):
             current = existing.get(ident)
             if current is None:
                 plan.append(("create", ident, definition))
-            elif diff_definitions(definition_of(current), definition) or definition_of(current).get(
-                "metadata", {}
-            ) != definition.get("metadata", {}):
+            elif diff_definitions(_definition(current), definition) or (
+                current.metadata != definition.get("metadata", {})
+            ):
                 plan.append(("update", ident, definition))
             else:
                 plan.append(("unchanged", ident, definition))
@@ -583,7 +607,7 @@ def apply_folder(
             return
         if not common.confirm(f"Apply {len(todo)} change(s)?", yes, creds, explain=True):
             raise typer.Exit(1)
-        results = []
+        results: list[StepResult] = []
         failed = False
         steps = track(todo, description="applying") if len(todo) > 5 and not as_json else todo
         for action, ident, body in steps:
@@ -593,7 +617,7 @@ def apply_folder(
                 elif body is not None and action == "create":
                     client.providers.create(body)
                 elif body is not None:
-                    client.providers.update(ident, body, etag=existing[ident].get("etag"))
+                    client.providers.update(ident, body, etag=existing[ident].etag)
                 results.append({"action": action, "identifier": ident, "ok": True})
                 if not as_json:
                     out.print(f"✅ {action} {ident}")
@@ -614,7 +638,7 @@ def apply_folder(
 
 
 def _promote_tools(
-    client: Client, identifier: str, tools: list[dict[str, Any]], yes: bool, as_json: bool
+    client: Client, identifier: str, tools: list[ToolRequest], yes: bool, as_json: bool
 ) -> None:
     """The target's tools of the provider become the source's (diff, confirm, apply)."""
     result = sync_with_plan(
@@ -632,10 +656,10 @@ def _promote_tools(
 
 
 def _sync_file_tools(
-    client: Client, file_tools: dict[str, Any], yes: bool, as_json: bool
-) -> list[dict[str, Any]]:
+    client: Client, file_tools: dict[str, object], yes: bool, as_json: bool
+) -> list[StepResult]:
     """Each provider file's `tools` list, synced (tools from files no longer listed go)."""
-    results: list[dict[str, Any]] = []
+    results: list[StepResult] = []
     for ident, tools in sorted(file_tools.items()):
         try:
             if not isinstance(tools, list):

@@ -7,18 +7,20 @@ machine-readable results; `import-openapi` plans, shows the diff and asks before
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from authrelay.cli import common
 from authrelay.cli.common import JsonOpt, ProfileOpt, YesOpt, err, out, sync_with_plan
 from authrelay.tools import DEFAULT_MAX_TOOLS
+from authrelay_client.providers.diff import definition_of
+from authrelay_client.wire import ProviderDefinitionBody
 
 app = typer.Typer(help="Tools: list, get, import from OpenAPI, delete, call.", no_args_is_help=True)
 
 
-def credential_params(provider: dict[str, Any]) -> set[tuple[str, str]]:
+def credential_params(provider: ProviderDefinitionBody) -> set[tuple[str, str]]:
     """(location, lower-case name) of what the provider's patterns inject: the header
     (Authorization or the override), the `auth_query_param` and `proxy_headers`."""
     found = {("header", "authorization")}
@@ -148,7 +150,7 @@ def import_openapi(
         raise common.fail(str(exc), as_json) from None
     with common.client(profile) as (client, _):
         found = client.providers.get(provider)
-        details = found.model_dump(mode="json")
+        details = definition_of(found.model_dump(mode="json"))
         try:
             generated = generate_tools(
                 document,

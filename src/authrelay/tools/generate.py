@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 from urllib.parse import urlsplit
 
 from authrelay.errors import InvalidArgument
@@ -34,13 +34,55 @@ _JSON = re.compile(r"^application/([a-z0-9.+-]*\+)?json", re.IGNORECASE)
 _FORM = "application/x-www-form-urlencoded"
 
 
+class ToolAnnotations(TypedDict):
+    read_only_hint: bool
+    destructive_hint: bool
+    idempotent_hint: bool
+    open_world_hint: bool
+    title: NotRequired[str]
+
+
+class GeneratedDefinition(TypedDict):
+    name: str
+    description: str
+    input_schema: JSONObject
+    annotations: ToolAnnotations
+
+
+#: where one input goes: `in` path/query/header/body/body_root, under `name` when renamed
+ParamBinding = TypedDict("ParamBinding", {"in": str, "name": NotRequired[str]})
+
+
+class GeneratedBinding(TypedDict):
+    method: str
+    path: str
+    params: dict[str, ParamBinding]
+    content_type: str
+
+
+class OperationMetadata(TypedDict):
+    operation_id: str
+    method: str
+    path: str
+
+
+class GeneratedTool(TypedDict):
+    """A `POST /api/v1/tools` body made from one operation."""
+
+    provider: str
+    definition: GeneratedDefinition
+    binding: GeneratedBinding
+    metadata: OperationMetadata
+    tags: list[str]
+
+
 class GenerationError(ValueError):
     """The document cannot be turned into tools (not OpenAPI, or over the cap)."""
 
 
 @dataclass
 class Generated:
-    tools: list[JSONObject] = field(default_factory=list)
+    tools: list[GeneratedTool] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "METHOD /path: reason"
     operations: int = 0
     version: str = ""
@@ -231,9 +273,9 @@ def _fallback(schema: JSONObject) -> JSONObject:
     return schema if _valid(schema) else {k: schema[k] for k in ("description",) if k in schema}
 
 
-def _annotations(method: str, summary: str) -> JSONObject:
+def _annotations(method: str, summary: str) -> ToolAnnotations:
     read_only = method in ("GET", "HEAD")
-    out: JSONObject = {
+    out: ToolAnnotations = {
         "read_only_hint": read_only,
         "destructive_hint": method == "DELETE",
         "idempotent_hint": method in ("GET", "HEAD", "PUT", "DELETE"),
@@ -315,7 +357,7 @@ def _one(
     shared: list[Any],
     credentials: set[tuple[str, str]],
     taken: set[str],
-) -> tuple[JSONObject | None, str]:
+) -> tuple[GeneratedTool | None, str]:
     inliner = Inliner(doc)
     operation = _Operation(inliner, v2, credentials)
     raw_own = op.get("parameters")
@@ -340,12 +382,12 @@ def _one(
     names = _input_names(operation.inputs)
     properties: JSONObject = {}
     required: list[str] = []
-    params: JSONObject = {}
+    params: dict[str, ParamBinding] = {}
     for name, item in zip(names, operation.inputs, strict=True):
         properties[name] = item.schema
         if item.required:
             required.append(name)
-        binding: JSONObject = {"in": item.location}
+        binding: ParamBinding = {"in": item.location}
         if item.wire != name and item.location != "body_root":
             binding["name"] = item.wire
         params[name] = binding
@@ -364,7 +406,7 @@ def _one(
         else []
     )
     name = tool_name(provider, operation_part(op_id, method, path), taken)
-    tool = {
+    tool: GeneratedTool = {
         "provider": provider,
         "definition": {
             "name": name,

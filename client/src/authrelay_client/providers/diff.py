@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from authrelay_client.wire import JSONObject
+from authrelay_client.wire import ProviderDefinitionBody
 
 COMPARED = (
     "display_name",
@@ -117,7 +117,7 @@ SERVER_FIELDS = (
 )
 
 
-def editable(definition: JSONObject) -> JSONObject:
+def editable(definition: Mapping[str, Any]) -> ProviderDefinitionBody:
     """The definition without server-set fields (and without an empty `icon_src` or an unset
     `proxy_headers` / `retry`, which the SDK's models carry as null)."""
     out = {k: v for k, v in definition.items() if k not in SERVER_FIELDS}
@@ -126,10 +126,16 @@ def editable(definition: JSONObject) -> JSONObject:
     for optional in ("proxy_headers", "retry"):
         if optional in out and out[optional] is None:
             del out[optional]
-    return out
+    return _as_definition(out)
 
 
-def normalized(definition: JSONObject) -> JSONObject:
+def _as_definition(data: dict[str, Any]) -> ProviderDefinitionBody:
+    """JSON read as a definition; what it holds is checked by the server (and by
+    `normalized`, which compares it only when the model accepts it)."""
+    return cast("ProviderDefinitionBody", data)
+
+
+def normalized(definition: ProviderDefinitionBody) -> ProviderDefinitionBody:
     """The definition with every omitted optional field filled in with its default, so
     that `description` absent and `description: ""` compare equal. A
     definition the model refuses is returned as it is (the server will name its errors)."""
@@ -144,17 +150,17 @@ def normalized(definition: JSONObject) -> JSONObject:
         )
     except (ValidationError, ValueError, TypeError):
         return definition
-    dumped = model.model_dump(mode="json")
-    assert isinstance(dumped, dict)
-    return dumped
+    return _as_definition(model.model_dump(mode="json"))
 
 
-def diff_definitions(old: JSONObject | None, new: JSONObject) -> list[Change]:
+def diff_definitions(
+    old: ProviderDefinitionBody | None, new: ProviderDefinitionBody
+) -> list[Change]:
     """Changes from `old` (None: nothing yet) to `new`, over the compared fields; fields at
     their defaults count as absent on both sides."""
     changes: list[Change] = []
-    before_all = normalized(old) if old is not None else {}
-    after_all = normalized(new)
+    before_all: Mapping[str, object] = normalized(old) if old is not None else {}
+    after_all: Mapping[str, object] = normalized(new)
     for field in COMPARED:
         before = before_all.get(field, _MISSING)
         after = after_all.get(field, _MISSING)
@@ -173,7 +179,7 @@ def diff_values(old: Any, new: Any) -> list[Change]:
     return changes
 
 
-def scopes_of(definition: JSONObject | None) -> set[str]:
+def scopes_of(definition: ProviderDefinitionBody | None) -> set[str]:
     found: set[str] = set()
     for pattern in (definition or {}).get("auth_patterns", []) or []:
         if not isinstance(pattern, dict):
@@ -185,13 +191,15 @@ def scopes_of(definition: JSONObject | None) -> set[str]:
     return found
 
 
-def scope_changes(old: JSONObject | None, new: JSONObject) -> tuple[list[str], list[str]]:
+def scope_changes(
+    old: ProviderDefinitionBody | None, new: ProviderDefinitionBody
+) -> tuple[list[str], list[str]]:
     """(added, removed) OAuth scopes."""
     before, after = scopes_of(old), scopes_of(new)
     return sorted(after - before), sorted(before - after)
 
 
-def definition_of(provider: Mapping[str, Any]) -> JSONObject:
+def definition_of(provider: Mapping[str, Any]) -> ProviderDefinitionBody:
     """The editable definition inside a provider as the API returns it."""
     keys = (
         "display_name",

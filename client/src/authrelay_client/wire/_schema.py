@@ -15,8 +15,7 @@ class Schema:
         return f"Schema({self.keywords!r})"
 
 
-#: A JSON object whose shape the API does not fix: a tool's definition, a provider's
-#: user-info answer, a JWK, an account's api_config (any JSON value the caller stored).
+#: For arbitrary JSON only (tool inputs, JSON Schemas, upstream bodies); known shapes: TypedDicts.
 JSONObject: TypeAlias = dict[str, Any]
 
 #: An RFC 3339 time in UTC, written with a trailing `Z`.

@@ -90,3 +90,62 @@ class ListAuditLogsResponse(TypedDict):
     audit_logs: list[AuditLogEntryBody]
     next_page_token: str
     total_size: NotRequired[int]
+
+
+# --- what the SDK sends (the server reads these bodies with its own pydantic models) ------
+
+
+class OAuthTokenInput(TypedDict):
+    access_token: str
+    refresh_token: NotRequired[str | None]
+    scopes: NotRequired[list[str] | None]
+    domain: NotRequired[str | None]
+
+
+class AuthorizationDetailsInput(TypedDict, total=False):
+    """An account's credentials: OAuth tokens, or the static fields of its auth pattern."""
+
+    oauth_token: OAuthTokenInput
+    static_auth: StaticAuthBody
+
+
+class AccountFieldsInput(TypedDict, total=False):
+    authorization_details: AuthorizationDetailsInput
+    api_config: JSONObject
+
+
+class ScopeSelectionInput(TypedDict, total=False):
+    scopes: list[str]
+    optional_scopes: list[str]
+
+
+class ConnectedAccountRequest(TypedDict, total=False):
+    """Create (`connector`, `identifier`), update and delete (those, or `id`)."""
+
+    connector: str
+    identifier: str
+    id: str
+    organization_id: str
+    user_id: str
+    scope_selection: ScopeSelectionInput
+    connected_account: AccountFieldsInput
+
+
+class AccountFilters(TypedDict):
+    """The query of `GET /api/v1/connected_accounts` (None: not filtered)."""
+
+    connector: str | None
+    identifier: str | None
+    provider: str | None
+    query: str | None
+    connection_names: list[str] | None
+    organization_id: str | None
+    user_id: str | None
+
+
+class MagicLinkRequest(TypedDict):
+    connector: str
+    identifier: str
+    state: NotRequired[str]
+    user_verify_url: NotRequired[str]
+    api_config: NotRequired[dict[str, str]]

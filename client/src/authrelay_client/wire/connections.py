@@ -57,3 +57,30 @@ class ListConnectionsResponse(TypedDict):
 class ToggleConnectionResponse(TypedDict):
     enabled: bool
     error_message: str
+
+
+class ConnectionOAuthConfigInput(TypedDict, total=False):
+    """What a connection's OAuth settings accept (the client secret is write-only)."""
+
+    client_id: str | None
+    client_secret: str | None
+    scopes: list[str] | None
+    pkce_enabled: bool | None
+    prompt: str | None
+    access_type: str | None
+    custom_scope_name: str | None
+    token_endpoint_auth_method: Literal["client_secret_post", "client_secret_basic"] | None
+    scope_selection_allowed: bool | None
+    use_platform_creds: bool | None
+
+
+class ConnectionRequest(TypedDict, total=False):
+    """`POST /api/v1/connections` (and the fields a PATCH changes)."""
+
+    provider_key: str
+    type: str | int
+    key_id: str
+    auth_mode: str
+    enabled: bool
+    oauth_config: ConnectionOAuthConfigInput
+    static_config: JSONObject

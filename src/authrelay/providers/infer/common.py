@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from authrelay.providers.infer.result import BaseUrl, Scope
 from authrelay_client.providers.allowlist import UpstreamAllowlist
 from authrelay_client.providers.model import FORBIDDEN_AUTH_HEADERS
+from authrelay_client.wire import InputFieldBody, ScopeBody
 
 _NOT_NAME = re.compile(r"[^A-Za-z0-9 -]+")
 _SNAKE_BAD = re.compile(r"[^a-z0-9]+")
@@ -102,9 +103,9 @@ def is_version(name: str, default: str) -> bool:
     return "version" in lowered or lowered in {"ver", "v"} or bool(_VERSION_VALUE.match(default))
 
 
-def clean_scopes(items: list[Scope], missing: list[str]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    seen: dict[str, dict[str, Any]] = {}
+def clean_scopes(items: list[Scope], missing: list[str]) -> list[ScopeBody]:
+    out: list[ScopeBody] = []
+    seen: dict[str, ScopeBody] = {}
     skipped: list[str] = []
     for item in items:
         if not _SCOPE.match(item.scope):
@@ -246,7 +247,7 @@ def host_of(url: str) -> str:
         return ""
 
 
-def domain_field(hint: str) -> dict[str, Any]:
+def domain_field(hint: str) -> InputFieldBody:
     return {
         "field_name": "domain",
         "label": "Domain",

@@ -37,6 +37,7 @@ from authrelay.providers.infer.common import (
 from authrelay.providers.infer.parse import html_to_text, looks_like_html, markdown_title
 from authrelay.providers.infer.result import BaseUrl, Scheme, Scope
 from authrelay_client.providers.urls import check_upstream_url
+from authrelay_client.wire import InputFieldBody
 
 _CURL = re.compile(r"\bcurl\b")
 _URL = re.compile(r"https?://[^\s\"'`()\[\]|,]{1,500}", re.I)
@@ -304,7 +305,7 @@ def _scope_list(text: str) -> list[Scope]:
     return scopes
 
 
-def _template_host(host: str, hint_source: str) -> tuple[str, list[dict[str, object]]] | None:
+def _template_host(host: str, hint_source: str) -> tuple[str, list[InputFieldBody]] | None:
     labels = host.split(".")
     marks = [i for i, label in enumerate(labels) if _HOST_PLACEHOLDER.match(label)]
     if not marks:
@@ -355,7 +356,7 @@ def _base(curl_urls: list[str], text: str, skip: set[str], assumed: list[str]) -
             elif segment:
                 break
         prefix = "".join("/" + s for s in kept)
-    fields: list[dict[str, object]] = []
+    fields: list[InputFieldBody] = []
     templated = _template_host(host, f"{same[0][0]}://{host}")
     if templated is not None:
         host_part, fields = templated
@@ -367,7 +368,7 @@ def _base(curl_urls: list[str], text: str, skip: set[str], assumed: list[str]) -
     reason = f"the host {host} in the {origin}"
     if prefix:
         reason += f", with the shared path prefix {prefix}"
-    return BaseUrl(url, [dict(f) for f in fields], reason)
+    return BaseUrl(url, [f.copy() for f in fields], reason)
 
 
 def read_docs(text: str, missing: list[str], assumed: list[str]) -> DocsFindings:

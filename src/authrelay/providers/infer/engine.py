@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from authrelay.providers.infer.common import (
     clean_scopes,
     current_allowlist,
@@ -18,6 +16,7 @@ from authrelay.providers.infer.openapi import OpenApiFindings, read_openapi
 from authrelay.providers.infer.parse import load_structured, to_text
 from authrelay.providers.infer.result import BaseUrl, InferenceResult, Scheme
 from authrelay.providers.validation import validate_definition
+from authrelay_client.wire import AuthPatternBody, InputFieldBody, ProviderDefinitionBody
 
 _PATTERN_NAMES = {
     "OAUTH": ("OAuth 2.0", "OAuth 2.0 authorization-code flow"),
@@ -81,7 +80,7 @@ def run(openapi: str | bytes | None, docs: str | bytes | None, name: str | None)
     title = _title(name, api_found, doc_found, base, missing, assumed)
     description = (api_found.description if api_found else "") or f"Connect to {title}"
     pattern = _pattern(chosen, title, base, missing, assumed)
-    provider: dict[str, Any] = {
+    provider: ProviderDefinitionBody = {
         "display_name": title,
         "description": one_line(description, 1000),
         "auth_patterns": [pattern],
@@ -153,11 +152,11 @@ def _title(
 
 def _pattern(
     scheme: Scheme, title: str, base: BaseUrl, missing: list[str], assumed: list[str]
-) -> dict[str, Any]:
+) -> AuthPatternBody:
     kind = scheme.auth_type or "BEARER"
     label, how = _PATTERN_NAMES[kind]
-    placeholders = [dict(f) for f in base.fields]
-    pattern: dict[str, Any] = {
+    placeholders = [f.copy() for f in base.fields]
+    pattern: AuthPatternBody = {
         "type": kind,
         "display_name": label,
         "description": one_line(f"Authenticate with {title} using {how}", 1000),
@@ -238,7 +237,7 @@ def api_key_hint(title: str) -> str:
     return f"Your {name} API key" if name else "Your API key"
 
 
-def _secret(name: str, label: str, hint: str) -> dict[str, Any]:
+def _secret(name: str, label: str, hint: str) -> InputFieldBody:
     return {
         "field_name": name,
         "label": label,

@@ -48,7 +48,7 @@ from authrelay.providers.infer.common import (
 from authrelay.providers.infer.result import BaseUrl, Scheme, Scope
 from authrelay_client.providers.model import QUERY_PARAM_NAME
 from authrelay_client.providers.urls import PLACEHOLDER, check_upstream_url, host_placeholders
-from authrelay_client.wire import JSONObject
+from authrelay_client.wire import InputFieldBody, JSONObject
 
 _VARIABLE = re.compile(r"\{([^{}]{1,100})\}")
 _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -371,7 +371,7 @@ def _base_v3(root: JSONObject, missing: list[str], assumed: list[str]) -> BaseUr
             f"servers[0].url {url[:200]!r} is relative: the API host is not in the document, "
             "so proxy_url uses a {{domain}} field; replace it with the real host if known"
         )
-        fields: list[JSONObject] = [domain_field("The API host name, e.g. api.example.com")]
+        fields: list[InputFieldBody] = [domain_field("The API host name, e.g. api.example.com")]
         path = _template_path(url, variables, fields, assumed, set())
         return BaseUrl(
             join_path("https://{{domain}}", path),
@@ -409,7 +409,7 @@ def _default(variables: JSONObject, name: str) -> str:
 
 
 def _template_host(
-    host: str, variables: JSONObject, fields: list[JSONObject], taken: set[str]
+    host: str, variables: JSONObject, fields: list[InputFieldBody], taken: set[str]
 ) -> str | None:
     names = _VARIABLE.findall(host)
     if not names:
@@ -434,7 +434,7 @@ def _template_host(
 
 
 def _label_placeholders(
-    host: str, variables: JSONObject, fields: list[JSONObject], taken: set[str]
+    host: str, variables: JSONObject, fields: list[InputFieldBody], taken: set[str]
 ) -> str | None:
     """Host-label placeholders (SPEC §3a) when every variable is one whole label of a host
     with at least one fixed label (`{tenant}.example.com` → `{{tenant}}.example.com`, a
@@ -447,7 +447,7 @@ def _label_placeholders(
     if not fixed or len(fixed) + len(whole) != len(labels):
         return None
     out: list[str] = []
-    added: list[JSONObject] = []
+    added: list[InputFieldBody] = []
     local = set(taken)
     for label in labels:
         match = _VARIABLE.fullmatch(label)
@@ -457,7 +457,7 @@ def _label_placeholders(
         var = match.group(1)
         default = _default(variables, var)
         name = field_name(var, local)
-        spec: JSONObject = {
+        spec: InputFieldBody = {
             "field_name": name,
             "label": one_line(var, 200) or name,
             "input_type": "text",
@@ -486,7 +486,7 @@ def _label_placeholders(
 def _template_path(
     path: str,
     variables: JSONObject,
-    fields: list[JSONObject],
+    fields: list[InputFieldBody],
     assumed: list[str],
     taken: set[str],
 ) -> str:

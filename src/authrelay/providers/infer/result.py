@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal, TypedDict
+
+from authrelay_client.wire import InputFieldBody, ProviderDefinitionBody
 
 AuthType = Literal["OAUTH", "BASIC", "BEARER", "API_KEY"]
 
@@ -53,14 +55,25 @@ class BaseUrl:
     """The proxy_url template and the fields its placeholders need."""
 
     url: str  # with {{placeholders}}
-    fields: list[dict[str, Any]] = field(default_factory=list)
+    fields: list[InputFieldBody] = field(default_factory=list)
     reason: str = ""
     host_known: bool = True  # False: the host is a {{domain}} field because no document named it
 
 
+class InferenceJson(TypedDict):
+    """What `providers infer --json` prints."""
+
+    provider: ProviderDefinitionBody | None
+    auth_type: AuthType | None
+    evidence: list[str]
+    assumptions: list[str]
+    missing: list[str]
+    alternatives: list[str]
+
+
 @dataclass
 class InferenceResult:
-    provider: dict[str, Any] | None = None
+    provider: ProviderDefinitionBody | None = None
     auth_type: AuthType | None = None
     evidence: list[str] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
@@ -68,7 +81,7 @@ class InferenceResult:
     alternatives: list[str] = field(default_factory=list)
     proxy_url_reason: str = ""
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> InferenceJson:
         return {
             "provider": self.provider,
             "auth_type": self.auth_type,
