@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from authrelay.auth.principal import Principal
-from authrelay.changes import commit_change
+from authrelay.changes import Change, commit_change
 from authrelay.connections.model import ConnectionInput, read_only_fields, without_read_only
 from authrelay.context import ServiceContext
 from authrelay.enums import AUTH_MODES, CONNECTION_TYPES, PATTERN_TYPES, enum_name
@@ -225,17 +225,8 @@ async def create_connection(
     session.add(row)
     try:
         # A concurrent duplicate surfaces here on PostgreSQL (at the flush).
-        await commit_change(
-            session,
-            ctx,
-            environment_id=principal.environment_id,
-            actor=principal.actor,
-            action="connection.create",
-            resource_type="connection",
-            resource_id=name,
-            before=None,
-            after=_audit_view(row),
-        )
+        change = Change("connection.create", name, after=_audit_view(row))
+        await commit_change(session, ctx, principal, change)
     except IntegrityError:
         await session.rollback()
         winner = await store.by_name(session, principal.environment_id, name)
@@ -337,17 +328,8 @@ async def update_connection(
     row.updated_at = utcnow()
     try:
         # A concurrent duplicate surfaces here on PostgreSQL (at the flush).
-        await commit_change(
-            session,
-            ctx,
-            environment_id=principal.environment_id,
-            actor=principal.actor,
-            action="connection.update",
-            resource_type="connection",
-            resource_id=row.name,
-            before=before,
-            after=_audit_view(row),
-        )
+        change = Change("connection.update", row.name, before=before, after=_audit_view(row))
+        await commit_change(session, ctx, principal, change)
     except IntegrityError:
         await session.rollback()
         winner = await store.by_name(session, principal.environment_id, body.key_id or "")
@@ -368,17 +350,13 @@ async def set_enabled(
     before = _audit_view(row)
     row.enabled = enabled
     row.updated_at = utcnow()
-    await commit_change(
-        session,
-        ctx,
-        environment_id=principal.environment_id,
-        actor=principal.actor,
-        action="connection.enable" if enabled else "connection.disable",
-        resource_type="connection",
-        resource_id=row.name,
+    change = Change(
+        "connection.enable" if enabled else "connection.disable",
+        row.name,
         before=before,
         after=_audit_view(row),
     )
+    await commit_change(session, ctx, principal, change)
     return {"enabled": enabled, "error_message": ""}
 
 
@@ -399,14 +377,9 @@ async def delete_connection(
         )
     removed = await account_store.delete_for_connection(session, row.id)
     await session.delete(row)
-    await commit_change(
-        session,
-        ctx,
-        environment_id=principal.environment_id,
-        actor=principal.actor,
-        action="connection.delete",
-        resource_type="connection",
-        resource_id=row.name,
+    change = Change(
+        "connection.delete",
+        row.name,
         before={**_audit_view(row), "connected_accounts_deleted": removed},
-        after=None,
     )
+    await commit_change(session, ctx, principal, change)
