@@ -273,17 +273,22 @@ def _apply_credentials(
             inputs: StaticInputs = validate_static(
                 target.provider.definition, target.pattern, given
             )
-            row.secret_ct = encrypt_account_secrets(
-                ctx.keyring,
-                row.id,
-                {"values": inputs.values, "path_variables": inputs.path_variables},
-            )
-            row.details = inputs.public(target.pattern)
-            row.status = "ACTIVE"
+            store_static_inputs(row, target.pattern, inputs, ctx)
             if kind == "TOKEN_EXCHANGE":
                 row.token_expires_at = None  # new credentials: no token exchanged for them yet
     row.api_config = api_config
     row.authorization_type = kind
+
+
+def store_static_inputs(
+    row: ConnectedAccount, pattern: AuthPattern, inputs: StaticInputs, ctx: ServiceContext
+) -> None:
+    """A static account's (validated) inputs, kept encrypted: the account is active with
+    them."""
+    secrets: AccountSecrets = {"values": inputs.values, "path_variables": inputs.path_variables}
+    row.secret_ct = encrypt_account_secrets(ctx.keyring, row.id, secrets)
+    row.details = inputs.public(pattern)
+    row.status = "ACTIVE"
 
 
 def store_client_inputs(
