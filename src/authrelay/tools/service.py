@@ -22,6 +22,7 @@ from authrelay.store import tools as store
 from authrelay.store.builtin_tools import builtin_by_name, is_builtin
 from authrelay.store.db import new_id, utcnow
 from authrelay.store.models import Tool
+from authrelay.store.tool_rows import fill, new_row
 from authrelay.tools.model import ToolInput, validate_tool
 from authrelay.tools.views import full_json, input_json
 from authrelay_client.providers.identifiers import derive_identifier
@@ -80,32 +81,7 @@ def _taken(name: str) -> AlreadyExists:
 
 
 def _new_row(env_id: str, identifier: str, tool: ToolInput, source: str) -> Tool:
-    now = utcnow()
-    return Tool(
-        id=new_id("tol"),
-        environment_id=env_id,
-        provider_identifier=identifier,
-        name=tool.definition.name,
-        definition=tool.definition.model_dump(exclude_none=True),
-        binding=tool.public_binding(),
-        tool_metadata=tool.metadata,
-        tags=tool.tags,
-        source=source,
-        is_default=True,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-def _apply(row: Tool, identifier: str, tool: ToolInput, source: str) -> None:
-    row.provider_identifier = identifier
-    row.name = tool.definition.name
-    row.definition = tool.definition.model_dump(exclude_none=True)
-    row.binding = tool.public_binding()
-    row.tool_metadata = tool.metadata
-    row.tags = tool.tags
-    row.source = source
-    row.updated_at = utcnow()
+    return new_row(tool, new_id("tol"), env_id, identifier, source, utcnow())
 
 
 async def _check_cap(
@@ -166,7 +142,7 @@ async def replace_tool(
     if identifier != row.provider_identifier:
         await _check_cap(session, env_id, identifier, services, 1)
     before = input_json(row)
-    _apply(row, identifier, tool, row.source if row.source != "openapi" else "api")
+    fill(row, tool, identifier, row.source if row.source != "openapi" else "api", utcnow())
     body = full_json(row)
     try:
         change = _change("tool.update", row.name, before, input_json(row))
@@ -295,7 +271,7 @@ async def sync_tools(
         updated.append({"name": name, "fields": parts})
         before = input_json(row)
         if not dry_run:
-            _apply(row, identifier, tool, source)
+            fill(row, tool, identifier, source, utcnow())
         changes.append(_change("tool.update", name, before, wanted))
     deleted: list[str] = []
     wanted_names = set(names)
