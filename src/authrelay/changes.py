@@ -6,13 +6,20 @@ the principal's environment and actor."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
 from authrelay.auth.principal import Principal
 from authrelay.context import ServiceContext
-from authrelay.store import AsyncSession, audit
+from authrelay.errors import AlreadyExists
+from authrelay.store import AsyncSession, IntegrityError, audit
 from authrelay.store import cache as cache_store
 from authrelay.store.audit import Change
 
-__all__ = ["Change", "commit_change", "record"]
+__all__ = ["Change", "UniqueName", "commit_change", "record"]
+
+R = TypeVar("R")
 
 #: connected accounts move their own cache generation (store/cache.py), everything else the
 #: configuration's
@@ -40,3 +47,31 @@ async def commit_change(
         moved_to = await cache_store.bump(session)
         await session.commit()
         ctx.invalidate(moved_to)
+
+
+@dataclass(frozen=True)
+class UniqueName(Generic[R]):
+    """A name one resource of an environment may hold: how the holder is found, and the
+    refusal naming it. Checked before a change, and again when it is committed: a concurrent
+    duplicate surfaces only there (on PostgreSQL at the flush)."""
+
+    find: Callable[[], Awaitable[R | None]]
+    taken: Callable[[R], AlreadyExists]
+
+    async def check(self) -> None:
+        holder = await self.find()
+        if holder is not None:
+            raise self.taken(holder)
+
+    async def commit_change(
+        self, session: AsyncSession, ctx: ServiceContext, principal: Principal, change: Change
+    ) -> None:
+        """`commit_change`, refusing the change if another holds the name by then."""
+        try:
+            await commit_change(session, ctx, principal, change)
+        except IntegrityError:
+            await session.rollback()
+            holder = await self.find()
+            if holder is None:
+                raise
+            raise self.taken(holder) from None

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from authrelay.auth.principal import Principal
-from authrelay.changes import Change, commit_change
+from authrelay.changes import Change, UniqueName, commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import (
     AlreadyExists,
@@ -21,7 +21,7 @@ from authrelay.errors import (
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
 from authrelay.providers.catalog import BuiltinProvider, Catalog
 from authrelay.providers.validation import validate_definition
-from authrelay.store import AsyncSession, IntegrityError
+from authrelay.store import AsyncSession
 from authrelay.store import providers as store
 from authrelay.store import tools as tool_store
 from authrelay.store.db import as_utc, new_id, utcnow
@@ -288,9 +288,11 @@ async def create_provider(
     builtin = services.catalog.get(identifier)
     if builtin is not None:
         raise _builtin_conflict(builtin)
-    existing = await store.get_by_identifier(session, principal.environment_id, identifier)
-    if existing is not None:
-        raise _custom_conflict(existing)
+    unique = UniqueName(
+        lambda: store.get_by_identifier(session, principal.environment_id, identifier),
+        _custom_conflict,
+    )
+    await unique.check()
     now = utcnow()
     row = Provider(
         id=new_id("prv"),
@@ -304,16 +306,8 @@ async def create_provider(
     )
     session.add(row)
     body = custom_json(row)
-    try:
-        # A concurrent duplicate surfaces here on PostgreSQL (at the flush).
-        change = Change("provider.create", identifier, after=row.definition)
-        await commit_change(session, services, principal, change)
-    except IntegrityError:
-        await session.rollback()
-        winner = await store.get_by_identifier(session, principal.environment_id, identifier)
-        if winner is None:
-            raise
-        raise _custom_conflict(winner) from None
+    change = Change("provider.create", identifier, after=row.definition)
+    await unique.commit_change(session, services, principal, change)
     return body
 
 
