@@ -20,7 +20,7 @@ from authrelay.accounts.secrets import (
     encrypt_account_secrets,
 )
 from authrelay.auth.principal import Principal
-from authrelay.changes import commit_change
+from authrelay.changes import Change, commit_change, record
 from authrelay.context import ServiceContext
 from authrelay.enums import AUTHORIZATION_TYPE
 from authrelay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
@@ -28,7 +28,7 @@ from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_
 from authrelay.providers.grants import uses_client_credentials
 from authrelay.providers.service import ResolvedProvider, resolve_provider
 from authrelay.providers.validation import parse_strict
-from authrelay.store import AsyncSession, IntegrityError, audit
+from authrelay.store import AsyncSession, IntegrityError
 from authrelay.store import accounts as store
 from authrelay.store import connections as connection_store
 from authrelay.store.db import as_utc, new_id, read_without_lock, utcnow
@@ -273,17 +273,22 @@ def _apply_credentials(
             inputs: StaticInputs = validate_static(
                 target.provider.definition, target.pattern, given
             )
-            row.secret_ct = encrypt_account_secrets(
-                ctx.keyring,
-                row.id,
-                {"values": inputs.values, "path_variables": inputs.path_variables},
-            )
-            row.details = inputs.public(target.pattern)
-            row.status = "ACTIVE"
+            store_static_inputs(row, target.pattern, inputs, ctx)
             if kind == "TOKEN_EXCHANGE":
                 row.token_expires_at = None  # new credentials: no token exchanged for them yet
     row.api_config = api_config
     row.authorization_type = kind
+
+
+def store_static_inputs(
+    row: ConnectedAccount, pattern: AuthPattern, inputs: StaticInputs, ctx: ServiceContext
+) -> None:
+    """A static account's (validated) inputs, kept encrypted: the account is active with
+    them."""
+    secrets: AccountSecrets = {"values": inputs.values, "path_variables": inputs.path_variables}
+    row.secret_ct = encrypt_account_secrets(ctx.keyring, row.id, secrets)
+    row.details = inputs.public(pattern)
+    row.status = "ACTIVE"
 
 
 def store_client_inputs(
@@ -342,17 +347,10 @@ async def create_account(
         raise
     session.add(row)
     try:
-        await commit_change(
-            session,
-            ctx,
-            environment_id=principal.environment_id,
-            actor=principal.actor,
-            action="connected_account.create",
-            resource_type="connected_account",
-            resource_id=row.id,
-            before=None,
-            after=_audit_view(row, target.connection),
+        change = Change(
+            "connected_account.create", row.id, after=_audit_view(row, target.connection)
         )
+        await commit_change(session, ctx, principal, change)
     except IntegrityError:
         # An account for this identifier exists (made before, or concurrently), or the
         # connection was deleted meanwhile (another replica). After a rollback every loaded
@@ -469,17 +467,10 @@ async def update_account(
     if body.user_id is not None:
         row.user_id = body.user_id or None
     row.updated_at = utcnow()
-    await commit_change(
-        session,
-        ctx,
-        environment_id=principal.environment_id,
-        actor=principal.actor,
-        action="connected_account.update",
-        resource_type="connected_account",
-        resource_id=row.id,
-        before=before,
-        after=_audit_view(row, connection),
+    change = Change(
+        "connected_account.update", row.id, before=before, after=_audit_view(row, connection)
     )
+    await commit_change(session, ctx, principal, change)
     return account_json(row, connection, ctx)
 
 
@@ -491,17 +482,8 @@ async def delete_account(
         session, principal, account_id=ref.id, connector=ref.connector, identifier=ref.identifier
     )
     await session.delete(row)
-    await commit_change(
-        session,
-        ctx,
-        environment_id=principal.environment_id,
-        actor=principal.actor,
-        action="connected_account.delete",
-        resource_type="connected_account",
-        resource_id=row.id,
-        before=_audit_view(row, connection),
-        after=None,
-    )
+    change = Change("connected_account.delete", row.id, before=_audit_view(row, connection))
+    await commit_change(session, ctx, principal, change)
 
 
 async def disconnect_account(
@@ -516,17 +498,10 @@ async def disconnect_account(
     row.status = "DISCONNECTED"
     row.token_expires_at = None
     row.updated_at = utcnow()
-    await commit_change(
-        session,
-        ctx,
-        environment_id=principal.environment_id,
-        actor=principal.actor,
-        action="connected_account.disconnect",
-        resource_type="connected_account",
-        resource_id=row.id,
-        before=before,
-        after=_audit_view(row, connection),
+    change = Change(
+        "connected_account.disconnect", row.id, before=before, after=_audit_view(row, connection)
     )
+    await commit_change(session, ctx, principal, change)
     return {"connected_account": account_json(row, connection, ctx)}
 
 
@@ -546,16 +521,7 @@ async def get_account(
     )
     if reveal:
         # Reading credentials is itself worth a trace (without the values).
-        await audit.record(
-            session,
-            environment_id=principal.environment_id,
-            actor=principal.actor,
-            action="connected_account.read_auth",
-            resource_type="connected_account",
-            resource_id=row.id,
-            before=None,
-            after=None,
-        )
+        await record(session, principal, Change("connected_account.read_auth", row.id))
         await session.commit()
     used = last_used(row.id) if last_used else None
     return {"connected_account": account_json(row, connection, ctx, reveal=reveal, last_used=used)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from authrelay.auth.client_secrets import hash_secret, new_client_id, new_client_secret
 from authrelay.auth.principal import Principal
-from authrelay.changes import commit_change
+from authrelay.changes import Change, commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import NotFound
 from authrelay.store import AsyncSession
@@ -23,17 +23,8 @@ async def create_api_client(
 ) -> envs.NewClient:
     """The new client with its secret (shown once; only its hash is stored)."""
     created = await issue_client(session, env)
-    await commit_change(
-        session,
-        ctx,
-        environment_id=env.id,
-        actor=principal.actor,
-        action="api_client.create",
-        resource_type="api_client",
-        resource_id=created.client_id,
-        before=None,
-        after={"client_id": created.client_id},
-    )
+    change = Change("api_client.create", created.client_id, after={"client_id": created.client_id})
+    await commit_change(session, ctx, principal, change)
     return created
 
 
@@ -44,14 +35,5 @@ async def delete_api_client(
     if row is None or row.environment_id != principal.environment_id:
         raise NotFound(f"no API client {client_id!r} in this environment")
     await envs.delete_client(session, client_id)
-    await commit_change(
-        session,
-        ctx,
-        environment_id=principal.environment_id,
-        actor=principal.actor,
-        action="api_client.delete",
-        resource_type="api_client",
-        resource_id=client_id,
-        before={"client_id": client_id},
-        after=None,
-    )
+    change = Change("api_client.delete", client_id, before={"client_id": client_id})
+    await commit_change(session, ctx, principal, change)

@@ -1,4 +1,5 @@
-"""Ed25519 signing keys for API tokens, published as a JWKS at ``GET /keys``."""
+"""Ed25519 signing keys for API and MCP tokens, published as a JWKS at ``GET /keys``, and the
+one check of a token they signed (`KeySet.decode`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -16,7 +18,9 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 from jwt.algorithms import OKPAlgorithm
+from jwt.types import Options
 
+from authrelay.errors import Unauthenticated
 from authrelay_client.wire import JSONObject
 
 ALGORITHM = "EdDSA"
@@ -63,3 +67,37 @@ class KeySet:
         return jwt.encode(
             dict(claims), self.signing_key, algorithm=ALGORITHM, headers={"kid": self.signing_kid}
         )
+
+    def decode(
+        self,
+        token: str,
+        *,
+        name: str,
+        renew: str,
+        issuer: str,
+        require: list[str],
+        audience: str | None = None,
+    ) -> dict[str, Any]:
+        """The claims of `token` (an "access token", an "MCP token") when one of these keys
+        signed it, it holds the `require`d claims and has not expired (nor, given `audience`,
+        is for another); else Unauthenticated saying what is wrong, and on expiry how to
+        `renew` it."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"the {name} is malformed") from exc
+        if header.get("alg") != ALGORITHM:
+            raise Unauthenticated(f"the {name} is not signed with an accepted algorithm")
+        key = self.public_keys.get(str(header.get("kid")))
+        if key is None:
+            raise Unauthenticated(f"the {name} was signed by an unknown key")
+        options: Options = {"require": require, "verify_aud": audience is not None}
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, key, [ALGORITHM], options, audience=audience, issuer=issuer
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated(f"the {name} has expired; {renew}") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"the {name} is invalid: {exc}") from exc
+        return claims

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from authrelay.auth.principal import Principal
-from authrelay.changes import commit_change
+from authrelay.changes import Change, UniqueName, commit_change
 from authrelay.connections.model import ConnectionInput, read_only_fields, without_read_only
 from authrelay.context import ServiceContext
 from authrelay.enums import AUTH_MODES, CONNECTION_TYPES, PATTERN_TYPES, enum_name
@@ -20,7 +20,7 @@ from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_
 from authrelay.providers.grants import uses_client_credentials
 from authrelay.providers.service import ResolvedProvider, resolve_provider
 from authrelay.providers.validation import parse_strict
-from authrelay.store import AsyncSession, IntegrityError
+from authrelay.store import AsyncSession
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as store
 from authrelay.store.db import as_utc, new_id, utcnow
@@ -204,9 +204,8 @@ async def create_connection(
     if body.static_config and kind == "OAUTH":
         raise InvalidArgument.field("static_config", "is only for static (non-OAuth) connections")
     name = body.key_id or provider.identifier
-    existing = await store.by_name(session, principal.environment_id, name)
-    if existing is not None:
-        raise _name_taken(existing)
+    unique = _unique_name(session, principal, name)
+    await unique.check()
     now = utcnow()
     row = Connection(
         id=new_id("conn"),
@@ -223,26 +222,14 @@ async def create_connection(
     )
     _apply_oauth(row, body, pattern, ctx)
     session.add(row)
-    try:
-        # A concurrent duplicate surfaces here on PostgreSQL (at the flush).
-        await commit_change(
-            session,
-            ctx,
-            environment_id=principal.environment_id,
-            actor=principal.actor,
-            action="connection.create",
-            resource_type="connection",
-            resource_id=name,
-            before=None,
-            after=_audit_view(row),
-        )
-    except IntegrityError:
-        await session.rollback()
-        winner = await store.by_name(session, principal.environment_id, name)
-        if winner is None:
-            raise
-        raise _name_taken(winner) from None
+    change = Change("connection.create", name, after=_audit_view(row))
+    await unique.commit_change(session, ctx, principal, change)
     return connection_json(row, provider, ctx)
+
+
+def _unique_name(session: AsyncSession, principal: Principal, name: str) -> UniqueName[Connection]:
+    """A connection's name (`key_id`) is unique in its environment."""
+    return UniqueName(lambda: store.by_name(session, principal.environment_id, name), _name_taken)
 
 
 def _name_taken(row: Connection) -> AlreadyExists:
@@ -324,10 +311,9 @@ async def update_connection(
         raise InvalidArgument.field("type", "cannot change; create a new connection instead")
     provider = await _provider_or_raise(session, principal, ctx, row.provider_identifier)
     pattern = _pattern_for(provider, row.type, "type")
+    unique = _unique_name(session, principal, body.key_id or "")
     if body.key_id is not None and body.key_id != row.name:
-        clash = await store.by_name(session, principal.environment_id, body.key_id)
-        if clash is not None:
-            raise _name_taken(clash)
+        await unique.check()
         row.name = body.key_id
     if body.enabled is not None:
         row.enabled = body.enabled
@@ -335,25 +321,8 @@ async def update_connection(
         row.config = {**row.config, "auth_mode": enum_name(body.auth_mode, AUTH_MODES, "auth_mode")}
     _apply_oauth(row, body, pattern, ctx)
     row.updated_at = utcnow()
-    try:
-        # A concurrent duplicate surfaces here on PostgreSQL (at the flush).
-        await commit_change(
-            session,
-            ctx,
-            environment_id=principal.environment_id,
-            actor=principal.actor,
-            action="connection.update",
-            resource_type="connection",
-            resource_id=row.name,
-            before=before,
-            after=_audit_view(row),
-        )
-    except IntegrityError:
-        await session.rollback()
-        winner = await store.by_name(session, principal.environment_id, body.key_id or "")
-        if winner is None:
-            raise
-        raise _name_taken(winner) from None
+    change = Change("connection.update", row.name, before=before, after=_audit_view(row))
+    await unique.commit_change(session, ctx, principal, change)
     return connection_json(row, provider, ctx)
 
 
@@ -368,17 +337,13 @@ async def set_enabled(
     before = _audit_view(row)
     row.enabled = enabled
     row.updated_at = utcnow()
-    await commit_change(
-        session,
-        ctx,
-        environment_id=principal.environment_id,
-        actor=principal.actor,
-        action="connection.enable" if enabled else "connection.disable",
-        resource_type="connection",
-        resource_id=row.name,
+    change = Change(
+        "connection.enable" if enabled else "connection.disable",
+        row.name,
         before=before,
         after=_audit_view(row),
     )
+    await commit_change(session, ctx, principal, change)
     return {"enabled": enabled, "error_message": ""}
 
 
@@ -399,14 +364,9 @@ async def delete_connection(
         )
     removed = await account_store.delete_for_connection(session, row.id)
     await session.delete(row)
-    await commit_change(
-        session,
-        ctx,
-        environment_id=principal.environment_id,
-        actor=principal.actor,
-        action="connection.delete",
-        resource_type="connection",
-        resource_id=row.name,
+    change = Change(
+        "connection.delete",
+        row.name,
         before={**_audit_view(row), "connected_accounts_deleted": removed},
-        after=None,
     )
+    await commit_change(session, ctx, principal, change)

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any, TypedDict, cast
 
 from authrelay.auth.principal import Principal
+from authrelay.changes import Change, commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
-from authrelay.store import AsyncSession, IntegrityError, audit
-from authrelay.store import cache as cache_store
+from authrelay.store import AsyncSession, IntegrityError
 from authrelay.store import connections as connection_store
 from authrelay.store import mcp_configs as config_store
 from authrelay.store import tools as tool_store
@@ -196,26 +196,6 @@ async def find(session: AsyncSession, env_id: str, config_id: str) -> McpConfig 
     return await config_store.get(session, env_id, config_id)
 
 
-async def _audit(
-    session: AsyncSession,
-    principal: Principal,
-    action: str,
-    row: McpConfig,
-    before: Any,
-    after: Any,
-) -> None:
-    await audit.record(
-        session,
-        environment_id=principal.environment_id,
-        actor=principal.client_id,
-        action=action,
-        resource_type="mcp_config",
-        resource_id=row.id,
-        before=before,
-        after=after,
-    )
-
-
 def _snapshot(row: McpConfig) -> dict[str, Any]:
     return {
         "name": row.name,
@@ -244,17 +224,15 @@ async def create(
         id=new_id("cfg"), environment_id=env_id, created_at=now, updated_at=now, **fields
     )
     session.add(row)
-    await _audit(session, principal, "mcp_config.create", row, None, _snapshot(row))
-    moved_to = await cache_store.bump(session)
     try:
-        await session.commit()
+        change = Change("mcp_config.create", row.id, after=_snapshot(row))
+        await commit_change(session, ctx, principal, change)
     except IntegrityError:
         await session.rollback()
         raise AlreadyExists(
             f"an MCP config named {fields['name']!r} already exists",
             [FieldViolation("name", "is taken")],
         ) from None
-    ctx.invalidate(moved_to)
     return await _respond(session, row, ctx.public_url)
 
 
@@ -276,10 +254,8 @@ async def replace(
     for key, value in fields.items():
         setattr(row, key, value)
     row.updated_at = utcnow()
-    await _audit(session, principal, "mcp_config.update", row, before, _snapshot(row))
-    moved_to = await cache_store.bump(session)
-    await session.commit()
-    ctx.invalidate(moved_to)
+    change = Change("mcp_config.update", row.id, before, _snapshot(row))
+    await commit_change(session, ctx, principal, change)
     return await _respond(session, row, ctx.public_url)
 
 
@@ -287,11 +263,9 @@ async def delete(
     session: AsyncSession, principal: Principal, ctx: ServiceContext, config_id: str
 ) -> None:
     row = await get_row(session, principal.environment_id, config_id)
-    await _audit(session, principal, "mcp_config.delete", row, _snapshot(row), None)
+    before = _snapshot(row)
     await session.delete(row)
-    moved_to = await cache_store.bump(session)
-    await session.commit()
-    ctx.invalidate(moved_to)
+    await commit_change(session, ctx, principal, Change("mcp_config.delete", row.id, before))
 
 
 async def list_configs(

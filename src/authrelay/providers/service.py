@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from authrelay.auth.principal import Principal
-from authrelay.changes import commit_change
+from authrelay.changes import Change, UniqueName, commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import (
     AlreadyExists,
@@ -21,7 +21,7 @@ from authrelay.errors import (
 from authrelay.pagination import bad_token, decode_cursor, encode_cursor, parse_page_size
 from authrelay.providers.catalog import BuiltinProvider, Catalog
 from authrelay.providers.validation import validate_definition
-from authrelay.store import AsyncSession, IntegrityError
+from authrelay.store import AsyncSession
 from authrelay.store import providers as store
 from authrelay.store import tools as tool_store
 from authrelay.store.db import as_utc, new_id, utcnow
@@ -288,9 +288,11 @@ async def create_provider(
     builtin = services.catalog.get(identifier)
     if builtin is not None:
         raise _builtin_conflict(builtin)
-    existing = await store.get_by_identifier(session, principal.environment_id, identifier)
-    if existing is not None:
-        raise _custom_conflict(existing)
+    unique = UniqueName(
+        lambda: store.get_by_identifier(session, principal.environment_id, identifier),
+        _custom_conflict,
+    )
+    await unique.check()
     now = utcnow()
     row = Provider(
         id=new_id("prv"),
@@ -304,25 +306,8 @@ async def create_provider(
     )
     session.add(row)
     body = custom_json(row)
-    try:
-        # A concurrent duplicate surfaces here on PostgreSQL (at the flush).
-        await commit_change(
-            session,
-            services,
-            environment_id=principal.environment_id,
-            actor=principal.actor,
-            action="provider.create",
-            resource_type="provider",
-            resource_id=identifier,
-            before=None,
-            after=row.definition,
-        )
-    except IntegrityError:
-        await session.rollback()
-        winner = await store.get_by_identifier(session, principal.environment_id, identifier)
-        if winner is None:
-            raise
-        raise _custom_conflict(winner) from None
+    change = Change("provider.create", identifier, after=row.definition)
+    await unique.commit_change(session, services, principal, change)
     return body
 
 
@@ -390,17 +375,8 @@ async def update_provider(
             fresh = await _custom_or_raise(session, principal, services, identifier)
             raise _stale(fresh)
         return await update_provider(session, principal, services, identifier, raw, None)
-    await commit_change(
-        session,
-        services,
-        environment_id=principal.environment_id,
-        actor=principal.actor,
-        action="provider.update",
-        resource_type="provider",
-        resource_id=identifier,
-        before=before,
-        after=after,
-    )
+    change = Change("provider.update", identifier, before=before, after=after)
+    await commit_change(session, services, principal, change)
     fresh_row = await store.get_by_identifier(session, principal.environment_id, identifier)
     assert fresh_row is not None
     await session.refresh(fresh_row)
@@ -430,17 +406,12 @@ async def delete_provider(
     await session.delete(row)
     # Its tools go with it (one audit entry for the provider, naming them).
     tools = await tool_store.delete_for_provider(session, principal.environment_id, identifier)
-    await commit_change(
-        session,
-        services,
-        environment_id=principal.environment_id,
-        actor=principal.actor,
-        action="provider.delete",
-        resource_type="provider",
-        resource_id=identifier,
+    change = Change(
+        "provider.delete",
+        identifier,
         before={**row.definition, "tools": tools} if tools else row.definition,
-        after=None,
     )
+    await commit_change(session, services, principal, change)
 
 
 async def get_provider(

@@ -9,7 +9,7 @@ so both passes report even when the other finds problems.
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
@@ -431,20 +431,29 @@ def validate_definition(raw: Any, allowlist: UpstreamAllowlist) -> ProviderDefin
     if not isinstance(raw, dict):
         raise InvalidArgument.field("body", "must be a JSON object (the provider definition)")
     prescan(ProviderDefinition, raw)
+    rules = islice(_cross_field_rules(raw), MAX_VIOLATIONS * 2)
+    return validate_with_rules(ProviderDefinition, raw, rules, {"allowlist": allowlist})
+
+
+def validate_with_rules(
+    model: type[M], raw: JSONObject, rules: Iterable[FieldViolation], context: Any = None
+) -> M:
+    """`raw` as `model`, or InvalidArgument naming every problem once: the model's and those
+    of `rules` (the checks across fields that the model does not make)."""
     violations: list[FieldViolation] = []
-    definition: ProviderDefinition | None = None
+    parsed: M | None = None
     try:
-        definition = ProviderDefinition.model_validate(raw, context={"allowlist": allowlist})
+        parsed = model.model_validate(raw, context=context)
     except ValidationError as exc:
         violations.extend(pydantic_violations(exc))
     known = {(v.field, v.description) for v in violations}
-    for violation in islice(_cross_field_rules(raw), MAX_VIOLATIONS * 2):
+    for violation in rules:
         if (violation.field, violation.description) not in known:
             known.add((violation.field, violation.description))
             violations.append(violation)
-    if violations or definition is None:
+    if violations or parsed is None:
         raise InvalidArgument.from_violations(violations)
-    return definition
+    return parsed
 
 
 def parse_strict(model: type[M], raw: Any, extra: list[FieldViolation] | None = None) -> M:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,27 +11,33 @@ from authrelay.store.db import new_id, utcnow
 from authrelay.store.models import AuditEntry
 
 
-async def record(
-    session: AsyncSession,
-    *,
-    environment_id: str,
-    actor: str,
-    action: str,
-    resource_type: str,
-    resource_id: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
+class Change(NamedTuple):
+    """One audited change: `action` ("<resource type>.<verb>") on the resource `resource_id`,
+    with its public state before and after (None where it did not or does not exist)."""
+
+    action: str
+    resource_id: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+    @property
+    def resource_type(self) -> str:
+        """The action's first part: `connected_account.create` is done to a
+        `connected_account`."""
+        return self.action.partition(".")[0]
+
+
+async def record(session: AsyncSession, environment_id: str, actor: str, change: Change) -> None:
     session.add(
         AuditEntry(
             id=new_id("aud"),
             environment_id=environment_id,
             actor=actor,
-            action=action,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            before=before,
-            after=after,
+            action=change.action,
+            resource_type=change.resource_type,
+            resource_id=change.resource_id,
+            before=change.before,
+            after=change.after,
             created_at=utcnow(),
         )
     )

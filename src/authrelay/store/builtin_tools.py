@@ -24,6 +24,7 @@ from typing import Any
 
 from authrelay.errors import InvalidArgument
 from authrelay.store.models import Tool
+from authrelay.store.tool_rows import new_row
 from authrelay.tools.model import validate_tool
 from authrelay_client.wire import JSONObject
 
@@ -71,21 +72,10 @@ def parse_tool_file(file_name: str, data: Any) -> list[JSONObject]:
 
 def _row(body: JSONObject, seq: int) -> Tool:
     tool = validate_tool(body)
-    return Tool(
-        seq=seq,
-        id=builtin_tool_id(tool.definition.name),
-        environment_id="",
-        provider_identifier=tool.provider,
-        name=tool.definition.name,
-        definition=tool.definition.model_dump(exclude_none=True),
-        binding=tool.public_binding(),
-        tool_metadata=tool.metadata,
-        tags=tool.tags,
-        source=SOURCE,
-        is_default=True,
-        created_at=UPDATED_AT,
-        updated_at=UPDATED_AT,
-    )
+    tool_id = builtin_tool_id(tool.definition.name)
+    row = new_row(tool, tool_id, "", tool.provider, SOURCE, UPDATED_AT)
+    row.seq = seq
+    return row
 
 
 @cache

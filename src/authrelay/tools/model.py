@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from itertools import chain
 from typing import Annotated, Any, Literal
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from authrelay.errors import FieldViolation, InvalidArgument
-from authrelay.providers.validation import format_loc, pydantic_violations
+from authrelay.providers.validation import format_loc, validate_with_rules
 from authrelay_client.wire import JSONObject
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -244,17 +245,5 @@ def validate_tool(raw: Any) -> ToolInput:
     """Parse a tool or raise InvalidArgument naming every offending field."""
     if not isinstance(raw, dict):
         raise InvalidArgument.field("body", "must be a JSON object (the tool)")
-    violations: list[FieldViolation] = []
-    parsed: ToolInput | None = None
-    try:
-        parsed = ToolInput.model_validate(raw)
-    except ValidationError as exc:
-        violations.extend(pydantic_violations(exc))
-    known = {(v.field, v.description) for v in violations}
-    for violation in [*_definition_rules(raw), *_binding_rules(raw)]:
-        if (violation.field, violation.description) not in known:
-            known.add((violation.field, violation.description))
-            violations.append(violation)
-    if violations or parsed is None:
-        raise InvalidArgument.from_violations(violations)
-    return parsed
+    rules = chain(_definition_rules(raw), _binding_rules(raw))
+    return validate_with_rules(ToolInput, raw, rules)

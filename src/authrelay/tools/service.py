@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from authrelay.auth.principal import Principal
+from authrelay.changes import Change, commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import (
     AlreadyExists,
@@ -16,12 +17,12 @@ from authrelay.errors import (
     PermissionDenied,
 )
 from authrelay.providers.service import resolve_provider
-from authrelay.store import AsyncSession, IntegrityError, audit
-from authrelay.store import cache as cache_store
+from authrelay.store import AsyncSession, IntegrityError
 from authrelay.store import tools as store
 from authrelay.store.builtin_tools import builtin_by_name, is_builtin
 from authrelay.store.db import new_id, utcnow
 from authrelay.store.models import Tool
+from authrelay.store.tool_rows import fill, new_row
 from authrelay.tools.model import ToolInput, validate_tool
 from authrelay.tools.views import full_json, input_json
 from authrelay_client.providers.identifiers import derive_identifier
@@ -46,35 +47,15 @@ async def provider_identifier(
     return identifier
 
 
-#: (audit action, tool name, the tool before, after)
-ToolChange = tuple[str, str, ToolRequest | None, ToolRequest | None]
-
-
 def _snapshot(tool: ToolRequest | None) -> dict[str, object] | None:
     return dict(tool) if tool is not None else None
 
 
-async def _finish(
-    session: AsyncSession,
-    principal: Principal,
-    services: ServiceContext,
-    changes: list[ToolChange],
-) -> None:
-    """Audit each (action, tool name, before, after), move the generation, commit."""
-    for action, name, before, after in changes:
-        await audit.record(
-            session,
-            environment_id=principal.environment_id,
-            actor=principal.actor,
-            action=action,
-            resource_type="tool",
-            resource_id=name,
-            before=_snapshot(before),
-            after=_snapshot(after),
-        )
-    moved_to = await cache_store.bump(session)
-    await session.commit()
-    services.invalidate(moved_to)
+def _change(
+    action: str, name: str, before: ToolRequest | None, after: ToolRequest | None
+) -> Change:
+    """The audited change of one tool (the audit log names tools by name)."""
+    return Change(action, name, _snapshot(before), _snapshot(after))
 
 
 def _read_only(row: Tool) -> Tool:
@@ -100,32 +81,7 @@ def _taken(name: str) -> AlreadyExists:
 
 
 def _new_row(env_id: str, identifier: str, tool: ToolInput, source: str) -> Tool:
-    now = utcnow()
-    return Tool(
-        id=new_id("tol"),
-        environment_id=env_id,
-        provider_identifier=identifier,
-        name=tool.definition.name,
-        definition=tool.definition.model_dump(exclude_none=True),
-        binding=tool.public_binding(),
-        tool_metadata=tool.metadata,
-        tags=tool.tags,
-        source=source,
-        is_default=True,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-def _apply(row: Tool, identifier: str, tool: ToolInput, source: str) -> None:
-    row.provider_identifier = identifier
-    row.name = tool.definition.name
-    row.definition = tool.definition.model_dump(exclude_none=True)
-    row.binding = tool.public_binding()
-    row.tool_metadata = tool.metadata
-    row.tags = tool.tags
-    row.source = source
-    row.updated_at = utcnow()
+    return new_row(tool, new_id("tol"), env_id, identifier, source, utcnow())
 
 
 async def _check_cap(
@@ -165,9 +121,8 @@ async def create_tool(
     session.add(row)
     body = full_json(row)
     try:
-        await _finish(
-            session, principal, services, [("tool.create", row.name, None, input_json(row))]
-        )
+        change = _change("tool.create", row.name, None, input_json(row))
+        await commit_change(session, services, principal, change)
     except IntegrityError:
         await session.rollback()
         raise _taken(tool.definition.name) from None
@@ -187,12 +142,11 @@ async def replace_tool(
     if identifier != row.provider_identifier:
         await _check_cap(session, env_id, identifier, services, 1)
     before = input_json(row)
-    _apply(row, identifier, tool, row.source if row.source != "openapi" else "api")
+    fill(row, tool, identifier, row.source if row.source != "openapi" else "api", utcnow())
     body = full_json(row)
     try:
-        await _finish(
-            session, principal, services, [("tool.update", row.name, before, input_json(row))]
-        )
+        change = _change("tool.update", row.name, before, input_json(row))
+        await commit_change(session, services, principal, change)
     except IntegrityError:
         await session.rollback()
         raise _taken(tool.definition.name) from None
@@ -205,7 +159,8 @@ async def delete_tool(
     row = _read_only(await find_tool(session, principal.environment_id, key))
     before = input_json(row)
     await session.delete(row)
-    await _finish(session, principal, services, [("tool.delete", row.name, before, None)])
+    change = _change("tool.delete", row.name, before, None)
+    await commit_change(session, services, principal, change)
 
 
 async def get_tool(session: AsyncSession, principal: Principal, key: str) -> ToolBody:
@@ -297,14 +252,14 @@ async def sync_tools(
     created: list[str] = []
     updated: list[ToolUpdateBody] = []
     unchanged: list[str] = []
-    changes: list[ToolChange] = []
+    changes: list[Change] = []
     for tool in parsed:
         name = tool.definition.name
         row = existing.get(name)
         if row is None:
             created.append(name)
             new = _new_row(env_id, identifier, tool, source)
-            changes.append(("tool.create", name, None, input_json(new)))
+            changes.append(_change("tool.create", name, None, input_json(new)))
             if not dry_run:
                 session.add(new)
             continue
@@ -316,15 +271,15 @@ async def sync_tools(
         updated.append({"name": name, "fields": parts})
         before = input_json(row)
         if not dry_run:
-            _apply(row, identifier, tool, source)
-        changes.append(("tool.update", name, before, wanted))
+            fill(row, tool, identifier, source, utcnow())
+        changes.append(_change("tool.update", name, before, wanted))
     deleted: list[str] = []
     wanted_names = set(names)
     for name, row in existing.items():
         if name in wanted_names or prune == "none" or (prune == "source" and row.source != source):
             continue
         deleted.append(name)
-        changes.append(("tool.delete", name, input_json(row), None))
+        changes.append(_change("tool.delete", name, input_json(row), None))
         if not dry_run:
             await session.delete(row)
     total = len(existing) + len(created) - len(deleted)
@@ -343,7 +298,7 @@ async def sync_tools(
         await session.rollback()
         return result
     try:
-        await _finish(session, principal, services, changes)
+        await commit_change(session, services, principal, *changes)
     except IntegrityError:
         await session.rollback()
         raise AlreadyExists(

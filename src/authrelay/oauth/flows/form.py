@@ -7,8 +7,7 @@ from http import HTTPStatus
 from typing import Any
 
 from authrelay.accounts.credentials import validate_static
-from authrelay.accounts.secrets import encrypt_account_secrets
-from authrelay.accounts.service import Target, store_client_inputs
+from authrelay.accounts.service import Target, store_client_inputs, store_static_inputs
 from authrelay.context import ServiceContext
 from authrelay.errors import InvalidArgument
 from authrelay.oauth import hostfields
@@ -68,13 +67,7 @@ async def submit_form(
     if uses_client_credentials(target.pattern):
         store_client_inputs(account, target.pattern, inputs, ctx)
     else:
-        account.secret_ct = encrypt_account_secrets(
-            ctx.keyring,
-            account.id,
-            {"values": inputs.values, "path_variables": inputs.path_variables},
-        )
-        account.details = inputs.public(target.pattern)
-        account.status = "ACTIVE"
+        store_static_inputs(account, target.pattern, inputs, ctx)
         account.token_expires_at = None  # a TOKEN_EXCHANGE account's token was for the old values
         account.updated_at = utcnow()
     await finish(session, ctx, flow, account, "connected_account.authorize")

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 from authrelay.accounts.model import Identifier, OptionalId
 from authrelay.accounts.service import find_account, pending_account, resolve_target
 from authrelay.auth.principal import Principal
+from authrelay.changes import Change, record
 from authrelay.context import ServiceContext
 from authrelay.errors import InvalidArgument
 from authrelay.oauth import hostfields
@@ -19,7 +20,7 @@ from authrelay.oauth.flow_secrets import encrypt_flow_secrets
 from authrelay.oauth.flows.pages import LINK_PATH
 from authrelay.oauth.flows.shared import digest
 from authrelay.providers.validation import parse_strict
-from authrelay.store import AsyncSession, audit
+from authrelay.store import AsyncSession
 from authrelay.store import cache as cache_store
 from authrelay.store import flows as flow_store
 from authrelay.store.db import as_utc, new_id, utcnow
@@ -115,16 +116,12 @@ async def _create_magic_link(
             created_at=utcnow(),
         )
     )
-    await audit.record(
-        session,
-        environment_id=principal.environment_id,
-        actor=principal.actor,
-        action="connected_account.magic_link",
-        resource_type="connected_account",
-        resource_id=row.id,
-        before=None,
+    change = Change(
+        "connected_account.magic_link",
+        row.id,
         after={"identifier": row.identifier, "status": row.status},
     )
+    await record(session, principal, change)
     await session.commit()
     ctx.invalidate_accounts(moved_to)
     return {

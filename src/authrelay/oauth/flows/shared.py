@@ -7,7 +7,7 @@ import hashlib
 
 from authrelay.accounts.service import Target, resolve_target
 from authrelay.auth.principal import Principal
-from authrelay.changes import commit_change
+from authrelay.changes import Change, commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import NotFound
 from authrelay.store import AsyncSession
@@ -50,14 +50,7 @@ async def finish(
     account: ConnectedAccount,
     action: str,
 ) -> None:
-    await commit_change(
-        session,
-        ctx,
-        environment_id=flow.environment_id,
-        actor="authorization-link",
-        action=action,
-        resource_type="connected_account",
-        resource_id=account.id,
-        before=None,
-        after={"identifier": account.identifier, "status": account.status},
+    change = Change(
+        action, account.id, after={"identifier": account.identifier, "status": account.status}
     )
+    await commit_change(session, ctx, link_principal(flow), change)

@@ -12,7 +12,7 @@ from pydantic import StringConstraints
 
 from authrelay.accounts.model import Identifier
 from authrelay.auth.principal import Principal
-from authrelay.changes import commit_change
+from authrelay.changes import Change, commit_change
 from authrelay.context import ServiceContext
 from authrelay.errors import FailedPrecondition, NotFound, PermissionDenied
 from authrelay.oauth import hostfields, rfc6749
@@ -83,17 +83,12 @@ async def verify_user(
         requested_scopes=pending.get("requested"),
         user_info=pending.get("user_info"),
     )
-    await commit_change(
-        session,
-        ctx,
-        environment_id=flow.environment_id,
-        actor=principal.actor,
-        action="connected_account.verify",
-        resource_type="connected_account",
-        resource_id=account.id,
-        before=None,
+    change = Change(
+        "connected_account.verify",
+        account.id,
         after={"identifier": account.identifier, "status": "ACTIVE"},
     )
+    await commit_change(session, ctx, principal, change)
     return {"post_user_verify_redirect_url": f"{ctx.public_url}{LINK_PATH}done/{flow.id}"}
 
 
