@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -17,7 +18,13 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 
+from authrelay.netguard import unreachable
 from authrelay_client.wire import JSONObject
+
+# What of a token endpoint's error answer may be shown (docs/api.md): an RFC 6749 §5.2 error
+# code, and one line of at most 300 characters of its description, never the rest of a body.
+_ERROR_CODE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}")
+_MAX_DESCRIPTION = 300
 
 
 class OAuthFlowError(Exception):
@@ -135,8 +142,12 @@ def parse_token_response(status: int, text: str, previous_refresh: str | None) -
     if not isinstance(body, dict):
         raise TokenEndpointError("the token endpoint answered JSON that is not an object")
     if status >= HTTPStatus.BAD_REQUEST or "error" in body:
-        code = str(body.get("error", "server_error"))
-        description = str(body.get("error_description", "")) or f"HTTP {status}"
+        code = body.get("error")
+        if not isinstance(code, str) or not _ERROR_CODE.fullmatch(code):
+            code = "server_error"
+        given = body.get("error_description")
+        text = " ".join(given.split())[:_MAX_DESCRIPTION] if isinstance(given, str) else ""
+        description = text or f"HTTP {status}"
         if code == "invalid_grant":
             raise InvalidGrant(description)
         raise TokenEndpointError(description, code)
@@ -176,10 +187,8 @@ async def _token_request(
         ) as response:
             text = await response.text(errors="replace")
             return parse_token_response(response.status, text, previous)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise TokenEndpointError(
-            f"could not reach the token endpoint ({type(exc).__name__})"
-        ) from None
+    except (aiohttp.ClientError, OSError) as exc:  # OSError: the guard, timeouts
+        raise TokenEndpointError(unreachable("the token endpoint", exc)) from None
 
 
 async def exchange_code(
@@ -230,6 +239,6 @@ async def user_info(http: aiohttp.ClientSession, url: str, access_token: str) ->
             if response.status != HTTPStatus.OK:
                 return None
             body = json.loads(await response.text(errors="replace"))
-    except (aiohttp.ClientError, TimeoutError, ValueError):
+    except (aiohttp.ClientError, OSError, ValueError):  # OSError: the guard, timeouts
         return None
     return body if isinstance(body, dict) else None
