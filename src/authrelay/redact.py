@@ -8,10 +8,10 @@ secrets it sends (`Redactor(...)`); whatever upstream text becomes part of an an
 through `Redactor.text` or `Redactor.json` first.
 
 A secret is searched for as it is and as it may come back: percent-encoded (`quote`,
-`quote_plus`, hex digits in either case), JSON- and HTML-escaped, and base64 (standard and
-URL-safe, with or without padding, and at any offset inside a longer base64 text such as a
-Basic header's `id:secret`). Values shorter than MIN_LENGTH are not searched for: they
-would blank ordinary words and are no secret worth the name.
+`quote_plus`, once or twice, hex digits in either case), JSON- and HTML-escaped, and
+base64 (standard and URL-safe, with or without padding, and at any offset inside a longer
+base64 text such as a Basic header's `id:secret`). Values shorter than MIN_LENGTH are not
+searched for: they would blank ordinary words and are no secret worth the name.
 """
 
 from __future__ import annotations
@@ -69,7 +69,10 @@ def spellings(secret: str) -> set[str]:
     """The forms of `secret` searched for (empty when it is too short to search)."""
     if len(secret) < MIN_LENGTH:
         return set()
-    encoded = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    once = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    # encoded twice too: a form body (or a Basic pair RFC 6749 percent-encodes) echoed
+    # percent-encoded once more
+    encoded = once | {quote(e, safe="") for e in once} | {quote_plus(e) for e in once}
     plain = {secret, html.escape(secret), *_json_forms(secret), *encoded}
     out = set(plain)
     for form in {secret, *encoded}:
