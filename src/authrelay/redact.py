@@ -25,7 +25,7 @@ from typing import Any, Final
 from urllib.parse import quote, quote_plus
 
 REDACTED: Final = "[redacted]"
-MIN_LENGTH: Final = 6
+MIN_LENGTH: Final = 4
 
 _PERCENT = re.compile(r"%([0-9A-Fa-f])([0-9A-Fa-f])")
 
