@@ -16,7 +16,7 @@ from authrelay.auth.signing_keys import ensure_signing_key, load_signing_keys
 from authrelay.auth.tokens import TokenService
 from authrelay.config import ConfigError, Settings
 from authrelay.context import ServiceContext
-from authrelay.netguard import GuardedResolver
+from authrelay.netguard import GuardedResolver, guard_middleware
 from authrelay.oauth.refresh import Refresher
 from authrelay.observability import Metrics
 from authrelay.providers.catalog import Catalog, load_catalog
@@ -202,7 +202,9 @@ async def prepare_database(settings: Settings) -> tuple[AsyncEngine, KeyRing, li
 
 
 def create_http_client(settings: Settings) -> aiohttp.ClientSession:
-    """One pooled client per process for every upstream call (keep-alive, guarded DNS)."""
+    """One pooled client per process for every upstream call (keep-alive, guarded DNS);
+    this session (OAuth's) also checks IP literals on every request and redirect hop
+    (`netguard.guard_middleware`), which the resolver never sees."""
     tls = ssl.create_default_context()
     if settings.proxy_ca_file is not None:
         tls.load_verify_locations(cafile=str(settings.proxy_ca_file))
@@ -219,6 +221,7 @@ def create_http_client(settings: Settings) -> aiohttp.ClientSession:
         auto_decompress=False,
         cookie_jar=aiohttp.DummyCookieJar(),
         skip_auto_headers=("User-Agent",),
+        middlewares=(guard_middleware(settings.allowlist),),
     )
 
 
@@ -226,7 +229,9 @@ def create_proxy_client(settings: Settings, http: aiohttp.ClientSession) -> aioh
     """The proxy's client: the same connector (pool, guarded DNS, TLS) as `http`, with the
     proxy's defaults set once on the session rather than on every call: connect and read
     timeouts, no automatic headers (the caller's User-Agent, Accept, Accept-Encoding and
-    Content-Type pass as sent, or not at all), no cookies, bodies relayed as they come."""
+    Content-Type pass as sent, or not at all), no cookies, bodies relayed as they come. No
+    guard middleware: the proxy checks IP literals itself, when a route is loaded and on
+    each redirect hop (proxy/routes.py, proxy/send.py), off the hot path."""
     assert http.connector is not None
     return aiohttp.ClientSession(
         connector=http.connector,

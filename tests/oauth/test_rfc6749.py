@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -41,6 +42,28 @@ def test_refresh_token_kept_when_not_rotated() -> None:
 def test_errors(status: int, body: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         rfc6749.parse_token_response(status, body, None)
+
+
+def test_an_error_answer_shows_only_a_code_and_one_line_of_description() -> None:
+    """What the 412 message may quote (docs/api.md): an RFC 6749 §5.2 error code and one
+    line of at most 300 characters of `error_description`; an `error` that is no such code
+    (an internal service's JSON, a stack trace) becomes `server_error`, other keys are never
+    shown."""
+    body = {
+        "error": "Traceback (most recent call last):\n  File internal.py",
+        "error_description": "line one\n\tline two " + "x" * 400,
+        "config": {"db_password": "internal-value"},
+    }
+    with pytest.raises(rfc6749.TokenEndpointError) as failed:
+        rfc6749.parse_token_response(500, json.dumps(body), None)
+    assert failed.value.error == "server_error"
+    assert failed.value.description == ("line one line two " + "x" * 400)[:300]
+    assert "internal-value" not in str(failed.value)
+    with pytest.raises(rfc6749.TokenEndpointError) as coded:
+        rfc6749.parse_token_response(
+            401, '{"error": "invalid_client", "error_description": 7}', None
+        )
+    assert (coded.value.error, coded.value.description) == ("invalid_client", "HTTP 401")
 
 
 def test_authorization_url_and_pkce() -> None:

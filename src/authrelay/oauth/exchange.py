@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from authrelay.netguard import BlockedAddress, blocked_cause, check_host
+from authrelay.netguard import BlockedAddress, check_host, unreachable
 from authrelay.redact import Redactor
 from authrelay_client.providers.allowlist import UpstreamAllowlist
 from authrelay_client.providers.model import TokenExchange
@@ -127,7 +127,7 @@ def _request(
     try:
         check_host(urlsplit(url).hostname or "", allowlist)
     except BlockedAddress as exc:
-        raise ExchangeFailed(f"the token exchange target {label} is refused: {exc}") from None
+        raise ExchangeFailed(unreachable(f"the token exchange endpoint {label}", exc)) from None
     headers = {"Accept": "application/json"}
     for name, template in config.headers.items():
         value = fill_template(template, values)
@@ -159,17 +159,8 @@ async def exchange(
         ) as response:
             status = response.status
             raw = await response.content.read(_ANSWER_LIMIT)
-    except BlockedAddress as exc:
-        raise ExchangeFailed(f"the token exchange target {label} is refused: {exc}") from None
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        blocked = blocked_cause(exc)
-        if blocked is not None:
-            raise ExchangeFailed(
-                f"the token exchange target {label} is refused: {blocked}"
-            ) from None
-        raise ExchangeFailed(
-            f"could not reach the token exchange endpoint {label} ({type(exc).__name__})"
-        ) from None
+    except (aiohttp.ClientError, OSError) as exc:  # OSError: the guard, timeouts
+        raise ExchangeFailed(unreachable(f"the token exchange endpoint {label}", exc)) from None
     text = raw.decode("utf-8", errors="replace")
     shown = clip(text, list(values.values())) or "(empty body)"
     if status >= 300:

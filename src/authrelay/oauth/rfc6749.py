@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -20,8 +21,14 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 
+from authrelay.netguard import unreachable
 from authrelay.redact import Redactor
 from authrelay_client.wire import JSONObject
+
+# What of a token endpoint's error answer may be shown (docs/api.md): an RFC 6749 §5.2 error
+# code, and one line of at most 300 characters of its description, never the rest of a body.
+_ERROR_CODE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}")
+_MAX_DESCRIPTION = 300
 
 
 class OAuthFlowError(Exception):
@@ -144,8 +151,14 @@ def parse_token_response(
     if not isinstance(body, dict):
         raise TokenEndpointError("the token endpoint answered JSON that is not an object")
     if status >= HTTPStatus.BAD_REQUEST or "error" in body:
-        code = shown(str(body.get("error", "server_error")))
-        description = shown(str(body.get("error_description", ""))) or f"HTTP {status}"
+        code = body.get("error")
+        code = shown(code) if isinstance(code, str) else code
+        if not isinstance(code, str) or not _ERROR_CODE.fullmatch(code):
+            code = "server_error"
+        given = body.get("error_description")
+        given = shown(given) if isinstance(given, str) else given
+        text = " ".join(given.split())[:_MAX_DESCRIPTION] if isinstance(given, str) else ""
+        description = text or f"HTTP {status}"
         if code == "invalid_grant":
             raise InvalidGrant(description)
         raise TokenEndpointError(description, code)
@@ -193,10 +206,8 @@ async def _token_request(
         ) as response:
             text = await response.text(errors="replace")
             return parse_token_response(response.status, text, previous, redactor)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise TokenEndpointError(
-            f"could not reach the token endpoint ({type(exc).__name__})"
-        ) from None
+    except (aiohttp.ClientError, OSError) as exc:  # OSError: the guard, timeouts
+        raise TokenEndpointError(unreachable("the token endpoint", exc)) from None
 
 
 async def exchange_code(
@@ -248,7 +259,7 @@ async def user_info(http: aiohttp.ClientSession, url: str, access_token: str) ->
             if response.status != HTTPStatus.OK:
                 return None
             body = json.loads(await response.text(errors="replace"))
-    except (aiohttp.ClientError, TimeoutError, ValueError):
+    except (aiohttp.ClientError, OSError, ValueError):  # OSError: the guard, timeouts
         return None
     if not isinstance(body, dict):
         return None

@@ -25,7 +25,7 @@ from authrelay.errors import (
 )
 from authrelay.http_headers import bearer_token, parse_host
 from authrelay.observability import log_line
-from authrelay.proxy.guard import PathRejected, check_path
+from authrelay.proxy.guard import CLIENT_OWNED, HOP_BY_HOP, PathRejected, check_path
 from authrelay.proxy.placement import with_defaults
 from authrelay.proxy.resolve import (
     RouteKey,
@@ -44,30 +44,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("authrelay.proxy")
 
 PREFIX = "/proxy"
-_HOP_BY_HOP = {
-    b"connection",
-    b"keep-alive",
-    b"proxy-authenticate",
-    b"proxy-authorization",
-    b"proxy-connection",
-    b"te",
-    b"trailer",
-    b"trailers",
-    b"transfer-encoding",
-    b"upgrade",
-}
-_NOT_FORWARDED = _HOP_BY_HOP | {
-    b"host",
-    b"authorization",
-    b"cookie",
-    b"connection_name",
-    b"identifier",
-    b"content-length",
-    # The caller's 100-continue is answered by the server in front of the proxy (when the
-    # proxy first reads the body, after authentication and routing); forwarded, it would
-    # make the HTTP client wait for a 100 the upstream may never send (docs/api.md).
-    b"expect",
-}
+# The caller's headers that stay here: those no caller sets upstream (proxy.guard, shared
+# with tools), its API token and cookies, and the route's names.
+_NOT_FORWARDED = CLIENT_OWNED | {b"authorization", b"cookie", b"connection_name", b"identifier"}
 # What reading an upstream's body raises when the body ends early or stalls.
 _CUT_OFF = (aiohttp.ClientError, TimeoutError)
 # Set when the proxy ends a response on purpose without completing it (see _EndedEarly).
@@ -135,7 +114,7 @@ class _Asked(NamedTuple):
     identifier: str
     content_length: str
     has_body: bool
-    not_forwarded: set[bytes]  # the caller's headers that stay here
+    not_forwarded: frozenset[bytes]  # the caller's headers that stay here
 
 
 async def _handle(
@@ -287,7 +266,7 @@ async def _relay(
     headers = [
         (name.lower(), value)
         for name, value in response.raw_headers
-        if name.lower() not in _HOP_BY_HOP
+        if name.lower() not in HOP_BY_HOP
     ]
     info["status"] = response.status
     await send({"type": "http.response.start", "status": response.status, "headers": headers})

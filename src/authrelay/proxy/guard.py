@@ -1,6 +1,7 @@
 """What the proxy refuses before any upstream request: paths that would leave the
-provider's proxy_url. Forbidden targets (addresses) are the network guard's
-(`authrelay.netguard`), shared with OAuth."""
+provider's proxy_url, and headers a caller may not set. Tools use the same rules
+(`tools.execute`), so a tool binding cannot reach what `/proxy` refuses. Forbidden targets
+(addresses) are the network guard's (`authrelay.netguard`), shared with OAuth."""
 
 from __future__ import annotations
 
@@ -16,14 +17,43 @@ _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:[;/]|$)")
 # (lead bytes C0/C1, E0 80-9F, F0 80-8F) and IIS's %uXXXX.
 _ODD_ESCAPE = re.compile(r"%(?:c[01]|e0%[89]|f0%8|u[0-9a-f]{4})", re.IGNORECASE)
 
+# Headers of one connection, not of the message (RFC 9110 §7.6.1): never passed on, in
+# either direction.
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+# Headers no caller sets on an upstream request (lower-case): the hop-by-hop ones and those
+# the HTTP client derives from the request it sends (the target's Host, the body's length).
+# `Expect`: the caller's 100-continue is answered by the server in front of the proxy (when
+# the proxy first reads the body); forwarded, it would make the HTTP client wait for a 100
+# the upstream may never send (docs/api.md).
+CLIENT_OWNED = HOP_BY_HOP | {b"host", b"content-length", b"expect"}
+
+
+def client_owned(name: str) -> bool:
+    """Whether header `name` is one a caller may not set (see CLIENT_OWNED)."""
+    return name.lower().encode("latin-1", "replace") in CLIENT_OWNED
+
 
 class PathRejected(ValueError):
     """The path after /proxy/ would leave the provider's proxy_url."""
 
 
-def _check_form(path: str) -> None:
-    if any(ord(ch) < 33 or ord(ch) == 127 for ch in path):
-        raise PathRejected("the path must not contain whitespace or control characters")
+def _check_form(path: str, spaces: bool = False) -> None:
+    if any((ord(ch) < 33 and not (spaces and ch == " ")) or ord(ch) == 127 for ch in path):
+        what = "control characters" if spaces else "whitespace or control characters"
+        raise PathRejected(f"the path must not contain {what}")
     if "\\" in path:
         raise PathRejected("the path must not contain backslashes")
     if path.startswith("/") or "//" in path:
@@ -54,9 +84,25 @@ def check_path(raw_path: str) -> str:
     """
     if _PLAIN.match(raw_path) and "//" not in raw_path:
         return raw_path  # the common case: nothing that could escape
+    _check_escapes(raw_path, spaces=False)
+    return raw_path
+
+
+def check_filled_path(path: str) -> str:
+    """check_path for a path authrelay filled itself from a tool's inputs, each value
+    percent-encoded as one segment: the same rules, except that a value may hold spaces (sent
+    as `%20`; names and titles have them). Returns `path` or raises PathRejected."""
+    if _PLAIN.match(path) and "//" not in path:
+        return path
+    _check_escapes(path, spaces=True)
+    return path
+
+
+def _check_escapes(raw_path: str, spaces: bool) -> None:
+    """check_path's rules past its common case; `spaces`: a decoded space is allowed."""
     _check_form(raw_path)
     decoded = unquote(raw_path)
-    _check_form(decoded)
+    _check_form(decoded, spaces)
     lowered = decoded.lower()
     for encoded in _DOUBLE_ENCODED:
         if encoded in lowered:
@@ -66,4 +112,3 @@ def check_path(raw_path: str) -> str:
         if _dot_segment(deeper) or "\\" in deeper:
             raise PathRejected("the path must not hide '.', '..' or '\\' under repeated encoding")
         decoded, deeper = deeper, unquote(deeper)
-    return raw_path

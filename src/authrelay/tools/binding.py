@@ -32,6 +32,16 @@ def _scalar(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def path_segment(value: Any) -> str:
+    """An input's value as it fills a path placeholder: one percent-encoded segment."""
+    return quote(_scalar(value), safe="")
+
+
+def fill_path(template: str, segments: dict[str, str]) -> str:
+    """`template` with each `{placeholder}` replaced by its segment."""
+    return PLACEHOLDER.sub(lambda m: segments[m.group(1)], template)
+
+
 def build_request(binding: Binding, params: JSONObject) -> Request:
     """The request for `params` (already checked against the input schema)."""
     path_values: dict[str, str] = {}
@@ -54,7 +64,7 @@ def build_request(binding: Binding, params: JSONObject) -> Request:
                 dots in text for dots in ("../", "..\\", "/..", "\\..")
             ):
                 violations.append(FieldViolation(f"params.{name}", "is not a valid path segment"))
-            path_values[wire] = quote(text, safe="")
+            path_values[wire] = path_segment(text)
         elif where == "query":
             items = value if isinstance(value, list) else [value]
             query += [(wire, _scalar(item)) for item in items]
@@ -73,7 +83,7 @@ def build_request(binding: Binding, params: JSONObject) -> Request:
     ]
     if violations:
         raise InvalidArgument.from_violations(violations)
-    path = PLACEHOLDER.sub(lambda m: path_values[m.group(1)], binding.path)
+    path = fill_path(binding.path, path_values)
     if any(segment in (".", "..") for segment in path.split("/")):
         raise InvalidArgument.field("params", "the filled path has a '.' or '..' segment")
     payload: bytes | None = None

@@ -15,14 +15,15 @@ from jsonschema import Draft202012Validator
 from authrelay.errors import AuthrelayError, FieldViolation, InvalidArgument, NotFound
 from authrelay.observability import log_line
 from authrelay.proxy.call import call_upstream
+from authrelay.proxy.guard import PathRejected, check_filled_path, client_owned
 from authrelay.proxy.parts import ProxyParts
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
 from authrelay.store import tools as store
 from authrelay.store.db import new_id
-from authrelay.tools.binding import build_request
+from authrelay.tools.binding import Request, build_request, fill_path, path_segment
 from authrelay.tools.cache import CachedTool, ToolCache
-from authrelay.tools.model import Binding
+from authrelay.tools.model import PLACEHOLDER, Binding
 from authrelay.tools.upstream import result_of
 from authrelay_client.providers.identifiers import derive_identifier
 from authrelay_client.wire import ExecuteToolResponse, JSONObject
@@ -140,6 +141,61 @@ def check_inputs(tool: CachedTool, params: JSONObject) -> None:
         )
 
 
+def check_request(binding: Binding, params: JSONObject, request: Request) -> None:
+    """Refuse what `/proxy` refuses (proxy.guard, one implementation), before anything goes
+    upstream: a filled path that could leave proxy_url, and a header the HTTP client sets
+    itself (Host, the body's framing, hop-by-hop). Each violation names its input, or the
+    binding's field when the tool's own path or fixed headers are to blame."""
+    violations = [
+        FieldViolation(f"binding.headers.{name}", _OWNED)
+        for name in binding.headers or {}
+        if client_owned(name)
+    ]
+    for name, value in params.items():
+        where, wire = binding.location_of(name)
+        if value is not None and where == "header" and client_owned(wire):
+            violations.append(FieldViolation(f"params.{name}", f"is sent as {wire!r}: {_OWNED}"))
+    reason = _refusal(request.path)
+    if reason:
+        violations += _path_culprits(binding, params, reason)
+    if violations:
+        raise InvalidArgument(
+            "the inputs make a request that /proxy refuses: a path that could leave the "
+            "provider's proxy_url, or a header authrelay sets itself",
+            violations,
+        )
+
+
+_OWNED = "is a header authrelay's HTTP client sets itself (Host, framing, hop-by-hop)"
+
+
+def _refusal(path: str) -> str:
+    """Why check_filled_path refuses `path`, or "" when it does not."""
+    try:
+        check_filled_path(path.lstrip("/"))
+    except PathRejected as exc:
+        return str(exc)
+    return ""
+
+
+def _path_culprits(binding: Binding, params: JSONObject, reason: str) -> list[FieldViolation]:
+    """Who is to blame for the refused path (`reason`): the binding's path when it is refused
+    filled with plain segments; else each input whose value alone makes it refused (the
+    others plain); else the path inputs together. Runs only on a refusal."""
+    plain = {wire: "x" for wire in PLACEHOLDER.findall(binding.path)}
+    own = _refusal(fill_path(binding.path, plain))
+    if own:
+        return [FieldViolation("binding.path", own)]
+    found: list[FieldViolation] = []
+    for name, value in params.items():
+        where, wire = binding.location_of(name)
+        if value is not None and where == "path":
+            alone = _refusal(fill_path(binding.path, {**plain, wire: path_segment(value)}))
+            if alone:
+                found.append(FieldViolation(f"params.{name}", alone))
+    return found or [FieldViolation("params", reason)]
+
+
 async def _target(
     runtime: ToolParts, env_id: str, tool: CachedTool, req: ExecuteRequest
 ) -> tuple[str, str]:
@@ -238,6 +294,7 @@ async def execute_tool(runtime: ToolParts, env_id: str, req: ExecuteRequest) -> 
         tool = await _tool(runtime, env_id, req.tool_name)
         check_inputs(tool, req.params)
         request = build_request(tool.binding, req.params)
+        check_request(tool.binding, req.params, request)
         connection, identifier = await _target(runtime, env_id, tool, req)
         info["connection"], info["identifier"] = connection, identifier
         info["method"], info["path"] = request.method, request.path
