@@ -51,6 +51,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.asgi_errors": "foundation",  # one error answer for the plain-ASGI apps
     "authrelay.bounded_cache": "foundation",
     "authrelay.netguard": "foundation",  # the network guard: proxy and OAuth alike
+    "authrelay.redact": "foundation",  # known secrets out of upstream text: OAuth and tools
     # ------------------------------------------------------------------ pure domain
     "authrelay.context": "domain",  # ServiceContext: settings, key ring, catalog
     "authrelay.providers": "domain",

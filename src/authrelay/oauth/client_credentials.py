@@ -105,13 +105,9 @@ def client_for(
     )
 
 
-def _answer(exc: rfc6749.OAuthFlowError, hidden: list[str]) -> str:
-    """The token endpoint's answer as one short line, with any secret blanked out."""
-    text = exc.description
-    for secret in hidden:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    text = " ".join(text.split())[:_MAX_DETAIL]
+def _answer(exc: rfc6749.OAuthFlowError) -> str:
+    """The token endpoint's answer as one short line (rfc6749 blanked the secrets out)."""
+    text = " ".join(exc.description.split())[:_MAX_DETAIL]
     return f"{exc.error}: {text}" if text and text != exc.error else exc.error
 
 
@@ -131,12 +127,10 @@ async def obtain(
     keyring = refresher.keyring
     stored = decrypt_account_secrets(keyring, row.id, row.secret_ct)
     values = stored_inputs(stored)
-    hidden = [values.get("client_secret", "")]
     own_client = account_brings_client(pattern)
     release = refresher.held_lease(row.id, version)
     try:
         client = client_for(connection, pattern, keyring, values, refresher.allowlist)
-        hidden.append(client.client_secret)
         tokens = await rfc6749.client_credentials(
             refresher.http,
             client,
@@ -147,7 +141,7 @@ async def obtain(
             scope_separator=oauth.scope_separator or " ",
         )
     except rfc6749.OAuthFlowError as exc:
-        answer = _answer(exc, hidden)
+        answer = _answer(exc)
         refused = exc.error in REFUSED
         expire = refused and own_client
         log.info(

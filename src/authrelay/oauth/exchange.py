@@ -3,7 +3,8 @@
 The request comes from the pattern's `token_exchange` block, its templates filled with the
 account's values; the token is read at `token_path` of the JSON answer. Storing the token
 and renewing it under the refresh lease is `exchange_renewal.py`'s work; this module only
-talks to the upstream, and its errors never carry the account's values.
+talks to the upstream, and its errors never carry the account's values (`authrelay.redact`,
+in every encoding).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from authrelay.netguard import BlockedAddress, check_host, unreachable
+from authrelay.redact import Redactor
 from authrelay_client.providers.allowlist import UpstreamAllowlist
 from authrelay_client.providers.model import TokenExchange
 from authrelay_client.providers.urls import PLACEHOLDER, fill_placeholders
@@ -85,14 +87,9 @@ def lookup(answer: Any, path: str) -> Any:
 
 
 def clip(text: str, secrets: list[str]) -> str:
-    """`text` safe for an error message: each secret (as is, JSON- or form-encoded) blanked
-    out, control characters replaced, at most _CLIP characters."""
-    spellings: set[str] = set()
-    for secret in secrets:
-        if secret:
-            spellings.update({secret, json.dumps(secret)[1:-1], quote_plus(secret)})
-    for spelling in sorted(spellings, key=len, reverse=True):
-        text = text.replace(spelling, "[redacted]")
+    """`text` safe for an error message: each secret blanked out in every encoding
+    (`Redactor`), control characters replaced, at most _CLIP characters."""
+    text = Redactor(secrets).text(text)
     text = "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in text).strip()
     return text if len(text) <= _CLIP else text[:_CLIP] + "…"
 

@@ -3,7 +3,10 @@ the client-credentials grant (§4.4) and refresh (§6), with `client_secret_post
 `client_secret_basic` (§2.3.1).
 
 One exception class per RFC error code the rest of authrelay acts on; every other failure
-is `TokenEndpointError`. The core never knows the storage: callers persist what it returns.
+is `TokenEndpointError`. An error's code and description are the token endpoint's text with
+every secret the request carried (client secret, the Basic pair, refresh token, code, PKCE
+verifier) blanked out (`authrelay.redact`): endpoints that echo their input exist. The core
+never knows the storage: callers persist what it returns.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import aiohttp
 
 from authrelay.netguard import unreachable
+from authrelay.redact import Redactor
 from authrelay_client.wire import JSONObject
 
 # What of a token endpoint's error answer may be shown (docs/api.md): an RFC 6749 §5.2 error
@@ -132,7 +136,12 @@ def _client_auth(client: ClientConfig, form: dict[str, str]) -> dict[str, str]:
     return {}
 
 
-def parse_token_response(status: int, text: str, previous_refresh: str | None) -> TokenSet:
+def parse_token_response(
+    status: int, text: str, previous_refresh: str | None, redactor: Redactor | None = None
+) -> TokenSet:
+    """The token set of a token endpoint's answer; an OAuthFlowError whose code and
+    description pass through `redactor` otherwise."""
+    shown = redactor.text if redactor is not None else str
     try:
         body = json.loads(text)
     except ValueError:
@@ -143,9 +152,11 @@ def parse_token_response(status: int, text: str, previous_refresh: str | None) -
         raise TokenEndpointError("the token endpoint answered JSON that is not an object")
     if status >= HTTPStatus.BAD_REQUEST or "error" in body:
         code = body.get("error")
+        code = shown(code) if isinstance(code, str) else code
         if not isinstance(code, str) or not _ERROR_CODE.fullmatch(code):
             code = "server_error"
         given = body.get("error_description")
+        given = shown(given) if isinstance(given, str) else given
         text = " ".join(given.split())[:_MAX_DESCRIPTION] if isinstance(given, str) else ""
         description = text or f"HTTP {status}"
         if code == "invalid_grant":
@@ -177,6 +188,14 @@ async def _token_request(
     for key, value in client.params:
         form.setdefault(key, value)
     headers = {"Accept": "application/json", **_client_auth(client, form)}
+    redactor = Redactor(
+        [
+            client.client_secret,
+            previous,
+            *(form.get(k) for k in ("refresh_token", "code", "code_verifier")),
+        ],
+        pairs=[(client.client_id, client.client_secret)],
+    )
     try:
         async with http.post(
             client.token_uri,
@@ -186,7 +205,7 @@ async def _token_request(
             timeout=aiohttp.ClientTimeout(total=30),
         ) as response:
             text = await response.text(errors="replace")
-            return parse_token_response(response.status, text, previous)
+            return parse_token_response(response.status, text, previous, redactor)
     except (aiohttp.ClientError, OSError) as exc:  # OSError: the guard, timeouts
         raise TokenEndpointError(unreachable("the token endpoint", exc)) from None
 
@@ -228,7 +247,8 @@ async def client_credentials(
 
 
 async def user_info(http: aiohttp.ClientSession, url: str, access_token: str) -> JSONObject | None:
-    """The user_info_uri's JSON object, or None when it cannot be had (never fatal)."""
+    """The user_info_uri's JSON object, or None when it cannot be had (never fatal); the
+    access token it was sent with is blanked out of it."""
     try:
         async with http.get(
             url,
@@ -241,4 +261,7 @@ async def user_info(http: aiohttp.ClientSession, url: str, access_token: str) ->
             body = json.loads(await response.text(errors="replace"))
     except (aiohttp.ClientError, OSError, ValueError):  # OSError: the guard, timeouts
         return None
-    return body if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return None
+    cleaned: JSONObject = Redactor([access_token]).json(body)
+    return cleaned

@@ -5,12 +5,13 @@ the answer is read whole, up to a cap."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from authrelay.errors import DeadlineExceeded, Unavailable
+from authrelay.errors import AuthrelayError, DeadlineExceeded, Unavailable
 from authrelay.proxy.placement import with_defaults
 from authrelay.proxy.resolve import cached_environment, cached_route
 from authrelay.proxy.send import Call, send_upstream
@@ -27,6 +28,9 @@ class Answer:
     content_type: str
     body: bytes
     truncated: bool  # the upstream sent more than the cap; `body` holds the first bytes
+    # The credentials the call carried (Route.secrets): an error body that echoes them is
+    # redacted before it is passed on.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 async def _read(
@@ -79,4 +83,9 @@ async def call_upstream(
     finally:
         response.release()
     content_type = response.headers.get("Content-Type", "")
-    return Answer(response.status, content_type, data, truncated), route.account_id
+    secrets = route.secrets
+    if route.oauth and response.status >= 400:  # the token may have been renewed meanwhile
+        with contextlib.suppress(AuthrelayError):
+            secrets += (await cached_route(runtime, key)).secrets
+    answer = Answer(response.status, content_type, data, truncated, secrets)
+    return answer, route.account_id

@@ -6,10 +6,11 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass, field
+from urllib.parse import unquote_plus
 
 from yarl import URL
 
-from authrelay.accounts.credentials import oauth_placeholder_values
+from authrelay.accounts.credentials import CREDENTIAL_NAMES, is_secret, oauth_placeholder_values
 from authrelay.accounts.secrets import decrypt_account_secrets
 from authrelay.accounts.status import not_active
 from authrelay.bounded_cache import BoundedCache, text_size
@@ -27,6 +28,7 @@ from authrelay.providers.injection_rules import CREDENTIAL_VALUES
 from authrelay.providers.service import ResolvedProvider, parse_stored
 from authrelay.proxy.inject import credential_header
 from authrelay.proxy.placement import Headers, query_pair, request_headers, template_values
+from authrelay.redact import header_secrets
 from authrelay.store import AsyncSession
 from authrelay.store.db import as_utc
 from authrelay.store.proxy_targets import ProxyTarget, SessionReader, TargetReader
@@ -79,6 +81,9 @@ class Route:
     query_param: str = ""
     query_pair: str = field(default="", repr=False)
     retry: RetryPolicy | None = None  # None: one attempt (no policy, or max_attempts 1)
+    # The credentials this route sends, as they are: blanked out of upstream error bodies
+    # before a tool passes them on (authrelay.redact).
+    secrets: tuple[str, ...] = field(default=(), repr=False)
     # Derived once here rather than on every proxied call.
     oauth: bool = field(init=False)  # a token the Refresher renews (OAUTH, TOKEN_EXCHANGE)
     header_key: bytes = field(init=False)  # header_name as it appears in an ASGI scope
@@ -105,6 +110,7 @@ class Route:
                 self.header_value,
                 self.origin[1],
                 self.query_pair,
+                *self.secrets,
             )
             + sum(text_size(n, v) + 64 for n, v in (*(self.headers or ()), *self.defaults))
             + 3 * 64
@@ -129,6 +135,23 @@ def _fill(template: str, values: dict[str, str], allowlist: UpstreamAllowlist) -
 
 
 ProviderCache = BoundedCache[tuple[str, int], ResolvedProvider]
+_SECRET_KEYS = frozenset({*CREDENTIAL_NAMES, "access_token"})
+
+
+def _secrets_sent(
+    pattern: AuthPattern, secrets: dict[str, str], sent: Headers, pair: str
+) -> tuple[str, ...]:
+    """The credentials a route sends: its secret values (credential names and password
+    fields), each credential header as the upstream gets it, and the query's value."""
+    names = _SECRET_KEYS | {f.field_name for f in pattern.fields if is_secret(f)}
+    values = [v for k, v in secrets.items() if v and k in names]
+    out = list(values)
+    for _name, value in sent:
+        if any(v in value for v in values):
+            out.extend(header_secrets(value))
+    if pair:
+        out.append(unquote_plus(pair.partition("=")[2]))
+    return tuple(dict.fromkeys(v for v in out if v))
 
 
 def _check_base(base: str, allowlist: UpstreamAllowlist) -> tuple[str, str, int, str]:
@@ -262,6 +285,7 @@ async def load_route(
     scheme, host, port, base_path = (
         _checked_base(base, allowlist) if len(base) <= 512 else _check_base(base, allowlist)
     )
+    sent = ((header_name, header_value),) if headers is None else headers
     expires = target.token_expires_at
     expires_at = as_utc(expires).timestamp() if expires else None
     if pattern.type == "TOKEN_EXCHANGE" and not secrets["token"]:
@@ -282,4 +306,5 @@ async def load_route(
         query_param=query_param,
         query_pair=pair,
         retry=retry if retry is not None and retry.max_attempts > 1 else None,
+        secrets=_secrets_sent(pattern, secrets, sent, pair),
     )

@@ -1,5 +1,6 @@
 """The upstream's answer as a tool result, or as the §2 error carrying the upstream's
-status and body (marked as the upstream's, not authrelay's)."""
+status and body (marked as the upstream's, not authrelay's), with the call's credentials
+blanked out of that body in every encoding (`authrelay.redact`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Final
 
 from authrelay.errors import AuthrelayError
 from authrelay.proxy.call import Answer
+from authrelay.redact import Redactor
 from authrelay_client.codes import Code
 from authrelay_client.wire import StatusBody
 
@@ -97,7 +99,7 @@ def result_of(answer: Answer, select: str) -> dict[str, Any]:
     """`data` of a successful call: a JSON object as it is; anything else as
     `{"result": …}`; an answer over the cap as `{"result": <first bytes>, "truncated": true}`."""
     if answer.status >= HTTPStatus.BAD_REQUEST:
-        body = decode(answer)
+        body = Redactor(answer.secrets).json(decode(answer))
         if isinstance(body, str) and len(body) > _MAX_BODY_IN_ERROR:
             body = body[:_MAX_BODY_IN_ERROR]
         raise _error_class(answer.status)(
