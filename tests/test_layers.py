@@ -100,6 +100,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.keyrotation": "services",  # walks store/encrypted.py's registry
     "authrelay.audit": "services",
     "authrelay.changes": "services",
+    "authrelay.dashboard.passwords": "services",
     "authrelay.dashboard.users": "services",
     # ------------------------------------------------------------------ engines
     "authrelay.oauth.*": "engines",

@@ -184,6 +184,11 @@ class Metrics:
         self.retries = [0]  # extra upstream attempts made under providers' retry policies
         self.registry.register(_ProxyCollector(self.proxied, self.truncated, self.retries))
         self.registry.register(_ClosedCollector())
+        self.password_checks = Counter(
+            "authrelay_dashboard_password_checks",
+            "Argon2 password verifications run for dashboard sign-in attempts",
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "authrelay_http_request_duration_seconds",
             "Time to answer an HTTP request",

@@ -16,6 +16,7 @@ from authrelay.auth.signing_keys import ensure_signing_key, load_signing_keys
 from authrelay.auth.tokens import TokenService
 from authrelay.config import ConfigError, Settings
 from authrelay.context import ServiceContext
+from authrelay.dashboard.passwords import PasswordChecks
 from authrelay.netguard import GuardedResolver, guard_middleware
 from authrelay.oauth.refresh import Refresher
 from authrelay.observability import Metrics
@@ -60,6 +61,7 @@ class Runtime:
     services: ServiceContext = field(init=False)
     tool_index: IndexCache = field(init=False)  # tool lists, per cache generation
     tool_cache: ToolCache = field(init=False)  # tool calls' and MCP's lookups
+    passwords: PasswordChecks = field(init=False)  # dashboard sign-ins' hashes, off the loop
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -82,6 +84,7 @@ class Runtime:
             self.settings.allowlist,
         )
         self.proxy_http = create_proxy_client(self.settings, self.http)
+        self.passwords = PasswordChecks(self.metrics.password_checks.inc)
         self.services = ServiceContext(
             self.catalog,
             self.settings.allowlist,
@@ -150,6 +153,7 @@ class Runtime:
                 await task
         with contextlib.suppress(Exception):
             await self.last_used.flush(self.sessions)
+        self.passwords.close()
         await self.proxy_http.close()
         await self.http.close()  # closes the shared connector too
         if isinstance(self.targets, SqliteReader):

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from authrelay.api.deps import DbSession, RuntimeDep
 from authrelay.dashboard import users
+from authrelay.dashboard.passwords import SigninsBusy
 from authrelay.dashboard.web import (
     COOKIE,
     PREFIX,
@@ -25,6 +26,7 @@ from authrelay.store import environments as envs
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 EXPIRED = "The sign-in form had expired; please sign in again."
 WRONG = "The email or the password is not right, or there were too many failed attempts."
+BUSY = "Too many sign-ins are being checked at once; please try again in a moment."
 
 
 SIGNIN_COOKIE = "authrelay_dashboard_signin"
@@ -71,9 +73,20 @@ async def signin(request: Request, runtime: RuntimeDep, session: DbSession) -> R
         s.dashboard_signin_window_seconds,
     )
     address = request.client.host if request.client else "unknown"
-    token = await users.sign_in(
-        session, email[:400], password[:1024], address, limits, request.cookies.get(COOKIE)
-    )
+    try:
+        token = await users.sign_in(
+            session,
+            runtime.passwords,
+            email[:400],
+            password[:1024],
+            address,
+            limits,
+            request.cookies.get(COOKIE),
+        )
+    except SigninsBusy:
+        busy = _signin_form(runtime, target, email[:400], BUSY, HTTPStatus.SERVICE_UNAVAILABLE)
+        busy.headers["Retry-After"] = "1"
+        return busy
     if token is None:
         return _signin_form(runtime, target, email[:400], WRONG, HTTPStatus.UNAUTHORIZED)
     response = redirect(target)

@@ -7,16 +7,13 @@ next sign-in of the same browser (rotation), and after an idle timeout.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
+from authrelay.dashboard.passwords import PasswordChecks, hasher
 from authrelay.errors import AlreadyExists, InvalidArgument, NotFound
 from authrelay.store import AsyncSession
 from authrelay.store import admin as store
@@ -25,21 +22,6 @@ from authrelay.store.models import AdminSession, AdminUser, SigninFailures
 
 MIN_PASSWORD = 12
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode().rstrip("=")
-
-
-# Verified against when the email is unknown, so both answers take as long: a well-formed
-# hash with the hasher's own parameters and a random salt and digest (no password has it).
-# Written out rather than computed, so importing this module (every CLI command, every server
-# start) does not spend an argon2 hash.
-_DUMMY_HASH = (
-    f"$argon2id$v=19$m={_hasher.memory_cost},t={_hasher.time_cost},p={_hasher.parallelism}"
-    f"${_b64(secrets.token_bytes(_hasher.salt_len))}${_b64(secrets.token_bytes(_hasher.hash_len))}"
-)
 _TOUCH_EVERY = timedelta(seconds=15)
 
 
@@ -82,7 +64,7 @@ async def add_user(session: AsyncSession, email: str, password: str) -> str:
         AdminUser(
             id=new_id("usr"),
             email=address,
-            password_hash=_hasher.hash(password),
+            password_hash=hasher.hash(password),
             created_at=now,
             updated_at=now,
         )
@@ -114,7 +96,7 @@ async def set_password(session: AsyncSession, email: str, password: str) -> None
     """A new password also ends every session of the user."""
     check_password(password)
     row = await _user(session, email)
-    row.password_hash = _hasher.hash(password)
+    row.password_hash = hasher.hash(password)
     row.updated_at = utcnow()
     await store.end_sessions_of(session, row.id)
     await session.commit()
@@ -143,6 +125,7 @@ async def _count_failure(session: AsyncSession, key: str, window: int) -> None:
 
 async def sign_in(
     session: AsyncSession,
+    checks: PasswordChecks,
     email: str,
     password: str,
     address: str,
@@ -150,22 +133,29 @@ async def sign_in(
     previous_token: str | None,
 ) -> str | None:
     """The new session's token, or None (wrong email or password, or too many failures:
-    the caller gives one answer for all three)."""
+    the caller gives one answer for all three). The cheap checks come first: an email or
+    address over its limit is refused without spending a password hash (the answer says
+    nothing of whether the email exists, as the limit is kept per email typed). Otherwise
+    the hash is verified off the event loop, against a dummy of the same cost for an
+    unknown email; raises SigninsBusy when too many verifications are under way."""
     address_key = f"ip:{address}"
     account_key = f"email:{email.strip().lower()[:300]}"
     too_many = (
         await _failures(session, account_key, limits.window_seconds) >= limits.per_account
         or await _failures(session, address_key, limits.window_seconds) >= limits.per_address
     )
-    row = await store.user_by_email(session, email.strip().lower())
-    try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
-        ok = row is not None and not too_many
-    except (VerificationError, InvalidHashError):
-        ok = False
+    user_id: str | None = None
+    if not too_many:
+        row = await store.user_by_email(session, email.strip().lower())
+        user_id, password_hash = (row.id, row.password_hash) if row else (None, None)
+        # The verification takes a while: end the read transaction (and give the
+        # connection back to the pool) rather than hold it across the hash.
+        await session.rollback()
+        if not await checks.verify(password_hash, password):
+            user_id = None
     if previous_token:
         await store.end_session(session, _digest(previous_token))
-    if not ok or row is None:
+    if user_id is None:
         await _count_failure(session, account_key, limits.window_seconds)
         await _count_failure(session, address_key, limits.window_seconds)
         await session.commit()
@@ -176,7 +166,7 @@ async def sign_in(
     session.add(
         AdminSession(
             token_hash=_digest(token),
-            user_id=row.id,
+            user_id=user_id,
             csrf_token=secrets.token_urlsafe(24),
             created_at=now,
             last_seen_at=now,

@@ -377,9 +377,9 @@ async def update_provider(
         return await update_provider(session, principal, services, identifier, raw, None)
     change = Change("provider.update", identifier, before=before, after=after)
     await commit_change(session, services, principal, change)
-    fresh_row = await store.get_by_identifier(session, principal.environment_id, identifier)
-    assert fresh_row is not None
-    await session.refresh(fresh_row)
+    fresh_row = await store.reread(session, principal.environment_id, identifier)
+    if fresh_row is None:  # deleted by another request right after this change
+        raise NotFound(f"provider {identifier!r} was deleted by another request")
     return custom_json(fresh_row)
 
 

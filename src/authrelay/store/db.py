@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from authrelay.errors import NotFound
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -119,8 +124,29 @@ async def table_names(engine: AsyncEngine) -> list[str]:
         return await conn.run_sync(lambda sync: inspect(sync).get_table_names())
 
 
+class RowGone(NotFound):
+    """A row this session changed was deleted by another transaction before the change
+    was written."""
+
+
+class StoreSession(Session):
+    """The session behind every `AsyncSession` of the store. A service reads a row,
+    changes it and commits; when another request deleted the row in between, the UPDATE
+    matches nothing and SQLAlchemy raises `StaleDataError` at the flush (at the commit, or
+    at a query's autoflush). That is the row gone, so the caller answers NOT_FOUND rather
+    than an internal error (which also dropped the keep-alive connection)."""
+
+    def flush(self, objects: Sequence[Any] | None = None) -> None:
+        try:
+            super().flush(objects)
+        except StaleDataError:
+            raise RowGone(
+                "the resource was deleted by another request while this one was changing it"
+            ) from None
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=StoreSession)
 
 
 def read_only_engine(engine: AsyncEngine) -> AsyncEngine:
@@ -135,7 +161,9 @@ def read_only_engine(engine: AsyncEngine) -> AsyncEngine:
 
 def read_only_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions on `read_only_engine`."""
-    return async_sessionmaker(read_only_engine(engine), expire_on_commit=False)
+    return async_sessionmaker(
+        read_only_engine(engine), expire_on_commit=False, sync_session_class=StoreSession
+    )
 
 
 async def read_without_lock(session: AsyncSession) -> None:

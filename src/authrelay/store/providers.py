@@ -18,6 +18,16 @@ async def get_by_identifier(session: AsyncSession, env_id: str, identifier: str)
     )
 
 
+async def reread(session: AsyncSession, env_id: str, identifier: str) -> Provider | None:
+    """The provider as stored now, its fields read again even when the session already
+    holds the row (after a compare-and-swap); None when it is gone."""
+    return await session.scalar(
+        select(Provider)
+        .where(Provider.environment_id == env_id, Provider.identifier == identifier)
+        .execution_options(populate_existing=True)
+    )
+
+
 async def count(session: AsyncSession, env_id: str, identifier: str | None) -> int:
     """From the maintained counts; with `identifier`, 0 or 1 (a unique index answers)."""
     if not identifier:
