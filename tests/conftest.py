@@ -8,6 +8,7 @@ import os
 import secrets
 import ssl
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -55,7 +56,13 @@ def new_backend(kind: str, data_dir: Path) -> Backend:
     if kind == "sqlite":
         return Backend("sqlite", data_dir)
     name = f"authrelay_test_{secrets.token_hex(6)}"
-    asyncio.run(_create_database(POSTGRES_URL, name))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(_create_database(POSTGRES_URL, name))
+    else:  # Playwright's sync API keeps an event loop on this thread (tests/dashboard)
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _create_database(POSTGRES_URL, name)).result()
     parts = urlsplit(POSTGRES_URL)
     return Backend("postgres", data_dir, urlunsplit(parts._replace(path=f"/{name}")))
 
