@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from tests.support.client_tls import share_default_context
+from tests.support.echo_upstream import EchoUpstream
 from tests.support.servers import Backend, Server, create_client, start_server
 from tests.support.tls import make_tls
 from tests.support.upstream import RecordingUpstream
@@ -171,3 +172,12 @@ def strict_server(
             AUTHRELAY_PROXY_READ_TIMEOUT="1",
         ),
     )
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[EchoUpstream]:
+    """An upstream that answers every request with an error echoing it in many encodings
+    (the secret-redaction tests)."""
+    upstream = EchoUpstream().start()
+    yield upstream
+    upstream.stop()

@@ -80,7 +80,6 @@ class Runtime:
             self.catalog,
             self.http,
             self.invalidate_accounts,
-            self.settings.refresh_margin_seconds,
             self.settings.allowlist,
         )
         self.proxy_http = create_proxy_client(self.settings, self.http)

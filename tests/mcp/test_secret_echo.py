@@ -4,22 +4,12 @@ which goes into a model's context, carries the account's API key in no encoding.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-
-import pytest
 
 from tests.mcp.helpers import mcp_session, session_token
 from tests.support.echo_upstream import ENCODINGS, EchoUpstream, leaks
 from tests.support.servers import Server
 
 API_KEY = 'mk/Echo+Mcp="1"&k~key'
-
-
-@pytest.fixture(scope="module")
-def echo() -> Iterator[EchoUpstream]:
-    upstream = EchoUpstream().start()
-    yield upstream
-    upstream.stop()
 
 
 async def test_an_echoed_api_key_never_reaches_the_mcp_tool_result(

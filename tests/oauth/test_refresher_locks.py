@@ -24,7 +24,6 @@ def _refresher(sessions: Any) -> Refresher:
         catalog=cast(Any, None),
         http=cast(Any, None),
         invalidate=lambda moved_to: None,
-        margin=60.0,
         allowlist=UpstreamAllowlist([]),
     )
 

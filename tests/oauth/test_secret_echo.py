@@ -7,13 +7,12 @@ in their place."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.echo_upstream import ENCODINGS, EchoUpstream, leaks
+from tests.support.echo_upstream import ENCODINGS, EchoUpstream, leaks, strings_of
 from tests.support.proxy import proxy_headers
 from tests.support.servers import Server
 
@@ -24,26 +23,8 @@ REFRESH_TOKEN = 'rt/Echo+Refresh=9&"z"'
 SECRETS = [CLIENT_SECRET, ACCOUNT_SECRET, ACCESS_TOKEN, REFRESH_TOKEN]
 
 
-@pytest.fixture(scope="module")
-def echo() -> Iterator[EchoUpstream]:
-    upstream = EchoUpstream().start()
-    yield upstream
-    upstream.stop()
-
-
-def _strings(value: Any) -> str:
-    """Every string of a JSON value, as it is (no JSON escaping), one a line."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return "\n".join(_strings(k) + "\n" + _strings(v) for k, v in value.items())
-    if isinstance(value, list):
-        return "\n".join(_strings(v) for v in value)
-    return str(value)
-
-
 def _seen(response: httpx.Response) -> str:
-    return response.text + "\n" + _strings(response.json())
+    return response.text + "\n" + strings_of(response.json())
 
 
 def _provider(api: httpx.Client, name: str, pattern: dict[str, Any], proxy_url: str) -> str:

@@ -4,36 +4,18 @@ field value blanked out, in any encoding it came back in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.echo_upstream import ENCODINGS, EchoUpstream, leaks
+from tests.support.echo_upstream import ENCODINGS, EchoUpstream, leaks, strings_of
 from tests.support.proxy import proxy_headers
 from tests.support.servers import Server
 
 CLIENT_SECRET = 'tx/Echo+Secret="5"&w~ex'
 PASSWORD = "pw/Echo+Exchange=2~ex"
 SECRETS = [CLIENT_SECRET, PASSWORD]
-
-
-@pytest.fixture(scope="module")
-def echo() -> Iterator[EchoUpstream]:
-    upstream = EchoUpstream().start()
-    yield upstream
-    upstream.stop()
-
-
-def _strings(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return "\n".join(_strings(k) + "\n" + _strings(v) for k, v in value.items())
-    if isinstance(value, list):
-        return "\n".join(_strings(v) for v in value)
-    return str(value)
 
 
 def _enable(api: httpx.Client, echo: EchoUpstream, name: str, exchange: dict[str, Any]) -> str:
@@ -125,6 +107,6 @@ def test_fields_echoed_by_a_token_exchange_endpoint_are_redacted(
         )
         assert details.json()["connected_account"]["status"] == "EXPIRED"
         for answer in (proxied, called, refused, details):
-            seen += [answer.text, _strings(answer.json())]
+            seen += [answer.text, strings_of(answer.json())]
     assert leaks("\n".join(seen), SECRETS) == []
     assert leaks(server.log_text(), SECRETS) == []

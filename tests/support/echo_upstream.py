@@ -122,3 +122,15 @@ def spelled(secret: str) -> set[str]:
 def leaks(text: str, secrets: list[str]) -> list[str]:
     """Each spelling of `secrets` (see `spelled`) that `text` holds."""
     return sorted(form for secret in secrets for form in spelled(secret) if form in text)
+
+
+def strings_of(value: object) -> str:
+    """Every string (keys included) and scalar of a JSON value, one per line: what a leak
+    scan reads of an answer's parsed body."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "\n".join(strings_of(k) + "\n" + strings_of(v) for k, v in value.items())
+    if isinstance(value, list):
+        return "\n".join(strings_of(v) for v in value)
+    return str(value)

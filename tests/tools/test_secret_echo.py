@@ -6,13 +6,12 @@ place. The server log holds none of them either."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.echo_upstream import ENCODINGS, EchoUpstream, leaks
+from tests.support.echo_upstream import ENCODINGS, EchoUpstream, leaks, strings_of
 from tests.support.servers import Server
 
 API_KEY = 'ak/Echo+Key="3"&q~tool'
@@ -62,23 +61,6 @@ PATTERNS: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
         {"token": TOKEN, "signing_key": API_KEY},
     ),
 }
-
-
-@pytest.fixture(scope="module")
-def echo() -> Iterator[EchoUpstream]:
-    upstream = EchoUpstream().start()
-    yield upstream
-    upstream.stop()
-
-
-def _strings(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return "\n".join(_strings(k) + "\n" + _strings(v) for k, v in value.items())
-    if isinstance(value, list):
-        return "\n".join(_strings(v) for v in value)
-    return str(value)
 
 
 def _enable(
@@ -138,6 +120,6 @@ def test_credentials_echoed_in_a_tool_error_body_are_redacted(
                 [detail] = answer.json()["details"]
                 assert detail["source"] == "upstream" and detail["status"] == status
                 assert "[redacted]" in detail["body"]["got"], (encoding, detail)
-                seen += [answer.text, _strings(answer.json())]
+                seen += [answer.text, strings_of(answer.json())]
     assert leaks("\n".join(seen), SECRETS) == []
     assert leaks(server.log_text(), SECRETS) == []

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from authrelay import http_headers
 from authrelay.auth.principal import Principal
 from authrelay.errors import Unauthenticated
-from authrelay.proxy.call import cached_environment
+from authrelay.proxy.resolve import cached_environment
 from authrelay.runtime import Runtime
 from authrelay.store import AsyncSession
 

@@ -16,7 +16,7 @@ from authrelay.api.deps import (
     bearer_token,
     request_host,
 )
-from authrelay.proxy.call import cached_environment
+from authrelay.proxy.resolve import cached_environment
 from authrelay.request_body import read_json
 from authrelay.tools import listing, service
 from authrelay.tools.execute import execute_tool as run_tool

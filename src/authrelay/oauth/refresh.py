@@ -61,7 +61,6 @@ class Refresher:
         catalog: Catalog,
         http: aiohttp.ClientSession,
         invalidate: Invalidate,
-        margin: float,
         allowlist: UpstreamAllowlist,
     ) -> None:
         self.allowlist = allowlist
@@ -70,7 +69,6 @@ class Refresher:
         self.catalog = catalog
         self.http = http
         self.invalidate = invalidate
-        self.margin = margin
         self.owner = secrets.token_hex(8)
         # One lock per account while someone holds or waits on it: the map keeps no entry
         # for accounts nobody is renewing (100,000 end users must not leave 100,000 locks).

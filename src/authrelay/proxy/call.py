@@ -13,13 +13,13 @@ import aiohttp
 
 from authrelay.errors import AuthrelayError, DeadlineExceeded, Unavailable
 from authrelay.proxy.placement import with_defaults
-from authrelay.proxy.resolve import cached_environment, cached_route
+from authrelay.proxy.resolve import cached_route
 from authrelay.proxy.send import Call, send_upstream
 
 if TYPE_CHECKING:
     from authrelay.proxy.parts import ProxyParts
 
-__all__ = ["Answer", "cached_environment", "call_upstream"]  # cached_environment: tool routes
+__all__ = ["Answer", "call_upstream"]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 from authrelay.asgi_errors import answer_error, send_json
 from authrelay.errors import Unauthenticated, Unavailable
 from authrelay.http_headers import bearer_token, parse_host
-from authrelay.proxy.call import cached_environment
+from authrelay.proxy.resolve import cached_environment
 from authrelay.request_body import read_json
 from authrelay.tools.execute import execute_tool, parse_execute
 from authrelay_client.wire import ExecuteToolResponse
