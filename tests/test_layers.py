@@ -131,6 +131,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.openapi.*": "edges",
     "authrelay.cli.*": "edges",
     "authrelay.mcp.server": "edges",
+    "authrelay.mcp.edge": "edges",  # what the MCP URLs answer before the SDK
     "authrelay.proxy.app": "edges",  # the plain-ASGI app of the hot path
     "authrelay.tools.asgi": "edges",  # POST /api/v1/execute_tool as a plain-ASGI app
     "authrelay.dashboard": "edges",

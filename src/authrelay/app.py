@@ -32,9 +32,10 @@ class Dispatcher:
     """Sends `/proxy/...` straight to the proxy (the hot path skips FastAPI's routing and
     middleware; it logs and counts itself), `POST /api/v1/execute_tool` straight to the
     tools' ASGI app (same reason; it logs each call), `/mcp/…` (and its RFC 9728 metadata)
-    to the MCP server and everything else to the API."""
+    to the MCP server (behind the API's access log and metrics) and everything else to the
+    API."""
 
-    def __init__(self, api: FastAPI, proxy: ProxyApp, tools: ExecuteToolApp, mcp: McpApp) -> None:
+    def __init__(self, api: FastAPI, proxy: ProxyApp, tools: ExecuteToolApp, mcp: ASGIApp) -> None:
         self.api = api
         self.proxy = proxy
         self.tools = tools
@@ -149,7 +150,7 @@ def create_app(settings: Settings) -> ASGIApp:
     install_openapi(app)
     install_dashboard(app)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
-    return Dispatcher(app, proxy, tools_app, mcp_app)
+    return Dispatcher(app, proxy, tools_app, AccessLogMiddleware(mcp_app, metrics=metrics))
 
 
 def app_from_environment() -> ASGIApp:

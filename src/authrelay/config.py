@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     provider_cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=65_536)
     tool_cache_max_entries: int = Field(default=10_000, ge=1)
     tool_cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=65_536)
+    mcp_allowed_origins: str = ""  # browser origins allowed on /mcp/… besides our own
     # Tests only: every built-in provider's proxy_url becomes `{this}/{identifier}`.
     builtin_upstream_override: str = ""
 
@@ -155,6 +156,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("mcp_allowed_origins")
+    @classmethod
+    def _mcp_allowed_origins(cls, value: str) -> str:
+        for entry in (e.strip().rstrip("/") for e in value.split(",")):
+            scheme, _, rest = entry.partition("://")
+            if entry and (scheme not in ("http", "https") or not rest or "/" in rest):
+                raise ValueError(f"{entry!r} is not an origin (scheme://host[:port])")
+        return value
 
     @field_validator("builtin_upstream_override")
     @classmethod

@@ -19,7 +19,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import mcp_types as types
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -40,7 +40,7 @@ from authrelay.errors import (
     Unavailable,
 )
 from authrelay.http_headers import bearer_token
-from authrelay.mcp import accounts, configs
+from authrelay.mcp import accounts, configs, edge
 from authrelay.mcp.catalog import Served, served_tools
 from authrelay.mcp.tokens import McpGrant, verify
 from authrelay.store import accounts as account_store
@@ -55,6 +55,12 @@ PREFIX = "/mcp/"
 METADATA_PREFIX = "/.well-known/oauth-protected-resource"
 _SCOPE_KEY = "authrelay.mcp"
 _VERIFIED_SIZE = 4096
+_ROUTES = {
+    (False, "servers"): edge.SERVER_ROUTE,
+    (False, "connections"): edge.CONNECTION_ROUTE,
+    (True, "servers"): edge.SERVER_METADATA_ROUTE,
+    (True, "connections"): edge.CONNECTION_METADATA_ROUTE,
+}
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,12 @@ def _resource(path: str) -> tuple[str, str] | None:
         if parts[3] in ("servers", "connections"):
             return parts[3], unquote(parts[4])
     return None
+
+
+def token_route(kind: str, key: str) -> str:
+    """The API route that makes session tokens for the MCP URL of (kind, key)."""
+    owner = "configs" if kind == "servers" else "connections"
+    return f"/api/v1/mcp/{owner}/{quote(key, safe='')}/tokens"
 
 
 def _bearer(scope: Scope) -> str:
@@ -108,11 +120,13 @@ class McpApp:
         # no OpenTelemetry span per message on the hot path; tools/list from a cache
         self.server.middleware = [self._cached_list]
         self.manager: StreamableHTTPSessionManager | None = None
+        self.origins: edge.OriginPolicy | None = None
         self._verified: OrderedDict[tuple[str, str], McpGrant] = OrderedDict()
 
     def start(self, runtime: Runtime) -> AbstractAsyncContextManager[None]:
         """Bind the runtime and start the SDK's (stateless) session manager."""
         self.runtime = runtime
+        self.origins = edge.OriginPolicy(runtime.settings)
         self.manager = StreamableHTTPSessionManager(
             app=self.server,
             json_response=True,
@@ -127,30 +141,57 @@ class McpApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime, manager = self.runtime, self.manager
+        origin = edge.header(scope["headers"], b"origin")
+        path: str = scope["path"]
+        metadata = path.startswith(METADATA_PREFIX)
+        resource = _resource(path[len(METADATA_PREFIX) :] if metadata else path)
+        if resource is not None:
+            scope["route"] = _ROUTES[metadata, resource[0]]  # the access log's template
+        if origin and metadata:
+            send = edge.with_cors(send, "*")  # public metadata: any origin may read it
+        elif origin and self.origins is not None and self.origins.allows(origin):
+            send = edge.with_cors(send, origin)
         watched = StartWatch(send)
         try:
-            if runtime is None or manager is None:
+            if runtime is None or manager is None or self.origins is None:
                 raise Unavailable("the server is not running")
-            path: str = scope["path"]
-            if path.startswith(METADATA_PREFIX):
+            if metadata:
+                if scope["method"] == "OPTIONS":
+                    await edge.answer_preflight(send, bool(origin))
+                    return
                 await self._metadata(runtime, path[len(METADATA_PREFIX) :], scope, send)
                 return
-            resource = _resource(path)
+            if origin and not self.origins.allows(origin):
+                raise edge.OriginRefused(
+                    f"origin {origin!r} may not call MCP URLs (AUTHRELAY_MCP_ALLOWED_ORIGINS)"
+                )
             if resource is None:
                 raise NotFound(
                     "no such MCP endpoint: use /mcp/v3/servers/{config_id} or "
                     "/mcp/v3/connections/{connection_name}"
                 )
+            if scope["method"] == "OPTIONS":
+                await edge.answer_preflight(send, bool(origin))
+                return
+            if scope["method"] != "POST":
+                raise edge.method_not_allowed(scope["method"])
             scope[_SCOPE_KEY] = await self._authorize(runtime, scope, *resource)
+            receive = await edge.refuse_batch(receive)
             await manager.handle_request(scope, receive, watched)
         except Exception as exc:
             await answer_error(
-                send, exc, started=watched.started, log=log, what="MCP request failure"
+                send,
+                exc,
+                started=watched.started,
+                log=log,
+                what="MCP request failure",
+                shape=None if metadata else edge.jsonrpc_error,
             )
 
     async def _metadata(self, runtime: Runtime, path: str, scope: Scope, send: Send) -> None:
         """RFC 9728 protected-resource metadata for an MCP URL."""
-        if scope["method"] != "GET" or _resource(path) is None:
+        resource = _resource(path)
+        if scope["method"] != "GET" or resource is None:
             raise NotFound("no such protected resource")
         base = runtime.settings.base_url
         await send_json(
@@ -162,17 +203,17 @@ class McpApp:
                 "bearer_methods_supported": ["header"],
                 "authorization_servers": [],
                 "resource_documentation": f"{base}/docs",
-                "authrelay_token_endpoint": f"{base}/api/v1/mcp/configs/{{config_id}}/tokens",
+                "authrelay_token_endpoint": base + token_route(*resource),
             },
         )
 
-    def _verify(self, runtime: Runtime, token: str, audience: str) -> McpGrant:
+    def _verify(self, runtime: Runtime, token: str, audience: str, route: str) -> McpGrant:
         """The grant of a token for `audience`; verified grants are kept until they expire."""
         key = (token, audience)
         grant = self._verified.get(key)
         if grant is None or grant.expires_at <= time.time():
             self._verified.pop(key, None)
-            grant = verify(runtime.tokens.keys, token, audience)
+            grant = verify(runtime.tokens.keys, token, audience, renew_at=route)
             self._verified[key] = grant
             if len(self._verified) > _VERIFIED_SIZE:
                 self._verified.popitem(last=False)
@@ -181,21 +222,20 @@ class McpApp:
     async def _authorize(self, runtime: Runtime, scope: Scope, kind: str, key: str) -> McpRequest:
         base = runtime.settings.base_url
         path = f"/mcp/v3/{kind}/{key}"
-        challenge = {
-            "WWW-Authenticate": f'Bearer resource_metadata="{base}{METADATA_PREFIX}{path}"'
-        }
         token = _bearer(scope)
         try:
             if not token:
                 raise Unauthenticated(
                     "missing MCP token: send Authorization: Bearer <token> from "
-                    "POST /api/v1/mcp/configs/{config_id}/tokens"
+                    f"POST {token_route(kind, key)}"
                 )
-            grant = self._verify(runtime, token, base + path)
+            grant = self._verify(runtime, token, base + path, token_route(kind, key))
             if grant.config_id != key if kind == "servers" else grant.connection != key:
                 raise Unauthenticated(f"the MCP token is not for {path}")
-        except Unauthenticated as exc:
-            exc.headers.update(challenge)
+        except Unauthenticated as exc:  # RFC 6750: no error code when no token was sent
+            metadata = f"{base}{METADATA_PREFIX}{path}"
+            error = "invalid_token" if token else ""
+            exc.headers["WWW-Authenticate"] = edge.challenge(metadata, error)
             raise
         env_id = grant.environment_id
         if kind == "servers":

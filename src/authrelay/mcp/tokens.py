@@ -97,13 +97,20 @@ def issue(
     return keys.sign(claims), now + seconds
 
 
-def verify(keys: KeySet, token: str, audience: str, issuer: str = "authrelay") -> McpGrant:
+def verify(
+    keys: KeySet,
+    token: str,
+    audience: str,
+    issuer: str = "authrelay",
+    *,
+    renew_at: str = "/api/v1/mcp/configs/{config_id}/tokens",
+) -> McpGrant:
     """The grant of a valid MCP token for `audience` (the MCP URL asked for), or
-    Unauthenticated saying what is wrong."""
+    Unauthenticated saying what is wrong (an expired token: make one at `renew_at`)."""
     data = keys.decode(
         token,
         name="MCP token",
-        renew="create a new one (POST /api/v1/mcp/configs/{id}/tokens)",
+        renew=f"create a new one (POST {renew_at})",
         issuer=issuer,
         require=["exp", "iat", "sub", "aud", "env"],
     )
