@@ -95,6 +95,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.mcp.configs": "services",
     "authrelay.mcp.sessions": "services",
     "authrelay.mcp.catalog": "services",
+    "authrelay.mcp.instances": "services",
     "authrelay.auth.clients": "services",
     "authrelay.auth.signing_keys": "services",
     "authrelay.keyrotation": "services",  # walks store/encrypted.py's registry

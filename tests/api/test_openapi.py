@@ -102,6 +102,18 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, set[int]]] = {
         "McpTokenRequest",
         {200, 400, 401, 404, 413},
     ),
+    ("post", f"{P}/mcp/instances"): ("EnsureMcpInstanceRequest", {200, 400, 401, 404, 413}),
+    ("get", f"{P}/mcp/instances"): (None, {200, 400, 401}),
+    ("get", f"{P}/mcp/instances/{{instance_id}}"): (None, {200, 401, 404}),
+    ("patch", f"{P}/mcp/instances/{{instance_id}}"): (
+        "UpdateMcpInstanceRequest",
+        {200, 400, 401, 404, 409, 413},
+    ),
+    ("delete", f"{P}/mcp/instances/{{instance_id}}"): (None, {200, 401, 404}),
+    ("post", f"{P}/mcp/instances/{{instance_id}}:get_auth_state"): (
+        "GetMcpInstanceAuthStateRequest",
+        {200, 400, 401, 404, 413},
+    ),
 }
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/oauth/token", "/keys"}
 PROXY_METHODS = {"get", "post", "put", "patch", "delete"}

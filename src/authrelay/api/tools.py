@@ -24,6 +24,7 @@ from authrelay.tools.execute import parse_execute
 from authrelay_client.wire import (
     EmptyBody,
     ExecuteToolResponse,
+    SearchToolsFullResponse,
     SearchToolsResponse,
     SyncToolsResponse,
     ToolResponse,
@@ -123,7 +124,7 @@ async def available_tools(
 @router.post("/tools:search", response_model=None)
 async def search_tools(
     request: Request, principal: CachedPrincipal, runtime: RuntimeDep, session: DbSession
-) -> SearchToolsResponse:
+) -> SearchToolsResponse | SearchToolsFullResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     return await listing.search_tools(session, principal, runtime.tool_index, raw)
 

@@ -44,12 +44,17 @@ class RouteTemplate:
     """What `observability.AccessLogMiddleware` reads from `scope["route"]` (its `path`)."""
 
     path: str
+    secret_path: bool = False  # the path is a credential: the access log shows `path` instead
 
 
 SERVER_ROUTE = RouteTemplate("/mcp/v3/servers/{config_id}")
 CONNECTION_ROUTE = RouteTemplate("/mcp/v3/connections/{connection_name}")
 SERVER_METADATA_ROUTE = RouteTemplate(
     "/.well-known/oauth-protected-resource/mcp/v3/servers/{config_id}"
+)
+INSTANCE_ROUTE = RouteTemplate("/mcp/v3/instances/{key}", secret_path=True)
+INSTANCE_METADATA_ROUTE = RouteTemplate(
+    "/.well-known/oauth-protected-resource/mcp/v3/instances/{key}", secret_path=True
 )
 CONNECTION_METADATA_ROUTE = RouteTemplate(
     "/.well-known/oauth-protected-resource/mcp/v3/connections/{connection_name}"

@@ -4,10 +4,14 @@ the token, so any replica answers).
 
 - `/mcp/v3/servers/{config_id}`: the tools of an MCP config;
 - `/mcp/v3/connections/{connection_name}`: the tools of one connection;
+- `/mcp/v3/instances/{key}`: an MCP instance's pre-authenticated URL: its config's tools as
+  its user (`mcp/instances.py`), no token;
 - `/.well-known/oauth-protected-resource/mcp/v3/…`: RFC 9728 metadata for either.
 
-Every request needs an MCP session token for exactly that URL; without one the answer is
-`401` with `WWW-Authenticate: Bearer resource_metadata="…"`."""
+Every request to a server or connection URL needs an MCP session token for exactly that
+URL; without one the answer is `401` with `WWW-Authenticate: Bearer resource_metadata="…"`.
+A token's `access_level` READ_ONLY lists only read-only tools and refuses the others
+(`execute_tool` checks it)."""
 
 from __future__ import annotations
 
@@ -40,12 +44,13 @@ from authrelay.errors import (
     Unavailable,
 )
 from authrelay.http_headers import bearer_token
-from authrelay.mcp import accounts, configs, edge
+from authrelay.mcp import accounts, configs, edge, instances
 from authrelay.mcp.catalog import Served, served_tools
 from authrelay.mcp.tokens import McpGrant, verify
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
 from authrelay.tools.execute import ExecuteRequest, execute_tool
+from authrelay.tools.model import is_read_only
 
 if TYPE_CHECKING:
     from authrelay.runtime import Runtime
@@ -60,6 +65,8 @@ _ROUTES = {
     (False, "connections"): edge.CONNECTION_ROUTE,
     (True, "servers"): edge.SERVER_METADATA_ROUTE,
     (True, "connections"): edge.CONNECTION_METADATA_ROUTE,
+    (False, "instances"): edge.INSTANCE_ROUTE,
+    (True, "instances"): edge.INSTANCE_METADATA_ROUTE,
 }
 
 
@@ -76,10 +83,11 @@ class McpRequest:
 
 
 def _resource(path: str) -> tuple[str, str] | None:
-    """('servers', config id) or ('connections', name) of an MCP path, else None."""
+    """('servers', config id), ('connections', name) or ('instances', key) of an MCP path,
+    else None."""
     parts = path.rstrip("/").split("/")
     if len(parts) == 5 and parts[:3] == ["", "mcp", "v3"] and parts[4]:
-        if parts[3] in ("servers", "connections"):
+        if parts[3] in ("servers", "connections", "instances"):
             return parts[3], unquote(parts[4])
     return None
 
@@ -167,15 +175,19 @@ class McpApp:
                 )
             if resource is None:
                 raise NotFound(
-                    "no such MCP endpoint: use /mcp/v3/servers/{config_id} or "
-                    "/mcp/v3/connections/{connection_name}"
+                    "no such MCP endpoint: use /mcp/v3/servers/{config_id}, "
+                    "/mcp/v3/connections/{connection_name} or an MCP instance's URL"
                 )
             if scope["method"] == "OPTIONS":
                 await edge.answer_preflight(send, bool(origin))
                 return
             if scope["method"] != "POST":
                 raise edge.method_not_allowed(scope["method"])
-            scope[_SCOPE_KEY] = await self._authorize(runtime, scope, *resource)
+            kind, key = resource
+            if kind == "instances":
+                scope[_SCOPE_KEY] = await self._instance(runtime, key)
+            else:
+                scope[_SCOPE_KEY] = await self._authorize(runtime, scope, kind, key)
             receive = await edge.refuse_batch(receive)
             await manager.handle_request(scope, receive, watched)
         except Exception as exc:
@@ -191,7 +203,8 @@ class McpApp:
     async def _metadata(self, runtime: Runtime, path: str, scope: Scope, send: Send) -> None:
         """RFC 9728 protected-resource metadata for an MCP URL."""
         resource = _resource(path)
-        if scope["method"] != "GET" or resource is None:
+        if scope["method"] != "GET" or resource is None or resource[0] == "instances":
+            # An instance's URL is pre-authenticated: it has no token to ask for.
             raise NotFound("no such protected resource")
         base = runtime.settings.base_url
         await send_json(
@@ -252,6 +265,31 @@ class McpApp:
             f"mcp:{key}",
             ("connections", key),
         )
+
+    async def _instance(self, runtime: Runtime, key: str) -> McpRequest:
+        """An instance's URL: the key is the credential. The instance is read on every
+        request (its deletion closes the URL at once); its config from the cache."""
+        async with runtime.sessions() as session:
+            row = await instances.by_key(session, key)
+            if row is not None:
+                await instances.touch(session, row)
+        if row is None:
+            raise NotFound("no such MCP instance (it was deleted, or the URL is wrong)")
+        found = await self._config(runtime, row.environment_id, row.config_id)
+        if found is None:
+            raise NotFound("no such MCP instance: its MCP config was deleted")
+        mappings, read_only = found
+        grant = McpGrant(
+            environment_id=row.environment_id,
+            identifier=row.user_identifier,
+            audience=instances.url_of(runtime.settings.base_url, key),
+            config_id=row.config_id,
+            connection="",
+            account_ids=(),
+            expires_at=0,
+        )
+        served_key = ("servers", row.config_id)
+        return McpRequest(runtime, grant, mappings, read_only, f"mcp:{row.id}", served_key)
 
     @staticmethod
     async def _config(
@@ -315,7 +353,13 @@ class McpApp:
             return await call_next(ctx)  # the SDK answers with the right error
         req = self._request(ctx)
         cache = req.runtime.tool_cache
-        key = ("wire", req.grant.environment_id, *req.served_key, ctx.protocol_version)
+        key = (
+            "wire",
+            req.grant.environment_id,
+            *req.served_key,
+            req.grant.access_level,
+            ctx.protocol_version,
+        )
         found: HandlerResult = cache.mcp.get(key)
         if found is None:
             read_at = cache.mcp.clears
@@ -327,7 +371,10 @@ class McpApp:
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        _, tools = await self._served(self._request(ctx))
+        req = self._request(ctx)
+        served, tools = await self._served(req)
+        if req.grant.read_only:  # a READ_ONLY token: the read-only tools only
+            tools = [t for t in tools if is_read_only(served[t.name].definition)]
         return types.ListToolsResult(tools=tools)
 
     async def _call_tool(
@@ -344,6 +391,7 @@ class McpApp:
             params=dict(params.arguments or {}),
             identifier=req.grant.identifier,
             connector=served.connection,
+            read_only=req.grant.read_only,
         )
         try:
             result = await execute_tool(req.runtime, req.grant.environment_id, call)

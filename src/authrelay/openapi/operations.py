@@ -183,7 +183,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         errors=LIST,
     ),
     ("post", f"{P}/tools:search"): Operation(
-        "Search tools by name and description",
+        "Search tools by name and description (Scalekit's answer; view=full: authrelay's)",
         response="SearchToolsResponse",
         body="SearchToolsRequest",
         errors=BODY,
@@ -259,6 +259,33 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "A session token for one connection's MCP URL",
         response="McpTokenResponse",
         body="McpTokenRequest",
+        errors=(*BODY, 404),
+    ),
+    ("post", f"{P}/mcp/instances"): Operation(
+        "Ensure an MCP instance: a user's instance of a config, made when there is none",
+        response="McpInstanceResponse",
+        body="EnsureMcpInstanceRequest",
+        errors=(*BODY, 404),
+    ),
+    ("get", f"{P}/mcp/instances"): Operation(
+        "List MCP instances", response="ListMcpInstancesResponse", errors=LIST
+    ),
+    ("get", f"{P}/mcp/instances/{{instance_id}}"): Operation(
+        "Get an MCP instance", response="McpInstanceResponse", errors=(401, 404)
+    ),
+    ("patch", f"{P}/mcp/instances/{{instance_id}}"): Operation(
+        "Rename an MCP instance or move it to another config (its URL stays)",
+        response="McpInstanceResponse",
+        body="UpdateMcpInstanceRequest",
+        errors=(*BODY, 404, 409),
+    ),
+    ("delete", f"{P}/mcp/instances/{{instance_id}}"): Operation(
+        "Delete an MCP instance (its URL stops working)", response="Empty", errors=(401, 404)
+    ),
+    ("post", f"{P}/mcp/instances/{{instance_id}}:get_auth_state"): Operation(
+        "The instance user's accounts on the config's connections, with authorization links",
+        response="McpInstanceAuthStateResponse",
+        body="GetMcpInstanceAuthStateRequest",
         errors=(*BODY, 404),
     ),
 }

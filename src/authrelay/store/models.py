@@ -269,6 +269,31 @@ class McpConfig(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class McpInstance(Base):
+    """A named per-user instance of an MCP config (Scalekit's `mcpMcpInstance`): the config's
+    tools as `user_identifier`, at a pre-authenticated URL whose key is kept hashed
+    (`key_hash`, for look-ups) and sealed (`secret_ct`, to show the URL again)."""
+
+    __tablename__ = "mcp_instances"
+    __table_args__ = (
+        UniqueConstraint("config_id", "user_identifier", "name"),
+        Index("ix_mcp_instances_env_user", "environment_id", "user_identifier", "seq"),
+        Index("ix_mcp_instances_env_seq", "environment_id", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"))
+    config_id: Mapped[str] = mapped_column(ForeignKey("mcp_configs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    user_identifier: Mapped[str] = mapped_column(String(255))
+    key_hash: Mapped[str] = mapped_column(String(80), unique=True)
+    secret_ct: Mapped[str] = mapped_column(Text)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # ---------------------------------------------------------------------------- dashboard
 # Its users, their sessions, and failed sign-in counters (docs/dashboard.md).
 
