@@ -133,6 +133,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.mcp.server": "edges",
     "authrelay.proxy.app": "edges",  # the plain-ASGI app of the hot path
     "authrelay.tools.asgi": "edges",  # POST /api/v1/execute_tool as a plain-ASGI app
+    "authrelay.grpc.*": "edges",  # the gRPC gateway: scalekit.v1 methods onto the REST side
     "authrelay.dashboard": "edges",
     "authrelay.dashboard.editor": "edges",
     "authrelay.dashboard.mount": "edges",

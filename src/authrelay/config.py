@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     max_requests_in_flight: int = Field(default=500, ge=1)
     max_discard_bytes: int = Field(default=33_554_432, ge=0)
     max_header_bytes: int = Field(default=65_536, ge=1024)
+    grpc_max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_tools_per_provider: int = Field(default=1000, ge=1, le=100_000)
     list_count_limit: int = Field(default=1000, ge=0)
     dashboard_session_idle_seconds: int = Field(default=1800, ge=1, le=7 * 86400)
