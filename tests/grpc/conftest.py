@@ -14,7 +14,7 @@ from tests.support.servers import Backend, create_client
 @pytest.fixture(scope="module")
 def inproc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessApp]:
     backend = Backend("sqlite", tmp_path_factory.mktemp("grpc-data"))
-    app = InProcessApp(backend, grpc_max_message_bytes=65_536).start()
+    app = InProcessApp(backend).start()
     yield app
     app.stop()
 

@@ -50,9 +50,26 @@ def sample_path(template: str) -> str:
 
 
 def as_json(message: Message) -> dict[str, Any]:
-    """The REST JSON of a message (fields left at their defaults are left out)."""
-    fields: dict[str, Any] = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    """The REST JSON of a message (fields left at their defaults are left out). A whole
+    number held as a double (every number of a `google.protobuf.Struct`: a tool's inputs)
+    is written as an integer, as the JSON it came from had it: `5`, not `5.0`."""
+    fields: dict[str, Any] = _whole(
+        json_format.MessageToDict(message, preserving_proto_field_name=True)
+    )
     return fields
+
+
+_EXACT = 2**53  # doubles are exact integers up to here
+
+
+def _whole(value: Any) -> Any:
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) <= _EXACT else value
+    if isinstance(value, dict):
+        return {key: _whole(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_whole(inner) for inner in value]
+    return value
 
 
 def _take(fields: dict[str, Any], dotted: str) -> Any:

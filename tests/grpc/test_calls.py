@@ -1,0 +1,249 @@
+"""gRPC calls as Scalekit's SDKs make them (their own generated messages), answered through
+the gateway by authrelay's REST operations: providers, connections, connected accounts and
+tools end to end, with a recording upstream receiving the account's credential."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from google.protobuf import struct_pb2
+from google.rpc import error_details_pb2, status_pb2
+
+from tests.support.grpc_asgi import Collected, InProcessApp, frame, unframe
+from tests.support.scalekit_messages import ca, cn, errdetails, pv, tl
+from tests.support.tools import status_tool, tool_body
+from tests.support.upstream import RecordingUpstream, provider_definition
+
+CA = "/scalekit.v1.connected_accounts.ConnectedAccountService/"
+TOOLS = "/scalekit.v1.tools.ToolService/"
+PROVIDERS = "/scalekit.v1.providers.ProviderService/"
+CONNECTIONS = "/scalekit.v1.connections.ConnectionService/"
+
+
+def call(app: InProcessApp, method: str, request: Any, token: str, response: Any) -> Any:
+    answer = app.grpc(method, frame(request.SerializeToString()), token=token)
+    assert answer.grpc_status == 0, (answer.grpc_status, answer.grpc_message)
+    return response.FromString(unframe(answer.body))
+
+
+def status_of(answer: Collected) -> status_pb2.Status:
+    status = status_pb2.Status.FromString(answer.details_bin())
+    assert status.code == answer.grpc_status
+    assert status.message == answer.grpc_message
+    return status
+
+
+def error_info(status: status_pb2.Status) -> errdetails.ErrorInfo:
+    info = errdetails.ErrorInfo()
+    assert status.details[0].Unpack(info)
+    return info
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[RecordingUpstream]:
+    server = RecordingUpstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def setup(inproc: InProcessApp, token: str, upstream: RecordingUpstream) -> dict[str, str]:
+    """A custom provider on the recording upstream, a connection and an account, all made
+    over gRPC; two tools made over REST."""
+    definition = provider_definition(
+        "Grpc Tools", upstream, type="API_KEY", auth_header_key_override="X-Api-Key"
+    )
+    provider = pv.CreateCustomProvider(
+        display_name=definition["display_name"],
+        proxy_url=definition["proxy_url"],
+        proxy_enabled=True,
+    )
+    provider.auth_patterns.extend(definition["auth_patterns"])
+    made = call(
+        inproc,
+        PROVIDERS + "CreateCustomProvider",
+        pv.CreateCustomProviderRequest(provider=provider),
+        token,
+        pv.CreateProviderResponse,
+    )
+    assert made.provider.display_name == "Grpc Tools" and made.provider.proxy_enabled
+    key = made.provider.identifier
+    connection = call(
+        inproc,
+        CONNECTIONS + "CreateEnvironmentConnection",
+        cn.CreateEnvironmentConnectionRequest(
+            connection=cn.CreateConnection(provider_key=key, key_id="grpc-tools"),
+            flags=cn.Flags(is_app=True),
+        ),
+        token,
+        cn.CreateConnectionResponse,
+    )
+    assert connection.connection.key_id == "grpc-tools"
+    details = struct_pb2.Struct()
+    details.update({"api_key": "grpc-secret-1"})
+    account = call(
+        inproc,
+        CA + "CreateConnectedAccount",
+        ca.CreateConnectedAccountRequest(
+            connector="grpc-tools",
+            identifier="user-1",
+            connected_account=ca.CreateConnectedAccount(
+                authorization_details=ca.AuthorizationDetails(
+                    static_auth=ca.StaticAuth(details=details)
+                )
+            ),
+        ),
+        token,
+        ca.CreateConnectedAccountResponse,
+    )
+    assert account.connected_account.identifier == "user-1"
+    assert account.connected_account.status == ca.ACTIVE
+    auth = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+    for body in (tool_body(key, "grpc_items"), status_tool(key, "grpc_status")):
+        made_tool = inproc.http("POST", "/api/v1/tools", json.dumps(body).encode(), [*auth.items()])
+        assert made_tool.status == 201, made_tool.body
+    return {"provider": key, "account": account.connected_account.id}
+
+
+def test_list_providers(inproc: InProcessApp, token: str, setup: dict[str, str]) -> None:
+    listed = call(
+        inproc,
+        PROVIDERS + "ListProviders",
+        pv.ListProvidersRequest(identifier="github"),
+        token,
+        pv.ListProvidersResponse,
+    )
+    (github,) = listed.providers
+    assert github.auth_patterns.values[0].struct_value.fields["type"].string_value == "OAUTH"
+    custom = call(  # a nested field as a query parameter: filter.provider_type=CUSTOM
+        inproc,
+        PROVIDERS + "ListProviders",
+        pv.ListProvidersRequest(
+            filter=pv.ListProvidersRequest.Filter(provider_type=pv.CUSTOM), page_size=50
+        ),
+        token,
+        pv.ListProvidersResponse,
+    )
+    assert [p.identifier for p in custom.providers] == [setup["provider"]]
+    assert custom.providers[0].is_custom
+
+
+def test_list_and_get_accounts(inproc: InProcessApp, token: str, setup: dict[str, str]) -> None:
+    listed = call(
+        inproc,
+        CA + "ListConnectedAccounts",
+        ca.ListConnectedAccountsRequest(connector="grpc-tools"),
+        token,
+        ca.ListConnectedAccountsResponse,
+    )
+    assert [a.identifier for a in listed.connected_accounts] == ["user-1"]
+    assert listed.connected_accounts[0].status == ca.ACTIVE
+    assert listed.connected_accounts[0].updated_at.seconds > 0
+    assert listed.total_size == 1
+    got = call(
+        inproc,
+        CA + "GetConnectedAccountAuth",
+        ca.GetConnectedAccountByIdentifierRequest(connector="grpc-tools", identifier="user-1"),
+        token,
+        ca.GetConnectedAccountByIdentifierResponse,
+    )
+    assert got.connected_account.id == setup["account"]
+    static = got.connected_account.authorization_details.static_auth.details
+    assert static.fields["api_key"].string_value == "grpc-secret-1"
+
+
+def test_execute_tool_reaches_the_upstream(
+    inproc: InProcessApp, token: str, setup: dict[str, str], upstream: RecordingUpstream
+) -> None:
+    params = struct_pb2.Struct()
+    params.update({"owner": "octo", "limit": 5})
+    upstream.clear()
+    result = call(
+        inproc,
+        TOOLS + "ExecuteTool",
+        tl.ExecuteToolRequest(
+            tool_name="grpc_items", identifier="user-1", connector="grpc-tools", params=params
+        ),
+        token,
+        tl.ExecuteToolResponse,
+    )
+    assert result.execution_id
+    assert result.data.fields["path"].string_value == "/api/owners/octo/items?per_page=5"
+    (seen,) = upstream.requests
+    assert seen.header("X-Api-Key") == "grpc-secret-1"
+
+
+@pytest.mark.parametrize(
+    ("upstream_status", "code"), [(404, 5), (401, 16), (403, 7), (429, 8), (500, 14)]
+)
+def test_tool_error_carries_tool_error(
+    inproc: InProcessApp, token: str, setup: dict[str, str], upstream_status: int, code: int
+) -> None:
+    params = struct_pb2.Struct()
+    params.update({"code": upstream_status})
+    request = tl.ExecuteToolRequest(
+        tool_name="grpc_status", identifier="user-1", connector="grpc-tools", params=params
+    )
+    answer = inproc.grpc(TOOLS + "ExecuteTool", frame(request.SerializeToString()), token=token)
+    assert answer.grpc_status == code
+    status = status_of(answer)
+    info = error_info(status)
+    assert info.error_code == "TOOL_ERROR"
+    assert info.tool_error_info.tool_error_code == str(upstream_status)
+    assert "upstream_error" in info.tool_error_info.tool_error_message
+    own = struct_pb2.Struct()
+    assert status.details[1].Unpack(own)
+    assert own.fields["status"].number_value == upstream_status
+
+
+def test_unknown_account_is_not_found(inproc: InProcessApp, token: str, setup: None) -> None:
+    request = ca.GetConnectedAccountByIdentifierRequest(connector="grpc-tools", identifier="nobody")
+    answer = inproc.grpc(
+        CA + "GetConnectedAccountDetails", frame(request.SerializeToString()), token=token
+    )
+    assert answer.grpc_status == 5
+    assert error_info(status_of(answer)).error_code == "NOT_FOUND"
+
+
+def test_bad_input_lists_the_field(inproc: InProcessApp, token: str, setup: None) -> None:
+    params = struct_pb2.Struct()
+    params.update({"owner": 7})
+    request = tl.ExecuteToolRequest(
+        tool_name="grpc_items", identifier="user-1", connector="grpc-tools", params=params
+    )
+    answer = inproc.grpc(TOOLS + "ExecuteTool", frame(request.SerializeToString()), token=token)
+    assert answer.grpc_status == 3
+    status = status_of(answer)
+    assert error_info(status).error_code == "INVALID_ARGUMENT"
+    bad = error_details_pb2.BadRequest()
+    assert any(d.Unpack(bad) for d in status.details)
+    assert bad.field_violations and "owner" in bad.field_violations[0].field
+
+
+@pytest.mark.parametrize("bearer", [None, "not-a-token"])
+def test_unauthenticated(inproc: InProcessApp, bearer: str | None) -> None:
+    request = ca.ListConnectedAccountsRequest()
+    answer = inproc.grpc(
+        CA + "ListConnectedAccounts", frame(request.SerializeToString()), token=bearer
+    )
+    assert answer.grpc_status == 16
+    assert error_info(status_of(answer)).error_code == "UNAUTHENTICATED"
+
+
+def test_authorization_sent_twice(inproc: InProcessApp, token: str, setup: None) -> None:
+    """Scalekit's Python SDK sends its token twice (call credentials and metadata); after it
+    renewed the token, the two differ and the renewed one is the one that works."""
+    request = ca.ListConnectedAccountsRequest(connector="grpc-tools")
+    for first in (token, "expired-or-old"):
+        answer = inproc.grpc(
+            CA + "ListConnectedAccounts",
+            frame(request.SerializeToString()),
+            token=first,
+            headers=[("authorization", f"Bearer {token}")],
+        )
+        assert answer.grpc_status == 0, answer.grpc_message
+        listed = ca.ListConnectedAccountsResponse.FromString(unframe(answer.body))
+        assert [a.identifier for a in listed.connected_accounts] == ["user-1"]
