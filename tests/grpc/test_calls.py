@@ -4,108 +4,13 @@ tools end to end, with a recording upstream receiving the account's credential."
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from google.protobuf import struct_pb2
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2
 
-from tests.support.grpc_asgi import Collected, InProcessApp, frame, unframe
-from tests.support.scalekit_messages import ca, cn, errdetails, pv, tl
-from tests.support.tools import status_tool, tool_body
-from tests.support.upstream import RecordingUpstream, provider_definition
-
-CA = "/scalekit.v1.connected_accounts.ConnectedAccountService/"
-TOOLS = "/scalekit.v1.tools.ToolService/"
-PROVIDERS = "/scalekit.v1.providers.ProviderService/"
-CONNECTIONS = "/scalekit.v1.connections.ConnectionService/"
-
-
-def call(app: InProcessApp, method: str, request: Any, token: str, response: Any) -> Any:
-    answer = app.grpc(method, frame(request.SerializeToString()), token=token)
-    assert answer.grpc_status == 0, (answer.grpc_status, answer.grpc_message)
-    return response.FromString(unframe(answer.body))
-
-
-def status_of(answer: Collected) -> status_pb2.Status:
-    status = status_pb2.Status.FromString(answer.details_bin())
-    assert status.code == answer.grpc_status
-    assert status.message == answer.grpc_message
-    return status
-
-
-def error_info(status: status_pb2.Status) -> errdetails.ErrorInfo:
-    info = errdetails.ErrorInfo()
-    assert status.details[0].Unpack(info)
-    return info
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    server = RecordingUpstream().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def setup(inproc: InProcessApp, token: str, upstream: RecordingUpstream) -> dict[str, str]:
-    """A custom provider on the recording upstream, a connection and an account, all made
-    over gRPC; two tools made over REST."""
-    definition = provider_definition(
-        "Grpc Tools", upstream, type="API_KEY", auth_header_key_override="X-Api-Key"
-    )
-    provider = pv.CreateCustomProvider(
-        display_name=definition["display_name"],
-        proxy_url=definition["proxy_url"],
-        proxy_enabled=True,
-    )
-    provider.auth_patterns.extend(definition["auth_patterns"])
-    made = call(
-        inproc,
-        PROVIDERS + "CreateCustomProvider",
-        pv.CreateCustomProviderRequest(provider=provider),
-        token,
-        pv.CreateProviderResponse,
-    )
-    assert made.provider.display_name == "Grpc Tools" and made.provider.proxy_enabled
-    key = made.provider.identifier
-    connection = call(
-        inproc,
-        CONNECTIONS + "CreateEnvironmentConnection",
-        cn.CreateEnvironmentConnectionRequest(
-            connection=cn.CreateConnection(provider_key=key, key_id="grpc-tools"),
-            flags=cn.Flags(is_app=True),
-        ),
-        token,
-        cn.CreateConnectionResponse,
-    )
-    assert connection.connection.key_id == "grpc-tools"
-    details = struct_pb2.Struct()
-    details.update({"api_key": "grpc-secret-1"})
-    account = call(
-        inproc,
-        CA + "CreateConnectedAccount",
-        ca.CreateConnectedAccountRequest(
-            connector="grpc-tools",
-            identifier="user-1",
-            connected_account=ca.CreateConnectedAccount(
-                authorization_details=ca.AuthorizationDetails(
-                    static_auth=ca.StaticAuth(details=details)
-                )
-            ),
-        ),
-        token,
-        ca.CreateConnectedAccountResponse,
-    )
-    assert account.connected_account.identifier == "user-1"
-    assert account.connected_account.status == ca.ACTIVE
-    auth = {"authorization": f"Bearer {token}", "content-type": "application/json"}
-    for body in (tool_body(key, "grpc_items"), status_tool(key, "grpc_status")):
-        made_tool = inproc.http("POST", "/api/v1/tools", json.dumps(body).encode(), [*auth.items()])
-        assert made_tool.status == 201, made_tool.body
-    return {"provider": key, "account": account.connected_account.id}
+from tests.support.grpc_asgi import InProcessApp, call, frame, status_of, unframe
+from tests.support.scalekit_messages import CA, PROVIDERS, TOOLS, ca, error_info, pv, tl
+from tests.support.upstream import RecordingUpstream
 
 
 def test_list_providers(inproc: InProcessApp, token: str, setup: dict[str, str]) -> None:

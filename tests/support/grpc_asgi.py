@@ -72,6 +72,24 @@ def unframe(body: bytes) -> bytes:
     return bytes(body[5:])
 
 
+def call(app: InProcessApp, method: str, request: Any, token: str, response: Any) -> Any:
+    """A gRPC call that must succeed: `request` a message, `response` the answer's class."""
+    answer = app.grpc(method, frame(request.SerializeToString()), token=token)
+    assert answer.grpc_status == 0, (answer.grpc_status, answer.grpc_message)
+    return response.FromString(unframe(answer.body))
+
+
+def status_of(answer: Collected) -> Any:
+    """The answer's `google.rpc.Status`, checked against its grpc-status and grpc-message
+    as gRPC clients check it (grpcio-status refuses a mismatch)."""
+    from google.rpc import status_pb2
+
+    status = status_pb2.Status.FromString(answer.details_bin())
+    assert status.code == answer.grpc_status
+    assert status.message == answer.grpc_message
+    return status
+
+
 class InProcessApp:
     """`create_app(settings)` with its lifespan run on a loop in a thread of its own."""
 

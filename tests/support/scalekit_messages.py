@@ -7,6 +7,7 @@ warnings ignored."""
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -18,4 +19,30 @@ with warnings.catch_warnings():
     from scalekit.v1.providers import providers_pb2 as pv
     from scalekit.v1.tools import tools_pb2 as tl
 
-__all__ = ["ca", "cn", "errdetails", "mcp", "pv", "tl"]
+CA = "/scalekit.v1.connected_accounts.ConnectedAccountService/"
+TOOLS = "/scalekit.v1.tools.ToolService/"
+PROVIDERS = "/scalekit.v1.providers.ProviderService/"
+CONNECTIONS = "/scalekit.v1.connections.ConnectionService/"
+MCP = "/scalekit.v1.mcp.McpService/"
+
+__all__ = [
+    "CA",
+    "CONNECTIONS",
+    "MCP",
+    "PROVIDERS",
+    "TOOLS",
+    "ca",
+    "cn",
+    "errdetails",
+    "error_info",
+    "mcp",
+    "pv",
+    "tl",
+]
+
+
+def error_info(status: Any) -> Any:
+    """The first detail of a `google.rpc.Status` as Scalekit's ErrorInfo (what the SDKs read)."""
+    info = errdetails.ErrorInfo()
+    assert status.details[0].Unpack(info)
+    return info
