@@ -270,7 +270,18 @@ class GrpcGateway:
                     answer.too_large = True
                     answer.body.clear()
 
-        await self.rest(inner, inner_receive, inner_send)
+        try:
+            await self.rest(inner, inner_receive, inner_send)
+        except Exception as exc:
+            if not answer.status:
+                raise
+            # Starlette answers an unhandled exception with its 500 and raises it again for
+            # the server to log: do what the server does, and answer what the REST side said.
+            log.error(
+                "exception in ASGI application",
+                exc_info=(type(exc), exc, exc.__traceback__),
+                extra={"path": rest.path},
+            )
         return answer
 
     def _response(self, method: GrpcMethod, answer: _Answer) -> bytes:
