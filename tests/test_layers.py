@@ -126,6 +126,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.__main__": "edges",
     "authrelay.app": "edges",
     "authrelay.transport": "edges",
+    "authrelay.http2": "edges",  # HTTP/2 connections handed over by transport
     "authrelay.api.*": "edges",
     "authrelay.web.*": "edges",
     "authrelay.openapi.*": "edges",
