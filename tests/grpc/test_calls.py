@@ -4,12 +4,26 @@ tools end to end, with a recording upstream receiving the account's credential."
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from google.protobuf import struct_pb2
+from google.protobuf import duration_pb2, struct_pb2
 from google.rpc import error_details_pb2
 
 from tests.support.grpc_asgi import InProcessApp, call, frame, status_of, unframe
-from tests.support.scalekit_messages import CA, PROVIDERS, TOOLS, ca, error_info, pv, tl
+from tests.support.scalekit_messages import (
+    CA,
+    CONNECTIONS,
+    MCP,
+    PROVIDERS,
+    TOOLS,
+    ca,
+    cn,
+    error_info,
+    mcp,
+    pv,
+    tl,
+)
 from tests.support.upstream import RecordingUpstream
 
 
@@ -152,3 +166,115 @@ def test_authorization_sent_twice(inproc: InProcessApp, token: str, setup: None)
         assert answer.grpc_status == 0, answer.grpc_message
         listed = ca.ListConnectedAccountsResponse.FromString(unframe(answer.body))
         assert [a.identifier for a in listed.connected_accounts] == ["user-1"]
+
+
+def test_connections_tools_and_mcp(inproc: InProcessApp, token: str, setup: dict[str, str]) -> None:
+    """The other methods the SDKs call, each answer read back into its message."""
+    listed = call(
+        inproc,
+        CONNECTIONS + "ListAppConnections",
+        cn.ListAppConnectionsRequest(page_size=30),
+        token,
+        cn.ListAppConnectionsResponse,
+    )
+    (mine,) = [c for c in listed.connections if c.key_id == "grpc-tools"]
+    toggled = call(
+        inproc,
+        CONNECTIONS + "DisableEnvironmentConnection",
+        cn.ToggleEnvironmentConnectionRequest(connection_id=mine.id),
+        token,
+        cn.ToggleConnectionResponse,
+    )
+    assert not toggled.enabled
+    toggled = call(
+        inproc,
+        CONNECTIONS + "EnableEnvironmentConnection",
+        cn.ToggleEnvironmentConnectionRequest(connection_id=mine.id),
+        token,
+        cn.ToggleConnectionResponse,
+    )
+    assert toggled.enabled
+    got = call(
+        inproc,
+        CONNECTIONS + "GetEnvironmentConnection",
+        cn.GetEnvironmentConnectionRequest(connection_id=mine.id),
+        token,
+        cn.GetConnectionResponse,
+    )
+    assert got.connection.type == cn.API_KEY and got.connection.create_time.seconds > 0
+    link = call(
+        inproc,
+        CA + "GetMagicLinkForConnectedAccount",
+        ca.GetMagicLinkForConnectedAccountRequest(connector="grpc-tools", identifier="user-9"),
+        token,
+        ca.GetMagicLinkForConnectedAccountResponse,
+    )
+    assert "/connect/" in link.link and link.expiry.seconds > 0
+    tools = call(
+        inproc,
+        TOOLS + "ListTools",
+        tl.ListToolsRequest(filter=tl.Filter(provider=setup["provider"])),
+        token,
+        tl.ListToolsResponse,
+    )
+    names = {t.definition.fields["name"].string_value for t in tools.tools}
+    assert {"grpc_items", "grpc_status", "grpc_slow"} <= names
+    scoped = call(
+        inproc,
+        TOOLS + "ListScopedTools",
+        tl.ListScopedToolsRequest(
+            identifier="user-1", filter=tl.ScopedToolFilter(connection_names=["grpc-tools"])
+        ),
+        token,
+        tl.ListScopedToolsResponse,
+    )
+    assert {t.tool.definition.fields["name"].string_value for t in scoped.tools} == names
+    config = call(
+        inproc,
+        MCP + "CreateMcpConfig",
+        mcp.CreateMcpConfigRequest(
+            config=mcp.McpConfig(
+                name="grpccfg",
+                connection_tool_mappings=[
+                    mcp.McpConfigConnectionToolMapping(
+                        connection_name="grpc-tools", tools=["grpc_items"]
+                    )
+                ],
+            )
+        ),
+        token,
+        mcp.CreateMcpConfigResponse,
+    ).config
+    assert config.id and config.connection_tool_mappings[0].tools == ["grpc_items"]
+    session = call(
+        inproc,
+        MCP + "CreateMcpSessionToken",
+        mcp.CreateMcpSessionTokenRequest(
+            mcp_config_id=config.id, identifier="user-1", expiry=duration_pb2.Duration(seconds=600)
+        ),
+        token,
+        mcp.CreateMcpSessionTokenResponse,
+    )
+    assert session.token.count(".") == 2
+    assert 500 < session.expires_at.seconds - time.time() <= 600
+    accounts = call(
+        inproc,
+        MCP + "ListMcpConnectedAccounts",
+        mcp.ListMcpConnectedAccountsRequest(config_id=config.id, identifier="user-1"),
+        token,
+        mcp.ListMcpConnectedAccountsResponse,
+    )
+    assert [a.connected_account_status for a in accounts.connected_accounts] == ["ACTIVE"]
+    call(
+        inproc,
+        MCP + "DeleteMcpConfig",
+        mcp.DeleteMcpConfigRequest(config_id=config.id),
+        token,
+        mcp.DeleteMcpConfigResponse,
+    )
+    gone = inproc.grpc(
+        MCP + "GetMcpConfig",
+        frame(mcp.GetMcpConfigRequest(config_id=config.id).SerializeToString()),
+        token=token,
+    )
+    assert gone.grpc_status == 5  # a resource authrelay lacks: NOT_FOUND, not UNIMPLEMENTED
