@@ -24,6 +24,7 @@ from tests.support.scalekit_messages import (
     pv,
     tl,
 )
+from tests.support.servers import Backend, create_client
 from tests.support.upstream import RecordingUpstream
 
 
@@ -278,3 +279,26 @@ def test_connections_tools_and_mcp(inproc: InProcessApp, token: str, setup: dict
         token=token,
     )
     assert gone.grpc_status == 5  # a resource authrelay lacks: NOT_FOUND, not UNIMPLEMENTED
+
+
+def test_an_upstream_401_is_not_retried_with_the_other_token(
+    inproc: InProcessApp, token: str, setup: dict[str, str], upstream: RecordingUpstream
+) -> None:
+    """Two valid tokens (the SDK after renewing its token): an upstream's 401 to the tool
+    is the tool's answer, and the tool runs once."""
+    other = inproc.token(create_client(Backend("sqlite", inproc.settings.data_dir)))
+    params = struct_pb2.Struct()
+    params.update({"code": 401})
+    request = tl.ExecuteToolRequest(
+        tool_name="grpc_status", identifier="user-1", connector="grpc-tools", params=params
+    )
+    upstream.clear()
+    answer = inproc.grpc(
+        TOOLS + "ExecuteTool",
+        frame(request.SerializeToString()),
+        token=token,
+        headers=[("authorization", f"Bearer {other}")],
+    )
+    assert answer.grpc_status == 16
+    assert error_info(status_of(answer)).error_code == "TOOL_ERROR"
+    assert len(upstream.requests) == 1

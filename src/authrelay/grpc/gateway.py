@@ -28,7 +28,7 @@ from authrelay.grpc.adapters import ADAPTERS
 from authrelay.grpc.descriptors import Binding, Catalog, GrpcMethod, shipped
 from authrelay.grpc.framing import PREFIX, frame, timeout_seconds, unframe
 from authrelay.grpc.mapping import RestRequest, as_json, rest_request, sample_path, variables
-from authrelay.grpc.status import GrpcError, trailers
+from authrelay.grpc.status import UPSTREAM_RESPONSE, GrpcError, trailers
 from authrelay_client.codes import Code
 
 log = logging.getLogger("authrelay.grpc")
@@ -218,7 +218,7 @@ class GrpcGateway:
         answer = _Answer()
         for token in tokens:
             answer = await self._call_once(call, scope, rest, token, receive)
-            if answer.status != Code.UNAUTHENTICATED.http_status:
+            if not _token_refused(answer):
                 break
         return answer
 
@@ -332,6 +332,14 @@ def _has(fields: dict[str, Any], dotted: str) -> bool:
             return False
         current = current[part]
     return current not in (None, "")
+
+
+def _token_refused(answer: _Answer) -> bool:
+    """Whether authrelay refused the call's token: its own 401, not an upstream's 401 that
+    `execute_tool` passes on (the tool ran; it must not run again with another token)."""
+    if answer.status != Code.UNAUTHENTICATED.http_status:
+        return False
+    return UPSTREAM_RESPONSE.encode() not in answer.body
 
 
 def _rest_error(answer: _Answer) -> GrpcError:
