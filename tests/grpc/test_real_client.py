@@ -12,8 +12,9 @@ from google.protobuf import struct_pb2
 from grpc_status import rpc_status
 
 from tests.support.proxy import enable
-from tests.support.scalekit_messages import CA, PROVIDERS, ca, error_info, pv
+from tests.support.scalekit_messages import CA, PROVIDERS, TOOLS, ca, error_info, exceptions, pv, tl
 from tests.support.servers import Server
+from tests.support.tools import status_tool
 from tests.support.upstream import RecordingUpstream, provider_definition
 
 
@@ -113,3 +114,37 @@ def test_unimplemented_names_the_method(
     error: Any = raised.value
     assert error.code() == grpc.StatusCode.UNIMPLEMENTED
     assert "scalekit.v1.nothing.Service/Call" in error.details()
+
+
+def test_tool_error_selects_the_sdks_tool_exception(
+    server: Server,
+    dev_client: dict[str, str],
+    channel: grpc.Channel,
+    bearer: list[tuple[str, str]],
+    upstream: RecordingUpstream,
+    unique: str,
+) -> None:
+    """An upstream's 429 to execute_tool, read by the Python SDK's own error handling."""
+    with server.api(dev_client) as api:
+        definition = provider_definition(f"Rate {unique}", upstream, type="API_KEY")
+        enable(api, definition, f"rate-{unique}", "user", {"api_key": "k"})
+        made = api.post("/api/v1/tools", json=status_tool(f"rate{unique}", "rate_status"))
+        assert made.status_code == 201, made.text
+    params = struct_pb2.Struct()
+    params.update({"code": 429})
+    execute = unary(channel, TOOLS + "ExecuteTool", tl.ExecuteToolResponse)
+    with pytest.raises(grpc.RpcError) as raised:
+        execute(
+            tl.ExecuteToolRequest(
+                tool_name="rate_status",
+                identifier="user",
+                connector=f"rate-{unique}",
+                params=params,
+            ),
+            metadata=bearer,
+            timeout=60,
+        )
+    promoted = exceptions.ScalekitServerException.promote(raised.value)
+    assert isinstance(promoted, exceptions.ScalekitToolRateLimitException)
+    assert promoted.error_code == "TOOL_ERROR"
+    assert promoted.tool_error_code == "429"

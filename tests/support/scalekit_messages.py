@@ -1,4 +1,4 @@
-"""Scalekit's Python SDK's generated messages (scalekit-sdk-python, the test extra) for tests
+"""Scalekit's Python SDK's generated messages and exceptions (scalekit-sdk-python, the test extra) for tests
 that speak gRPC as the SDK does. Importing any `scalekit` module runs the package's
 `__init__`, whose pydantic models warn of deprecated class-based config at class creation
 (an error under `filterwarnings = error`): that import is done here once, with those
@@ -12,6 +12,7 @@ from typing import Any
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import scalekit  # noqa: F401
+    from scalekit.common import exceptions
     from scalekit.v1.connected_accounts import connected_accounts_pb2 as ca
     from scalekit.v1.connections import connections_pb2 as cn
     from scalekit.v1.errdetails import errdetails_pb2 as errdetails
@@ -35,6 +36,7 @@ __all__ = [
     "cn",
     "errdetails",
     "error_info",
+    "exceptions",
     "mcp",
     "pv",
     "tl",
