@@ -173,6 +173,14 @@ def test_unknown_methods_are_unimplemented(inproc: InProcessApp, token: str, pat
     assert path[1:] in answer.grpc_message
 
 
+def test_a_path_prefix_is_tolerated(inproc: InProcessApp, token: str) -> None:
+    """Scalekit's Node SDK keeps the environment URL's path in front of the method's."""
+    answer = inproc.grpc("/authrelay/env" + LIST_ACCOUNTS, frame(b""), token=token)
+    assert answer.grpc_status == 0
+    unknown = inproc.grpc("/prefix" + CA + "Nothing", frame(b""), token=token)
+    assert unknown.grpc_status == 12 and "prefix" in unknown.grpc_message
+
+
 def test_only_post_and_protobuf(inproc: InProcessApp, token: str) -> None:
     assert inproc.grpc(LIST_ACCOUNTS, frame(b""), token=token, verb="GET").grpc_status == 12
     answer = inproc.grpc(

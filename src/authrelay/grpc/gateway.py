@@ -153,7 +153,7 @@ class GrpcGateway:
                 f"content-type {call.content_type.decode('latin-1')!r} is not served;"
                 " use application/grpc (protobuf)",
             )
-        method = self.catalog.methods.get(scope["path"])
+        method = self._method(scope["path"])
         if method is None:
             raise GrpcError(Code.UNIMPLEMENTED, f"unknown method {scope['path'][1:]}")
         served = self._bindings(method)
@@ -174,6 +174,16 @@ class GrpcGateway:
         rest = rest_request(_choose(served, fields), fields)
         answer = await self._call_rest(call, scope, rest, receive)
         return self._response(method, answer)
+
+    def _method(self, path: str) -> GrpcMethod | None:
+        """The method a call's path names: `/package.Service/Method`, possibly after a
+        prefix (Scalekit's Node SDK keeps the environment URL's path, `/prefix/…`)."""
+        found = self.catalog.methods.get(path)
+        if found is None:
+            cut = path.rfind("/", 0, path.rfind("/"))
+            if cut > 0:
+                found = self.catalog.methods.get(path[cut:])
+        return found
 
     def _bindings(self, method: GrpcMethod) -> tuple[Binding, ...]:
         """The method's bindings whose REST operation authrelay serves (found once)."""
