@@ -35,6 +35,7 @@ log = logging.getLogger("authrelay.grpc")
 
 _EMPTY = "google.protobuf.Empty"
 _CODES = {int(code): code for code in Code}
+_INTERNAL = GrpcError(Code.INTERNAL, "internal error; see the server log")
 _FORWARDED = (b"user-agent",)
 _JSON_GROWTH = 8  # a response's JSON may be this many times its message's size, and more
 _CONTENT_TYPES = (b"application/grpc", b"application/grpc+proto")
@@ -110,7 +111,12 @@ class GrpcGateway:
                 exc_info=(type(exc), exc, exc.__traceback__),
                 extra={"grpc_method": scope.get("path", "")},
             )
-            message, error = None, GrpcError(Code.INTERNAL, "internal error; see the server log")
+            message, error = None, _INTERNAL
+        try:
+            tail = trailers(self.catalog, error)
+        except Exception as exc:  # details that would not encode: still a status, logged
+            log.error("grpc status failure", exc_info=(type(exc), exc, exc.__traceback__))
+            message, tail = None, trailers(self.catalog, _INTERNAL)
         await send(
             {
                 "type": "http.response.start",
@@ -127,7 +133,7 @@ class GrpcGateway:
         await send(
             {
                 "type": "http.response.trailers",
-                "headers": trailers(self.catalog, error),
+                "headers": tail,
                 "more_trailers": False,
             }
         )
