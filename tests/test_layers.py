@@ -127,6 +127,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.__main__": "edges",
     "authrelay.app": "edges",
     "authrelay.transport": "edges",
+    "authrelay.http2": "edges",  # HTTP/2 connections handed over by transport
     "authrelay.api.*": "edges",
     "authrelay.web.*": "edges",
     "authrelay.openapi.*": "edges",
@@ -135,6 +136,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.mcp.edge": "edges",  # what the MCP URLs answer before the SDK
     "authrelay.proxy.app": "edges",  # the plain-ASGI app of the hot path
     "authrelay.tools.asgi": "edges",  # POST /api/v1/execute_tool as a plain-ASGI app
+    "authrelay.grpc.*": "edges",  # the gRPC gateway: scalekit.v1 methods onto the REST side
     "authrelay.dashboard": "edges",
     "authrelay.dashboard.editor": "edges",
     "authrelay.dashboard.mount": "edges",
