@@ -465,6 +465,10 @@ class Http2Protocol(asyncio.Protocol):
         stream.response_complete = True
         stream.wake()
         self.streams.pop(stream.id, None)
+        if not stream.ended and not stream.disconnected:
+            # Answered before the whole body came: the client may stop sending
+            # (RFC 9113 8.1); what is still in flight is given back to the window below.
+            self._reset(stream.id, ErrorCodes.NO_ERROR)
         if stream.body_size:
             self._acknowledge(stream.body_size, stream.id)
             stream.body_size = 0

@@ -85,6 +85,24 @@ class H2Client:
             self.flush()
         return stream_id
 
+    def send_body(self, stream_id: int, data: bytes, end: bool = True) -> None:
+        """Send `data` within the server's flow-control windows, waiting for them to open."""
+        view = memoryview(data)
+        while view:
+            window = self.conn.local_flow_control_window(stream_id)
+            if window <= 0:
+                seen = len(self.events)
+                self.read(lambda events: len(events) > seen)
+                assert not self.closed, "the server closed the connection mid-body"
+                continue
+            size = min(window, len(view), self.conn.max_outbound_frame_size)
+            self.conn.send_data(stream_id, bytes(view[:size]))
+            view = view[size:]
+            self.flush()
+        if end:
+            self.conn.end_stream(stream_id)
+            self.flush()
+
     def read(self, until: Callable[[list[Event]], bool], timeout: float = 30) -> list[Event]:
         """Read events until `until(all events so far)` holds or the server closes."""
         deadline = time.monotonic() + timeout

@@ -25,6 +25,7 @@ from authrelay.cli.local import (
 
 if TYPE_CHECKING:
     import asyncio
+    import ssl
 
     from authrelay.config import Settings
     from authrelay.store import db
@@ -199,11 +200,13 @@ def status(
     settings = settings_for(data_dir, None)
     deadline = time.monotonic() + wait
     url: str | None = None
+    trust = _trust(settings)
     while True:
         url = served_url(settings)
         if url is not None:
             try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == httpx.codes.OK:
+                answer = httpx.get(f"{url}/readyz", timeout=2, verify=trust)
+                if answer.status_code == httpx.codes.OK:
                     break
             except httpx.HTTPError:
                 pass
@@ -220,6 +223,20 @@ def status(
         typer.echo(json.dumps({"ok": True, "url": url, "data_dir": str(settings.data_dir)}))
         return
     console.print(f"✅ authrelay is ready at {url}", markup=False)
+
+
+def _trust(settings: Settings) -> ssl.SSLContext:
+    """The system's trusted CAs (and SSL_CERT_FILE), with the development CA of
+    `serve --dev-tls` when the data folder has one."""
+    import ssl
+
+    from authrelay.cli.devtls import TLS_DIR
+
+    context = ssl.create_default_context()
+    dev_ca = settings.data_dir.resolve() / TLS_DIR / "ca.pem"
+    if dev_ca.is_file():
+        context.load_verify_locations(cafile=str(dev_ca))
+    return context
 
 
 @db_app.command("upgrade")
