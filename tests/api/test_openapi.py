@@ -32,7 +32,7 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, set[int]]] = {
     ("get", f"{P}/providers/{{identifier}}"): (None, {200, 401, 404}),
     ("post", f"{P}/custom-providers"): ("ProviderDefinition", {201, 400, 401, 409, 413}),
     ("put", f"{P}/custom-providers/{{identifier}}"): (
-        "ProviderDefinition",
+        "ProviderUpdate",
         {200, 400, 401, 403, 404, 412, 413},
     ),
     ("delete", f"{P}/custom-providers/{{identifier}}"): (None, {200, 401, 403, 404, 412}),

@@ -69,7 +69,7 @@ async def update_custom_provider(
 ) -> JSONResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     body = await service.update_provider(
-        session, principal, runtime.services, identifier, raw, if_match
+        session, principal, runtime.services, identifier, raw, if_match, keep_absent=True
     )
     return _with_etag(body)
 

@@ -10,13 +10,27 @@ applies it; a test checks that every route has a row and every row a route.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from authrelay.accounts.model import AccountRef, CreateAccountRequest, UpdateAccountRequest
 from authrelay.connections.model import _NAME, ConnectionInput
 from authrelay.oauth.flows import MagicLinkRequest, VerifyRequest
-from authrelay_client.providers.model import _DISPLAY_NAME, _SNAKE_CASE, ProviderDefinition
+from authrelay_client.providers.model import (
+    _DISPLAY_NAME,
+    _SNAKE_CASE,
+    AuthPattern,
+    ProviderDefinition,
+)
+
+
+class ProviderUpdate(ProviderDefinition):
+    """The body of `PUT /api/v1/custom-providers/{identifier}` (and `/providers/…`): a field
+    left out keeps its stored value, so only `display_name` and `proxy_url` are required.
+    Documents the body; the service validates the merged definition."""
+
+    auth_patterns: Annotated[list[AuthPattern], Field(min_length=1, max_length=10)] = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -84,9 +98,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         errors=(*BODY, 409),
     ),
     ("put", f"{P}/custom-providers/{{identifier}}"): Operation(
-        "Replace a custom provider's definition",
+        "Update a custom provider's definition (fields left out are kept)",
         response="ProviderResponse",
-        body=ProviderDefinition,
+        body=ProviderUpdate,
         body_wrapper="provider",
         errors=(*BODY, 403, 404, 412),
     ),
@@ -272,6 +286,7 @@ PROXY_ERRORS = (400, 401, 403, 404, 412, 502, 504)
 #: document too: component → field → JSON Schema keywords for its string values
 FIELD_RULES: dict[str, dict[str, dict[str, object]]] = {
     "ProviderDefinition": {"display_name": {"pattern": _DISPLAY_NAME.pattern}},
+    "ProviderUpdate": {"display_name": {"pattern": _DISPLAY_NAME.pattern}},
     "InputField": {"field_name": {"pattern": _SNAKE_CASE.pattern, "maxLength": 64}},
     "ConnectionInput": {"key_id": {"pattern": _NAME.pattern}},
 }

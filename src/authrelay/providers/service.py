@@ -262,6 +262,32 @@ def unwrap_definition(raw: Any) -> Any:
     return raw
 
 
+# Sent on every update (as Scalekit's server requires them); every other field of the
+# definition that an update leaves out keeps its stored value.
+REQUIRED_ON_UPDATE = frozenset({"display_name", "proxy_url"})
+# Optional fields whose ``null`` in an update clears them (stored as absent, as on create).
+CLEARED_BY_NULL = frozenset({"icon_src", "proxy_headers", "retry"})
+
+
+def merge_update(stored: dict[str, Any], raw: Any) -> Any:
+    """The definition an update asks for: the body's top-level fields over the stored ones.
+
+    A field is left out when its key is absent from the JSON object; a key that is present
+    replaces the stored value whole, so ``auth_patterns`` and ``metadata`` are replaced, never
+    merged; ``null`` clears the fields of CLEARED_BY_NULL. A body that is not an object is
+    returned as it is, for the validator to refuse."""
+    body = unwrap_definition(raw)
+    if not isinstance(body, dict):
+        return body
+    kept = {key: value for key, value in stored.items() if key not in REQUIRED_ON_UPDATE}
+    merged = {**kept, **body}
+    return {
+        key: value
+        for key, value in merged.items()
+        if not (value is None and key in CLEARED_BY_NULL)
+    }
+
+
 def _builtin_conflict(entry: BuiltinProvider) -> AlreadyExists:
     name = entry.definition.display_name
     return AlreadyExists(
@@ -352,9 +378,14 @@ async def update_provider(
     identifier: str,
     raw: Any,
     if_match: str | None,
+    *,
+    keep_absent: bool = False,
 ) -> ProviderBody:
+    """Replace a custom provider's definition; with `keep_absent` (the API's PUT), the
+    fields the body leaves out keep their stored values (`merge_update`)."""
     row = await _custom_or_raise(session, principal, services, identifier)
-    definition: ProviderDefinition = validate_definition(unwrap_definition(raw), services.allowlist)
+    wanted = merge_update(row.definition, raw) if keep_absent else unwrap_definition(raw)
+    definition: ProviderDefinition = validate_definition(wanted, services.allowlist)
     if not etag_matches(if_match, etag_of(row)):
         raise _stale(row)
     before = row.definition
@@ -374,7 +405,9 @@ async def update_provider(
         if if_match is not None:
             fresh = await _custom_or_raise(session, principal, services, identifier)
             raise _stale(fresh)
-        return await update_provider(session, principal, services, identifier, raw, None)
+        return await update_provider(
+            session, principal, services, identifier, raw, None, keep_absent=keep_absent
+        )
     change = Change("provider.update", identifier, before=before, after=after)
     await commit_change(session, services, principal, change)
     fresh_row = await store.reread(session, principal.environment_id, identifier)
