@@ -86,6 +86,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.store.*": "store",
     # ------------------------------------------------------------------ services
     "authrelay.providers.service": "services",
+    "authrelay.providers.methods": "services",
     "authrelay.accounts.service": "services",
     "authrelay.connections.service": "services",
     "authrelay.tools.service": "services",

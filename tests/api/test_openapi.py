@@ -30,6 +30,13 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, set[int]]] = {
     ("get", "/keys"): (None, {200}),
     ("get", f"{P}/providers"): (None, {200, 400, 401}),
     ("get", f"{P}/providers/{{identifier}}"): (None, {200, 401, 404}),
+    ("get", f"{P}/my-providers"): (None, {200, 400, 401}),
+    ("post", f"{P}/providers"): ("ProviderDefinition", {201, 400, 401, 409, 413}),
+    ("put", f"{P}/providers/{{identifier}}"): (
+        "ProviderUpdate",
+        {200, 400, 401, 403, 404, 412, 413},
+    ),
+    ("delete", f"{P}/providers/{{identifier}}"): (None, {200, 401, 403, 404, 412}),
     ("post", f"{P}/custom-providers"): ("ProviderDefinition", {201, 400, 401, 409, 413}),
     ("put", f"{P}/custom-providers/{{identifier}}"): (
         "ProviderUpdate",

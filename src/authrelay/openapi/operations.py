@@ -89,6 +89,31 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", f"{P}/providers/{{identifier}}"): Operation(
         "Get a provider", response="ProviderResponse", errors=(401, 404)
     ),
+    ("get", f"{P}/my-providers"): Operation(
+        "List the providers the environment has a connection of",
+        response="ListProvidersResponse",
+        errors=LIST,
+    ),
+    ("post", f"{P}/providers"): Operation(
+        "Create a custom provider (CreateProvider; catalog-only fields must be empty)",
+        ok=201,
+        response="ProviderResponse",
+        body=ProviderDefinition,
+        body_wrapper="provider",
+        errors=(*BODY, 409),
+    ),
+    ("put", f"{P}/providers/{{identifier}}"): Operation(
+        "Update a custom provider (UpdateProvider; fields left out are kept)",
+        response="ProviderResponse",
+        body=ProviderUpdate,
+        body_wrapper="provider",
+        errors=(*BODY, 403, 404, 412),
+    ),
+    ("delete", f"{P}/providers/{{identifier}}"): Operation(
+        "Delete a custom provider (built-in providers: 403)",
+        response="Empty",
+        errors=(401, 403, 404, 412),
+    ),
     ("post", f"{P}/custom-providers"): Operation(
         "Create a custom provider",
         ok=201,

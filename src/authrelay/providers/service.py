@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -307,9 +308,14 @@ def _custom_conflict(row: Provider) -> AlreadyExists:
 
 
 async def create_provider(
-    session: AsyncSession, principal: Principal, services: ServiceContext, raw: Any
+    session: AsyncSession,
+    principal: Principal,
+    services: ServiceContext,
+    raw: Any,
+    extra: Sequence[FieldViolation] = (),
 ) -> ProviderBody:
-    definition = validate_definition(unwrap_definition(raw), services.allowlist)
+    """Create a custom provider (`extra`: violations the caller found in the body)."""
+    definition = validate_definition(unwrap_definition(raw), services.allowlist, extra)
     identifier = derive_identifier(definition.display_name)
     builtin = services.catalog.get(identifier)
     if builtin is not None:
@@ -380,12 +386,13 @@ async def update_provider(
     if_match: str | None,
     *,
     keep_absent: bool = False,
+    extra: Sequence[FieldViolation] = (),
 ) -> ProviderBody:
     """Replace a custom provider's definition; with `keep_absent` (the API's PUT), the
     fields the body leaves out keep their stored values (`merge_update`)."""
     row = await _custom_or_raise(session, principal, services, identifier)
     wanted = merge_update(row.definition, raw) if keep_absent else unwrap_definition(raw)
-    definition: ProviderDefinition = validate_definition(wanted, services.allowlist)
+    definition: ProviderDefinition = validate_definition(wanted, services.allowlist, extra)
     if not etag_matches(if_match, etag_of(row)):
         raise _stale(row)
     before = row.definition
@@ -406,7 +413,14 @@ async def update_provider(
             fresh = await _custom_or_raise(session, principal, services, identifier)
             raise _stale(fresh)
         return await update_provider(
-            session, principal, services, identifier, raw, None, keep_absent=keep_absent
+            session,
+            principal,
+            services,
+            identifier,
+            raw,
+            None,
+            keep_absent=keep_absent,
+            extra=extra,
         )
     change = Change("provider.update", identifier, before=before, after=after)
     await commit_change(session, services, principal, change)
