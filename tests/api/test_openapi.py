@@ -74,7 +74,11 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, set[int]]] = {
         "VerifyRequest",
         {200, 400, 401, 403, 404, 412, 413},
     ),
-    ("post", f"{P}/connected_accounts/{{account_id}}:disconnect"): (None, {200, 401, 404}),
+    ("get", f"{P}/connected_accounts/{{account_id}}"): (None, {200, 400, 401, 404}),
+    ("post", f"{P}/connected_accounts/{{account_id}}:disconnect"): (
+        None,
+        {200, 400, 401, 404, 413},
+    ),
     ("get", f"{P}/audit-logs"): (None, {200, 400, 401}),
     ("get", f"{P}/tools"): (None, {200, 400, 401}),
     ("get", f"{P}/tools/scoped"): (None, {200, 400, 401}),

@@ -204,8 +204,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body=VerifyRequest,
         errors=(*BODY, 403, 404, 412),
     ),
+    ("get", f"{P}/connected_accounts/{{account_id}}"): Operation(
+        "Get a connected account by id (no credentials; 'this' is refused: 400)",
+        response="ConnectedAccountResponse",
+        errors=(400, 401, 404),
+    ),
     ("post", f"{P}/connected_accounts/{{account_id}}:disconnect"): Operation(
-        "Disconnect a connected account", response="ConnectedAccountResponse", errors=(401, 404)
+        "Disconnect a connected account (id '-': named by the body's id or connector and "
+        "identifier; 'this' is refused: 400)",
+        response="ConnectedAccountResponse",
+        errors=(*BODY, 404),
     ),
     ("get", f"{P}/audit-logs"): Operation(
         "List the audit log, newest first", response="ListAuditLogsResponse", errors=LIST
