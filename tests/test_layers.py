@@ -90,6 +90,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.accounts.service": "services",
     "authrelay.connections.service": "services",
     "authrelay.tools.service": "services",
+    "authrelay.tools.methods": "services",
     "authrelay.tools.listing": "services",
     "authrelay.tools.index": "services",
     "authrelay.tools.views": "services",

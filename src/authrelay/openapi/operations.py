@@ -241,6 +241,24 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body="SyncToolsRequest",
         errors=(*BODY, 404, 409),
     ),
+    ("post", f"{P}/tools:set_default"): Operation(
+        "Set a tool's default version (authrelay keeps one version: answers the tool)",
+        response="ToolResponse",
+        body="SetToolDefaultRequest",
+        errors=(*BODY, 404),
+    ),
+    ("post", f"{P}/tools:refresh"): Operation(
+        "The tools of a connected account's provider, read from the store now",
+        response="RefreshToolsResponse",
+        body="RefreshToolsRequest",
+        errors=(*BODY, 404),
+    ),
+    ("put", f"{P}/tools"): Operation(
+        "Update a tool named by the body's id (fields left out are kept; built-ins: 403)",
+        response="ToolResponse",
+        body="UpdateToolRequest",
+        errors=(*BODY, 403, 404, 409),
+    ),
     ("post", f"{P}/tools"): Operation(
         "Create a tool",
         ok=201,
