@@ -44,6 +44,7 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, set[int]]] = {
     ),
     ("delete", f"{P}/custom-providers/{{identifier}}"): (None, {200, 401, 403, 404, 412}),
     ("post", f"{P}/connections"): ("ConnectionInput", {201, 400, 401, 409, 413}),
+    ("get", f"{P}/connections"): (None, {200, 401}),
     ("get", f"{P}/connections/app"): (None, {200, 400, 401}),
     ("patch", f"{P}/connections/{{connection_id}}:enable"): (None, {200, 401, 404}),
     ("patch", f"{P}/connections/{{connection_id}}:disable"): (None, {200, 401, 404}),

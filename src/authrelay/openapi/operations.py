@@ -139,6 +139,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body=ConnectionInput,
         errors=(*BODY, 409),
     ),
+    ("get", f"{P}/connections"): Operation(
+        "List the environment's connections as ListConnection items (at most 1000, by name; "
+        "an organization_id or domain finds none)",
+        response="ListEnvironmentConnectionsResponse",
+        errors=AUTH,
+    ),
     ("get", f"{P}/connections/app"): Operation(
         "List connections", response="ListConnectionsResponse", errors=LIST
     ),

@@ -46,7 +46,9 @@ from authrelay_client.wire.connections import (
     ConnectionResponse,
     ConnectionStatus,
     ConnectionType,
+    ListConnectionBody,
     ListConnectionsResponse,
+    ListEnvironmentConnectionsResponse,
     ToggleConnectionResponse,
 )
 from authrelay_client.wire.errors import (
@@ -122,6 +124,7 @@ DOCUMENTED: tuple[type, ...] = (
     ListProvidersResponse,
     ConnectionResponse,
     ListConnectionsResponse,
+    ListEnvironmentConnectionsResponse,
     ToggleConnectionResponse,
     ConnectedAccountResponse,
     ListConnectedAccountsResponse,
@@ -189,7 +192,9 @@ __all__ = [
     "JSONObject",
     "ListAuditLogsResponse",
     "ListConnectedAccountsResponse",
+    "ListConnectionBody",
     "ListConnectionsResponse",
+    "ListEnvironmentConnectionsResponse",
     "ListMcpConfigsResponse",
     "ListProvidersResponse",
     "ListScopedToolsResponse",
