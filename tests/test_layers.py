@@ -86,9 +86,11 @@ LAYER_OF: dict[str, str] = {
     "authrelay.store.*": "store",
     # ------------------------------------------------------------------ services
     "authrelay.providers.service": "services",
+    "authrelay.providers.methods": "services",
     "authrelay.accounts.service": "services",
     "authrelay.connections.service": "services",
     "authrelay.tools.service": "services",
+    "authrelay.tools.methods": "services",
     "authrelay.tools.listing": "services",
     "authrelay.tools.index": "services",
     "authrelay.tools.views": "services",

@@ -146,3 +146,43 @@ class ExecuteToolRequest(TypedDict):
     agent_run_id: NotRequired[str]
     organization_id: NotRequired[str]
     user_id: NotRequired[str]
+
+
+class UpdateToolRequest(TypedDict):
+    """UpdateTool (`PUT /api/v1/tools`): the tool with its `id`; a field left out keeps
+    its stored value (`binding` included), `is_default`, `updated_at` and `source` are
+    read-only."""
+
+    id: str
+    provider: NotRequired[str]
+    definition: NotRequired[JSONObject]
+    binding: NotRequired[JSONObject]
+    metadata: NotRequired[JSONObject]
+    tags: NotRequired[list[str]]
+    is_default: NotRequired[bool | None]
+    updated_at: NotRequired[Timestamp | None]
+    source: NotRequired[str]
+
+
+class SetToolDefaultRequest(TypedDict):
+    """SetToolDefault: authrelay keeps one version of each tool, so the versions are empty."""
+
+    name: str
+    schema_version: NotRequired[str]
+    tool_version: NotRequired[str]
+
+
+class RefreshToolsRequest(TypedDict):
+    """RefreshTools: the account by `connected_account_id`, or by `identifier` (and
+    `connector`); `organization_id` and `user_id` are accepted and not used."""
+
+    identifier: NotRequired[str | None]
+    connected_account_id: NotRequired[str | None]
+    connector: NotRequired[str | None]
+    organization_id: NotRequired[str | None]
+    user_id: NotRequired[str | None]
+
+
+class RefreshToolsResponse(TypedDict):
+    tools: list[ToolBody]
+    total_size: int
