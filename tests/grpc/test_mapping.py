@@ -26,7 +26,6 @@ UNIMPLEMENTED = {
     "scalekit.v1.connected_accounts.ConnectedAccountService/AuthorizeOrgWideCredential",
     "scalekit.v1.connected_accounts.ConnectedAccountService/CreateRedirectUrl",
     "scalekit.v1.connected_accounts.ConnectedAccountService/DisconnectMyConnectedAccount",
-    "scalekit.v1.connected_accounts.ConnectedAccountService/GetConnectedAccount",
     "scalekit.v1.connected_accounts.ConnectedAccountService/GetMyConnectionMagicLink",
     "scalekit.v1.connected_accounts.ConnectedAccountService/GetRedirectUrl",
     "scalekit.v1.connected_accounts.ConnectedAccountService/ListMyAppConnections",
@@ -38,7 +37,6 @@ UNIMPLEMENTED = {
     "scalekit.v1.connections.ConnectionService/GetConnection",
     "scalekit.v1.connections.ConnectionService/GetConnectionContext",
     "scalekit.v1.connections.ConnectionService/GetConnectionTestResult",
-    "scalekit.v1.connections.ConnectionService/ListConnections",
     "scalekit.v1.connections.ConnectionService/ListOrganizationConnections",
     "scalekit.v1.connections.ConnectionService/SearchOrganizationConnections",
     "scalekit.v1.connections.ConnectionService/UpdateConnection",
@@ -47,13 +45,6 @@ UNIMPLEMENTED = {
     "scalekit.v1.mcp.McpService/DeleteMcp",
     "scalekit.v1.mcp.McpService/GetMcp",
     "scalekit.v1.mcp.McpService/ListMcp",
-    "scalekit.v1.providers.ProviderService/CreateProvider",
-    "scalekit.v1.providers.ProviderService/DeleteProvider",
-    "scalekit.v1.providers.ProviderService/ListMyProviders",
-    "scalekit.v1.providers.ProviderService/UpdateProvider",
-    "scalekit.v1.tools.ToolService/RefreshTools",
-    "scalekit.v1.tools.ToolService/SetToolDefault",
-    "scalekit.v1.tools.ToolService/UpdateTool",
 }
 
 
