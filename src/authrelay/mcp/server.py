@@ -41,10 +41,12 @@ from authrelay.errors import (
 )
 from authrelay.http_headers import bearer_token
 from authrelay.mcp import accounts, configs
+from authrelay.mcp.authserver import issuer
 from authrelay.mcp.catalog import Served, served_tools
 from authrelay.mcp.tokens import McpGrant, verify
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
+from authrelay.store import mcp_oauth as oauth_store
 from authrelay.tools.execute import ExecuteRequest, execute_tool
 
 if TYPE_CHECKING:
@@ -150,9 +152,15 @@ class McpApp:
 
     async def _metadata(self, runtime: Runtime, path: str, scope: Scope, send: Send) -> None:
         """RFC 9728 protected-resource metadata for an MCP URL."""
-        if scope["method"] != "GET" or _resource(path) is None:
+        resource = _resource(path)
+        if scope["method"] != "GET" or resource is None:
             raise NotFound("no such protected resource")
         base = runtime.settings.base_url
+        servers: list[str] = []
+        if resource[0] == "servers":  # a config URL names its environment's issuer
+            async with runtime.sessions() as session:
+                env_id = await oauth_store.config_environment(session, resource[1])
+            servers = [issuer(base, env_id)] if env_id else []
         await send_json(
             send,
             HTTPStatus.OK,
@@ -160,7 +168,7 @@ class McpApp:
                 "resource": base + path.rstrip("/"),
                 "resource_name": "authrelay MCP server",
                 "bearer_methods_supported": ["header"],
-                "authorization_servers": [],
+                "authorization_servers": servers,
                 "resource_documentation": f"{base}/docs",
                 "authrelay_token_endpoint": f"{base}/api/v1/mcp/configs/{{config_id}}/tokens",
             },
