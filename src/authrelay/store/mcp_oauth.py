@@ -78,6 +78,7 @@ async def advance_request(
             McpOAuthRequest.expires_at > now,
         )
         .values(**values)
+        .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -102,6 +103,7 @@ async def use_refresh_token(session: AsyncSession, token_hash: str, now: datetim
             McpOAuthRefreshToken.revoked.is_(False),
         )
         .values(used_at=now)
+        .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -111,6 +113,7 @@ async def revoke_family(session: AsyncSession, family_id: str) -> None:
         update(McpOAuthRefreshToken)
         .where(McpOAuthRefreshToken.family_id == family_id)
         .values(revoked=True)
+        .execution_options(synchronize_session=False)
     )
 
 
