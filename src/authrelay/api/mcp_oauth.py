@@ -12,11 +12,11 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from authrelay.api.deps import DbSession, RuntimeDep, request_host
-from authrelay.errors import AuthrelayError, NotFound
+from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep, request_host
+from authrelay.errors import AuthrelayError, InvalidArgument, NotFound
 from authrelay.mcp import authserver, oauth_clients, oauth_settings
 from authrelay.mcp.oauth_errors import AuthorizePageError, AuthorizeRedirectError, OAuthError
-from authrelay.request_body import parse_json, read_body
+from authrelay.request_body import parse_json, read_body, read_json
 from authrelay.runtime import Runtime
 from authrelay.store import AsyncSession
 from authrelay.store.environments import environment_by_host, get_environment
@@ -178,3 +178,53 @@ def _page(exc: AuthorizePageError) -> HTMLResponse:
         f"<h1>This sign-in cannot continue</h1><p>{text}</p>"
     )
     return HTMLResponse(body, status_code=exc.status, headers=_NO_STORE)
+
+
+# The registered clients, for the team (API token of the environment).
+_CLIENTS = "/api/v1/mcp/oauth/clients"
+
+
+@router.get(_CLIENTS)
+async def list_clients(principal: CurrentPrincipal, session: DbSession) -> Response:
+    found = await oauth_clients.list_clients(session, principal.environment_id)
+    return JSONResponse({"clients": found})
+
+
+@router.post(_CLIENTS)
+async def create_client(
+    principal: CurrentPrincipal, request: Request, runtime: RuntimeDep, session: DbSession
+) -> Response:
+    """A pre-registered client: `{client_name, redirect_uris}`."""
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    made = await oauth_clients.preregister(session, principal.environment_id, raw)
+    return JSONResponse({"client": made}, status_code=HTTPStatus.CREATED)
+
+
+@router.patch(_CLIENTS + "/{client_id:path}")
+async def update_client(
+    client_id: str,
+    principal: CurrentPrincipal,
+    request: Request,
+    runtime: RuntimeDep,
+    session: DbSession,
+) -> Response:
+    """`{"disabled": true}` disables a client (and ends its grants); false enables it."""
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    if (
+        not isinstance(raw, dict)
+        or set(raw) != {"disabled"}
+        or not isinstance(raw["disabled"], bool)
+    ):
+        raise InvalidArgument.field("disabled", 'send {"disabled": true|false}')
+    changed = await oauth_clients.set_disabled(
+        session, principal.environment_id, client_id, raw["disabled"]
+    )
+    return JSONResponse({"client": changed})
+
+
+@router.delete(_CLIENTS + "/{client_id:path}")
+async def delete_client(
+    client_id: str, principal: CurrentPrincipal, session: DbSession
+) -> Response:
+    await oauth_clients.delete_client(session, principal.environment_id, client_id)
+    return JSONResponse({})

@@ -225,6 +225,9 @@ async def _tokens(
     family: str,
 ) -> dict[str, Any]:
     """A new access token for `resource` and the next refresh token of `family`."""
+    client = await store.client(session, env_id, client_id)
+    if client is None or client.disabled:
+        raise OAuthError("invalid_client", "this client is disabled or was deleted", 401)
     config_id = await _check_resource(session, parts.base_url, env_id, resource)
     config = await find(session, env_id, config_id)
     names = [m["connection_name"] for m in config.mappings] if config else []

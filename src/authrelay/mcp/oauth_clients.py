@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from authrelay.errors import InvalidArgument, NotFound
 from authrelay.mcp import redirect_uris
 from authrelay.mcp.oauth_errors import OAuthError
 from authrelay.netguard import blocked_cause
@@ -207,3 +208,51 @@ async def find(
     if row.disabled:
         raise OAuthError("invalid_client", "this client is disabled")
     return KnownClient(row.client_id, row.name, list(row.redirect_uris))
+
+
+async def list_clients(session: AsyncSession, env_id: str) -> list[ClientJson]:
+    """The environment's registered clients (dynamic, metadata documents, pre-registered)."""
+    return [client_json(row) for row in await store.clients(session, env_id)]
+
+
+async def preregister(session: AsyncSession, env_id: str, raw: Any) -> ClientJson:
+    """A client created by the team (`POST /api/v1/mcp/oauth/clients`), public like the
+    others; it works whether or not dynamic registration is open."""
+    try:
+        name, uris = _metadata(raw)
+    except OAuthError as exc:
+        raise InvalidArgument.field("redirect_uris", exc.description) from None
+    row = McpOAuthClient(
+        environment_id=env_id,
+        client_id="mcpc_" + secrets.token_urlsafe(18),
+        kind="preregistered",
+        name=name,
+        redirect_uris=uris,
+        disabled=False,
+        created_at=datetime.now(UTC),
+    )
+    session.add(row)
+    await session.commit()
+    return client_json(row)
+
+
+async def set_disabled(
+    session: AsyncSession, env_id: str, client_id: str, disabled: bool
+) -> ClientJson:
+    """Disable a client (its authorizations and refreshes are refused) or enable it again."""
+    row = await store.client(session, env_id, client_id)
+    if row is None:
+        raise NotFound(f"no MCP OAuth client {client_id!r} in this environment")
+    row.disabled = disabled
+    if disabled:
+        for family in await store.client_families(session, env_id, client_id):
+            await store.revoke_family(session, family)
+    await session.commit()
+    return client_json(row)
+
+
+async def delete_client(session: AsyncSession, env_id: str, client_id: str) -> None:
+    """Delete a client and the refresh tokens it holds."""
+    if not await store.delete_client(session, env_id, client_id):
+        raise NotFound(f"no MCP OAuth client {client_id!r} in this environment")
+    await session.commit()

@@ -123,3 +123,32 @@ async def delete_expired(session: AsyncSession, now: datetime) -> None:
     await session.execute(
         delete(McpOAuthRefreshToken).where(McpOAuthRefreshToken.expires_at <= now)
     )
+
+
+async def delete_client(session: AsyncSession, env_id: str, client_id: str) -> bool:
+    """Delete a client and the refresh tokens issued to it."""
+    result = await session.execute(
+        delete(McpOAuthClient).where(
+            McpOAuthClient.environment_id == env_id, McpOAuthClient.client_id == client_id
+        )
+    )
+    await session.execute(
+        delete(McpOAuthRefreshToken).where(
+            McpOAuthRefreshToken.environment_id == env_id,
+            McpOAuthRefreshToken.client_id == client_id,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def client_families(session: AsyncSession, env_id: str, client_id: str) -> list[str]:
+    """The grant families of a client's refresh tokens."""
+    rows = await session.scalars(
+        select(McpOAuthRefreshToken.family_id)
+        .where(
+            McpOAuthRefreshToken.environment_id == env_id,
+            McpOAuthRefreshToken.client_id == client_id,
+        )
+        .distinct()
+    )
+    return list(rows)
