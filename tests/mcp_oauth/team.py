@@ -20,6 +20,8 @@ from mcp.shared.auth import AuthorizationCodeResult
 
 from authrelay_client import handoff
 from tests.support.servers import Server, create_client, create_environment, free_port, run_cli
+from tests.support.tools import setup_provider, tool_body
+from tests.support.upstream import RecordingUpstream
 
 
 @dataclass
@@ -122,3 +124,19 @@ def sign_in_environment(server: Server, name: str, team: TeamApp) -> SignInEnv:
     claims = json.loads(base64.urlsafe_b64decode(token_claims + "=" * (-len(token_claims) % 4)))
     env = str(claims["env"])
     return SignInEnv(name, env, client, f"{server.url}/mcp-oauth/{env}")
+
+
+def setup_config(
+    api: httpx.Client, upstream: RecordingUpstream, unique: str, who: str
+) -> tuple[str, str, dict[str, Any]]:
+    """(provider, connection, config): `who` connected with API key `k-secret-1`, one tool
+    `items_{unique}` forwarded to the recording upstream, and a config serving it."""
+    provider, conn, _ = setup_provider(api, upstream, unique, who)
+    created = api.post("/api/v1/tools", json=tool_body(provider, f"items_{unique}"))
+    assert created.status_code == 201, created.text
+    response = api.post(
+        "/api/v1/mcp/configs",
+        json={"name": f"cfg-{unique}", "connection_tool_mappings": [{"connection_name": conn}]},
+    )
+    assert response.status_code == 201, response.text
+    return provider, conn, response.json()["config"]

@@ -15,9 +15,8 @@ import pytest
 from aiohttp import web
 
 from authrelay_client import handoff
-from tests.mcp.helpers import setup_config
 from tests.mcp_oauth.flow import REDIRECT, Flow, query
-from tests.mcp_oauth.team import TeamApp, running, serve_json, sign_in_environment
+from tests.mcp_oauth.team import TeamApp, running, serve_json, setup_config, sign_in_environment
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 
@@ -92,7 +91,7 @@ async def _huge(request: web.Request) -> web.Response:
 
 
 async def _slow(request: web.Request) -> web.Response:
-    await asyncio.sleep(5)
+    await asyncio.sleep(4)
     return web.json_response({})
 
 

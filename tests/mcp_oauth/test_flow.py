@@ -18,8 +18,14 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from pydantic import AnyUrl
 
-from tests.mcp.helpers import setup_config
-from tests.mcp_oauth.team import Browser, TeamApp, running, serve_json, sign_in_environment
+from tests.mcp_oauth.team import (
+    Browser,
+    TeamApp,
+    running,
+    serve_json,
+    setup_config,
+    sign_in_environment,
+)
 from tests.support.servers import Server, free_port
 from tests.support.upstream import RecordingUpstream
 

@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.mcp.helpers import setup_config
 from tests.mcp_oauth.flow import Flow
-from tests.mcp_oauth.team import SignInEnv, TeamApp, running, sign_in_environment
+from tests.mcp_oauth.team import SignInEnv, TeamApp, running, setup_config, sign_in_environment
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 
