@@ -3,6 +3,7 @@ refresh tokens rotate and a reused one ends the grant, revocation, replayed code
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 
 from tests.mcp_oauth.flow import Flow
 from tests.mcp_oauth.team import SignInEnv, TeamApp, running, setup_config, sign_in_environment
+from tests.support.rawdb import rows
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 
@@ -138,3 +140,22 @@ async def test_pkce_and_resource_checked_at_the_token_endpoint(
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert twice.json()["error"] == "invalid_request"
+
+
+async def test_secrets_are_not_stored_or_logged(
+    setup: tuple[Flow, TeamApp, SignInEnv, str], server: Server
+) -> None:
+    flow, team, _, _ = setup
+    code, verifier = await flow.code(team)
+    answer = (await flow.exchange(code, verifier)).json()
+    refreshed = (await flow.refresh(answer["refresh_token"])).json()
+    found = await asyncio.to_thread(
+        rows,
+        server.backend,
+        ["mcp_oauth_settings", "mcp_oauth_requests", "mcp_oauth_refresh_tokens"],
+    )
+    dumped = repr(found)
+    assert found["mcp_oauth_refresh_tokens"] and found["mcp_oauth_settings"]
+    log = server.log_text()
+    for secret in (team.secret, code, answer["refresh_token"], refreshed["refresh_token"]):
+        assert secret not in dumped and secret not in log
