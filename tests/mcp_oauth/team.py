@@ -5,6 +5,7 @@ environment with the hand-off configured."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import ssl
@@ -65,6 +66,7 @@ async def serve_json(path: str, handler: Any, tls: ssl.SSLContext) -> AsyncItera
     metadata document, or something hostile); yields its base URL."""
     web_app = web.Application()
     web_app.router.add_get(path, handler)
+    web_app.on_response_prepare.append(_close_after)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     port = free_port()
@@ -73,6 +75,13 @@ async def serve_json(path: str, handler: Any, tls: ssl.SSLContext) -> AsyncItera
         yield f"https://localhost:{port}"
     finally:
         await runner.cleanup()
+        await asyncio.sleep(0.2)  # TLS transports finish closing before the next test
+
+
+async def _close_after(request: web.Request, response: web.StreamResponse) -> None:
+    """No keep-alive: authrelay's pooled client would otherwise hold a TLS connection that
+    the test server closes (and the garbage collector reports) only later."""
+    response.force_close()
 
 
 @dataclass
