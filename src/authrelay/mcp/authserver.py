@@ -151,6 +151,7 @@ async def authorize(
         expires_at=datetime.now(UTC) + REQUEST_LIFETIME,
     )
     session.add(row)
+    await store.delete_expired(session, datetime.now(UTC))  # each new sign-in sweeps old ones
     await session.commit()
     message = handoff.build_request(
         sign_in.handoff_secret, row.id, env_id, f"{issuer(parts.base_url, env_id)}/handoff"
