@@ -82,6 +82,8 @@ LAYER_OF: dict[str, str] = {
     "authrelay.auth.tokens": "domain",
     "authrelay.mcp": "domain",
     "authrelay.mcp.tokens": "domain",
+    "authrelay.mcp.oauth_errors": "domain",
+    "authrelay.mcp.redirect_uris": "domain",
     # ------------------------------------------------------------------ store
     "authrelay.store.*": "store",
     # ------------------------------------------------------------------ services
@@ -98,6 +100,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.mcp.sessions": "services",
     "authrelay.mcp.catalog": "services",
     "authrelay.mcp.instances": "services",
+    "authrelay.mcp.oauth_settings": "services",
     "authrelay.auth.clients": "services",
     "authrelay.auth.signing_keys": "services",
     "authrelay.keyrotation": "services",  # walks store/encrypted.py's registry
@@ -123,6 +126,8 @@ LAYER_OF: dict[str, str] = {
     "authrelay.tools.upstream": "engines",
     "authrelay.tools.cache": "engines",
     "authrelay.mcp.accounts": "engines",  # account states with fresh OAuth links
+    "authrelay.mcp.oauth_clients": "engines",  # fetches client ID metadata documents
+    "authrelay.mcp.authserver": "engines",  # uses oauth_clients
     # ------------------------------------------------------------------ runtime
     "authrelay.runtime": "runtime",
     # ------------------------------------------------------------------ edges

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from authrelay import __version__
 from authrelay.api import accounts, audit, connections, errors, health, providers, token, tools
 from authrelay.api import mcp as mcp_routes
+from authrelay.api import mcp_oauth as mcp_oauth_routes
 from authrelay.api.nul import refuse_nul_parameters
 from authrelay.config import Settings
 from authrelay.dashboard.mount import install as install_dashboard
@@ -160,6 +161,7 @@ def create_app(settings: Settings) -> ASGIApp:
         audit.router,
         tools.router,
         mcp_routes.router,
+        mcp_oauth_routes.router,
         web_routes.router,
         web_docs.router,
     ):

@@ -45,10 +45,12 @@ from authrelay.errors import (
 )
 from authrelay.http_headers import bearer_token
 from authrelay.mcp import accounts, configs, edge, instances
+from authrelay.mcp.authserver import issuer
 from authrelay.mcp.catalog import Served, served_tools
 from authrelay.mcp.tokens import McpGrant, verify
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
+from authrelay.store import mcp_oauth as oauth_store
 from authrelay.tools.execute import ExecuteRequest, execute_tool
 from authrelay.tools.model import is_read_only
 
@@ -207,6 +209,11 @@ class McpApp:
             # An instance's URL is pre-authenticated: it has no token to ask for.
             raise NotFound("no such protected resource")
         base = runtime.settings.base_url
+        servers: list[str] = []
+        if resource[0] == "servers":  # a config URL names its environment's issuer
+            async with runtime.sessions() as session:
+                env_id = await oauth_store.config_environment(session, resource[1])
+            servers = [issuer(base, env_id)] if env_id else []
         await send_json(
             send,
             HTTPStatus.OK,
@@ -214,7 +221,7 @@ class McpApp:
                 "resource": base + path.rstrip("/"),
                 "resource_name": "authrelay MCP server",
                 "bearer_methods_supported": ["header"],
-                "authorization_servers": [],
+                "authorization_servers": servers,
                 "resource_documentation": f"{base}/docs",
                 "authrelay_token_endpoint": base + token_route(*resource),
             },
