@@ -33,6 +33,16 @@ def _serve(backend: Backend, log_dir: Path, ca_file: Path | None, *args: str) ->
             stderr=subprocess.STDOUT,
         )
     server = Server(backend, port, process, log_path)
+    try:
+        _wait_ready(server, ca_file)
+    except BaseException:
+        server.stop()  # never leave the process behind
+        raise
+    return server
+
+
+def _wait_ready(server: Server, ca_file: Path | None) -> None:
+    backend, port, process = server.backend, server.port, server.process
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -43,11 +53,10 @@ def _serve(backend: Backend, log_dir: Path, ca_file: Path | None, *args: str) ->
                 trusted = ssl.create_default_context(cafile=str(trust))
                 answer = httpx.get(f"https://127.0.0.1:{port}/readyz", verify=trusted, timeout=1)
                 if answer.status_code == 200:
-                    return server
+                    return
             except httpx.HTTPError:
                 pass
         time.sleep(0.1)
-    server.stop()
     raise AssertionError(f"server did not become ready:\n{server.log_text()}")
 
 
