@@ -9,7 +9,7 @@ from pathlib import Path
 import authrelay.cli
 
 CLI = Path(authrelay.cli.__file__).parent
-HELPERS = {"__init__", "_lazy", "common", "errors", "helptext", "local", "profiles"}
+HELPERS = {"__init__", "_lazy", "common", "devtls", "errors", "helptext", "local", "profiles"}
 # A command group split in two for size: `accounts import` lives in its own module.
 PARTS = {("accounts", "accounts_import")}
 
