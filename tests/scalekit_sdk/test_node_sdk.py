@@ -32,11 +32,11 @@ def node_run(url: str, verify: str | bool, server: Server, upstream: RecordingUp
 def node_results(
     request: pytest.FixtureRequest,
     server: Server,
-    tls_server: TlsServer,
     upstream: RecordingUpstream,
 ) -> dict[str, Any]:
     if request.param == "h2c":
         return node_run(server.url, False, server, upstream)
+    tls_server: TlsServer = request.getfixturevalue("tls_server")
     ca = str(tls_server.ca_file)
     return node_run(tls_server.url, ca, tls_server, upstream, NODE_EXTRA_CA_CERTS=ca)
 
