@@ -82,19 +82,25 @@ LAYER_OF: dict[str, str] = {
     "authrelay.auth.tokens": "domain",
     "authrelay.mcp": "domain",
     "authrelay.mcp.tokens": "domain",
+    "authrelay.mcp.oauth_errors": "domain",
+    "authrelay.mcp.redirect_uris": "domain",
     # ------------------------------------------------------------------ store
     "authrelay.store.*": "store",
     # ------------------------------------------------------------------ services
     "authrelay.providers.service": "services",
+    "authrelay.providers.methods": "services",
     "authrelay.accounts.service": "services",
     "authrelay.connections.service": "services",
     "authrelay.tools.service": "services",
+    "authrelay.tools.methods": "services",
     "authrelay.tools.listing": "services",
     "authrelay.tools.index": "services",
     "authrelay.tools.views": "services",
     "authrelay.mcp.configs": "services",
     "authrelay.mcp.sessions": "services",
     "authrelay.mcp.catalog": "services",
+    "authrelay.mcp.instances": "services",
+    "authrelay.mcp.oauth_settings": "services",
     "authrelay.auth.clients": "services",
     "authrelay.auth.signing_keys": "services",
     "authrelay.keyrotation": "services",  # walks store/encrypted.py's registry
@@ -120,19 +126,24 @@ LAYER_OF: dict[str, str] = {
     "authrelay.tools.upstream": "engines",
     "authrelay.tools.cache": "engines",
     "authrelay.mcp.accounts": "engines",  # account states with fresh OAuth links
+    "authrelay.mcp.oauth_clients": "engines",  # fetches client ID metadata documents
+    "authrelay.mcp.authserver": "engines",  # uses oauth_clients
     # ------------------------------------------------------------------ runtime
     "authrelay.runtime": "runtime",
     # ------------------------------------------------------------------ edges
     "authrelay.__main__": "edges",
     "authrelay.app": "edges",
     "authrelay.transport": "edges",
+    "authrelay.http2": "edges",  # HTTP/2 connections handed over by transport
     "authrelay.api.*": "edges",
     "authrelay.web.*": "edges",
     "authrelay.openapi.*": "edges",
     "authrelay.cli.*": "edges",
     "authrelay.mcp.server": "edges",
+    "authrelay.mcp.edge": "edges",  # what the MCP URLs answer before the SDK
     "authrelay.proxy.app": "edges",  # the plain-ASGI app of the hot path
     "authrelay.tools.asgi": "edges",  # POST /api/v1/execute_tool as a plain-ASGI app
+    "authrelay.grpc.*": "edges",  # the gRPC gateway: scalekit.v1 methods onto the REST side
     "authrelay.dashboard": "edges",
     "authrelay.dashboard.editor": "edges",
     "authrelay.dashboard.mount": "edges",

@@ -87,6 +87,9 @@ REVIEWED: dict[str, str] = {
     "oauth/rfc6749.py:user_info:http.get": OAUTH_SESSION + " (user_info_uri)",
     "oauth/exchange.py:exchange:http.request": OAUTH_SESSION
     + " (TOKEN_EXCHANGE; _request also runs check_host before)",
+    # MCP authorization server: a client ID metadata document (no redirects, 5 KB, 3 s)
+    "mcp/oauth_clients.py:fetch_document:http.get": OAUTH_SESSION
+    + " (runtime.http via AuthServerParts.http, allow_redirects=False)",
     # the proxy and tools (tools send through proxy/call.py -> proxy/send.py)
     "proxy/send.py:send_once:runtime.proxy_http.request": PROXY_SESSION,
     # not the server

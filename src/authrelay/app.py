@@ -13,9 +13,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from authrelay import __version__
 from authrelay.api import accounts, audit, connections, errors, health, providers, token, tools
 from authrelay.api import mcp as mcp_routes
+from authrelay.api import mcp_oauth as mcp_oauth_routes
 from authrelay.api.nul import refuse_nul_parameters
 from authrelay.config import Settings
 from authrelay.dashboard.mount import install as install_dashboard
+from authrelay.grpc.gateway import GrpcGateway
 from authrelay.mcp.server import McpApp
 from authrelay.observability import AccessLogMiddleware, Metrics, configure_logging
 from authrelay.openapi.build import install as install_openapi
@@ -32,16 +34,26 @@ class Dispatcher:
     """Sends `/proxy/...` straight to the proxy (the hot path skips FastAPI's routing and
     middleware; it logs and counts itself), `POST /api/v1/execute_tool` straight to the
     tools' ASGI app (same reason; it logs each call), `/mcp/…` (and its RFC 9728 metadata)
-    to the MCP server and everything else to the API."""
+    to the MCP server (behind the API's access log and metrics), gRPC calls (HTTP/2 with
+    `content-type: application/grpc*`) to the gRPC gateway and everything else to the API.
+    The gateway calls this Dispatcher back with HTTP/1.1 scopes for the REST operation a gRPC
+    method maps to; an HTTP/1.1 request pays one dict lookup for gRPC."""
 
-    def __init__(self, api: FastAPI, proxy: ProxyApp, tools: ExecuteToolApp, mcp: McpApp) -> None:
+    def __init__(
+        self, api: FastAPI, proxy: ProxyApp, tools: ExecuteToolApp, mcp: ASGIApp, grpc: GrpcGateway
+    ) -> None:
         self.api = api
         self.proxy = proxy
         self.tools = tools
         self.mcp = mcp
+        self.grpc = grpc
+        grpc.rest = self
+        grpc.routes = api.router.routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (
+        if scope.get("http_version") == "2" and _is_grpc(scope):
+            await self.grpc(scope, receive, send)
+        elif scope["type"] == "http" and (
             scope["path"] == PREFIX or scope["path"].startswith(PREFIX + "/")
         ):
             await self.proxy(scope, receive, send)
@@ -51,6 +63,13 @@ class Dispatcher:
             await self.mcp(scope, receive, send)
         else:
             await self.api(scope, receive, send)
+
+
+def _is_grpc(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return bool(value.startswith(b"application/grpc"))
+    return False
 
 
 class _FullCollections:
@@ -142,6 +161,7 @@ def create_app(settings: Settings) -> ASGIApp:
         audit.router,
         tools.router,
         mcp_routes.router,
+        mcp_oauth_routes.router,
         web_routes.router,
         web_docs.router,
     ):
@@ -149,7 +169,13 @@ def create_app(settings: Settings) -> ASGIApp:
     install_openapi(app)
     install_dashboard(app)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
-    return Dispatcher(app, proxy, tools_app, mcp_app)
+    return Dispatcher(
+        app,
+        proxy,
+        tools_app,
+        AccessLogMiddleware(mcp_app, metrics=metrics),
+        GrpcGateway(settings.grpc_max_message_bytes),
+    )
 
 
 def app_from_environment() -> ASGIApp:

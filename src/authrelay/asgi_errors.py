@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.types import Message, Send
@@ -55,11 +55,12 @@ async def answer_error(
     what: str = "unhandled error",
     extra: Mapping[str, Any] | None = None,
     marked: bool = False,
+    shape: Callable[[AuthrelayError], object] | None = None,
 ) -> int:
     """Answer `exc` with the §2 envelope and return the HTTP status sent: an AuthrelayError
     as it says, anything else logged as `what` with its stack (and `extra`) and answered as a 500
-    without details. `marked` adds ERROR_HEADER. After the response has `started`, `exc` is
-    raised again."""
+    without details. `marked` adds ERROR_HEADER; `shape` makes another body of the error (the
+    MCP URLs' JSON-RPC errors). After the response has `started`, `exc` is raised again."""
     if started:
         raise exc
     if isinstance(exc, AuthrelayError):
@@ -68,7 +69,8 @@ async def answer_error(
         log.error(what, exc_info=(type(exc), exc, exc.__traceback__), extra=extra)
         error = InternalError("internal error; the server log has details")
     mark = ((ERROR_HEADER, error.code.name.encode()),) if marked else ()
-    await send_json(send, error.http_status, error.body(), error.headers, *mark)
+    body = error.body() if shape is None else shape(error)
+    await send_json(send, error.http_status, body, error.headers, *mark)
     return error.http_status
 
 

@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     max_requests_in_flight: int = Field(default=500, ge=1)
     max_discard_bytes: int = Field(default=33_554_432, ge=0)
     max_header_bytes: int = Field(default=65_536, ge=1024)
+    # HTTP/2 (authrelay.http2; docs/configuration.md, "TLS and HTTP/2").
+    http2_max_concurrent_streams: int = Field(default=100, ge=1, le=10_000)
+    http2_window_bytes: int = Field(default=1_048_576, ge=65_535, le=2**31 - 1)
+    http2_max_reset_streams: int = Field(default=200, ge=1)
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    grpc_max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_tools_per_provider: int = Field(default=1000, ge=1, le=100_000)
     list_count_limit: int = Field(default=1000, ge=0)
     dashboard_session_idle_seconds: int = Field(default=1800, ge=1, le=7 * 86400)
@@ -128,6 +135,7 @@ class Settings(BaseSettings):
     provider_cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=65_536)
     tool_cache_max_entries: int = Field(default=10_000, ge=1)
     tool_cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=65_536)
+    mcp_allowed_origins: str = ""  # browser origins allowed on /mcp/… besides our own
     # Tests only: every built-in provider's proxy_url becomes `{this}/{identifier}`.
     builtin_upstream_override: str = ""
 
@@ -155,6 +163,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("mcp_allowed_origins")
+    @classmethod
+    def _mcp_allowed_origins(cls, value: str) -> str:
+        for entry in (e.strip().rstrip("/") for e in value.split(",")):
+            scheme, _, rest = entry.partition("://")
+            if entry and (scheme not in ("http", "https") or not rest or "/" in rest):
+                raise ValueError(f"{entry!r} is not an origin (scheme://host[:port])")
+        return value
 
     @field_validator("builtin_upstream_override")
     @classmethod
@@ -220,4 +237,5 @@ class Settings(BaseSettings):
         if self.public_url:
             return self.public_url
         host = self.host if self.host not in {"0.0.0.0", "::"} else "127.0.0.1"  # noqa: S104
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.tls_cert_file is not None else "http"
+        return f"{scheme}://{host}:{self.port}"

@@ -275,7 +275,9 @@ class AccessLogMiddleware:
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"],
+                    # A route whose path holds a credential (an MCP instance's URL) is
+                    # logged by its template.
+                    "path": template if getattr(route, "secret_path", False) else scope["path"],
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
                 },

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("authrelay.transport")
 
 _IDLE, _HEADERS, _BODY = 0, 1, 2
+_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # HTTP/2's client preface (RFC 9113 3.4)
 _FD_RESERVE = 256  # database pool, upstream keep-alive pool, logs, the listening socket
 
 
@@ -55,6 +56,10 @@ class TransportLimits:
     max_connections: int
     max_requests_in_flight: int
     max_header_bytes: int = 65536
+    keepalive_timeout: float = 5.0
+    http2_max_concurrent_streams: int = 100
+    http2_window_bytes: int = 1_048_576
+    http2_max_reset_streams: int = 200
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TransportLimits:
@@ -65,6 +70,10 @@ class TransportLimits:
             max_connections=settings.max_connections,
             max_requests_in_flight=settings.max_requests_in_flight,
             max_header_bytes=settings.max_header_bytes,
+            keepalive_timeout=settings.keepalive_timeout,
+            http2_max_concurrent_streams=settings.http2_max_concurrent_streams,
+            http2_window_bytes=settings.http2_window_bytes,
+            http2_max_reset_streams=settings.http2_max_reset_streams,
         )
 
     @property
@@ -151,8 +160,9 @@ class _Watchdog:
         self.handle = None
         self.now = now = self.loop.time()
         for connection in list(self.connections):
-            if isinstance(connection, GuardedHttpProtocol):
-                connection.check_deadlines(now, self.tick)
+            check = getattr(connection, "check_deadlines", None)  # HTTP/1.1 and HTTP/2
+            if check is not None:
+                check(now, self.tick)
         if self.connections:
             self.ensure()
 
@@ -184,6 +194,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.paused_for = 0.0
         self.request_begun = False
         self.header_bytes = 0
+        # A connection's first bytes go to `_first_data` (HTTP/2 or not), the rest straight
+        # to the class's data_received: set before the transport caches the bound method.
+        self.data_received = self._first_data  # type: ignore[method-assign]
+        self.first_bytes = b""
         watchdog = getattr(server_state, "authrelay_watchdog", None)
         if watchdog is None:
             watchdog = _Watchdog(self.loop, self.connections, limits.tick)
@@ -202,6 +216,37 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.phase = _HEADERS
         self.phase_start = self.loop.time()
         self.request_begun = False
+        if self.scheme == "https":
+            tls = transport.get_extra_info("ssl_object")
+            if tls is not None and tls.selected_alpn_protocol() == "h2":
+                self._to_http2(b"")
+
+    def _first_data(self, data: bytes) -> None:
+        """The connection's first bytes: the HTTP/2 client preface (h2c with prior
+        knowledge) hands the connection to authrelay.http2; anything else is HTTP/1.1, and
+        later bytes go straight to `data_received`."""
+        if self.refused:
+            return
+        if self.first_bytes:
+            data, self.first_bytes = self.first_bytes + data, b""
+        if data[:24] == _PREFACE:
+            self._to_http2(data)
+            return
+        if len(data) < 24 and _PREFACE.startswith(data):  # perhaps the preface: wait for more
+            self.first_bytes = data
+            return
+        del self.data_received
+        self.transport.set_protocol(self)  # uvloop caches the bound data_received
+        self.data_received(data)
+
+    def _to_http2(self, data: bytes) -> None:
+        from authrelay.http2 import Http2Protocol
+
+        self.phase = _IDLE
+        self.connections.discard(self)
+        protocol = Http2Protocol(self, _busy)
+        self.transport.set_protocol(protocol)
+        protocol.start(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.refused:

@@ -39,6 +39,7 @@ PAIRS: list[tuple[type[BaseModel], type]] = [
 NOT_MODELLED: dict[type[BaseModel], set[str]] = {
     models.ConnectionOAuthConfig: {"use_platform_creds"},
     models.ConnectedAccount: {"organization_id", "user_id"},
+    models.Connection: {"created_at"},  # in lists only: ListConnection's name for create_time
 }
 
 Shape = frozenset[Any]

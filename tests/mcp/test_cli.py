@@ -75,5 +75,10 @@ def test_mcp_cli(
     )
     assert as_json["mcp_server_url"] == f"{server.url}/mcp/v3/connections/{conn}"
     cli(profiles, "mcp", "configs", "delete", name, "--yes", check=True)
+    # printed for a person: the name in bold, never Rich's markup as text
+    shown = cli(profiles, "mcp", "configs", "create", f"{name}-2", "--connection", conn, check=True)
+    assert "[bold]" not in shown.stdout and "[/bold]" not in shown.stdout
+    assert f"{name}-2 (cfg_" in shown.stdout
+    cli(profiles, "mcp", "configs", "delete", f"{name}-2", "--yes", check=True)
     missing = cli(profiles, "mcp", "configs", "get", config["id"])
     assert missing.returncode == 1

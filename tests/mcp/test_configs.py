@@ -129,7 +129,8 @@ def test_connected_accounts_and_tokens(
         assert missing.status_code == 404
         token = api.post(f"{path}/tokens", json={"identifier": "hal"})
         assert token.status_code == 200
-        assert set(token.json()) == {"token", "expires_at", "mcp_server_url"}
+        assert set(token.json()) == {"token", "expires_at", "mcp_server_url", "access_level"}
+        assert token.json()["access_level"] == "FULL"
         assert token.json()["mcp_server_url"] == config["mcp_server_url"]
         for expiry in ("59s", "86401s", "soon", 5):
             refused = api.post(f"{path}/tokens", json={"identifier": "hal", "expiry": expiry})

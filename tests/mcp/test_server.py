@@ -151,10 +151,12 @@ def test_tokens_are_checked_on_every_request(
         refused = post(token)
         assert refused.status_code == 401, (token, refused.text)
         challenge = refused.headers["www-authenticate"]
-        assert challenge == f'Bearer resource_metadata="{metadata_url}"'
-        assert refused.json()["code"] == 16
-    assert "API tokens are not accepted" in post(api_token).json()["message"]
-    assert "is not for" in post(session_token_for(server, dev_client, other)).json()["message"]
+        error = 'error="invalid_token", ' if token else ""
+        assert challenge == f'Bearer {error}resource_metadata="{metadata_url}"'
+        assert refused.json()["error"]["data"]["code"] == 16
+    assert "API tokens are not accepted" in post(api_token).json()["error"]["message"]
+    other_token = session_token_for(server, dev_client, other)
+    assert "is not for" in post(other_token).json()["error"]["message"]
     metadata = httpx.get(metadata_url)
     assert metadata.status_code == 200
     assert metadata.json()["resource"] == url
@@ -174,7 +176,7 @@ def test_tokens_are_checked_on_every_request(
     assert accepted.json()["result"]["serverInfo"]["name"] == "authrelay"
     # expired: signed by the server's own key, past its expiry
     assert post(expired_token(server, config, "erin")).status_code == 401
-    assert "expired" in post(expired_token(server, config, "erin")).json()["message"]
+    assert "expired" in post(expired_token(server, config, "erin")).json()["error"]["message"]
     # a deleted config's URL no longer answers, even with a valid token
     with server.api(dev_client) as api:
         assert api.delete(f"/api/v1/mcp/configs/{config['id']}").status_code == 200

@@ -101,10 +101,13 @@ def test_crud_list_search_and_audit(
         assert nobody["tools"] == [] and nobody["total_size"] == 0
         assert api.get("/api/v1/tools", params={"page_token": "!!"}).status_code == 400
 
-        search = api.post("/api/v1/tools:search", json={"query": "issues", "providers": [provider]})
+        search = api.post(
+            "/api/v1/tools:search",
+            json={"query": "issues", "providers": [provider], "view": "full"},
+        )
         ranked = [r["tool"]["definition"]["name"] for r in search.json()["results"]]
         assert ranked[0] == names[0] and set(ranked) == {names[0], names[1]}
-        bad_search = api.post("/api/v1/tools:search", json={"limit": 0, "x": 1})
+        bad_search = api.post("/api/v1/tools:search", json={"limit": 0, "x": 1, "view": "full"})
         assert _violations(bad_search) == {"x", "query", "limit"}
 
         scoped = api.get(

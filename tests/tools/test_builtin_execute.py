@@ -207,10 +207,13 @@ def test_builtin_tools_are_listed_searched_and_scoped(
         assert one.status_code == 200 and one.json()["tool"]["definition"]["name"] == names[0]
         assert api.get(f"/api/v1/tools/{names[0]}").json()["tool"]["id"] == first["id"]
         # search
-        found = api.post("/api/v1/tools:search", json={"query": "create jira issue"}).json()
+        found = api.post(
+            "/api/v1/tools:search", json={"query": "create jira issue", "view": "full"}
+        ).json()
         assert found["results"][0]["tool"]["definition"]["name"] == "jira_create_issue"
         only = api.post(
-            "/api/v1/tools:search", json={"query": "send message", "providers": ["slack"]}
+            "/api/v1/tools:search",
+            json={"query": "send message", "providers": ["slack"], "view": "full"},
         ).json()
         assert only["results"][0]["tool"]["definition"]["name"] == "slack_send_message"
         assert all(r["tool"]["provider"] == "SLACK" for r in only["results"])

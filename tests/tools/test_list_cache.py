@@ -67,7 +67,8 @@ def _lists(api: httpx.Client, provider: str, who: str) -> dict[str, Any]:
         "search": [
             r["tool"]["definition"]["name"]
             for r in api.post(
-                "/api/v1/tools:search", json={"query": "cached items", "providers": [provider]}
+                "/api/v1/tools:search",
+                json={"query": "cached items", "providers": [provider], "view": "full"},
             ).json()["results"]
         ],
     }

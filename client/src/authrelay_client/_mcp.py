@@ -11,7 +11,7 @@ import httpx
 
 from authrelay_client._ops import Op, Page, answer, model_of, nothing, request, segment
 from authrelay_client.models import McpConfig, McpConnectionAuthState, McpSessionToken
-from authrelay_client.wire import McpTokenRequest
+from authrelay_client.wire import AccessLevel, McpTokenRequest
 
 if TYPE_CHECKING:
     from authrelay_client._client import AsyncClient, Client
@@ -93,11 +93,18 @@ def config_accounts(
 
 
 def session_token(
-    base: str, kind: str, key: str, identifier: str, expiry: int | str | None
+    base: str,
+    kind: str,
+    key: str,
+    identifier: str,
+    expiry: int | str | None,
+    access_level: AccessLevel | None = None,
 ) -> Op[McpSessionToken]:
     """A token for `/mcp/v3/servers/{config}` (kind `configs`) or
     `/mcp/v3/connections/{name}` (kind `connections`)."""
     body: McpTokenRequest = {"identifier": identifier}
+    if access_level is not None:
+        body["access_level"] = access_level
     if expiry is not None:
         body["expiry"] = f"{expiry}s" if isinstance(expiry, int) else expiry
     path = f"/api/v1/mcp/{kind}/{segment(key)}/tokens"
@@ -159,17 +166,30 @@ class Mcp:
         self.configs = McpConfigs(client)
 
     def create_session_token(
-        self, config_id: str, identifier: str, expiry: int | str | None = None
+        self,
+        config_id: str,
+        identifier: str,
+        expiry: int | str | None = None,
+        access_level: AccessLevel | None = None,
     ) -> McpSessionToken:
-        """A token for the config's MCP URL (`expiry`: seconds, or Scalekit's "3600s")."""
-        op = session_token(self._client.env_url, "configs", config_id, identifier, expiry)
+        """A token for the config's MCP URL (`expiry`: seconds, or Scalekit's "3600s";
+        `access_level` READ_ONLY: read-only tools only)."""
+        op = session_token(
+            self._client.env_url, "configs", config_id, identifier, expiry, access_level
+        )
         return self._client._run(op)
 
     def create_connection_token(
-        self, connection_name: str, identifier: str, expiry: int | str | None = None
+        self,
+        connection_name: str,
+        identifier: str,
+        expiry: int | str | None = None,
+        access_level: AccessLevel | None = None,
     ) -> McpSessionToken:
         """A token for one connection's MCP URL."""
-        op = session_token(self._client.env_url, "connections", connection_name, identifier, expiry)
+        op = session_token(
+            self._client.env_url, "connections", connection_name, identifier, expiry, access_level
+        )
         return self._client._run(op)
 
 
@@ -227,13 +247,25 @@ class AsyncMcp:
         self.configs = AsyncMcpConfigs(client)
 
     async def create_session_token(
-        self, config_id: str, identifier: str, expiry: int | str | None = None
+        self,
+        config_id: str,
+        identifier: str,
+        expiry: int | str | None = None,
+        access_level: AccessLevel | None = None,
     ) -> McpSessionToken:
-        op = session_token(self._client.env_url, "configs", config_id, identifier, expiry)
+        op = session_token(
+            self._client.env_url, "configs", config_id, identifier, expiry, access_level
+        )
         return await self._client._run(op)
 
     async def create_connection_token(
-        self, connection_name: str, identifier: str, expiry: int | str | None = None
+        self,
+        connection_name: str,
+        identifier: str,
+        expiry: int | str | None = None,
+        access_level: AccessLevel | None = None,
     ) -> McpSessionToken:
-        op = session_token(self._client.env_url, "connections", connection_name, identifier, expiry)
+        op = session_token(
+            self._client.env_url, "connections", connection_name, identifier, expiry, access_level
+        )
         return await self._client._run(op)

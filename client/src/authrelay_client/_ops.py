@@ -193,7 +193,9 @@ def create_provider(base: str, definition: Any) -> Op[Provider]:
 
 
 def update_provider(base: str, identifier: str, definition: Any, etag: str | None) -> Op[Provider]:
-    body = definition_body(definition)
+    from authrelay_client.providers.diff import whole_definition
+
+    body = whole_definition(definition_body(definition))
     path = f"/api/v1/custom-providers/{segment(identifier)}"
     return Op(
         request(base, "PUT", path, json=body, headers=if_match(etag)),

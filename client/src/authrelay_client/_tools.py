@@ -120,7 +120,9 @@ def delete_tool(base: str, key: str) -> Op[None]:
 def search_tools(
     base: str, query: str, providers: list[str] | None, limit: int
 ) -> Op[list[ToolSearchResult]]:
-    body: SearchToolsRequest = {"query": query, "limit": limit}
+    # authrelay's answer (each result with the whole tool); without `view` the route answers
+    # Scalekit's shorter SearchToolsResponse
+    body: SearchToolsRequest = {"query": query, "limit": limit, "view": "full"}
     if providers:
         body["providers"] = providers
 

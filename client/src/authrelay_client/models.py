@@ -278,3 +278,4 @@ class McpSessionToken(ApiModel):
     token: str = ""
     expires_at: datetime | None = None
     mcp_server_url: str = ""
+    access_level: str = "FULL"

@@ -486,11 +486,37 @@ async def delete_account(
     await commit_change(session, ctx, principal, change)
 
 
+# Scalekit's path word for "the account the caller's token is bound to" (GetConnectedAccount,
+# DisconnectConnectedAccount). authrelay's API tokens belong to an environment, never to
+# one connected account, so it names nothing here.
+THIS_ACCOUNT = "this"
+
+
+def no_this_account() -> InvalidArgument:
+    return InvalidArgument.field(
+        "id",
+        f"{THIS_ACCOUNT!r} names the connected account a token is bound to; authrelay's API "
+        "tokens belong to an environment, not to an account: name the account by its id",
+    )
+
+
 async def disconnect_account(
-    session: AsyncSession, principal: Principal, ctx: ServiceContext, account_id: str
+    session: AsyncSession,
+    principal: Principal,
+    ctx: ServiceContext,
+    account_id: str | None,
+    ref_body: Any = None,
 ) -> ConnectedAccountResponse:
+    """Disconnect one account: by `account_id`, or (`account_id` None, the `-:disconnect`
+    form) by the body's `id` or `connector` and `identifier`."""
+    if account_id == THIS_ACCOUNT:
+        raise no_this_account()
+    connector = identifier = None
+    if account_id is None:
+        ref = parse_strict(AccountRef, ref_body)
+        account_id, connector, identifier = ref.id, ref.connector, ref.identifier
     row, connection = await find_account(
-        session, principal, account_id=account_id, connector=None, identifier=None
+        session, principal, account_id=account_id, connector=connector, identifier=identifier
     )
     before = _audit_view(row, connection)
     row.secret_ct = None
@@ -516,6 +542,8 @@ async def get_account(
     reveal: bool,
     last_used: Any = None,
 ) -> ConnectedAccountResponse:
+    if account_id == THIS_ACCOUNT:
+        raise no_this_account()
     row, connection = await find_account(
         session, principal, account_id=account_id, connector=connector, identifier=identifier
     )

@@ -186,8 +186,24 @@ async def verify_user(
     return await flows.verify_user(session, principal, runtime.services, raw)
 
 
-@router.post("/connected_accounts/{account_id}:disconnect", response_model=None)
-async def disconnect_connected_account(
+# Declared after /auth and /details, which it would match.
+@router.get("/connected_accounts/{account_id}", response_model=None)
+async def get_connected_account(
     account_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
 ) -> ConnectedAccountResponse:
+    return await _lookup(runtime, session, principal, False, account_id, None, None)
+
+
+@router.post("/connected_accounts/{account_id}:disconnect", response_model=None)
+async def disconnect_connected_account(
+    account_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+) -> ConnectedAccountResponse:
+    # "-" is Scalekit's "named in the body" form: {id} or {connector, identifier}.
+    if account_id == "-":
+        raw = await read_json(request, runtime.settings.max_body_bytes)
+        return await service.disconnect_account(session, principal, runtime.services, None, raw)
     return await service.disconnect_account(session, principal, runtime.services, account_id)

@@ -14,6 +14,7 @@ from authrelay_client.wire import (
     ConnectionResponse,
     EmptyBody,
     ListConnectionsResponse,
+    ListEnvironmentConnectionsResponse,
     ToggleConnectionResponse,
 )
 
@@ -31,6 +32,25 @@ async def create_connection(
     raw = await read_json(request, runtime.settings.max_body_bytes)
     body = await service.create_connection(session, principal, runtime.services, raw)
     return JSONResponse({"connection": body}, status_code=HTTPStatus.CREATED)
+
+
+@router.get("", response_model=None)
+async def list_connections(
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: DbSession,
+    organization_id: str | None = Query(None),
+    domain: str | None = Query(None),
+    include: str | None = Query(None),
+) -> ListEnvironmentConnectionsResponse:
+    return await service.list_environment_connections(
+        session,
+        principal,
+        runtime.services,
+        organization_id=organization_id,
+        domain=domain,
+        include=include,
+    )
 
 
 @router.get("/app", response_model=None)

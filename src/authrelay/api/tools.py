@@ -18,12 +18,14 @@ from authrelay.api.deps import (
 )
 from authrelay.proxy.resolve import cached_environment
 from authrelay.request_body import read_json
-from authrelay.tools import listing, service
+from authrelay.tools import listing, methods, service
 from authrelay.tools.execute import execute_tool as run_tool
 from authrelay.tools.execute import parse_execute
 from authrelay_client.wire import (
     EmptyBody,
     ExecuteToolResponse,
+    RefreshToolsResponse,
+    SearchToolsFullResponse,
     SearchToolsResponse,
     SyncToolsResponse,
     ToolResponse,
@@ -123,7 +125,7 @@ async def available_tools(
 @router.post("/tools:search", response_model=None)
 async def search_tools(
     request: Request, principal: CachedPrincipal, runtime: RuntimeDep, session: DbSession
-) -> SearchToolsResponse:
+) -> SearchToolsResponse | SearchToolsFullResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes)
     return await listing.search_tools(session, principal, runtime.tool_index, raw)
 
@@ -134,6 +136,30 @@ async def sync_tools(
 ) -> SyncToolsResponse:
     raw = await read_json(request, runtime.settings.max_body_bytes * 16)
     return await service.sync_tools(session, principal, runtime.services, raw)
+
+
+@router.post("/tools:set_default", response_model=None)
+async def set_tool_default(
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> ToolResponse:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    return {"tool": await methods.set_tool_default(session, principal, raw)}
+
+
+@router.post("/tools:refresh", response_model=None)
+async def refresh_tools(
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> RefreshToolsResponse:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    return await methods.refresh_tools(session, principal, raw)
+
+
+@router.put("/tools", response_model=None)
+async def update_tool(
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> ToolResponse:
+    raw = await read_json(request, runtime.settings.max_body_bytes)
+    return {"tool": await methods.update_tool(session, principal, runtime.services, raw)}
 
 
 @router.post("/tools", status_code=HTTPStatus.CREATED)

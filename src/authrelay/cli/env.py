@@ -208,3 +208,79 @@ def env_delete_client(
     if not asyncio.run(with_session(settings, work)):
         raise fail(f"no API client {client_id!r}")
     console.print(f"✅ deleted API client {client_id}")
+
+
+@env_app.command("login")
+def env_login(
+    environment: Annotated[str, typer.Argument(help="Environment name.")],
+    handoff_url: Annotated[
+        str | None,
+        typer.Option(
+            "--handoff-url",
+            help="Sign MCP users in through the team's app at this URL (login hand-off); "
+            "prints a new hand-off secret once.",
+            show_default=False,
+        ),
+    ] = None,
+    dcr: Annotated[
+        bool | None,
+        typer.Option(
+            "--dcr/--no-dcr", help="Allow dynamic client registration.", show_default=False
+        ),
+    ] = None,
+    cimd: Annotated[
+        bool | None,
+        typer.Option(
+            "--cimd/--no-cimd",
+            help="Allow client ID metadata documents (https client_id URLs).",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """How MCP users sign in to this environment (docs/mcp-authorization.md): set the login
+    hand-off URL (its secret is shown only now) or client registration; without options,
+    show the settings."""
+    from authrelay.errors import InvalidArgument
+    from authrelay.mcp import oauth_settings
+    from authrelay.vault.keyring import load_keyring
+
+    settings = settings_for(data_dir, database_url)
+    env_keys = settings.master_keys.get_secret_value() if settings.master_keys else None
+
+    async def work(session: Any) -> tuple[str, oauth_settings.SignIn] | None:
+        env = await envs.get_environment(session, environment)
+        if env is None:
+            return None
+        keyring = load_keyring(env_keys, settings.data_dir, create=False)
+        secret = ""
+        if handoff_url is not None:
+            secret = await oauth_settings.set_handoff(session, keyring, env.id, handoff_url)
+        if dcr is not None or cimd is not None:
+            await oauth_settings.set_registration(session, env.id, dcr=dcr, cimd=cimd)
+        return secret, await oauth_settings.load(session, keyring, env.id)
+
+    try:
+        found = asyncio.run(with_session(settings, work))
+    except InvalidArgument as exc:
+        raise fail(exc.message) from None
+    if found is None:
+        raise fail(f"no environment named {environment!r} (see: authrelay env list)")
+    secret, sign_in = found
+    data: dict[str, Any] = {
+        "environment": environment,
+        "handoff_url": sign_in.handoff_url or None,
+        "dynamic_client_registration": sign_in.dcr_enabled,
+        "client_id_metadata_documents": sign_in.cimd_enabled,
+    }
+    if secret:
+        data["handoff_secret"] = secret
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        console.print(f"{key}: {value if value is not None else '(not set)'}", markup=False)
+    if secret:
+        console.print("The hand-off secret is shown only once; give it to the team's app now.")

@@ -17,6 +17,7 @@ from authrelay.cli import connections as connections_cli
 from authrelay.cli import env as env_cli
 from authrelay.cli import keys as keys_cli
 from authrelay.cli import mcp as mcp_cli
+from authrelay.cli import mcp_clients as mcp_clients_cli
 from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
 from authrelay.cli import request as request_cli
@@ -36,6 +37,7 @@ app.add_typer(profile_cli.app, name="profile")
 app.add_typer(providers_cli.app, name="providers")
 app.add_typer(tools_cli.app, name="tools")
 app.add_typer(mcp_cli.app, name="mcp")
+mcp_cli.app.add_typer(mcp_clients_cli.app, name="clients")
 app.add_typer(connections_cli.app, name="connections")
 app.add_typer(accounts_cli.app, name="accounts")
 app.command("request")(request_cli.request_command)

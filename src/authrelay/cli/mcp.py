@@ -52,7 +52,10 @@ def _config_id(client: Client, key: str) -> str:
 
 
 def _show(config: McpConfig) -> None:
-    out.print(f"[bold]{config.name}[/bold] ({config.id}) {config.access_level}")
+    from rich.text import Text
+
+    # the console prints no markup (names are shown as they are): bold as a style
+    out.print(Text.assemble((config.name, "bold"), f" ({config.id}) {config.access_level}"))
     out.print(f"  url: {config.mcp_server_url}")
     for mapping in config.connection_tool_mappings:
         tools = ", ".join(mapping.tools) or "all tools"

@@ -25,6 +25,7 @@ from authrelay_client.providers.diff import (
     diff_definitions,
     editable,
     scope_changes,
+    whole_definition,
 )
 from authrelay_client.providers.identifiers import derive_identifier
 from authrelay_client.wire import ProviderDefinitionBody, ToolRequest
@@ -517,7 +518,7 @@ def promote_provider(
                     "PUT",
                     f"{creds.env_url}/api/v1/custom-providers/{current.identifier}",
                     _token(dst),
-                    definition,
+                    whole_definition(definition),
                 )
             out.print(
                 f"Profile {target!r} is protected; run this to apply (or repeat with --execute):"

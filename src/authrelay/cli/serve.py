@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
@@ -18,11 +19,13 @@ from authrelay.cli.local import (
     database_note,
     environment_url,
     err_console,
+    fail,
     settings_for,
 )
 
 if TYPE_CHECKING:
     import asyncio
+    import ssl
 
     from authrelay.config import Settings
     from authrelay.store import db
@@ -43,13 +46,60 @@ def serve(
     ),
     port: Annotated[int, typer.Option(envvar="AUTHRELAY_PORT", help="Port to bind.")] = 8080,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-cert",
+            envvar="AUTHRELAY_TLS_CERT_FILE",
+            help="Serve TLS (HTTP/2 and HTTP/1.1) with this certificate chain (PEM).",
+            show_default=False,
+        ),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-key",
+            envvar="AUTHRELAY_TLS_KEY_FILE",
+            help="The private key of --tls-cert (PEM).",
+            show_default=False,
+        ),
+    ] = None,
+    dev_tls: Annotated[
+        bool,
+        typer.Option(
+            "--dev-tls",
+            help="Serve TLS with a local development CA made in the data folder.",
+        ),
+    ] = False,
 ) -> None:
     """Run the server (creates the database, environments and keys on first start)."""
     from authrelay.observability import configure_logging
     from authrelay.runtime import prepare_database
     from authrelay.transport import GuardedHttpProtocol, TransportLimits, raise_open_file_limit
 
-    settings = settings_for(data_dir, database_url, host=host, port=port)
+    if dev_tls and (tls_cert or tls_key):
+        raise fail("--dev-tls makes its own certificate: leave out --tls-cert and --tls-key")
+    if (tls_cert is None) != (tls_key is None):
+        raise fail("--tls-cert and --tls-key go together")
+    trust: dict[str, str] = {}
+    if dev_tls:
+        from authrelay.cli.devtls import ensure_dev_tls, trust_variables
+
+        where = settings_for(data_dir, database_url).data_dir
+        made = ensure_dev_tls(where)
+        tls_cert, tls_key = made.cert_file, made.key_file
+        trust = trust_variables(made.ca_file)
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            raise fail(f"no such file: {path}")
+    settings = settings_for(
+        data_dir,
+        database_url,
+        host=host,
+        port=port,
+        tls_cert_file=tls_cert.resolve() if tls_cert else None,
+        tls_key_file=tls_key.resolve() if tls_key else None,
+    )
 
     async def prepare() -> tuple[list[str], list[envs.EnvironmentInfo]]:
         engine, _keyring, created = await prepare_database(settings)
@@ -68,12 +118,20 @@ def serve(
     console.print(
         f"API credentials for an environment: authrelay env create-client dev --data-dir {where}"
     )
+    if trust:
+        console.print(f"Development TLS: {settings.base_url} (CA: {trust['NODE_EXTRA_CA_CERTS']})")
+        console.print("To trust it from the SDKs, set:", markup=False)
+        for name, value in trust.items():
+            console.print(f"  export {name}={value}", markup=False, highlight=False)
     from authrelay.cli.local import forget_server, record_server
 
     # Worker processes build their settings from the environment.
     os.environ["AUTHRELAY_DATA_DIR"] = str(where)
     os.environ["AUTHRELAY_HOST"] = host
     os.environ["AUTHRELAY_PORT"] = str(port)
+    if settings.tls_cert_file and settings.tls_key_file:
+        os.environ["AUTHRELAY_TLS_CERT_FILE"] = str(settings.tls_cert_file)
+        os.environ["AUTHRELAY_TLS_KEY_FILE"] = str(settings.tls_key_file)
     if database_url:
         os.environ["DATABASE_URL"] = database_url
     configure_logging(settings.log_level)
@@ -92,6 +150,15 @@ def serve(
 def _run_uvicorn(host: str, port: int, workers: int, settings: Settings, protocol: object) -> None:
     import uvicorn
 
+    tls: dict[str, object] = {}
+    if settings.tls_cert_file and settings.tls_key_file:
+        from authrelay.http2 import alpn_ssl_context
+
+        tls = {
+            "ssl_certfile": str(settings.tls_cert_file),
+            "ssl_keyfile": str(settings.tls_key_file),
+            "ssl_context_factory": alpn_ssl_context,  # ALPN h2 and http/1.1
+        }
     uvicorn.run(
         "authrelay.app:app_from_environment",
         factory=True,
@@ -109,6 +176,7 @@ def _run_uvicorn(host: str, port: int, workers: int, settings: Settings, protoco
         # the API adds a Date header itself (observability.AccessLogMiddleware).
         server_header=False,
         date_header=False,
+        **tls,  # type: ignore[arg-type]
     )
 
 
@@ -132,11 +200,13 @@ def status(
     settings = settings_for(data_dir, None)
     deadline = time.monotonic() + wait
     url: str | None = None
+    trust = _trust(settings)
     while True:
         url = served_url(settings)
         if url is not None:
             try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == httpx.codes.OK:
+                answer = httpx.get(f"{url}/readyz", timeout=2, verify=trust)
+                if answer.status_code == httpx.codes.OK:
                     break
             except httpx.HTTPError:
                 pass
@@ -153,6 +223,20 @@ def status(
         typer.echo(json.dumps({"ok": True, "url": url, "data_dir": str(settings.data_dir)}))
         return
     console.print(f"✅ authrelay is ready at {url}", markup=False)
+
+
+def _trust(settings: Settings) -> ssl.SSLContext:
+    """The system's trusted CAs (and SSL_CERT_FILE), with the development CA of
+    `serve --dev-tls` when the data folder has one."""
+    import ssl
+
+    from authrelay.cli.devtls import TLS_DIR
+
+    context = ssl.create_default_context()
+    dev_ca = settings.data_dir.resolve() / TLS_DIR / "ca.pem"
+    if dev_ca.is_file():
+        context.load_verify_locations(cafile=str(dev_ca))
+    return context
 
 
 @db_app.command("upgrade")

@@ -33,6 +33,7 @@ from authrelay_client.wire import (
     ConnectionStatus,
     ConnectionType,
     ListConnectionsResponse,
+    ListEnvironmentConnectionsResponse,
     ToggleConnectionResponse,
 )
 
@@ -258,6 +259,21 @@ async def get_connection(
     return connection_json(row, provider, ctx)
 
 
+async def _bodies(
+    session: AsyncSession, principal: Principal, ctx: ServiceContext, rows: list[Connection]
+) -> list[ConnectionBody]:
+    """`connection_json` of each row, each provider resolved once."""
+    providers: dict[str, ResolvedProvider | None] = {}
+    out = []
+    for row in rows:
+        if row.provider_identifier not in providers:
+            providers[row.provider_identifier] = await resolve_provider(
+                session, principal.environment_id, ctx.catalog, row.provider_identifier
+            )
+        out.append(connection_json(row, providers[row.provider_identifier], ctx))
+    return out
+
+
 async def list_connections(
     session: AsyncSession,
     principal: Principal,
@@ -282,14 +298,9 @@ async def list_connections(
     )
     more = len(rows) > size
     rows = rows[:size]
-    providers: dict[str, ResolvedProvider | None] = {}
-    out = []
-    for row in rows:
-        if row.provider_identifier not in providers:
-            providers[row.provider_identifier] = await resolve_provider(
-                session, principal.environment_id, ctx.catalog, row.provider_identifier
-            )
-        out.append(connection_json(row, providers[row.provider_identifier], ctx))
+    out = await _bodies(session, principal, ctx, rows)
+    for body in out:
+        body["created_at"] = body.get("create_time")
     return {
         "connections": out,
         "next_page_token": encode_cursor(rows[-1].name) if more else "",
@@ -370,3 +381,51 @@ async def delete_connection(
         before={**_audit_view(row), "connected_accounts_deleted": removed},
     )
     await commit_change(session, ctx, principal, change)
+
+
+MAX_UNPAGED = 1000  # ListConnections has no pages: at most this many, by name
+
+
+async def list_environment_connections(
+    session: AsyncSession,
+    principal: Principal,
+    ctx: ServiceContext,
+    *,
+    organization_id: str | None,
+    domain: str | None,
+    include: str | None,
+) -> ListEnvironmentConnectionsResponse:
+    """ListConnections (`GET /api/v1/connections`) as Scalekit's ListConnection items.
+    Connections here belong to the environment, never to an organization or a domain, so
+    asking for one finds none; `include` (Scalekit's selector of extra SSO kinds) changes
+    nothing."""
+    if organization_id or domain:
+        return {"connections": []}
+    rows, _ = await store.page(
+        session,
+        principal.environment_id,
+        provider=None,
+        query=None,
+        after_name=None,
+        limit=MAX_UNPAGED,
+    )
+    return {
+        "connections": [
+            {
+                "id": body["id"],
+                "type": body["type"],
+                "status": body["status"],
+                "enabled": body["enabled"],
+                "organization_id": "",
+                "ui_button_title": "",
+                "domains": [],
+                "organization_name": "",
+                "provider_key": body["provider_key"],
+                "key_id": body["key_id"],
+                "created_at": body.get("create_time"),
+                "mcp_server_url": "",
+                "auth_mode": body.get("auth_mode", "USER"),
+            }
+            for body in await _bodies(session, principal, ctx, rows)
+        ]
+    }

@@ -11,6 +11,7 @@ from typing import Any
 from authrelay.store import AsyncSession
 from authrelay.store import connections as connection_store
 from authrelay.store import tools as tool_store
+from authrelay.tools.model import is_read_only
 from authrelay_client.wire import JSONObject
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -23,11 +24,6 @@ class Served:
     connection: str
     tool_name: str  # the stored tool's name
     definition: JSONObject
-
-
-def _read_only(definition: JSONObject) -> bool:
-    annotations = definition.get("annotations") or {}
-    return isinstance(annotations, dict) and annotations.get("read_only_hint") is True
 
 
 def prefixed(connection: str, tool: str) -> str:
@@ -51,7 +47,7 @@ async def served_tools(
     served: dict[str, Served] = {}
     for connection, provider, wanted in picked:
         for tool in await tool_store.page(session, env_id, providers=[provider], names=wanted):
-            if read_only and not _read_only(tool.definition):
+            if read_only and not is_read_only(tool.definition):
                 continue
             name = prefixed(connection, tool.name) if shared[provider] > 1 else tool.name
             served[name] = Served(name, connection, tool.name, tool.definition)

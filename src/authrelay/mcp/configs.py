@@ -65,16 +65,16 @@ def config_json(
             }
             for m in row.mappings
         ],
-        "created_at": _ts(row.created_at),
-        "updated_at": _ts(row.updated_at),
+        "created_at": timestamp(row.created_at),
+        "updated_at": timestamp(row.updated_at),
     }
 
 
-def _ts(value: datetime) -> str:
+def timestamp(value: datetime) -> str:
     return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
-async def _providers(
+async def providers_of(
     session: AsyncSession, env_id: str, rows: list[McpConfig]
 ) -> dict[str, tuple[str, str]]:
     names = {m["connection_name"] for r in rows for m in r.mappings}
@@ -206,7 +206,7 @@ def _snapshot(row: McpConfig) -> dict[str, Any]:
 
 
 async def _respond(session: AsyncSession, row: McpConfig, public_url: str) -> McpConfigBody:
-    return config_json(row, public_url, await _providers(session, row.environment_id, [row]))
+    return config_json(row, public_url, await providers_of(session, row.environment_id, [row]))
 
 
 async def create(
@@ -291,7 +291,7 @@ async def list_configs(
     )
     next_token = encode_cursor({"a": rows[size - 1].seq}) if len(rows) > size else ""
     rows = rows[:size]
-    providers = await _providers(session, env_id, rows)
+    providers = await providers_of(session, env_id, rows)
     return {
         "configs": [config_json(r, ctx.public_url, providers) for r in rows],
         "next_page_token": next_token,

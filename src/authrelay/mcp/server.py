@@ -4,10 +4,14 @@ the token, so any replica answers).
 
 - `/mcp/v3/servers/{config_id}`: the tools of an MCP config;
 - `/mcp/v3/connections/{connection_name}`: the tools of one connection;
+- `/mcp/v3/instances/{key}`: an MCP instance's pre-authenticated URL: its config's tools as
+  its user (`mcp/instances.py`), no token;
 - `/.well-known/oauth-protected-resource/mcp/v3/…`: RFC 9728 metadata for either.
 
-Every request needs an MCP session token for exactly that URL; without one the answer is
-`401` with `WWW-Authenticate: Bearer resource_metadata="…"`."""
+Every request to a server or connection URL needs an MCP session token for exactly that
+URL; without one the answer is `401` with `WWW-Authenticate: Bearer resource_metadata="…"`.
+A token's `access_level` READ_ONLY lists only read-only tools and refuses the others
+(`execute_tool` checks it)."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import mcp_types as types
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -40,12 +44,15 @@ from authrelay.errors import (
     Unavailable,
 )
 from authrelay.http_headers import bearer_token
-from authrelay.mcp import accounts, configs
+from authrelay.mcp import accounts, configs, edge, instances
+from authrelay.mcp.authserver import issuer
 from authrelay.mcp.catalog import Served, served_tools
 from authrelay.mcp.tokens import McpGrant, verify
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
+from authrelay.store import mcp_oauth as oauth_store
 from authrelay.tools.execute import ExecuteRequest, execute_tool
+from authrelay.tools.model import is_read_only
 
 if TYPE_CHECKING:
     from authrelay.runtime import Runtime
@@ -55,6 +62,14 @@ PREFIX = "/mcp/"
 METADATA_PREFIX = "/.well-known/oauth-protected-resource"
 _SCOPE_KEY = "authrelay.mcp"
 _VERIFIED_SIZE = 4096
+_ROUTES = {
+    (False, "servers"): edge.SERVER_ROUTE,
+    (False, "connections"): edge.CONNECTION_ROUTE,
+    (True, "servers"): edge.SERVER_METADATA_ROUTE,
+    (True, "connections"): edge.CONNECTION_METADATA_ROUTE,
+    (False, "instances"): edge.INSTANCE_ROUTE,
+    (True, "instances"): edge.INSTANCE_METADATA_ROUTE,
+}
 
 
 @dataclass(frozen=True)
@@ -70,12 +85,19 @@ class McpRequest:
 
 
 def _resource(path: str) -> tuple[str, str] | None:
-    """('servers', config id) or ('connections', name) of an MCP path, else None."""
+    """('servers', config id), ('connections', name) or ('instances', key) of an MCP path,
+    else None."""
     parts = path.rstrip("/").split("/")
     if len(parts) == 5 and parts[:3] == ["", "mcp", "v3"] and parts[4]:
-        if parts[3] in ("servers", "connections"):
+        if parts[3] in ("servers", "connections", "instances"):
             return parts[3], unquote(parts[4])
     return None
+
+
+def token_route(kind: str, key: str) -> str:
+    """The API route that makes session tokens for the MCP URL of (kind, key)."""
+    owner = "configs" if kind == "servers" else "connections"
+    return f"/api/v1/mcp/{owner}/{quote(key, safe='')}/tokens"
 
 
 def _bearer(scope: Scope) -> str:
@@ -108,11 +130,13 @@ class McpApp:
         # no OpenTelemetry span per message on the hot path; tools/list from a cache
         self.server.middleware = [self._cached_list]
         self.manager: StreamableHTTPSessionManager | None = None
+        self.origins: edge.OriginPolicy | None = None
         self._verified: OrderedDict[tuple[str, str], McpGrant] = OrderedDict()
 
     def start(self, runtime: Runtime) -> AbstractAsyncContextManager[None]:
         """Bind the runtime and start the SDK's (stateless) session manager."""
         self.runtime = runtime
+        self.origins = edge.OriginPolicy(runtime.settings)
         self.manager = StreamableHTTPSessionManager(
             app=self.server,
             json_response=True,
@@ -127,32 +151,69 @@ class McpApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime, manager = self.runtime, self.manager
+        origin = edge.header(scope["headers"], b"origin")
+        path: str = scope["path"]
+        metadata = path.startswith(METADATA_PREFIX)
+        resource = _resource(path[len(METADATA_PREFIX) :] if metadata else path)
+        if resource is not None:
+            scope["route"] = _ROUTES[metadata, resource[0]]  # the access log's template
+        if origin and metadata:
+            send = edge.with_cors(send, "*")  # public metadata: any origin may read it
+        elif origin and self.origins is not None and self.origins.allows(origin):
+            send = edge.with_cors(send, origin)
         watched = StartWatch(send)
         try:
-            if runtime is None or manager is None:
+            if runtime is None or manager is None or self.origins is None:
                 raise Unavailable("the server is not running")
-            path: str = scope["path"]
-            if path.startswith(METADATA_PREFIX):
+            if metadata:
+                if scope["method"] == "OPTIONS":
+                    await edge.answer_preflight(send, bool(origin))
+                    return
                 await self._metadata(runtime, path[len(METADATA_PREFIX) :], scope, send)
                 return
-            resource = _resource(path)
+            if origin and not self.origins.allows(origin):
+                raise edge.OriginRefused(
+                    f"origin {origin!r} may not call MCP URLs (AUTHRELAY_MCP_ALLOWED_ORIGINS)"
+                )
             if resource is None:
                 raise NotFound(
-                    "no such MCP endpoint: use /mcp/v3/servers/{config_id} or "
-                    "/mcp/v3/connections/{connection_name}"
+                    "no such MCP endpoint: use /mcp/v3/servers/{config_id}, "
+                    "/mcp/v3/connections/{connection_name} or an MCP instance's URL"
                 )
-            scope[_SCOPE_KEY] = await self._authorize(runtime, scope, *resource)
+            if scope["method"] == "OPTIONS":
+                await edge.answer_preflight(send, bool(origin))
+                return
+            if scope["method"] != "POST":
+                raise edge.method_not_allowed(scope["method"])
+            kind, key = resource
+            if kind == "instances":
+                scope[_SCOPE_KEY] = await self._instance(runtime, key)
+            else:
+                scope[_SCOPE_KEY] = await self._authorize(runtime, scope, kind, key)
+            receive = await edge.refuse_batch(receive)
             await manager.handle_request(scope, receive, watched)
         except Exception as exc:
             await answer_error(
-                send, exc, started=watched.started, log=log, what="MCP request failure"
+                send,
+                exc,
+                started=watched.started,
+                log=log,
+                what="MCP request failure",
+                shape=None if metadata else edge.jsonrpc_error,
             )
 
     async def _metadata(self, runtime: Runtime, path: str, scope: Scope, send: Send) -> None:
         """RFC 9728 protected-resource metadata for an MCP URL."""
-        if scope["method"] != "GET" or _resource(path) is None:
+        resource = _resource(path)
+        if scope["method"] != "GET" or resource is None or resource[0] == "instances":
+            # An instance's URL is pre-authenticated: it has no token to ask for.
             raise NotFound("no such protected resource")
         base = runtime.settings.base_url
+        servers: list[str] = []
+        if resource[0] == "servers":  # a config URL names its environment's issuer
+            async with runtime.sessions() as session:
+                env_id = await oauth_store.config_environment(session, resource[1])
+            servers = [issuer(base, env_id)] if env_id else []
         await send_json(
             send,
             HTTPStatus.OK,
@@ -160,19 +221,19 @@ class McpApp:
                 "resource": base + path.rstrip("/"),
                 "resource_name": "authrelay MCP server",
                 "bearer_methods_supported": ["header"],
-                "authorization_servers": [],
+                "authorization_servers": servers,
                 "resource_documentation": f"{base}/docs",
-                "authrelay_token_endpoint": f"{base}/api/v1/mcp/configs/{{config_id}}/tokens",
+                "authrelay_token_endpoint": base + token_route(*resource),
             },
         )
 
-    def _verify(self, runtime: Runtime, token: str, audience: str) -> McpGrant:
+    def _verify(self, runtime: Runtime, token: str, audience: str, route: str) -> McpGrant:
         """The grant of a token for `audience`; verified grants are kept until they expire."""
         key = (token, audience)
         grant = self._verified.get(key)
         if grant is None or grant.expires_at <= time.time():
             self._verified.pop(key, None)
-            grant = verify(runtime.tokens.keys, token, audience)
+            grant = verify(runtime.tokens.keys, token, audience, renew_at=route)
             self._verified[key] = grant
             if len(self._verified) > _VERIFIED_SIZE:
                 self._verified.popitem(last=False)
@@ -181,21 +242,20 @@ class McpApp:
     async def _authorize(self, runtime: Runtime, scope: Scope, kind: str, key: str) -> McpRequest:
         base = runtime.settings.base_url
         path = f"/mcp/v3/{kind}/{key}"
-        challenge = {
-            "WWW-Authenticate": f'Bearer resource_metadata="{base}{METADATA_PREFIX}{path}"'
-        }
         token = _bearer(scope)
         try:
             if not token:
                 raise Unauthenticated(
                     "missing MCP token: send Authorization: Bearer <token> from "
-                    "POST /api/v1/mcp/configs/{config_id}/tokens"
+                    f"POST {token_route(kind, key)}"
                 )
-            grant = self._verify(runtime, token, base + path)
+            grant = self._verify(runtime, token, base + path, token_route(kind, key))
             if grant.config_id != key if kind == "servers" else grant.connection != key:
                 raise Unauthenticated(f"the MCP token is not for {path}")
-        except Unauthenticated as exc:
-            exc.headers.update(challenge)
+        except Unauthenticated as exc:  # RFC 6750: no error code when no token was sent
+            metadata = f"{base}{METADATA_PREFIX}{path}"
+            error = "invalid_token" if token else ""
+            exc.headers["WWW-Authenticate"] = edge.challenge(metadata, error)
             raise
         env_id = grant.environment_id
         if kind == "servers":
@@ -212,6 +272,31 @@ class McpApp:
             f"mcp:{key}",
             ("connections", key),
         )
+
+    async def _instance(self, runtime: Runtime, key: str) -> McpRequest:
+        """An instance's URL: the key is the credential. The instance is read on every
+        request (its deletion closes the URL at once); its config from the cache."""
+        async with runtime.sessions() as session:
+            row = await instances.by_key(session, key)
+            if row is not None:
+                await instances.touch(session, row)
+        if row is None:
+            raise NotFound("no such MCP instance (it was deleted, or the URL is wrong)")
+        found = await self._config(runtime, row.environment_id, row.config_id)
+        if found is None:
+            raise NotFound("no such MCP instance: its MCP config was deleted")
+        mappings, read_only = found
+        grant = McpGrant(
+            environment_id=row.environment_id,
+            identifier=row.user_identifier,
+            audience=instances.url_of(runtime.settings.base_url, key),
+            config_id=row.config_id,
+            connection="",
+            account_ids=(),
+            expires_at=0,
+        )
+        served_key = ("servers", row.config_id)
+        return McpRequest(runtime, grant, mappings, read_only, f"mcp:{row.id}", served_key)
 
     @staticmethod
     async def _config(
@@ -275,7 +360,13 @@ class McpApp:
             return await call_next(ctx)  # the SDK answers with the right error
         req = self._request(ctx)
         cache = req.runtime.tool_cache
-        key = ("wire", req.grant.environment_id, *req.served_key, ctx.protocol_version)
+        key = (
+            "wire",
+            req.grant.environment_id,
+            *req.served_key,
+            req.grant.access_level,
+            ctx.protocol_version,
+        )
         found: HandlerResult = cache.mcp.get(key)
         if found is None:
             read_at = cache.mcp.clears
@@ -287,7 +378,10 @@ class McpApp:
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        _, tools = await self._served(self._request(ctx))
+        req = self._request(ctx)
+        served, tools = await self._served(req)
+        if req.grant.read_only:  # a READ_ONLY token: the read-only tools only
+            tools = [t for t in tools if is_read_only(served[t.name].definition)]
         return types.ListToolsResult(tools=tools)
 
     async def _call_tool(
@@ -304,6 +398,7 @@ class McpApp:
             params=dict(params.arguments or {}),
             identifier=req.grant.identifier,
             connector=served.connection,
+            read_only=req.grant.read_only,
         )
         try:
             result = await execute_tool(req.runtime, req.grant.environment_id, call)

@@ -1,11 +1,11 @@
 """Session tokens for MCP URLs: `POST /api/v1/mcp/configs/{id}/tokens` and
-`POST /api/v1/mcp/connections/{name}/tokens` (`{identifier, expiry}` →
-`{token, expires_at, mcp_server_url}`)."""
+`POST /api/v1/mcp/connections/{name}/tokens` (`{identifier, expiry, access_level}` →
+`{token, expires_at, mcp_server_url, access_level}`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from authrelay.auth.jwt_keys import KeySet
 from authrelay.auth.principal import Principal
@@ -16,7 +16,7 @@ from authrelay.mcp.configs import CONNECTIONS_PATH, get_row, identifier_of, serv
 from authrelay.store import AsyncSession
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
-from authrelay_client.wire import McpTokenResponse
+from authrelay_client.wire import AccessLevel, McpTokenResponse
 
 
 async def account_ids(
@@ -35,28 +35,51 @@ async def account_ids(
     return ids
 
 
-def _token_body(raw: Any) -> tuple[str, int]:
+#: the request's own fields, and the path's (Scalekit's `mcp_config_id`, `key_id`), which a
+#: body may repeat
+_FIELDS = {"identifier", "expiry", "access_level", "mcp_config_id", "key_id"}
+
+
+def _token_body(raw: Any, path_field: str, path_value: str) -> tuple[str, int, str]:
+    """(identifier, seconds, access level) of a token request, every bad field named."""
     if not isinstance(raw, dict):
         raise InvalidArgument.field("body", "must be a JSON object")
-    violations = [
-        FieldViolation(k, f"unknown field {k!r}")
-        for k in sorted(set(raw) - {"identifier", "expiry"})
-    ]
+    violations = [FieldViolation(k, f"unknown field {k!r}") for k in sorted(set(raw) - _FIELDS)]
+    for key in ("mcp_config_id", "key_id"):
+        if (
+            key in raw
+            and raw[key] not in ("", None)
+            and (key, raw[key])
+            != (
+                path_field,
+                path_value,
+            )
+        ):
+            violations.append(FieldViolation(key, "does not match the path"))
     identifier = identifier_of(raw, violations)
-    seconds = 0
+    seconds, level = 0, "FULL"
     try:
         seconds = tokens.parse_expiry(raw.get("expiry"))
     except InvalidArgument as exc:
         violations += exc.violations
+    try:
+        level = tokens.parse_access_level(raw.get("access_level"))
+    except InvalidArgument as exc:
+        violations += exc.violations
     if violations:
         raise InvalidArgument.from_violations(violations)
-    return identifier, seconds
+    return identifier, seconds, level
 
 
-def _token_json(token: str, expires: int, url: str) -> McpTokenResponse:
-    """Scalekit's `{token, expires_at}`, plus the URL the token opens."""
+def _token_json(token: str, expires: int, url: str, level: str) -> McpTokenResponse:
+    """Scalekit's `{token, expires_at}`, plus the URL the token opens and its access level."""
     when = datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")
-    return {"token": token, "expires_at": when, "mcp_server_url": url}
+    return {
+        "token": token,
+        "expires_at": when,
+        "mcp_server_url": url,
+        "access_level": cast(AccessLevel, level),
+    }
 
 
 async def config_token(
@@ -67,8 +90,8 @@ async def config_token(
     config_id: str,
     raw: Any,
 ) -> McpTokenResponse:
-    """`{identifier, expiry}` → `{token, expires_at}` for the config's MCP URL."""
-    identifier, seconds = _token_body(raw)
+    """`{identifier, expiry, access_level}` → `{token, expires_at}` for the config's MCP URL."""
+    identifier, seconds, level = _token_body(raw, "mcp_config_id", config_id)
     env_id = principal.environment_id
     row = await get_row(session, env_id, config_id)
     names = [m["connection_name"] for m in row.mappings]
@@ -82,8 +105,9 @@ async def config_token(
         connection="",
         account_ids=await account_ids(session, env_id, identifier, names),
         seconds=seconds,
+        access_level=level,
     )
-    return _token_json(token, expires, url)
+    return _token_json(token, expires, url, level)
 
 
 async def connection_token(
@@ -94,8 +118,9 @@ async def connection_token(
     connection_name: str,
     raw: Any,
 ) -> McpTokenResponse:
-    """`{identifier, expiry}` → `{token, expires_at}` for one connection's MCP URL."""
-    identifier, seconds = _token_body(raw)
+    """`{identifier, expiry, access_level}` → `{token, expires_at}` for one connection's MCP
+    URL."""
+    identifier, seconds, level = _token_body(raw, "key_id", connection_name)
     env_id = principal.environment_id
     connection = await connection_store.by_name(session, env_id, connection_name)
     if connection is None:
@@ -110,5 +135,6 @@ async def connection_token(
         connection=connection.name,
         account_ids=await account_ids(session, env_id, identifier, [connection.name]),
         seconds=seconds,
+        access_level=level,
     )
-    return _token_json(token, expires, url)
+    return _token_json(token, expires, url, level)

@@ -19,6 +19,17 @@ MIN_EXPIRY = 60
 MAX_EXPIRY = 86_400
 DEFAULT_EXPIRY = 3_600
 _DURATION = re.compile(r"^\s*(\d{1,9})s?\s*$")
+ACCESS_LEVELS = ("FULL", "READ_ONLY")
+
+
+def parse_access_level(raw: Any) -> str:
+    """CreateMcpSessionToken's `access_level`: `FULL` (also when left out or empty, proto3's
+    unset string) or `READ_ONLY`; case-sensitive, as Scalekit's."""
+    if raw is None or raw == "":
+        return "FULL"
+    if raw not in ACCESS_LEVELS:
+        raise InvalidArgument.field("access_level", "must be FULL or READ_ONLY")
+    return str(raw)
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,11 @@ class McpGrant:
     connection: str  # empty for a config URL
     account_ids: tuple[str, ...]
     expires_at: int
+    access_level: str = "FULL"  # READ_ONLY: read-only tools only (`tools.model.is_read_only`)
+
+    @property
+    def read_only(self) -> bool:
+        return self.access_level == "READ_ONLY"
 
 
 def parse_expiry(raw: Any) -> int:
@@ -60,6 +76,7 @@ class McpTokenClaims(TypedDict):
     mcp_cfg: str
     mcp_conn: str
     ca_ids: list[str]
+    mcp_access: str
     iat: int
     nbf: int
     exp: int
@@ -76,6 +93,7 @@ def issue(
     connection: str,
     account_ids: list[str],
     seconds: int,
+    access_level: str = "FULL",
     issuer: str = "authrelay",
 ) -> tuple[str, int]:
     """(the token, its expiry as a Unix time)."""
@@ -89,6 +107,7 @@ def issue(
         "mcp_cfg": config_id,
         "mcp_conn": connection,
         "ca_ids": account_ids,
+        "mcp_access": access_level,
         "iat": now,
         "nbf": now,
         "exp": now + seconds,
@@ -97,13 +116,20 @@ def issue(
     return keys.sign(claims), now + seconds
 
 
-def verify(keys: KeySet, token: str, audience: str, issuer: str = "authrelay") -> McpGrant:
+def verify(
+    keys: KeySet,
+    token: str,
+    audience: str,
+    issuer: str = "authrelay",
+    *,
+    renew_at: str = "/api/v1/mcp/configs/{config_id}/tokens",
+) -> McpGrant:
     """The grant of a valid MCP token for `audience` (the MCP URL asked for), or
-    Unauthenticated saying what is wrong."""
+    Unauthenticated saying what is wrong (an expired token: make one at `renew_at`)."""
     data = keys.decode(
         token,
         name="MCP token",
-        renew="create a new one (POST /api/v1/mcp/configs/{id}/tokens)",
+        renew=f"create a new one (POST {renew_at})",
         issuer=issuer,
         require=["exp", "iat", "sub", "aud", "env"],
     )
@@ -112,7 +138,10 @@ def verify(keys: KeySet, token: str, audience: str, issuer: str = "authrelay") -
     if data.get("aud") != audience:
         raise Unauthenticated(f"the MCP token is not for {audience}")
     ids = data.get("ca_ids") or []
+    access = data.get("mcp_access", "FULL")
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise Unauthenticated("the MCP token is invalid: bad claims")
+    if access not in ACCESS_LEVELS:
         raise Unauthenticated("the MCP token is invalid: bad claims")
     return McpGrant(
         environment_id=str(data["env"]),
@@ -122,4 +151,5 @@ def verify(keys: KeySet, token: str, audience: str, issuer: str = "authrelay") -
         connection=str(data.get("mcp_conn") or ""),
         account_ids=tuple(ids),
         expires_at=int(data["exp"]),
+        access_level=str(access),
     )

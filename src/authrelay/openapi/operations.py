@@ -10,13 +10,27 @@ applies it; a test checks that every route has a row and every row a route.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from authrelay.accounts.model import AccountRef, CreateAccountRequest, UpdateAccountRequest
 from authrelay.connections.model import _NAME, ConnectionInput
 from authrelay.oauth.flows import MagicLinkRequest, VerifyRequest
-from authrelay_client.providers.model import _DISPLAY_NAME, _SNAKE_CASE, ProviderDefinition
+from authrelay_client.providers.model import (
+    _DISPLAY_NAME,
+    _SNAKE_CASE,
+    AuthPattern,
+    ProviderDefinition,
+)
+
+
+class ProviderUpdate(ProviderDefinition):
+    """The body of `PUT /api/v1/custom-providers/{identifier}` (and `/providers/…`): a field
+    left out keeps its stored value, so only `display_name` and `proxy_url` are required.
+    Documents the body; the service validates the merged definition."""
+
+    auth_patterns: Annotated[list[AuthPattern], Field(min_length=1, max_length=10)] = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,31 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", f"{P}/providers/{{identifier}}"): Operation(
         "Get a provider", response="ProviderResponse", errors=(401, 404)
     ),
+    ("get", f"{P}/my-providers"): Operation(
+        "List the providers the environment has a connection of",
+        response="ListProvidersResponse",
+        errors=LIST,
+    ),
+    ("post", f"{P}/providers"): Operation(
+        "Create a custom provider (CreateProvider; catalog-only fields must be empty)",
+        ok=201,
+        response="ProviderResponse",
+        body=ProviderDefinition,
+        body_wrapper="provider",
+        errors=(*BODY, 409),
+    ),
+    ("put", f"{P}/providers/{{identifier}}"): Operation(
+        "Update a custom provider (UpdateProvider; fields left out are kept)",
+        response="ProviderResponse",
+        body=ProviderUpdate,
+        body_wrapper="provider",
+        errors=(*BODY, 403, 404, 412),
+    ),
+    ("delete", f"{P}/providers/{{identifier}}"): Operation(
+        "Delete a custom provider (built-in providers: 403)",
+        response="Empty",
+        errors=(401, 403, 404, 412),
+    ),
     ("post", f"{P}/custom-providers"): Operation(
         "Create a custom provider",
         ok=201,
@@ -84,9 +123,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         errors=(*BODY, 409),
     ),
     ("put", f"{P}/custom-providers/{{identifier}}"): Operation(
-        "Replace a custom provider's definition",
+        "Update a custom provider's definition (fields left out are kept)",
         response="ProviderResponse",
-        body=ProviderDefinition,
+        body=ProviderUpdate,
         body_wrapper="provider",
         errors=(*BODY, 403, 404, 412),
     ),
@@ -99,6 +138,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         response="ConnectionResponse",
         body=ConnectionInput,
         errors=(*BODY, 409),
+    ),
+    ("get", f"{P}/connections"): Operation(
+        "List the environment's connections as ListConnection items (at most 1000, by name; "
+        "an organization_id or domain finds none)",
+        response="ListEnvironmentConnectionsResponse",
+        errors=AUTH,
     ),
     ("get", f"{P}/connections/app"): Operation(
         "List connections", response="ListConnectionsResponse", errors=LIST
@@ -165,8 +210,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body=VerifyRequest,
         errors=(*BODY, 403, 404, 412),
     ),
+    ("get", f"{P}/connected_accounts/{{account_id}}"): Operation(
+        "Get a connected account by id (no credentials; 'this' is refused: 400)",
+        response="ConnectedAccountResponse",
+        errors=(400, 401, 404),
+    ),
     ("post", f"{P}/connected_accounts/{{account_id}}:disconnect"): Operation(
-        "Disconnect a connected account", response="ConnectedAccountResponse", errors=(401, 404)
+        "Disconnect a connected account (id '-': named by the body's id or connector and "
+        "identifier; 'this' is refused: 400)",
+        response="ConnectedAccountResponse",
+        errors=(*BODY, 404),
     ),
     ("get", f"{P}/audit-logs"): Operation(
         "List the audit log, newest first", response="ListAuditLogsResponse", errors=LIST
@@ -183,7 +236,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         errors=LIST,
     ),
     ("post", f"{P}/tools:search"): Operation(
-        "Search tools by name and description",
+        "Search tools by name and description (Scalekit's answer; view=full: authrelay's)",
         response="SearchToolsResponse",
         body="SearchToolsRequest",
         errors=BODY,
@@ -193,6 +246,24 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         response="SyncToolsResponse",
         body="SyncToolsRequest",
         errors=(*BODY, 404, 409),
+    ),
+    ("post", f"{P}/tools:set_default"): Operation(
+        "Set a tool's default version (authrelay keeps one version: answers the tool)",
+        response="ToolResponse",
+        body="SetToolDefaultRequest",
+        errors=(*BODY, 404),
+    ),
+    ("post", f"{P}/tools:refresh"): Operation(
+        "The tools of a connected account's provider, read from the store now",
+        response="RefreshToolsResponse",
+        body="RefreshToolsRequest",
+        errors=(*BODY, 404),
+    ),
+    ("put", f"{P}/tools"): Operation(
+        "Update a tool named by the body's id (fields left out are kept; built-ins: 403)",
+        response="ToolResponse",
+        body="UpdateToolRequest",
+        errors=(*BODY, 403, 404, 409),
     ),
     ("post", f"{P}/tools"): Operation(
         "Create a tool",
@@ -261,6 +332,33 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body="McpTokenRequest",
         errors=(*BODY, 404),
     ),
+    ("post", f"{P}/mcp/instances"): Operation(
+        "Ensure an MCP instance: a user's instance of a config, made when there is none",
+        response="McpInstanceResponse",
+        body="EnsureMcpInstanceRequest",
+        errors=(*BODY, 404),
+    ),
+    ("get", f"{P}/mcp/instances"): Operation(
+        "List MCP instances", response="ListMcpInstancesResponse", errors=LIST
+    ),
+    ("get", f"{P}/mcp/instances/{{instance_id}}"): Operation(
+        "Get an MCP instance", response="McpInstanceResponse", errors=(401, 404)
+    ),
+    ("patch", f"{P}/mcp/instances/{{instance_id}}"): Operation(
+        "Rename an MCP instance or move it to another config (its URL stays)",
+        response="McpInstanceResponse",
+        body="UpdateMcpInstanceRequest",
+        errors=(*BODY, 404, 409),
+    ),
+    ("delete", f"{P}/mcp/instances/{{instance_id}}"): Operation(
+        "Delete an MCP instance (its URL stops working)", response="Empty", errors=(401, 404)
+    ),
+    ("post", f"{P}/mcp/instances/{{instance_id}}:get_auth_state"): Operation(
+        "The instance user's accounts on the config's connections, with authorization links",
+        response="McpInstanceAuthStateResponse",
+        body="GetMcpInstanceAuthStateRequest",
+        errors=(*BODY, 404),
+    ),
 }
 
 #: methods documented for `/proxy/{path}` (the proxy forwards any method)
@@ -272,6 +370,7 @@ PROXY_ERRORS = (400, 401, 403, 404, 412, 502, 504)
 #: document too: component → field → JSON Schema keywords for its string values
 FIELD_RULES: dict[str, dict[str, dict[str, object]]] = {
     "ProviderDefinition": {"display_name": {"pattern": _DISPLAY_NAME.pattern}},
+    "ProviderUpdate": {"display_name": {"pattern": _DISPLAY_NAME.pattern}},
     "InputField": {"field_name": {"pattern": _SNAKE_CASE.pattern, "maxLength": 64}},
     "ConnectionInput": {"key_id": {"pattern": _NAME.pattern}},
 }

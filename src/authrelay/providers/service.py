@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -262,6 +263,32 @@ def unwrap_definition(raw: Any) -> Any:
     return raw
 
 
+# Sent on every update (as Scalekit's server requires them); every other field of the
+# definition that an update leaves out keeps its stored value.
+REQUIRED_ON_UPDATE = frozenset({"display_name", "proxy_url"})
+# Optional fields whose ``null`` in an update clears them (stored as absent, as on create).
+CLEARED_BY_NULL = frozenset({"icon_src", "proxy_headers", "retry"})
+
+
+def merge_update(stored: dict[str, Any], raw: Any) -> Any:
+    """The definition an update asks for: the body's top-level fields over the stored ones.
+
+    A field is left out when its key is absent from the JSON object; a key that is present
+    replaces the stored value whole, so ``auth_patterns`` and ``metadata`` are replaced, never
+    merged; ``null`` clears the fields of CLEARED_BY_NULL. A body that is not an object is
+    returned as it is, for the validator to refuse."""
+    body = unwrap_definition(raw)
+    if not isinstance(body, dict):
+        return body
+    kept = {key: value for key, value in stored.items() if key not in REQUIRED_ON_UPDATE}
+    merged = {**kept, **body}
+    return {
+        key: value
+        for key, value in merged.items()
+        if not (value is None and key in CLEARED_BY_NULL)
+    }
+
+
 def _builtin_conflict(entry: BuiltinProvider) -> AlreadyExists:
     name = entry.definition.display_name
     return AlreadyExists(
@@ -281,9 +308,14 @@ def _custom_conflict(row: Provider) -> AlreadyExists:
 
 
 async def create_provider(
-    session: AsyncSession, principal: Principal, services: ServiceContext, raw: Any
+    session: AsyncSession,
+    principal: Principal,
+    services: ServiceContext,
+    raw: Any,
+    extra: Sequence[FieldViolation] = (),
 ) -> ProviderBody:
-    definition = validate_definition(unwrap_definition(raw), services.allowlist)
+    """Create a custom provider (`extra`: violations the caller found in the body)."""
+    definition = validate_definition(unwrap_definition(raw), services.allowlist, extra)
     identifier = derive_identifier(definition.display_name)
     builtin = services.catalog.get(identifier)
     if builtin is not None:
@@ -352,9 +384,15 @@ async def update_provider(
     identifier: str,
     raw: Any,
     if_match: str | None,
+    *,
+    keep_absent: bool = False,
+    extra: Sequence[FieldViolation] = (),
 ) -> ProviderBody:
+    """Replace a custom provider's definition; with `keep_absent` (the API's PUT), the
+    fields the body leaves out keep their stored values (`merge_update`)."""
     row = await _custom_or_raise(session, principal, services, identifier)
-    definition: ProviderDefinition = validate_definition(unwrap_definition(raw), services.allowlist)
+    wanted = merge_update(row.definition, raw) if keep_absent else unwrap_definition(raw)
+    definition: ProviderDefinition = validate_definition(wanted, services.allowlist, extra)
     if not etag_matches(if_match, etag_of(row)):
         raise _stale(row)
     before = row.definition
@@ -374,7 +412,16 @@ async def update_provider(
         if if_match is not None:
             fresh = await _custom_or_raise(session, principal, services, identifier)
             raise _stale(fresh)
-        return await update_provider(session, principal, services, identifier, raw, None)
+        return await update_provider(
+            session,
+            principal,
+            services,
+            identifier,
+            raw,
+            None,
+            keep_absent=keep_absent,
+            extra=extra,
+        )
     change = Change("provider.update", identifier, before=before, after=after)
     await commit_change(session, services, principal, change)
     fresh_row = await store.reread(session, principal.environment_id, identifier)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from annotated_types import MaxLen
@@ -426,12 +426,15 @@ def _cross_field_rules(raw: JSONObject) -> Iterator[FieldViolation]:
     yield from injection_rules(raw, patterns)
 
 
-def validate_definition(raw: Any, allowlist: UpstreamAllowlist) -> ProviderDefinition:
-    """Parse a provider definition or raise InvalidArgument naming every offending field."""
+def validate_definition(
+    raw: Any, allowlist: UpstreamAllowlist, extra: Iterable[FieldViolation] = ()
+) -> ProviderDefinition:
+    """Parse a provider definition or raise InvalidArgument naming every offending field
+    (`extra`: the caller's own findings about the body, reported with the rest)."""
     if not isinstance(raw, dict):
         raise InvalidArgument.field("body", "must be a JSON object (the provider definition)")
     prescan(ProviderDefinition, raw)
-    rules = islice(_cross_field_rules(raw), MAX_VIOLATIONS * 2)
+    rules = chain(extra, islice(_cross_field_rules(raw), MAX_VIOLATIONS * 2))
     return validate_with_rules(ProviderDefinition, raw, rules, {"allowlist": allowlist})
 
 

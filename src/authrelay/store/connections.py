@@ -69,3 +69,14 @@ async def account_count(session: AsyncSession, connection_id: str) -> int:
         )
         or 0
     )
+
+
+async def provider_identifiers(session: AsyncSession, env_id: str) -> list[str]:
+    """The providers that have at least one connection in the environment, sorted."""
+    rows = await session.scalars(
+        select(Connection.provider_identifier)
+        .where(Connection.environment_id == env_id)
+        .distinct()
+        .order_by(Connection.provider_identifier)
+    )
+    return list(rows)

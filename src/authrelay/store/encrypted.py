@@ -17,11 +17,20 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from authrelay.store.models import AuthFlow, ConnectedAccount, Connection, SigningKey
+from authrelay.store.models import (
+    AuthFlow,
+    ConnectedAccount,
+    Connection,
+    McpInstance,
+    McpOAuthSettings,
+    SigningKey,
+)
 from authrelay.vault.contexts import (
     account_context,
     connection_context,
     flow_context,
+    handoff_context,
+    mcp_instance_context,
     signing_key_context,
 )
 
@@ -48,6 +57,13 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
         ConnectedAccount, ConnectedAccount.id, ConnectedAccount.secret_ct, account_context
     ),
     EncryptedColumn(AuthFlow, AuthFlow.id, AuthFlow.secret_ct, flow_context),
+    EncryptedColumn(McpInstance, McpInstance.id, McpInstance.secret_ct, mcp_instance_context),
+    EncryptedColumn(
+        McpOAuthSettings,
+        McpOAuthSettings.environment_id,
+        McpOAuthSettings.handoff_secret_ct,
+        handoff_context,
+    ),
 )
 
 

@@ -44,3 +44,12 @@ async def page(
         )
     )
     return total, rows
+
+
+async def by_name(session: AsyncSession, env_id: str, name: str) -> McpConfig | None:
+    """The config named `name` (names are lower-case; matched without regard to case)."""
+    return await session.scalar(
+        select(McpConfig).where(
+            McpConfig.environment_id == env_id, func.lower(McpConfig.name) == name.lower()
+        )
+    )

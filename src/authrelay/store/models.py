@@ -269,6 +269,31 @@ class McpConfig(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class McpInstance(Base):
+    """A named per-user instance of an MCP config (Scalekit's `mcpMcpInstance`): the config's
+    tools as `user_identifier`, at a pre-authenticated URL whose key is kept hashed
+    (`key_hash`, for look-ups) and sealed (`secret_ct`, to show the URL again)."""
+
+    __tablename__ = "mcp_instances"
+    __table_args__ = (
+        UniqueConstraint("config_id", "user_identifier", "name"),
+        Index("ix_mcp_instances_env_user", "environment_id", "user_identifier", "seq"),
+        Index("ix_mcp_instances_env_seq", "environment_id", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"))
+    config_id: Mapped[str] = mapped_column(ForeignKey("mcp_configs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    user_identifier: Mapped[str] = mapped_column(String(255))
+    key_hash: Mapped[str] = mapped_column(String(80), unique=True)
+    secret_ct: Mapped[str] = mapped_column(Text)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # ---------------------------------------------------------------------------- dashboard
 # Its users, their sessions, and failed sign-in counters (docs/dashboard.md).
 
@@ -305,3 +330,78 @@ class SigninFailures(Base):
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
     window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ------------------------------------------------------------------- MCP authorization
+# authrelay as the MCP endpoints' OAuth authorization server (docs/mcp-authorization.md).
+
+
+class McpOAuthSettings(Base):
+    """One environment's MCP sign-in settings: the team's login hand-off and which kinds of
+    client registration are open."""
+
+    __tablename__ = "mcp_oauth_settings"
+
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), primary_key=True)
+    handoff_url: Mapped[str | None] = mapped_column(Text)
+    handoff_secret_ct: Mapped[str | None] = mapped_column(Text)
+    dcr_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    cimd_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class McpOAuthClient(Base):
+    """An OAuth client of the MCP authorization server: registered dynamically, known by its
+    client ID metadata document (`id` is then the document's URL), or pre-registered."""
+
+    __tablename__ = "mcp_oauth_clients"
+    __table_args__ = (UniqueConstraint("environment_id", "client_id"),)
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"))
+    client_id: Mapped[str] = mapped_column(String(512))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class McpOAuthRequest(Base):
+    """An authorization in progress: what the client asked for, then who signed in and the
+    hash of the code issued for it (`status`: handoff → code → used)."""
+
+    __tablename__ = "mcp_oauth_requests"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"))
+    client_id: Mapped[str] = mapped_column(String(512))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, default="")
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    resource: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    identifier: Mapped[str | None] = mapped_column(String(255))
+    code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class McpOAuthRefreshToken(Base):
+    """A refresh token (its SHA-256 only). One family per sign-in: each use marks the token
+    used and adds the next; a used one presented again revokes the family."""
+
+    __tablename__ = "mcp_oauth_refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family_id: Mapped[str] = mapped_column(String(64), index=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"))
+    client_id: Mapped[str] = mapped_column(String(512))
+    identifier: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -100,7 +100,7 @@ async def accounts_of(
         .where(ConnectedAccount.environment_id == env_id, ConnectedAccount.identifier == identifier)
         .order_by(ConnectedAccount.seq)
     )
-    return [(account, connection) for account, connection in rows.tuples()]
+    return [(account, connection) for account, connection in rows]
 
 
 async def enabled_connections(session: AsyncSession, env_id: str) -> list[Connection]:

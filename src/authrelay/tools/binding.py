@@ -55,9 +55,9 @@ def build_request(binding: Binding, params: JSONObject) -> Request:
     has_root = False
     violations: list[FieldViolation] = []
     for name, value in params.items():
-        if value is None:
-            continue
         where, wire = binding.location_of(name)
+        if value is None and where in ("path", "query", "header"):
+            continue  # no null there: left out. A JSON body gets the null the schema allowed
         if where == "path":
             text = _scalar(value)
             if text in {"", ".", ".."} or any(
@@ -91,7 +91,7 @@ def build_request(binding: Binding, params: JSONObject) -> Request:
         if binding.content_type == "application/x-www-form-urlencoded":
             form = root if has_root and isinstance(root, dict) else body
             payload = urlencode(
-                [(k, _scalar(v)) for k, v in form.items()], quote_via=quote
+                [(k, _scalar(v)) for k, v in form.items() if v is not None], quote_via=quote
             ).encode()
         else:
             payload = json.dumps(root if has_root else body, separators=(",", ":")).encode()

@@ -28,6 +28,7 @@ class CachedTool:
     provider: str
     binding: Binding
     validator: Draft202012Validator
+    read_only: bool = False  # `tools.model.is_read_only` of its definition
 
 
 def deep_size(value: Any) -> int:

@@ -12,7 +12,13 @@ from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
 
-from authrelay.errors import AuthrelayError, FieldViolation, InvalidArgument, NotFound
+from authrelay.errors import (
+    AuthrelayError,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from authrelay.observability import log_line
 from authrelay.proxy.call import call_upstream
 from authrelay.proxy.guard import PathRejected, check_filled_path, client_owned
@@ -23,7 +29,7 @@ from authrelay.store import tools as store
 from authrelay.store.db import new_id
 from authrelay.tools.binding import Request, build_request, fill_path, path_segment
 from authrelay.tools.cache import CachedTool, ToolCache
-from authrelay.tools.model import PLACEHOLDER, Binding
+from authrelay.tools.model import PLACEHOLDER, Binding, is_read_only
 from authrelay.tools.upstream import result_of
 from authrelay_client.providers.identifiers import derive_identifier
 from authrelay_client.wire import ExecuteToolResponse, JSONObject
@@ -59,6 +65,17 @@ class ExecuteRequest:
     identifier: str = ""
     connector: str = ""
     agent_run_id: str = ""
+    #: a READ_ONLY MCP session token's call: only read-only tools run
+    read_only: bool = False
+
+
+def read_only_refusal(tool_name: str) -> PermissionDenied:
+    """A READ_ONLY token asking for a tool that is not read-only."""
+    return PermissionDenied(
+        f"tool {tool_name!r} is not read-only and this MCP session token's access_level is "
+        "READ_ONLY",
+        [FieldViolation("tool_name", f"{tool_name!r} is not read-only")],
+    )
 
 
 def parse_execute(raw: Any) -> ExecuteRequest:
@@ -118,6 +135,7 @@ async def _tool(runtime: ToolParts, env_id: str, name: str) -> CachedTool:
         provider=row.provider_identifier,
         binding=Binding.model_validate(row.binding),
         validator=Draft202012Validator(row.definition.get("input_schema", {})),
+        read_only=is_read_only(row.definition),
     )
     cache.tools.put((env_id, name), tool, read_at)
     return tool
@@ -292,6 +310,8 @@ async def execute_tool(runtime: ToolParts, env_id: str, req: ExecuteRequest) -> 
     }
     try:
         tool = await _tool(runtime, env_id, req.tool_name)
+        if req.read_only and not tool.read_only:
+            raise read_only_refusal(req.tool_name)
         check_inputs(tool, req.params)
         request = build_request(tool.binding, req.params)
         check_request(tool.binding, req.params, request)

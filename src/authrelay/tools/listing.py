@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from authrelay.auth.principal import Principal
 from authrelay.errors import FieldViolation, InvalidArgument
@@ -18,7 +18,13 @@ from authrelay.store import connections as connection_store
 from authrelay.store import tools as store
 from authrelay.tools.index import IndexCache, Listed, ToolIndex, after, encode
 from authrelay_client.providers.identifiers import derive_identifier
-from authrelay_client.wire import ListToolsResponse, SearchToolsResponse
+from authrelay_client.wire import (
+    ConnectionReadinessBody,
+    ListToolsResponse,
+    SearchToolsFullResponse,
+    SearchToolsResponse,
+    ToolReadinessState,
+)
 
 MAX_PAGE_SIZE = 1000
 _WORD = re.compile(r"[a-z0-9]+")
@@ -266,33 +272,108 @@ def _score(row: Listed, words: list[str], phrase: str) -> float:
     return score
 
 
-async def search_tools(
-    session: AsyncSession, principal: Principal, indexes: IndexCache, raw: Any
-) -> SearchToolsResponse:
-    """`POST /api/v1/tools:search` `{query, providers?, limit?}` → the best matches first,
-    each with its `score`."""
-    if not isinstance(raw, dict):
-        raise InvalidArgument.field("body", "must be a JSON object")
-    violations = [
-        FieldViolation(k, f"unknown field {k!r}")
-        for k in sorted(set(raw) - {"query", "providers", "limit"})
-    ]
-    query, providers, limit = raw.get("query"), raw.get("providers", []), raw.get("limit", 10)
+#: Scalekit's `top_k`: 0 (proto3's unset) means this many, more is capped
+DEFAULT_TOP_K = 10
+MAX_TOP_K = 50
+_READINESS = {
+    "ACTIVE": "TOOL_READINESS_STATE_READY",
+    "EXPIRED": "TOOL_READINESS_STATE_NEEDS_REAUTH",
+}
+
+
+def _ranked(index: ToolIndex, providers: list[str], query: str) -> list[tuple[float, Listed]]:
+    phrase = query.strip().lower()
+    words = _WORD.findall(phrase)
+    scored = [(s, r) for r in index.select(providers) if (s := _score(r, words, phrase)) > 0]
+    scored.sort(key=lambda item: (-item[0], item[1].name))
+    return scored
+
+
+def _query(raw: dict[str, Any], violations: list[FieldViolation]) -> str:
+    query = raw.get("query")
     if not isinstance(query, str) or not query.strip():
         violations.append(FieldViolation("query", "is required (words to look for)"))
+        return ""
+    return query
+
+
+async def search_tools(
+    session: AsyncSession, principal: Principal, indexes: IndexCache, raw: Any
+) -> SearchToolsResponse | SearchToolsFullResponse:
+    """`POST /api/v1/tools:search`: Scalekit's `{query, identifier?, top_k?}` →
+    `{tools: [{name, provider, description, score, connections}]}`, or with `view: "full"`
+    authrelay's `{query, providers?, limit?}` → `{results: [{score, tool}], total_size}`.
+    The best matches first, either way."""
+    if not isinstance(raw, dict):
+        raise InvalidArgument.field("body", "must be a JSON object")
+    view = raw.get("view", "")
+    if view not in ("", "basic", "full"):
+        raise InvalidArgument.field("view", "must be basic (Scalekit's answer) or full")
+    if view == "full":
+        return await _search_full(session, principal, indexes, raw)
+    return await _search_basic(session, principal, indexes, raw)
+
+
+async def _search_basic(
+    session: AsyncSession, principal: Principal, indexes: IndexCache, raw: dict[str, Any]
+) -> SearchToolsResponse:
+    fields = {"query", "identifier", "top_k", "view"}
+    violations = [FieldViolation(k, f"unknown field {k!r}") for k in sorted(set(raw) - fields)]
+    query = _query(raw, violations)
+    identifier, top_k = raw.get("identifier"), raw.get("top_k")
+    if identifier is not None and (not isinstance(identifier, str) or len(identifier) > 255):
+        violations.append(FieldViolation("identifier", "must be a string of 0-255 characters"))
+    if top_k is None:
+        top_k = 0
+    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 0:
+        violations.append(FieldViolation("top_k", "must be an integer >= 0 (0: 10; at most 50)"))
+    if violations:
+        raise InvalidArgument.from_violations(violations)
+    assert isinstance(top_k, int)
+    env_id = principal.environment_id
+    ranked = _ranked(await indexes.get(session, env_id), [], query)
+    ranked = ranked[: min(top_k or DEFAULT_TOP_K, MAX_TOP_K)]
+    by_provider: dict[str, list[ConnectionReadinessBody]] = {}
+    if isinstance(identifier, str) and identifier:
+        for account, connection in await store.accounts_of(session, env_id, identifier):
+            state = _READINESS.get(account.status, "TOOL_READINESS_STATE_NEEDS_CONNECTION")
+            by_provider.setdefault(connection.provider_identifier, []).append(
+                {
+                    "connection_name": connection.name,
+                    "connected_account_id": account.id,
+                    "readiness_state": cast(ToolReadinessState, state),
+                }
+            )
+    return {
+        "tools": [
+            {
+                "name": row.name,
+                "provider": row.tool["provider"],
+                "description": row.description,
+                "score": score,
+                "connections": list(by_provider.get(row.provider, [])),
+            }
+            for score, row in ranked
+        ]
+    }
+
+
+async def _search_full(
+    session: AsyncSession, principal: Principal, indexes: IndexCache, raw: dict[str, Any]
+) -> SearchToolsFullResponse:
+    fields = {"query", "providers", "limit", "view"}
+    violations = [FieldViolation(k, f"unknown field {k!r}") for k in sorted(set(raw) - fields)]
+    query = _query(raw, violations)
+    providers, limit = raw.get("providers", []), raw.get("limit", 10)
     if not isinstance(providers, list) or not all(isinstance(p, str) for p in providers):
         violations.append(FieldViolation("providers", "must be a list of provider identifiers"))
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100:
         violations.append(FieldViolation("limit", "must be an integer from 1 to 100"))
     if violations:
         raise InvalidArgument.from_violations(violations)
-    assert isinstance(query, str) and isinstance(providers, list) and isinstance(limit, int)
-    phrase = query.strip().lower()
-    words = _WORD.findall(phrase)
+    assert isinstance(providers, list) and isinstance(limit, int)
     index = await indexes.get(session, principal.environment_id)
-    rows = index.select(_providers(providers))
-    scored = [(s, r) for r in rows if (s := _score(r, words, phrase)) > 0]
-    scored.sort(key=lambda item: (-item[0], item[1].name))
+    scored = _ranked(index, _providers(providers), query)
     return {
         "results": [{"score": s, "tool": r.tool} for s, r in scored[:limit]],
         "total_size": len(scored),

@@ -78,6 +78,14 @@ class Annotations(_Strict):
     open_world_hint: bool = True
 
 
+def is_read_only(definition: Any) -> bool:
+    """The one rule for a read-only tool (what a `READ_ONLY` MCP config or session token
+    serves): its annotations say `read_only_hint: true`. Tools generated from OpenAPI get it
+    for `GET` and `HEAD` operations (`tools.generate`); others say so themselves."""
+    notes = definition.get("annotations") if isinstance(definition, dict) else None
+    return isinstance(notes, dict) and notes.get("read_only_hint") is True
+
+
 class ToolDefinition(_Strict):
     name: Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
     description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] = ""

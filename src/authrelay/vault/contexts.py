@@ -24,3 +24,13 @@ def account_context(account_id: str) -> str:
 def flow_context(flow_id: str) -> str:
     """An authorization in progress: PKCE verifier, values, pending tokens (`auth_flows`)."""
     return f"flow:{flow_id}"
+
+
+def mcp_instance_context(instance_id: str) -> str:
+    """The key of an MCP instance's pre-authenticated URL (`mcp_instances.secret_ct`)."""
+    return f"mcp_instance:{instance_id}:url_key"
+
+
+def handoff_context(environment_id: str) -> str:
+    """An environment's login hand-off secret (`mcp_oauth_settings.handoff_secret_ct`)."""
+    return f"mcp_handoff:{environment_id}"

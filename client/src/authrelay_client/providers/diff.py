@@ -213,3 +213,22 @@ def definition_of(provider: Mapping[str, Any]) -> ProviderDefinitionBody:
         "retry",
     )
     return editable({k: provider[k] for k in keys if k in provider})
+
+
+# The server's PUT keeps a field the body leaves out; the SDK replaces the definition whole,
+# so it sends every optional top-level field, its default when the definition has none.
+_REPLACED_DEFAULTS: dict[str, Any] = {
+    "description": "",
+    "proxy_enabled": False,
+    "icon_src": None,
+    "metadata": {},
+    "proxy_headers": None,
+    "retry": None,
+}
+
+
+def whole_definition(body: Any) -> Any:
+    """`body` with every optional field present, so a PUT replaces the whole definition."""
+    if not isinstance(body, dict):
+        return body
+    return {**_REPLACED_DEFAULTS, **body}

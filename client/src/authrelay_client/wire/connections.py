@@ -39,6 +39,7 @@ class ConnectionBody(TypedDict):
     auth_mode: NotRequired[str]
     create_time: NotRequired[Timestamp | None]
     update_time: NotRequired[Timestamp | None]
+    created_at: NotRequired[Timestamp | None]  # in lists: ListConnection's name for it
     oauth_config: NotRequired[ConnectionOAuthConfigBody | None]
     static_config: NotRequired[JSONObject | None]
     resolved_proxy_url: NotRequired[str]
@@ -52,6 +53,31 @@ class ListConnectionsResponse(TypedDict):
     connections: list[ConnectionBody]
     next_page_token: str
     total_size: NotRequired[int]
+
+
+class ListConnectionBody(TypedDict):
+    """Scalekit's ListConnection, for an environment connection: no organization, domain or
+    SSO provider (those fields keep their empty values)."""
+
+    id: str
+    type: ConnectionType
+    status: ConnectionStatus
+    enabled: bool
+    organization_id: str
+    ui_button_title: str
+    domains: list[str]
+    organization_name: str
+    provider_key: str
+    key_id: str
+    created_at: Timestamp | None
+    mcp_server_url: str
+    auth_mode: str
+
+
+class ListEnvironmentConnectionsResponse(TypedDict):
+    """ListConnections (`GET /api/v1/connections`): no pages, as Scalekit's message has none."""
+
+    connections: list[ListConnectionBody]
 
 
 class ToggleConnectionResponse(TypedDict):

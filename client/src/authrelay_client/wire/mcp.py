@@ -85,9 +85,66 @@ class McpConnectedAccountsResponse(TypedDict):
 class McpTokenRequest(TypedDict):
     identifier: Annotated[str, _IDENTIFIER]
     expiry: NotRequired[Annotated[str, Schema(description="60s to 86400s; default 3600s")]]
+    access_level: NotRequired[
+        Annotated[AccessLevel, Schema(description="READ_ONLY: read-only tools only; default FULL")]
+    ]
 
 
 class McpTokenResponse(TypedDict):
     token: str
     expires_at: Timestamp
     mcp_server_url: NotRequired[str]
+    access_level: NotRequired[AccessLevel]
+
+
+class McpInstanceBody(TypedDict):
+    """Scalekit's mcpMcpInstance: `url` is pre-authenticated (a credential)."""
+
+    id: str
+    name: str
+    user_identifier: str
+    config: McpConfigBody
+    last_used_at: NotRequired[Timestamp]
+    updated_at: Timestamp
+    url: str
+
+
+class McpInstanceResponse(TypedDict):
+    instance: McpInstanceBody
+
+
+class ListMcpInstancesResponse(TypedDict):
+    instances: list[McpInstanceBody]
+    next_page_token: str
+    prev_page_token: NotRequired[str]
+    total_size: NotRequired[int]
+
+
+class EnsureMcpInstanceRequest(TypedDict):
+    config_name: str
+    user_identifier: Annotated[str, _IDENTIFIER]
+    name: NotRequired[
+        Annotated[str, Schema(maxLength=100, description="default: the config's name")]
+    ]
+
+
+class UpdateMcpInstanceRequest(TypedDict, total=False):
+    name: Annotated[str, Schema(maxLength=100)]
+    config_name: str
+
+
+class GetMcpInstanceAuthStateRequest(TypedDict, total=False):
+    include_auth_links: bool
+
+
+class McpInstanceConnectionAuthStateBody(TypedDict):
+    connection_id: str
+    connection_name: str
+    provider: str
+    connected_account_id: str
+    connected_account_status: str
+    authentication_link: str
+
+
+class McpInstanceAuthStateResponse(TypedDict):
+    connections: list[McpInstanceConnectionAuthStateBody]

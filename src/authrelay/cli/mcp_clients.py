@@ -1,0 +1,125 @@
+"""`authrelay mcp clients …`: the OAuth clients MCP hosts registered with an environment's
+authorization server (dynamically, by client ID metadata document, or pre-registered): list,
+disable, enable, delete. Like `env`, these run on the server's own database."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from authrelay.cli._lazy import LazyModule
+from authrelay.cli.local import DatabaseUrl, DataDir, console, fail, settings_for, with_session
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from authrelay.mcp import oauth_clients
+    from authrelay.store import environments as envs
+else:  # imported when a command first needs them (fast --help)
+    asyncio = LazyModule("asyncio")
+    envs = LazyModule("authrelay.store.environments")
+    oauth_clients = LazyModule("authrelay.mcp.oauth_clients")
+
+app = typer.Typer(
+    help="OAuth clients of the MCP authorization server: list, disable, enable, delete.",
+    no_args_is_help=True,
+)
+EnvArg = Annotated[str, typer.Argument(help="Environment name.")]
+ClientArg = Annotated[str, typer.Argument(help="The client_id (an mcpc_… id or a URL).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _run(environment: str, settings: Any, work: Any) -> Any:
+    async def in_env(session: Any) -> Any:
+        env = await envs.get_environment(session, environment)
+        if env is None:
+            return None
+        return (await work(session, env.id),)
+
+    from authrelay.errors import NotFound
+
+    try:
+        found = asyncio.run(with_session(settings, in_env))
+    except NotFound as exc:
+        raise fail(exc.message) from None
+    if found is None:
+        raise fail(f"no environment named {environment!r} (see: authrelay env list)")
+    return found[0]
+
+
+@app.command("list")
+def clients_list(
+    environment: EnvArg,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the environment's MCP OAuth clients."""
+    settings = settings_for(data_dir, database_url)
+    rows = _run(environment, settings, oauth_clients.list_clients)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table("client id", "kind", "name", "redirect URIs", "disabled")
+    for row in rows:
+        table.add_row(
+            row["client_id"],
+            row["kind"],
+            row["client_name"],
+            "\n".join(row["redirect_uris"]),
+            "yes" if row["disabled"] else "",
+        )
+    console.print(table)
+
+
+def _set(environment: str, client_id: str, disabled: bool, data_dir: Any, url: Any) -> None:
+    settings = settings_for(data_dir, url)
+
+    async def work(session: Any, env_id: str) -> Any:
+        return await oauth_clients.set_disabled(session, env_id, client_id, disabled)
+
+    _run(environment, settings, work)
+    console.print(f"✅ {'disabled' if disabled else 'enabled'} {client_id}", markup=False)
+
+
+@app.command("disable")
+def clients_disable(
+    environment: EnvArg,
+    client_id: ClientArg,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Disable a client: sign-ins and refreshes are refused, its grants end."""
+    _set(environment, client_id, True, data_dir, database_url)
+
+
+@app.command("enable")
+def clients_enable(
+    environment: EnvArg,
+    client_id: ClientArg,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Enable a disabled client again."""
+    _set(environment, client_id, False, data_dir, database_url)
+
+
+@app.command("delete")
+def clients_delete(
+    environment: EnvArg,
+    client_id: ClientArg,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Delete a client and the refresh tokens it holds."""
+    settings = settings_for(data_dir, database_url)
+
+    async def work(session: Any, env_id: str) -> None:
+        await oauth_clients.delete_client(session, env_id, client_id)
+
+    _run(environment, settings, work)
+    console.print(f"✅ deleted {client_id}", markup=False)

@@ -1,0 +1,372 @@
+"""The MCP endpoints' OAuth authorization server, one per environment (issuer
+`{public_url}/mcp-oauth/{environment_id}`; docs/mcp-authorization.md): metadata (RFC 8414),
+the authorization endpoint with the team's login hand-off, the token endpoint
+(authorization_code, refresh_token; PKCE S256 and `resource` required) and revocation
+(RFC 7009). Access tokens are the MCP session-token JWTs (`mcp.tokens`), so the MCP server
+takes them unchanged."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+from authrelay.auth.jwt_keys import KeySet
+from authrelay.mcp import oauth_clients, oauth_settings, redirect_uris, tokens
+from authrelay.mcp.configs import SERVERS_PATH, find
+from authrelay.mcp.oauth_errors import AuthorizePageError, AuthorizeRedirectError, OAuthError
+from authrelay.mcp.sessions import account_ids
+from authrelay.store import AsyncSession
+from authrelay.store import mcp_oauth as store
+from authrelay.store.models import McpOAuthRefreshToken, McpOAuthRequest
+from authrelay.vault import KeyRing
+from authrelay_client import handoff
+
+ISSUER_PATH = "/mcp-oauth/"
+ACCESS_TOKEN_SECONDS = 900
+REFRESH_TOKEN_LIFETIME = timedelta(days=30)
+REQUEST_LIFETIME = timedelta(minutes=10)
+CODE_LIFETIME = timedelta(seconds=60)
+REFRESH_PREFIX = "mcprt_"
+_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43,128}$")
+_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+
+
+@dataclass(frozen=True)
+class AuthServerParts:
+    """What the authorization server uses of the running server."""
+
+    keyring: KeyRing
+    keys: KeySet
+    http: aiohttp.ClientSession
+    base_url: str
+
+
+def issuer(base_url: str, env_id: str) -> str:
+    return f"{base_url}{ISSUER_PATH}{env_id}"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def metadata(base_url: str, env_id: str, sign_in: oauth_settings.SignIn) -> dict[str, Any]:
+    """RFC 8414 authorization server metadata of an environment."""
+    iss = issuer(base_url, env_id)
+    data: dict[str, Any] = {
+        "issuer": iss,
+        "authorization_endpoint": f"{iss}/authorize",
+        "token_endpoint": f"{iss}/token",
+        "revocation_endpoint": f"{iss}/revoke",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "client_id_metadata_document_supported": sign_in.cimd_enabled,
+        "authorization_response_iss_parameter_supported": True,
+    }
+    if sign_in.dcr_enabled:
+        data["registration_endpoint"] = f"{iss}/register"
+    return data
+
+
+def consent_required(request: McpOAuthRequest) -> bool:
+    """The consent hook: where the consent page (issue 23, part 4) will step in between the
+    sign-in and the code. Until then a successful hand-off issues the code directly."""
+    return False
+
+
+async def _check_resource(session: AsyncSession, base_url: str, env_id: str, resource: str) -> str:
+    """The config id of an MCP URL of this environment, else the error's description."""
+    prefix = base_url + SERVERS_PATH
+    config_id = resource[len(prefix) :] if resource.startswith(prefix) else ""
+    if not config_id or "/" in config_id or await find(session, env_id, config_id) is None:
+        raise OAuthError(
+            "invalid_target", "resource must be the URL of an MCP config of this environment"
+        )
+    return config_id
+
+
+async def authorize(
+    session: AsyncSession, parts: AuthServerParts, env_id: str, params: dict[str, str]
+) -> str:
+    """The authorization endpoint: check the request, store it, and return the URL of the
+    team's hand-off with the signed request (RFC 6749 §4.1.1, OAuth 2.1 PKCE)."""
+    sign_in = await oauth_settings.load(session, parts.keyring, env_id)
+    client_id, redirect_uri = params.get("client_id", ""), params.get("redirect_uri", "")
+    try:
+        client = await oauth_clients.find(
+            session, parts.http, env_id, client_id, sign_in.cimd_enabled
+        )
+    except OAuthError as exc:
+        raise AuthorizePageError(f"{exc.error}: {exc.description}") from None
+    if not redirect_uri and len(client.redirect_uris) == 1:
+        redirect_uri = client.redirect_uris[0]
+    if not redirect_uris.matches(redirect_uri, client.redirect_uris):
+        raise AuthorizePageError("redirect_uri is not registered for this client")
+    state = params.get("state", "")
+
+    def refuse(error: str, description: str) -> AuthorizeRedirectError:
+        return AuthorizeRedirectError(redirect_uri, state, error, description)
+
+    if params.get("response_type") != "code":
+        raise refuse("unsupported_response_type", "response_type must be code")
+    if params.get("code_challenge_method") != "S256":
+        raise refuse("invalid_request", "PKCE is required: code_challenge_method must be S256")
+    challenge = params.get("code_challenge", "")
+    if not _CHALLENGE.match(challenge):
+        raise refuse("invalid_request", "code_challenge must be a base64url SHA-256 digest")
+    resource = params.get("resource", "")
+    if not resource:
+        raise refuse("invalid_target", "resource (RFC 8707) is required: the MCP server URL")
+    try:
+        await _check_resource(session, parts.base_url, env_id, resource)
+    except OAuthError as exc:
+        raise refuse(exc.error, exc.description) from None
+    if not sign_in.handoff_secret:
+        raise refuse(
+            "temporarily_unavailable",
+            "no sign-in is configured for this environment (authrelay env login)",
+        )
+    row = McpOAuthRequest(
+        id=secrets.token_urlsafe(24),
+        environment_id=env_id,
+        client_id=client.client_id,
+        redirect_uri=redirect_uri,
+        state=state,
+        code_challenge=challenge,
+        resource=resource,
+        scope=params.get("scope", ""),
+        status="handoff",
+        expires_at=datetime.now(UTC) + REQUEST_LIFETIME,
+    )
+    session.add(row)
+    await store.delete_expired(session, datetime.now(UTC))  # each new sign-in sweeps old ones
+    await session.commit()
+    message = handoff.build_request(
+        sign_in.handoff_secret, row.id, env_id, f"{issuer(parts.base_url, env_id)}/handoff"
+    )
+    glue = "&" if "?" in sign_in.handoff_url else "?"
+    return f"{sign_in.handoff_url}{glue}{urlencode({'authrelay_request': message})}"
+
+
+def redirect_with(redirect_uri: str, values: dict[str, str]) -> str:
+    """The client's redirect URI with `values` added to its query."""
+    glue = "&" if "?" in redirect_uri else "?"
+    return f"{redirect_uri}{glue}{urlencode({k: v for k, v in values.items() if v})}"
+
+
+async def handoff_return(
+    session: AsyncSession, parts: AuthServerParts, env_id: str, assertion: str
+) -> str:
+    """The team's app sent the user back: verify its assertion, bind it to the pending
+    authorization (once), issue the code; the client's redirect URL."""
+    sign_in = await oauth_settings.load(session, parts.keyring, env_id)
+    if not sign_in.handoff_secret:
+        raise AuthorizePageError("no sign-in is configured for this environment")
+    try:
+        claims = handoff.verify_assertion(sign_in.handoff_secret, assertion)
+    except handoff.HandoffError as exc:
+        raise AuthorizePageError(f"the sign-in could not be verified: {exc}") from None
+    request = await store.request(session, claims["rid"])
+    if request is None or request.environment_id != env_id:
+        raise AuthorizePageError("the sign-in is for no authorization in progress")
+    identifier = str(claims["sub"])[:255]
+    if consent_required(request):  # pragma: no cover - the consent page comes later
+        raise AuthorizePageError("consent is required")
+    code = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    moved = await store.advance_request(
+        session,
+        request.id,
+        before="handoff",
+        after="code",
+        now=now,
+        identifier=identifier,
+        code_hash=_hash(code),
+        expires_at=now + CODE_LIFETIME,
+    )
+    if not moved:
+        await session.rollback()
+        raise AuthorizePageError("this sign-in was already used or has expired; start again")
+    await session.commit()
+    return redirect_with(
+        request.redirect_uri,
+        {"code": code, "state": request.state, "iss": issuer(parts.base_url, env_id)},
+    )
+
+
+def _pkce_ok(verifier: str, challenge: str) -> bool:
+    if not _VERIFIER.match(verifier):
+        return False
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return hmac.compare_digest(computed, challenge)
+
+
+async def _tokens(
+    session: AsyncSession,
+    parts: AuthServerParts,
+    env_id: str,
+    *,
+    client_id: str,
+    identifier: str,
+    resource: str,
+    scope: str,
+    family: str,
+) -> dict[str, Any]:
+    """A new access token for `resource` and the next refresh token of `family`."""
+    client = await store.client(session, env_id, client_id)
+    if client is None or client.disabled:
+        raise OAuthError("invalid_client", "this client is disabled or was deleted", 401)
+    config_id = await _check_resource(session, parts.base_url, env_id, resource)
+    config = await find(session, env_id, config_id)
+    names = [m["connection_name"] for m in config.mappings] if config else []
+    access, _ = tokens.issue(
+        parts.keys,
+        environment_id=env_id,
+        identifier=identifier,
+        audience=resource,
+        config_id=config_id,
+        connection="",
+        account_ids=await account_ids(session, env_id, identifier, names),
+        seconds=ACCESS_TOKEN_SECONDS,
+    )
+    refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    session.add(
+        McpOAuthRefreshToken(
+            token_hash=_hash(refresh),
+            family_id=family,
+            environment_id=env_id,
+            client_id=client_id,
+            identifier=identifier,
+            resource=resource,
+            scope=scope,
+            revoked=False,
+            created_at=now,
+            expires_at=now + REFRESH_TOKEN_LIFETIME,
+        )
+    )
+    await session.commit()
+    answer: dict[str, Any] = {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_SECONDS,
+        "refresh_token": refresh,
+    }
+    if scope:
+        answer["scope"] = scope
+    return answer
+
+
+def _required(form: dict[str, str], *names: str) -> list[str]:
+    missing = [n for n in names if not form.get(n)]
+    if missing:
+        raise OAuthError("invalid_request", f"missing {', '.join(missing)}")
+    return [form[n] for n in names]
+
+
+async def token(
+    session: AsyncSession, parts: AuthServerParts, env_id: str, form: dict[str, str]
+) -> dict[str, Any]:
+    """The token endpoint (RFC 6749 §4.1.3, §6; errors per §5.2)."""
+    grant = form.get("grant_type", "")
+    if grant == "authorization_code":
+        return await _code_grant(session, parts, env_id, form)
+    if grant == "refresh_token":
+        return await _refresh_grant(session, parts, env_id, form)
+    if not grant:
+        raise OAuthError("invalid_request", "missing grant_type")
+    raise OAuthError("unsupported_grant_type", "grant_type: authorization_code or refresh_token")
+
+
+async def _code_grant(
+    session: AsyncSession, parts: AuthServerParts, env_id: str, form: dict[str, str]
+) -> dict[str, Any]:
+    code, client_id, verifier, resource = _required(
+        form, "code", "client_id", "code_verifier", "resource"
+    )
+    request = await store.request_by_code(session, _hash(code))
+    if request is None or request.environment_id != env_id or request.client_id != client_id:
+        raise OAuthError("invalid_grant", "the code is not valid for this client")
+    if request.status == "used":
+        # a replayed code: revoke what it was exchanged for (RFC 6749 §4.1.2)
+        await store.revoke_family(session, request.id)
+        await session.commit()
+        raise OAuthError("invalid_grant", "the code was already used")
+    if form.get("redirect_uri", request.redirect_uri) != request.redirect_uri:
+        raise OAuthError("invalid_grant", "redirect_uri differs from the authorization request")
+    if resource != request.resource:
+        raise OAuthError("invalid_target", "resource differs from the authorization request")
+    if not _pkce_ok(verifier, request.code_challenge):
+        raise OAuthError("invalid_grant", "the PKCE code_verifier does not match")
+    moved = await store.advance_request(
+        session, request.id, before="code", after="used", now=datetime.now(UTC)
+    )
+    if not moved:
+        await session.rollback()
+        raise OAuthError("invalid_grant", "the code was already used or has expired")
+    return await _tokens(
+        session,
+        parts,
+        env_id,
+        client_id=client_id,
+        identifier=request.identifier or "",
+        resource=request.resource,
+        scope=request.scope,
+        family=request.id,
+    )
+
+
+async def _refresh_grant(
+    session: AsyncSession, parts: AuthServerParts, env_id: str, form: dict[str, str]
+) -> dict[str, Any]:
+    refresh, client_id, resource = _required(form, "refresh_token", "client_id", "resource")
+    row = await store.refresh_token(session, _hash(refresh))
+    now = datetime.now(UTC)
+    if row is None or row.environment_id != env_id or row.client_id != client_id:
+        raise OAuthError("invalid_grant", "the refresh token is not valid for this client")
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    if row.revoked or expires <= now:
+        raise OAuthError("invalid_grant", "the refresh token was revoked or has expired")
+    if resource != row.resource:
+        raise OAuthError("invalid_target", "resource differs from the one granted")
+    if not await store.use_refresh_token(session, row.token_hash, now):
+        # reuse of a used refresh token: someone else holds a copy; end the whole grant
+        await store.revoke_family(session, row.family_id)
+        await session.commit()
+        raise OAuthError("invalid_grant", "the refresh token was already used; grant revoked")
+    return await _tokens(
+        session,
+        parts,
+        env_id,
+        client_id=client_id,
+        identifier=row.identifier,
+        resource=row.resource,
+        scope=row.scope,
+        family=row.family_id,
+    )
+
+
+async def revoke(session: AsyncSession, env_id: str, form: dict[str, str]) -> None:
+    """RFC 7009: revoke a refresh token's whole grant. Unknown tokens (and access tokens,
+    which are short-lived JWTs) are answered with success too (§2.2)."""
+    (value,) = _required(form, "token")
+    row = await store.refresh_token(session, _hash(value))
+    if row is None or row.environment_id != env_id:
+        return
+    if form.get("client_id") and form["client_id"] != row.client_id:
+        raise OAuthError("invalid_client", "the token was issued to another client", 401)
+    await store.revoke_family(session, row.family_id)
+    await session.commit()

@@ -1,0 +1,154 @@
+"""The MCP authorization server's rows: per-environment settings, OAuth clients,
+authorizations in progress and refresh tokens (docs/mcp-authorization.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authrelay.store.models import (
+    McpConfig,
+    McpOAuthClient,
+    McpOAuthRefreshToken,
+    McpOAuthRequest,
+    McpOAuthSettings,
+)
+
+
+async def config_environment(session: AsyncSession, config_id: str) -> str | None:
+    """The environment of an MCP config (config ids are unique across environments)."""
+    found: str | None = await session.scalar(
+        select(McpConfig.environment_id).where(McpConfig.id == config_id)
+    )
+    return found
+
+
+async def settings(session: AsyncSession, env_id: str) -> McpOAuthSettings | None:
+    return await session.get(McpOAuthSettings, env_id)
+
+
+async def client(session: AsyncSession, env_id: str, client_id: str) -> McpOAuthClient | None:
+    return await session.scalar(
+        select(McpOAuthClient).where(
+            McpOAuthClient.environment_id == env_id, McpOAuthClient.client_id == client_id
+        )
+    )
+
+
+async def clients(session: AsyncSession, env_id: str) -> list[McpOAuthClient]:
+    rows = await session.scalars(
+        select(McpOAuthClient)
+        .where(McpOAuthClient.environment_id == env_id)
+        .order_by(McpOAuthClient.seq)
+    )
+    return list(rows)
+
+
+async def request(session: AsyncSession, request_id: str) -> McpOAuthRequest | None:
+    return await session.get(McpOAuthRequest, request_id)
+
+
+async def advance_request(
+    session: AsyncSession,
+    request_id: str,
+    *,
+    before: str,
+    after: str,
+    now: datetime,
+    identifier: str | None = None,
+    code_hash: str | None = None,
+    expires_at: datetime | None = None,
+) -> bool:
+    """Move a live request from status `before` to `after` (at most once: the UPDATE's
+    condition is the single-use check, also between replicas)."""
+    values: dict[str, object] = {"status": after}
+    if identifier is not None:
+        values["identifier"] = identifier
+    if code_hash is not None:
+        values["code_hash"] = code_hash
+    if expires_at is not None:
+        values["expires_at"] = expires_at
+    result = await session.execute(
+        update(McpOAuthRequest)
+        .where(
+            McpOAuthRequest.id == request_id,
+            McpOAuthRequest.status == before,
+            McpOAuthRequest.expires_at > now,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def request_by_code(session: AsyncSession, code_hash: str) -> McpOAuthRequest | None:
+    return await session.scalar(
+        select(McpOAuthRequest).where(McpOAuthRequest.code_hash == code_hash)
+    )
+
+
+async def refresh_token(session: AsyncSession, token_hash: str) -> McpOAuthRefreshToken | None:
+    return await session.get(McpOAuthRefreshToken, token_hash)
+
+
+async def use_refresh_token(session: AsyncSession, token_hash: str, now: datetime) -> bool:
+    """Mark an unused, unrevoked refresh token used; False if it already was (or is gone)."""
+    result = await session.execute(
+        update(McpOAuthRefreshToken)
+        .where(
+            McpOAuthRefreshToken.token_hash == token_hash,
+            McpOAuthRefreshToken.used_at.is_(None),
+            McpOAuthRefreshToken.revoked.is_(False),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def revoke_family(session: AsyncSession, family_id: str) -> None:
+    await session.execute(
+        update(McpOAuthRefreshToken)
+        .where(McpOAuthRefreshToken.family_id == family_id)
+        .values(revoked=True)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def delete_expired(session: AsyncSession, now: datetime) -> None:
+    """Forget finished authorizations and expired refresh tokens."""
+    await session.execute(delete(McpOAuthRequest).where(McpOAuthRequest.expires_at <= now))
+    await session.execute(
+        delete(McpOAuthRefreshToken).where(McpOAuthRefreshToken.expires_at <= now)
+    )
+
+
+async def delete_client(session: AsyncSession, env_id: str, client_id: str) -> bool:
+    """Delete a client and the refresh tokens issued to it."""
+    result = await session.execute(
+        delete(McpOAuthClient).where(
+            McpOAuthClient.environment_id == env_id, McpOAuthClient.client_id == client_id
+        )
+    )
+    await session.execute(
+        delete(McpOAuthRefreshToken).where(
+            McpOAuthRefreshToken.environment_id == env_id,
+            McpOAuthRefreshToken.client_id == client_id,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def client_families(session: AsyncSession, env_id: str, client_id: str) -> list[str]:
+    """The grant families of a client's refresh tokens."""
+    rows = await session.scalars(
+        select(McpOAuthRefreshToken.family_id)
+        .where(
+            McpOAuthRefreshToken.environment_id == env_id,
+            McpOAuthRefreshToken.client_id == client_id,
+        )
+        .distinct()
+    )
+    return list(rows)
