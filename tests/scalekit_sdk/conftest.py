@@ -36,7 +36,7 @@ class TlsServer(Server):
 
     @property
     def url(self) -> str:
-        return f"https://localhost:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
 
 
 def start_tls_server(backend: Backend, log_dir: Path, ca_file: Path) -> TlsServer:
@@ -54,12 +54,13 @@ def start_tls_server(backend: Backend, log_dir: Path, ca_file: Path) -> TlsServe
         )
     server = TlsServer(backend, port, process, log_path)
     server.ca_file = ca_file
+    trust = ssl.create_default_context(cafile=str(ca_file))
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"TLS server exited early:\n{server.log_text()}")
         try:
-            if httpx.get(f"{server.url}/readyz", timeout=1, verify=str(ca_file)).status_code == 200:
+            if httpx.get(f"{server.url}/readyz", timeout=1, verify=trust).status_code == 200:
                 return server
         except httpx.HTTPError:
             pass
@@ -96,7 +97,11 @@ def expired_token(backend: Backend, client: dict[str, str]) -> str:
 
 
 def world(
-    url: str, verify: str | bool, backend: Backend, upstream: RecordingUpstream, unique: str
+    url: str,
+    verify: ssl.SSLContext | bool,
+    backend: Backend,
+    upstream: RecordingUpstream,
+    unique: str,
 ) -> dict[str, Any]:
     """An API client, a provider on the recording upstream (API key in X-Api-Key), its app
     connection and two tools, made over REST: the config an SDK driver script reads."""
@@ -199,3 +204,8 @@ def ensure_node_sdk() -> Path:
     installed = json.loads((package / "package.json").read_text())["version"]
     assert installed == NODE_SDK_VERSION, installed
     return package
+
+
+def trusting(ca_file: Path) -> ssl.SSLContext:
+    """A client context that trusts the test CA (httpx's verify=<path> is deprecated)."""
+    return ssl.create_default_context(cafile=str(ca_file))

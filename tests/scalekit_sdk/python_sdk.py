@@ -20,6 +20,7 @@ from typing import Any
 import requests
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
+from google.rpc.error_details_pb2 import BadRequest
 from scalekit import ScalekitClient
 from scalekit.actions.models.custom_provider import AuthField, AuthPattern
 from scalekit.actions.models.mcp_config import McpConfigConnectionToolMapping
@@ -61,9 +62,22 @@ def jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def violations(exc: BaseException) -> list[str]:
+    """The fields named by a google.rpc.BadRequest among the error's details (the SDK keeps
+    the status's details, packed, in `err_details`)."""
+    fields = []
+    details = getattr(exc, "err_details", None)
+    for detail in () if details is None or isinstance(details, str) else details:
+        bad = BadRequest()
+        if hasattr(detail, "Unpack") and detail.Unpack(bad):
+            fields += [v.field for v in bad.field_violations]
+    return fields
+
+
 def failure(exc: BaseException) -> dict[str, Any]:
     grpc_status = getattr(exc, "grpc_status", None)
     return {
+        "field_violations": violations(exc),
         "class": type(exc).__name__,
         "classes": [cls.__name__ for cls in type(exc).__mro__],
         "grpc_status": getattr(grpc_status, "name", None),
@@ -346,9 +360,17 @@ def main() -> None:
     steps.run("actions.mcp.delete_instance", lambda: am.delete_instance(ainst))
     steps.run("actions.delete_instance", lambda: actions.delete_instance(ainst))
     steps.run("actions.mcp.delete_config", lambda: am.delete_config(aconfig_id))
+    steps.run(
+        "actions.create_config(no mappings)",
+        lambda: actions.create_config(name=f"ecfg_{u}", description="no connections"),
+    )
     made_b = steps.run(
         "actions.create_config",
-        lambda: actions.create_config(name=f"bcfg_{u}", description="via actions"),
+        lambda: actions.create_config(
+            name=f"bcfg_{u}",
+            description="via actions",
+            connection_tool_mappings=[McpConfigConnectionToolMapping(connection_name=conn)],
+        ),
     )
     bconfig_id = made_b.config.id if made_b is not None and made_b.config else "missing"
     steps.run("actions.delete_config", lambda: actions.delete_config(bconfig_id))
@@ -377,12 +399,15 @@ def main() -> None:
     steps.run("providers.list_providers", lambda: providers.list_providers(identifier=low_id))
     steps.run("providers.delete_custom_provider", lambda: providers.delete_custom_provider(low_id))
     ap = actions.providers
+    # The typed requests accept only an https proxy_url (the SDK's own check); this provider
+    # is made, read and deleted, never called.
+    typed_url = f"https://widgets-{u}.example.com/api"
     typed_p = steps.run(
         "actions.providers.create_custom_provider",
         lambda: ap.create_custom_provider(
             CreateCustomProviderRequest(
                 display_name=f"Typed {u}",
-                proxy_url=cfg["upstream_url"],
+                proxy_url=typed_url,
                 description="typed",
                 auth_patterns=[pattern],
                 metadata={"team": "sdk"},
@@ -396,7 +421,7 @@ def main() -> None:
             UpdateCustomProviderRequest(
                 identifier=typed_id,
                 display_name=f"Typed {u}",
-                proxy_url=cfg["upstream_url"],
+                proxy_url=typed_url,
                 description="typed 2",
             )
         ),

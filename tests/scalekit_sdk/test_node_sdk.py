@@ -8,16 +8,24 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import ssl
 from typing import Any
 
 import pytest
 
-from tests.scalekit_sdk.conftest import TlsServer, ensure_node_sdk, run_driver, sdk_env, world
+from tests.scalekit_sdk.conftest import (
+    TlsServer,
+    ensure_node_sdk,
+    run_driver,
+    sdk_env,
+    trusting,
+    world,
+)
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 
 
-def node_run(url: str, verify: str | bool, server: Server, upstream: RecordingUpstream,
+def node_run(url: str, verify: ssl.SSLContext | bool, server: Server, upstream: RecordingUpstream,
              **env: str) -> dict[str, Any]:  # fmt: skip
     package = ensure_node_sdk()
     cfg = world(url, verify, server.backend, upstream, secrets.token_hex(4))
@@ -38,7 +46,9 @@ def node_results(
         return node_run(server.url, False, server, upstream)
     tls_server: TlsServer = request.getfixturevalue("tls_server")
     ca = str(tls_server.ca_file)
-    return node_run(tls_server.url, ca, tls_server, upstream, NODE_EXTRA_CA_CERTS=ca)
+    return node_run(
+        tls_server.url, trusting(tls_server.ca_file), tls_server, upstream, NODE_EXTRA_CA_CERTS=ca
+    )
 
 
 def ok(results: dict[str, Any], step: str) -> Any:
