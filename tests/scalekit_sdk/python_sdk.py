@@ -41,6 +41,7 @@ from scalekit.v1.connected_accounts.connected_accounts_pb2 import (
     StaticAuth,
     UpdateConnectedAccount,
 )
+from scalekit.v1.connections.connections_pb2 import CreateConnection, Flags, UpdateConnection
 from scalekit.v1.mcp.mcp_pb2 import McpConfig
 from scalekit.v1.mcp.mcp_pb2 import McpConfigConnectionToolMapping as ProtoMapping
 from scalekit.v1.tools.tools_pb2 import Filter, ScopedToolFilter
@@ -436,10 +437,41 @@ def main() -> None:
     )
 
     # Connections (ConnectionService): the environment-level app connections
+    cn = sk.connection
     steps.run(
         "connection.list_app_connections",
-        lambda: sk.connection.list_app_connections(provider=cfg["provider"]),
+        lambda: cn.list_app_connections(provider=cfg["provider"]),
     )
+    env_conn = steps.run(
+        "connection.create_environment_connection",
+        lambda: cn.create_environment_connection(
+            CreateConnection(provider_key=cfg["provider"], key_id=f"envc-{u}"), Flags(is_app=True)
+        ),
+    )
+    env_id = env_conn[0].connection.id if env_conn else "missing"
+    steps.run(
+        "connection.get_environment_connection", lambda: cn.get_environment_connection(env_id)
+    )
+    steps.run(
+        "connection.update_environment_connection",
+        lambda: cn.update_environment_connection(env_id, UpdateConnection(key_id=f"envc2-{u}")),
+    )
+    steps.run(
+        "connection.list_connections_by_domain",
+        lambda: cn.list_connections_by_domain(f"{u}.example.com"),
+    )
+    steps.run("connection.list_connections", lambda: cn.list_connections("org_none"))
+    # Scalekit's organizations' SSO connections: authrelay has no organizations
+    steps.run("connection.get_connection", lambda: cn.get_connection("org_none", env_id))
+    steps.run("connection.enable_connection", lambda: cn.enable_connection("org_none", env_id))
+    steps.run("connection.disable_connection", lambda: cn.disable_connection("org_none", env_id))
+    steps.run(
+        "connection.create_connection",
+        lambda: cn.create_connection(
+            "org_none", CreateConnection(provider_key=cfg["provider"], key_id=f"orgc-{u}")
+        ),
+    )
+    steps.run("connection.delete_connection", lambda: cn.delete_connection("org_none", env_id))
 
     # Error paths
     steps.run(
