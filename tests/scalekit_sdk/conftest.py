@@ -39,12 +39,16 @@ class TlsServer(Server):
         return f"https://127.0.0.1:{self.port}"
 
 
-def start_tls_server(backend: Backend, log_dir: Path, ca_file: Path) -> TlsServer:
-    """`authrelay serve --tls-cert --tls-key` with the test CA's localhost certificate."""
+def start_tls_server(backend: Backend, log_dir: Path, ca_file: Path | None) -> TlsServer:
+    """`authrelay serve --tls-cert --tls-key` with the test CA's localhost certificate, or
+    `serve --dev-tls` (`ca_file` None: the development CA the server makes and prints)."""
     port = free_port()
     log_path = log_dir / f"server-tls-{port}.log"
-    args = ["--tls-cert", str(ca_file.parent / "server.pem")]
-    args += ["--tls-key", str(ca_file.parent / "server.key")]
+    if ca_file is None:
+        args = ["--dev-tls"]
+    else:
+        args = ["--tls-cert", str(ca_file.parent / "server.pem")]
+        args += ["--tls-key", str(ca_file.parent / "server.key")]
     with log_path.open("wb") as handle:
         process = subprocess.Popen(
             [sys.executable, "-m", "authrelay", "serve", "--port", str(port), *args],
@@ -53,17 +57,20 @@ def start_tls_server(backend: Backend, log_dir: Path, ca_file: Path) -> TlsServe
             stderr=subprocess.STDOUT,
         )
     server = TlsServer(backend, port, process, log_path)
-    server.ca_file = ca_file
-    trust = ssl.create_default_context(cafile=str(ca_file))
+    server.ca_file = ca_file or backend.data_dir / "tls" / "ca.pem"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"TLS server exited early:\n{server.log_text()}")
-        try:
-            if httpx.get(f"{server.url}/readyz", timeout=1, verify=trust).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
+        if server.ca_file.is_file():
+            try:
+                answer = httpx.get(
+                    f"{server.url}/readyz", timeout=1, verify=trusting(server.ca_file)
+                )
+                if answer.status_code == 200:
+                    return server
+            except httpx.HTTPError:
+                pass
         time.sleep(0.1)
     server.stop()
     raise AssertionError(f"TLS server did not become ready:\n{server.log_text()}")
