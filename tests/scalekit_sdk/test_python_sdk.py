@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +25,6 @@ def py_run(tls_server: TlsServer, upstream: RecordingUpstream) -> dict[str, Any]
     env = sdk_env(GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=ca, REQUESTS_CA_BUNDLE=ca)
     results = run_driver([sys.executable, "python_sdk.py"], cfg, env)
     results["_cfg"] = cfg
-    import os
-
-    Path(os.environ.get("SDK_DUMP", "/dev/null")).write_text(json.dumps(results, indent=1))
     results["_upstream"] = [
         (r.raw_path, r.header("X-Api-Key"), r.body.decode(errors="replace"))
         for r in upstream.requests
