@@ -1,0 +1,163 @@
+// Drives @scalekit-sdk/node against an authrelay server: its 15 Agent Auth calls, in order.
+// Run by test_node_sdk.py with the config as JSON on stdin and SCALEKIT_NODE_SDK naming the
+// installed package. Prints one JSON object: for each step, what the SDK answered (`ok`) or
+// what it threw (`error`: class, base classes, gRPC code, message). No handler for uncaught
+// errors is installed: a crash (say ERR_HTTP2_ERROR) must end the process and fail the test.
+"use strict";
+
+const sdk = require(process.env.SCALEKIT_NODE_SDK);
+
+function plain(value) {
+  if (value === undefined || value === null) return value;
+  if (value && value.status !== undefined && value.data !== undefined && value.headers) {
+    return { status: value.status, json: value.data }; // an axios response (actions.request)
+  }
+  return JSON.parse(JSON.stringify(value, (_, v) => (typeof v === "bigint" ? String(v) : v)));
+}
+
+function failure(error) {
+  const classes = [];
+  for (let proto = Object.getPrototypeOf(error); proto; proto = Object.getPrototypeOf(proto)) {
+    if (proto.constructor && proto.constructor.name) classes.push(proto.constructor.name);
+  }
+  return {
+    class: error.constructor ? error.constructor.name : typeof error,
+    classes,
+    grpc_status: error._grpcStatus === undefined ? null : error._grpcStatus,
+    error_code: error._errorCode === undefined ? null : error._errorCode,
+    message: String(error.message || error).slice(0, 2000),
+  };
+}
+
+async function main() {
+  let input = "";
+  for await (const chunk of process.stdin) input += chunk;
+  const cfg = JSON.parse(input);
+  const results = {};
+  const run = async (name, call) => {
+    try {
+      const answer = await call();
+      results[name] = { ok: plain(answer) };
+      return answer;
+    } catch (error) {
+      results[name] = { error: failure(error) };
+      return undefined;
+    }
+  };
+  const { connection: conn, identifier: who, tool, unique: u } = cfg;
+  const other = `node-other-${u}`;
+  const key = { details: { case: "staticAuth", value: { details: { api_key: "k-node-1" } } } };
+
+  const client = new sdk.ScalekitClient(cfg.env_url, cfg.client_id, cfg.client_secret);
+  const core = client.coreClient;
+  let authentications = 0;
+  const authenticate = core.authenticateClient.bind(core);
+  core.authenticateClient = async () => {
+    authentications += 1;
+    return authenticate();
+  };
+  const ca = client.connectedAccounts;
+  const tools = client.tools;
+  const actions = client.actions;
+
+  // The first call goes out with no token: the server must answer UNAUTHENTICATED (16),
+  // then the SDK fetches a token and sends the call again.
+  const tokenBefore = Boolean(core.accessToken);
+  await run("connectedAccounts.createConnectedAccount", () =>
+    ca.createConnectedAccount({
+      connector: conn,
+      identifier: who,
+      connectedAccount: { authorizationDetails: key },
+    }),
+  );
+  results["first_call"] = {
+    ok: { token_before: tokenBefore, token_after: Boolean(core.accessToken), authentications },
+  };
+  await run("connectedAccounts.getConnectedAccountByIdentifier", () =>
+    ca.getConnectedAccountByIdentifier({ connector: conn, identifier: who }),
+  );
+  await run("connectedAccounts.listConnectedAccounts", () =>
+    ca.listConnectedAccounts({ connector: conn, identifier: who }),
+  );
+  await run("connectedAccounts.updateConnectedAccount", () =>
+    ca.updateConnectedAccount({
+      connector: conn,
+      identifier: who,
+      connectedAccount: { apiConfig: { region: "eu" } },
+    }),
+  );
+  await run("connectedAccounts.getMagicLinkForConnectedAccount", () =>
+    ca.getMagicLinkForConnectedAccount({ connector: conn, identifier: who, state: "st-1" }),
+  );
+  await run("connectedAccounts.verifyConnectedAccountUser", () =>
+    ca.verifyConnectedAccountUser({ authRequestId: "bm90LWEtcmVxdWVzdA", identifier: who }),
+  );
+  await run("connectedAccounts.getOrCreateConnectedAccount", () =>
+    ca.getOrCreateConnectedAccount({ connector: conn, identifier: other, authorizationDetails: key }),
+  );
+  await run("connectedAccounts.deleteConnectedAccount", () =>
+    ca.deleteConnectedAccount({ connector: conn, identifier: other }),
+  );
+
+  await run("tools.listTools", () => tools.listTools({ filter: { toolName: [tool] } }));
+  await run("tools.listScopedTools", () =>
+    tools.listScopedTools(who, { filter: { connectionNames: [conn] } }),
+  );
+  await run("tools.listAvailableTools", () => tools.listAvailableTools(who));
+  await run("tools.executeTool", () =>
+    tools.executeTool({
+      toolName: tool,
+      identifier: who,
+      params: { owner: "node", limit: 3 },
+      connector: conn,
+    }),
+  );
+
+  await run("connection.listAppConnections", () =>
+    client.connection.listAppConnections({ provider: cfg.provider }),
+  );
+  await run("actions.listConnections", () => actions.listConnections({ provider: cfg.provider }));
+  await run("actions.request", () =>
+    actions.request({
+      connectionName: conn,
+      identifier: who,
+      path: "/owners/req/items",
+      method: "POST",
+      body: { a: 1 },
+    }),
+  );
+
+  // Error paths
+  await run("error.unknown_account", () =>
+    ca.getConnectedAccountByIdentifier({ connector: conn, identifier: `nobody-${u}` }),
+  );
+  await run("error.bad_input", () =>
+    tools.executeTool({ toolName: tool, identifier: who, params: { limit: "many" }, connector: conn }),
+  );
+  await run("error.upstream_4xx", () =>
+    tools.executeTool({
+      toolName: cfg.status_tool,
+      identifier: who,
+      params: { code: 404 },
+      connector: conn,
+    }),
+  );
+  core.accessToken = cfg.expired_token; // as if the token's hour had passed
+  const before = authentications;
+  await run("error.expired_token", () => tools.listTools({ filter: { toolName: [tool] } }));
+  results["error.expired_token.renewed"] = {
+    ok: {
+      authentications: authentications - before,
+      renewed: core.accessToken !== cfg.expired_token,
+    },
+  };
+  process.stdout.write(JSON.stringify(results));
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(String((error && error.stack) || error));
+    process.exit(1);
+  },
+);

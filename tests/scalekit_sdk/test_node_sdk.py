@@ -1,0 +1,123 @@
+"""@scalekit-sdk/node 2.11.0 (pinned, installed from npm at test time) runs its 15 Agent Auth
+calls against authrelay over h2c (an `http://` env URL: the session server) and over TLS
+(`https://`, NODE_EXTRA_CA_CERTS naming the test CA). The Node process must end normally:
+an uncaught ERR_HTTP2_ERROR fails the run."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import ssl
+from typing import Any
+
+import pytest
+
+from tests.scalekit_sdk.conftest import (
+    TlsServer,
+    ensure_node_sdk,
+    run_driver,
+    sdk_env,
+    trusting,
+    world,
+)
+from tests.support.servers import Server
+from tests.support.upstream import RecordingUpstream
+
+
+def node_run(url: str, verify: ssl.SSLContext | bool, server: Server, upstream: RecordingUpstream,
+             **env: str) -> dict[str, Any]:  # fmt: skip
+    package = ensure_node_sdk()
+    cfg = world(url, verify, server.backend, upstream, secrets.token_hex(4))
+    node = shutil.which("node")
+    assert node is not None
+    results = run_driver([node, "node_sdk.js"], cfg, sdk_env(SCALEKIT_NODE_SDK=str(package), **env))
+    results["_cfg"] = cfg
+    return results
+
+
+@pytest.fixture(scope="module", params=["h2c", "tls"])
+def node_results(
+    request: pytest.FixtureRequest,
+    server: Server,
+    upstream: RecordingUpstream,
+) -> dict[str, Any]:
+    if request.param == "h2c":
+        return node_run(server.url, False, server, upstream)
+    tls_server: TlsServer = request.getfixturevalue("tls_server")
+    ca = str(tls_server.ca_file)
+    return node_run(
+        tls_server.url, trusting(tls_server.ca_file), tls_server, upstream, NODE_EXTRA_CA_CERTS=ca
+    )
+
+
+def ok(results: dict[str, Any], step: str) -> Any:
+    got = results.get(step)
+    assert got is not None, f"{step} did not run"
+    assert "ok" in got, f"{step} failed: {json.dumps(got['error'])}"
+    return got["ok"]
+
+
+def test_first_call_is_answered_unauthenticated_then_the_sdk_authenticates(
+    node_results: dict[str, Any],
+) -> None:
+    assert ok(node_results, "first_call") == {
+        "token_before": False,
+        "token_after": True,
+        "authentications": 1,
+    }
+
+
+def test_connected_accounts(node_results: dict[str, Any]) -> None:
+    cfg = node_results["_cfg"]
+    made = ok(node_results, "connectedAccounts.createConnectedAccount")["connectedAccount"]
+    assert made["identifier"] == cfg["identifier"] and made["connector"] == cfg["connection"]
+    assert made["status"] == 1 or made["status"] == "ACTIVE"
+    got = ok(node_results, "connectedAccounts.getConnectedAccountByIdentifier")
+    assert got["connectedAccount"]["id"] == made["id"]
+    listed = ok(node_results, "connectedAccounts.listConnectedAccounts")["connectedAccounts"]
+    assert [a["id"] for a in listed] == [made["id"]]
+    updated = ok(node_results, "connectedAccounts.updateConnectedAccount")["connectedAccount"]
+    assert updated["apiConfig"] == {"region": "eu"}
+    link = ok(node_results, "connectedAccounts.getMagicLinkForConnectedAccount")
+    assert link["link"].startswith(cfg["env_url"])
+    verify = node_results["connectedAccounts.verifyConnectedAccountUser"]["error"]
+    assert "ScalekitServerException" in verify["classes"], verify
+    other = ok(node_results, "connectedAccounts.getOrCreateConnectedAccount")["connectedAccount"]
+    assert other["identifier"] == f"node-other-{cfg['unique']}" and other["id"] != made["id"]
+    ok(node_results, "connectedAccounts.deleteConnectedAccount")
+
+
+def test_tools_execute_and_connections(node_results: dict[str, Any]) -> None:
+    cfg = node_results["_cfg"]
+    listed = ok(node_results, "tools.listTools")["tools"]
+    assert [t["definition"]["name"] for t in listed] == [cfg["tool"]]
+    scoped = ok(node_results, "tools.listScopedTools")["tools"]
+    assert cfg["tool"] in [t["tool"]["definition"]["name"] for t in scoped]
+    available = ok(node_results, "tools.listAvailableTools")
+    assert cfg["tool"] in json.dumps(available)
+    executed = ok(node_results, "tools.executeTool")
+    assert executed["executionId"].startswith("exe_")
+    assert executed["data"]["path"] == "/api/owners/node/items?per_page=3"
+    conns = ok(node_results, "connection.listAppConnections")["connections"]
+    assert cfg["connection"] in json.dumps(conns)
+    assert cfg["connection"] in json.dumps(ok(node_results, "actions.listConnections"))
+    proxied = ok(node_results, "actions.request")
+    assert proxied["status"] == 200 and proxied["json"]["path"] == "/api/owners/req/items"
+
+
+def test_error_paths(node_results: dict[str, Any]) -> None:
+    unknown = node_results["error.unknown_account"]["error"]
+    assert unknown["class"] == "ScalekitNotFoundException", unknown
+    bad = node_results["error.bad_input"]["error"]
+    assert bad["class"] == "ScalekitBadRequestException", bad
+    tool_error = node_results["error.upstream_4xx"]["error"]
+    assert "ScalekitToolException" in tool_error["classes"] or tool_error["class"].startswith(
+        "ScalekitTool"
+    ), tool_error
+    tools = ok(node_results, "error.expired_token")["tools"]
+    assert [t["definition"]["name"] for t in tools] == [node_results["_cfg"]["tool"]]
+    assert ok(node_results, "error.expired_token.renewed") == {
+        "authentications": 1,
+        "renewed": True,
+    }
