@@ -65,10 +65,26 @@ log = logging.getLogger("authrelay.http2")
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 ALPN = ["h2", "http/1.1"]
 RESET_WINDOW = 10.0  # seconds over which reset and refused streams are counted
-# Headers HTTP/2 forbids (RFC 9113 8.2.2): dropped from the application's responses.
+# Headers HTTP/2 forbids (RFC 9113 8.2.2): dropped from the application's responses (and
+# `te`, which only a request may carry). The application's header names are lowercased and
+# its values stripped here, so h2's own checks of outbound headers (generators per header,
+# a good share of a gRPC call's CPU) are switched off; inbound headers are still validated.
 _HOP_BY_HOP = frozenset(
-    {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"}
+    {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"te"}
 )
+
+
+def _outbound(headers: Any) -> list[tuple[bytes, bytes]]:
+    """The application's headers as HTTP/2 sends them: lowercase names, no pseudo-header
+    or connection-specific field, values without surrounding whitespace."""
+    out = []
+    for name, value in headers:
+        lower = bytes(name).lower()
+        if lower not in _HOP_BY_HOP and lower[:1] != b":":
+            out.append((lower, bytes(value).strip()))
+    return out
+
+
 _UNLIMITED_STREAMS = 2**31 - 1
 
 
@@ -202,8 +218,16 @@ class Http2Protocol(asyncio.Protocol):
         self.resets = 0
         self.resets_since = self.opened
         self.write_paused: asyncio.Future[None] | None = None
+        self.write_scheduled = False
         limits = self.limits
-        self.h2 = H2Connection(H2Configuration(client_side=False, header_encoding=None))
+        self.h2 = H2Connection(
+            H2Configuration(
+                client_side=False,
+                header_encoding=None,
+                validate_outbound_headers=False,  # _outbound() does what matters of it
+                normalize_outbound_headers=False,
+            )
+        )
         advertised = {
             SettingCodes.MAX_CONCURRENT_STREAMS: limits.http2_max_concurrent_streams,
             SettingCodes.INITIAL_WINDOW_SIZE: limits.http2_window_bytes,
@@ -300,7 +324,7 @@ class Http2Protocol(asyncio.Protocol):
                 self._close()
             return
         self.closing = True
-        self._flush()
+        self._write_out()
         # Written with hyperframe rather than h2's close_connection(), which would make h2
         # refuse the open streams' remaining DATA frames.
         goaway = GoAwayFrame(
@@ -517,10 +541,7 @@ class Http2Protocol(asyncio.Protocol):
             stream.response_started = True
             stream.trailers = bool(message.get("trailers", False))
             headers = [(b":status", str(int(message["status"])).encode())]
-            for name, value in message.get("headers", ()):
-                lower = bytes(name).lower()
-                if lower not in _HOP_BY_HOP:
-                    headers.append((lower, bytes(value)))
+            headers += _outbound(message.get("headers", ()))
             headers.extend(self.server_state.default_headers)
             self._send_headers(stream.id, headers, end_stream=False)
             self._flush()
@@ -535,9 +556,7 @@ class Http2Protocol(asyncio.Protocol):
                 stream.response_complete = True
                 stream.event.set()
         elif kind == "http.response.trailers" and stream.trailers:
-            stream.trailer_headers.extend(
-                (bytes(name).lower(), bytes(value)) for name, value in message.get("headers", ())
-            )
+            stream.trailer_headers += _outbound(message.get("headers", ()))
             if not message.get("more_trailers", False):
                 self._send_headers(stream.id, stream.trailer_headers, end_stream=True)
                 self._flush()
@@ -568,7 +587,10 @@ class Http2Protocol(asyncio.Protocol):
             size = min(window, len(view), self.h2.max_outbound_frame_size)
             chunk, view = view[:size], view[size:]
             self._send_chunk(stream, bytes(chunk), end and not view)
-            self._flush()
+            if view:  # more to come: written now, so that pause_writing can hold it back
+                self._write_out()
+            else:
+                self._flush()
             if self.write_paused is not None:
                 await self.write_paused
 
@@ -663,6 +685,16 @@ class Http2Protocol(asyncio.Protocol):
                 return
 
     def _flush(self) -> None:
+        """Write what h2 has to send once this event-loop iteration is done: the headers,
+        message and trailers of an answer, the window updates and the answers of every
+        stream that ran meanwhile go out in one write (one system call) instead of one each.
+        """
+        if not self.write_scheduled and not self.closed:
+            self.write_scheduled = True
+            self.loop.call_soon(self._write_out)
+
+    def _write_out(self) -> None:
+        self.write_scheduled = False
         data = self.h2.data_to_send()
         if data and not self.closed:
             self.transport.write(data)
@@ -679,7 +711,7 @@ class Http2Protocol(asyncio.Protocol):
     def _close(self) -> None:
         if self.closed:
             return
-        self._flush()
+        self._write_out()
         self.closed = True
         self.transport.close()
         for stream in self.streams.values():
