@@ -112,6 +112,9 @@ async function main() {
   await run("connectedAccounts.deleteConnectedAccount", () =>
     ca.deleteConnectedAccount({ connector: conn, identifier: other }),
   );
+  await run("connectedAccounts.listConnectedAccounts(after delete)", () =>
+    ca.listConnectedAccounts({ connector: conn }),
+  );
 
   await run("tools.listTools", () => tools.listTools({ filter: { toolName: [tool] } }));
   await run("tools.listScopedTools", () =>

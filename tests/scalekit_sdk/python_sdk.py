@@ -324,6 +324,10 @@ def main() -> None:
         "connected_accounts.delete_connected_account",
         lambda: ca.delete_connected_account(conn, other),
     )
+    steps.run(
+        "actions.list_connected_accounts(after deletes)",
+        lambda: actions.list_connected_accounts(connection_name=conn),
+    )
 
     # Tools (ToolService)
     steps.run("tools.list_tools", lambda: tools.list_tools(filter=Filter(tool_name=[tool])))
@@ -461,6 +465,7 @@ def main() -> None:
     bconfig_id = made_b.config.id if made_b is not None and made_b.config else "missing"
     steps.run("actions.delete_config", lambda: actions.delete_config(bconfig_id))
     steps.run("mcp.delete_config", lambda: mcp.delete_config(config_id))
+    steps.run("mcp.list_configs(after deletes)", lambda: mcp.list_configs(filter_name=cfg_name))
 
     # Providers (ProviderService), low level then actions
     pattern = AuthPattern(
@@ -484,6 +489,10 @@ def main() -> None:
     )
     steps.run("providers.list_providers", lambda: providers.list_providers(identifier=low_id))
     steps.run("providers.delete_custom_provider", lambda: providers.delete_custom_provider(low_id))
+    steps.run(
+        "providers.list_providers(after delete)",
+        lambda: providers.list_providers(identifier=low_id),
+    )
     ap = actions.providers
     # The typed requests accept only an https proxy_url (the SDK's own check); this provider
     # is made, read and deleted, never called.

@@ -97,6 +97,8 @@ def test_connected_accounts(node_results: dict[str, Any]) -> None:
     other = ok(node_results, "connectedAccounts.getOrCreateConnectedAccount")["connectedAccount"]
     assert other["identifier"] == f"node-other-{cfg['unique']}" and other["id"] != made["id"]
     ok(node_results, "connectedAccounts.deleteConnectedAccount")
+    left = ok(node_results, "connectedAccounts.listConnectedAccounts(after delete)")
+    assert [a["identifier"] for a in left["connectedAccounts"]] == [cfg["identifier"]]
 
 
 def test_verify_user_after_an_oauth_authorization_activates_the_account(

@@ -100,6 +100,9 @@ def test_connected_accounts(py_run: dict[str, Any]) -> None:
     assert ok(py_run, "actions.get_authorization_link")["link"].startswith(cfg["env_url"])
     ok(py_run, "actions.delete_connected_account")
     ok(py_run, "connected_accounts.delete_connected_account")
+    # both deleted accounts are gone, the first one stays
+    left = ok(py_run, "actions.list_connected_accounts(after deletes)")["connected_accounts"]
+    assert [a["identifier"] for a in left] == [cfg["identifier"]]
 
 
 def test_verify_user_with_an_unknown_request_is_refused_as_the_sdk_expects(
@@ -234,7 +237,8 @@ def test_mcp_configs_instances_and_session_tokens(py_run: dict[str, Any]) -> Non
         assert [c["name"] for c in ok(py_run, step)["configs"]] == [f"acfg_{u}"]
     assert ok(py_run, "actions.mcp.update_config")["config"]["description"] == "typed 2"
     assert ok(py_run, "actions.update_config")["config"]["description"] == "typed 3"
-    ok(py_run, "actions.mcp.list_mcp_connected_accounts")
+    typed_accounts = ok(py_run, "actions.mcp.list_mcp_connected_accounts")["connected_accounts"]
+    assert [a["connection_name"] for a in typed_accounts] == [cfg["connection"]]
     assert ok(py_run, "actions.mcp.create_session_token")["token"]
     ainst = ok(py_run, "actions.mcp.ensure_instance")["instance"]
     assert ok(py_run, "actions.ensure_instance")["instance"]["id"] == ainst["id"]
@@ -263,6 +267,7 @@ def test_mcp_configs_instances_and_session_tokens(py_run: dict[str, Any]) -> Non
     empty = py_run["actions.create_config(no mappings)"]["error"]
     assert empty["class"] == "ScalekitBadRequestException", empty
     assert empty["field_violations"] == ["connection_tool_mappings"], empty
+    assert ok(py_run, "mcp.list_configs(after deletes)").get("configs", []) == []
     # the second delete of the same instance: the SDK's not-found exception
     assert "ScalekitNotFoundException" in py_run["actions.delete_instance"]["error"]["classes"]
 
@@ -276,6 +281,7 @@ def test_providers_and_connections(py_run: dict[str, Any]) -> None:
     listed = ok(py_run, "providers.list_providers")["providers"]
     assert [p["identifier"] for p in listed] == [low["identifier"]]
     ok(py_run, "providers.delete_custom_provider")
+    assert ok(py_run, "providers.list_providers(after delete)").get("providers", []) == []
     typed = ok(py_run, "actions.providers.create_custom_provider")["provider"]
     assert typed["display_name"] == f"Typed {u}" and typed["metadata"] == {"team": "sdk"}
     assert typed["proxy_url"] == f"https://widgets-{u}.example.com/api"
