@@ -14,7 +14,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.support.oauth_server import OAuthServer, complete_login, start_oauth_server
+from tests.support.oauth_server import (
+    OAuthServer,
+    authorize_to_verification,
+    complete_login,
+    oauth_provider,
+    start_oauth_server,
+)
 from tests.support.proxy import proxy_headers
 from tests.support.rawdb import execute
 from tests.support.servers import Server
@@ -53,26 +59,6 @@ def oauth_as(
     as_server.stop()
 
 
-def _provider(name: str, oauth_as: OAuthServer, **oauth: Any) -> dict[str, Any]:
-    config = {
-        "authorize_uri": oauth_as.authorize_url,
-        "token_uri": oauth_as.token_url,
-        "user_info_uri": oauth_as.userinfo_url,
-        "available_scopes": [
-            {"scope": "openid", "required": True},
-            {"scope": "read"},
-            {"scope": "write"},
-        ],
-        **oauth,
-    }
-    return {
-        "display_name": name,
-        "auth_patterns": [{"type": "OAUTH", "fields": [], "oauth_config": config}],
-        "proxy_url": oauth_as.url,
-        "proxy_enabled": True,
-    }
-
-
 def _connect(
     api: httpx.Client,
     oauth_as: OAuthServer,
@@ -83,7 +69,9 @@ def _connect(
     **oauth: Any,
 ) -> None:
     assert (
-        api.post("/api/v1/custom-providers", json=_provider(name, oauth_as, **oauth)).status_code
+        api.post(
+            "/api/v1/custom-providers", json=oauth_provider(name, oauth_as, **oauth)
+        ).status_code
         == 201
     )
     identifier = "".join(ch for ch in name.lower() if ch.isalnum())
@@ -342,9 +330,10 @@ def test_user_verification(
         assert closed.status_code == 412
         assert _account(api, conn, "gina")["status"] == "PENDING_AUTH"
 
-        location, _ = _authorize(_link(api, conn, "gina", user_verify_url=verify_url))
-        target = _callback(complete_login(location, "gina").headers["location"]).headers["location"]
-        request_id = parse_qs(urlsplit(target).query)["auth_request_id"][0]
+        _, query = authorize_to_verification(
+            _link(api, conn, "gina", user_verify_url=verify_url), "gina"
+        )
+        request_id = query["auth_request_id"][0]
         ok = api.post(
             "/api/v1/connected_accounts/user/verify",
             json={"auth_request_id": request_id, "identifier": "gina"},

@@ -1,6 +1,8 @@
 """Scalekit's official SDKs against real authrelay servers: one server with a certificate from
 the test CA (`serve --tls-cert/--tls-key`) on the session's store, and the session server
-(plain HTTP, so h2c for gRPC). What the SDKs work on is made over REST first (`world`)."""
+(plain HTTP, so h2c for gRPC). What the SDKs work on is made over REST first (`world`); an
+OAuth authorization server (oidc-provider) lets a user authorize a connection through a link
+the SDK asked for, with user verification (`run_driver`'s `authorize`)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ import shutil
 import ssl
 import subprocess
 import sys
+import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,12 @@ import jwt
 import pytest
 
 from tests.support.keys import environment_id, server_signing_key
+from tests.support.oauth_server import (
+    OAuthServer,
+    authorize_to_verification,
+    oauth_provider,
+    start_oauth_server,
+)
 from tests.support.servers import Backend, Server, create_client, free_port
 from tests.support.tools import status_tool, tool_body
 from tests.support.upstream import RecordingUpstream, provider_definition
@@ -29,6 +39,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 NODE_SDK_VERSION = "2.11.0"
 NODE_SDK_DIR = REPO / ".cache" / "node-sdk" / NODE_SDK_VERSION
+OAUTH_CLIENT = "sdk-app"
+OAUTH_SECRET = "sdk-app-secret-0123456789"
+VERIFY_URL = "https://app.example.com/verify?tenant=sdk"
 
 
 class TlsServer(Server):
@@ -76,11 +89,28 @@ def start_tls_server(backend: Backend, log_dir: Path, ca_file: Path | None) -> T
     raise AssertionError(f"TLS server did not become ready:\n{server.log_text()}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def tls_server(
     server: Server, tls: tuple[Path, ssl.SSLContext], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TlsServer]:
     made = start_tls_server(server.backend, tmp_path_factory.mktemp("sdk-tls"), tls[0])
+    yield made
+    made.stop()
+
+
+@pytest.fixture(scope="package")
+def oauth_as(
+    server: Server, tls_server: TlsServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OAuthServer]:
+    """The authorization server of the OAuth connection `world` makes: one client whose
+    redirect URIs are the callbacks of both servers the SDKs talk to."""
+    client = {
+        "client_id": OAUTH_CLIENT,
+        "client_secret": OAUTH_SECRET,
+        "redirect_uris": [f"{server.url}/oauth/callback", f"{tls_server.url}/oauth/callback"],
+        "token_endpoint_auth_method": "client_secret_post",
+    }
+    made = start_oauth_server(tmp_path_factory.mktemp("sdk-as"), [client])
     yield made
     made.stop()
 
@@ -109,9 +139,12 @@ def world(
     backend: Backend,
     upstream: RecordingUpstream,
     unique: str,
+    oauth_as: OAuthServer,
 ) -> dict[str, Any]:
     """An API client, a provider on the recording upstream (API key in X-Api-Key), its app
-    connection and two tools, made over REST: the config an SDK driver script reads."""
+    connection and two tools, and an OAuth provider on `oauth_as` (proxying to the recording
+    upstream too) with its connection and a tool, made over REST: the config an SDK driver
+    script reads."""
     client = create_client(backend)
     token = httpx.post(
         f"{url}/oauth/token",
@@ -143,6 +176,27 @@ def world(
         assert api.post("/api/v1/tools", json=body).status_code == 201
         failing = f"status_{unique}"
         assert api.post("/api/v1/tools", json=status_tool(provider, failing)).status_code == 201
+        definition = oauth_provider(f"Sdk OAuth {unique}", oauth_as, f"{upstream.url}/api")
+        made = api.post("/api/v1/custom-providers", json=definition)
+        assert made.status_code == 201, made.text
+        oauth_provider_key = made.json()["provider"]["identifier"]
+        oauth_conn = f"sdk-oauth-{unique}"
+        made = api.post(
+            "/api/v1/connections",
+            json={
+                "provider_key": oauth_provider_key,
+                "key_id": oauth_conn,
+                "oauth_config": {
+                    "client_id": OAUTH_CLIENT,
+                    "client_secret": OAUTH_SECRET,
+                    "scopes": ["read"],
+                },
+            },
+        )
+        assert made.status_code == 201, made.text
+        oauth_tool = f"oauth_items_{unique}"
+        body = tool_body(oauth_provider_key, oauth_tool, description="Read items as the user")
+        assert api.post("/api/v1/tools", json=body).status_code == 201
     return {
         "env_url": url,
         "client_id": client["client_id"],
@@ -157,26 +211,77 @@ def world(
         "unique": unique,
         "upstream_url": upstream.url + "/api",
         "expired_token": expired_token(backend, client),
+        "oauth_connection": oauth_conn,
+        "oauth_tool": oauth_tool,
+        "verify_url": VERIFY_URL,
     }
 
 
 def run_driver(
-    command: list[str], cfg: dict[str, Any], env: dict[str, str], timeout: float = 240
+    command: list[str],
+    cfg: dict[str, Any],
+    env: dict[str, str],
+    authorize: Callable[[str, str], str] | None = None,
+    timeout: float = 240,
 ) -> dict[str, Any]:
-    """Run a driver script with the config on stdin; its JSON results."""
-    proc = subprocess.run(
-        command,
-        input=json.dumps(cfg).encode(),
-        capture_output=True,
-        env=env,
-        timeout=timeout,
-        cwd=HERE,
-    )
-    stderr = proc.stderr.decode(errors="replace")
-    assert proc.returncode == 0, f"{command[0]} exited {proc.returncode}:\n{stderr[-4000:]}"
+    """Run a driver script: the config as one JSON line on its stdin; each line it prints that
+    asks to authorize (`{"authorize": link, "identifier": who}`) is answered with one line,
+    `{"auth_request_id": authorize(link, who)}`; its last line is its JSON results."""
+    with (
+        tempfile.TemporaryFile() as stderr_file,
+        subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            env=env,
+            cwd=HERE,
+        ) as proc,
+    ):
+        assert proc.stdin is not None and proc.stdout is not None
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            proc.stdin.write(json.dumps(cfg).encode() + b"\n")
+            proc.stdin.flush()
+            last = b""
+            while line := proc.stdout.readline():
+                last = line
+                asked = json.loads(line) if line.startswith(b'{"authorize"') else None
+                if asked is not None:
+                    assert authorize is not None, f"the driver asks to authorize: {asked}"
+                    request_id = authorize(asked["authorize"], asked["identifier"])
+                    answer = json.dumps({"auth_request_id": request_id}).encode()
+                    proc.stdin.write(answer + b"\n")
+                    proc.stdin.flush()
+            proc.stdin.close()
+            returncode = proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+        stderr_file.seek(0)
+        stderr = stderr_file.read().decode(errors="replace")
+    assert returncode == 0, f"{command[0]} exited {returncode}:\n{stderr[-4000:]}"
     assert "ERR_HTTP2_ERROR" not in stderr, stderr[-4000:]
-    results: dict[str, Any] = json.loads(proc.stdout)
+    results: dict[str, Any] = json.loads(last)
     return results
+
+
+def verifying_user(
+    verify: ssl.SSLContext | bool, seen: list[dict[str, list[str]]]
+) -> Callable[[str, str], str]:
+    """`run_driver`'s `authorize`: the user goes through the link to the app's verify URL
+    (signed in at the authorization server as the account's identifier); the query that URL
+    carried is added to `seen`, its auth_request_id answered."""
+
+    def authorize(link: str, who: str) -> str:
+        target, query = authorize_to_verification(link, who, verify)
+        assert target.startswith(VERIFY_URL + "&"), target
+        seen.append(query)
+        return query["auth_request_id"][0]
+
+    return authorize
 
 
 def sdk_env(**extra: str) -> dict[str, str]:

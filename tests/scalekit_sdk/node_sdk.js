@@ -1,11 +1,27 @@
 // Drives @scalekit-sdk/node against an authrelay server: its 15 Agent Auth calls, in order.
-// Run by test_node_sdk.py with the config as JSON on stdin and SCALEKIT_NODE_SDK naming the
-// installed package. Prints one JSON object: for each step, what the SDK answered (`ok`) or
-// what it threw (`error`: class, base classes, gRPC code, message). No handler for uncaught
-// errors is installed: a crash (say ERR_HTTP2_ERROR) must end the process and fail the test.
+// Run by test_node_sdk.py (conftest.run_driver) with the config as one JSON line on stdin and
+// SCALEKIT_NODE_SDK naming the installed package. For user verification it prints
+// {"authorize": link, "identifier": who} and reads back the auth_request_id the user's way
+// through the link ended with (the test plays the user). Its last line is one JSON object:
+// for each step, what the SDK answered (`ok`) or what it threw (`error`: class, base classes,
+// gRPC code, message). No handler for uncaught errors is installed: a crash (say
+// ERR_HTTP2_ERROR) must end the process and fail the test.
 "use strict";
 
+const readline = require("node:readline");
 const sdk = require(process.env.SCALEKIT_NODE_SDK);
+const stdinLines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+async function readLine() {
+  const { value, done } = await stdinLines.next();
+  if (done) throw new Error("stdin closed");
+  return value;
+}
+
+async function authorized(link, who) {
+  process.stdout.write(JSON.stringify({ authorize: link, identifier: who }) + "\n");
+  return JSON.parse(await readLine()).auth_request_id;
+}
 
 function plain(value) {
   if (value === undefined || value === null) return value;
@@ -30,9 +46,7 @@ function failure(error) {
 }
 
 async function main() {
-  let input = "";
-  for await (const chunk of process.stdin) input += chunk;
-  const cfg = JSON.parse(input);
+  const cfg = JSON.parse(await readLine());
   const results = {};
   const run = async (name, call) => {
     try {
@@ -98,6 +112,9 @@ async function main() {
   await run("connectedAccounts.deleteConnectedAccount", () =>
     ca.deleteConnectedAccount({ connector: conn, identifier: other }),
   );
+  await run("connectedAccounts.listConnectedAccounts(after delete)", () =>
+    ca.listConnectedAccounts({ connector: conn }),
+  );
 
   await run("tools.listTools", () => tools.listTools({ filter: { toolName: [tool] } }));
   await run("tools.listScopedTools", () =>
@@ -126,6 +143,43 @@ async function main() {
       body: { a: 1 },
     }),
   );
+
+  // User verification after an OAuth authorization (the test plays the user)
+  const oconn = cfg.oauth_connection;
+  const verified = `node-verified-${u}@example.com`;
+  const link = await run("connectedAccounts.getMagicLinkForConnectedAccount(verify)", () =>
+    ca.getMagicLinkForConnectedAccount({
+      connector: oconn,
+      identifier: verified,
+      state: "st-node",
+      userVerifyUrl: cfg.verify_url,
+    }),
+  );
+  if (link !== undefined) {
+    const requestId = await authorized(link.link, verified);
+    await run("connectedAccounts.verifyConnectedAccountUser(verified)", () =>
+      ca.verifyConnectedAccountUser({ authRequestId: requestId, identifier: verified }),
+    );
+    await run("connectedAccounts.getConnectedAccountByIdentifier(verified)", () =>
+      ca.getConnectedAccountByIdentifier({ connector: oconn, identifier: verified }),
+    );
+    await run("tools.executeTool(verified)", () =>
+      tools.executeTool({
+        toolName: cfg.oauth_tool,
+        identifier: verified,
+        params: { owner: "verified-node" },
+        connector: oconn,
+      }),
+    );
+    await run("actions.request(verified)", () =>
+      actions.request({
+        connectionName: oconn,
+        identifier: verified,
+        path: "/owners/verified-node-req/items",
+        method: "GET",
+      }),
+    );
+  }
 
   // Error paths
   await run("error.unknown_account", () =>

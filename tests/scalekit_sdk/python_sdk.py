@@ -1,11 +1,14 @@
 """Drives scalekit-sdk-python against an authrelay server: every Agent Auth method, in order.
 
-Run as a script (`python python_sdk.py < config.json`), so that the gRPC library reads
+Run as a script by the test (conftest.run_driver), so that the gRPC library reads
 GRPC_DEFAULT_SSL_ROOTS_FILE_PATH from this process's environment before it loads its trust
-roots (it reads them once per process). The config names the server, the API client and the
-resources the test made over REST; the script prints one JSON object: for each step, what
-the SDK answered (`ok`, as JSON) or what it raised (`error`: the exception's class, its
-base classes, the gRPC status and the message). The test (test_python_sdk.py) checks them.
+roots (it reads them once per process). The config (one JSON line on stdin) names the server,
+the API client and the resources the test made over REST. For user verification the script
+prints `{"authorize": link, "identifier": who}` and reads back the `auth_request_id` the
+user's way through the link ended with (the test plays the user). Its last line is one JSON
+object: for each step, what the SDK answered (`ok`, as JSON) or what it raised (`error`: the
+exception's class, its base classes, the gRPC status and the message). The test
+(test_python_sdk.py) checks them.
 The step names are the SDK's own method names (docs/scalekit-sdks.md lists them).
 """
 
@@ -124,8 +127,90 @@ def expired_client(cfg: dict[str, Any]) -> ScalekitClient:
         CoreClient.authenticate = real  # type: ignore[method-assign]
 
 
+def authorized(link: str, who: str) -> str:
+    """The auth_request_id the user's way through `link` ended with (the test plays the
+    user: sign-in and consent at the authorization server, back to authrelay's callback,
+    then to the app's verify URL)."""
+    print(json.dumps({"authorize": link, "identifier": who}), flush=True)
+    request_id: str = json.loads(sys.stdin.readline())["auth_request_id"]
+    return request_id
+
+
+def verification(steps: Steps, sk: ScalekitClient, cfg: dict[str, Any]) -> None:
+    """A user authorizes the OAuth connection through a link with a user_verify_url, then
+    the app verifies them: low level, then through actions; each account then calls the
+    upstream with the user's access token."""
+    ca, actions = sk.connected_accounts, sk.actions
+    conn, tool, u, verify_url = (
+        cfg["oauth_connection"], cfg["oauth_tool"], cfg["unique"], cfg["verify_url"]
+    )  # fmt: skip
+    low = f"verified-{u}@example.com"
+    link = steps.run(
+        "connected_accounts.get_magic_link_for_connected_account(verify)",
+        lambda: ca.get_magic_link_for_connected_account(
+            conn, low, state="st-low", user_verify_url=verify_url
+        ),
+    )
+    if link is not None:
+        request_id = authorized(link[0].link, low)
+        steps.run(
+            "connected_accounts.get_connected_account_details_by_identifier(pending)",
+            lambda: ca.get_connected_account_details_by_identifier(conn, low),
+        )
+        steps.run(
+            "connected_accounts.verify_connected_account_user(verified)",
+            lambda: ca.verify_connected_account_user(request_id, low),
+        )
+        steps.run(
+            "connected_accounts.get_connected_account_by_identifier(verified)",
+            lambda: ca.get_connected_account_by_identifier(conn, low),
+        )
+        steps.run(
+            "tools.execute_tool(verified)",
+            lambda: sk.tools.execute_tool(
+                tool, low, params={"owner": "verified-low"}, connection_name=conn
+            ),
+        )
+    typed = f"averified-{u}@example.com"
+    made = steps.run(
+        "actions.get_authorization_link(verify)",
+        lambda: actions.get_authorization_link(
+            identifier=typed, connection_name=conn, state="st-typed", user_verify_url=verify_url
+        ),
+    )
+    if made is not None:
+        typed_id = authorized(made.link, typed)
+        steps.run(
+            "actions.verify_connected_account_user(verified)",
+            lambda: actions.verify_connected_account_user(typed_id, typed),
+        )
+        steps.run(
+            "actions.verify_connected_account_user(again)",
+            lambda: actions.verify_connected_account_user(typed_id, typed),
+        )
+        steps.run(
+            "actions.get_connected_account(verified)",
+            lambda: actions.get_connected_account(connection_name=conn, identifier=typed),
+        )
+        steps.run(
+            "actions.execute_tool(verified)",
+            lambda: actions.execute_tool(
+                tool_input={"owner": "verified-act"},
+                tool_name=tool,
+                identifier=typed,
+                connection_name=conn,
+            ),
+        )
+
+        def proxied() -> Any:
+            answer = actions.request(conn, typed, "/owners/verified-req/items")
+            return {"status": answer.status_code, "json": answer.json()}
+
+        steps.run("actions.request(verified)", proxied)
+
+
 def main() -> None:
-    cfg = json.load(sys.stdin)
+    cfg = json.loads(sys.stdin.readline())
     steps = Steps()
     sk = steps.run(
         "ScalekitClient",
@@ -238,6 +323,10 @@ def main() -> None:
     steps.run(
         "connected_accounts.delete_connected_account",
         lambda: ca.delete_connected_account(conn, other),
+    )
+    steps.run(
+        "actions.list_connected_accounts(after deletes)",
+        lambda: actions.list_connected_accounts(connection_name=conn),
     )
 
     # Tools (ToolService)
@@ -376,6 +465,7 @@ def main() -> None:
     bconfig_id = made_b.config.id if made_b is not None and made_b.config else "missing"
     steps.run("actions.delete_config", lambda: actions.delete_config(bconfig_id))
     steps.run("mcp.delete_config", lambda: mcp.delete_config(config_id))
+    steps.run("mcp.list_configs(after deletes)", lambda: mcp.list_configs(filter_name=cfg_name))
 
     # Providers (ProviderService), low level then actions
     pattern = AuthPattern(
@@ -399,6 +489,10 @@ def main() -> None:
     )
     steps.run("providers.list_providers", lambda: providers.list_providers(identifier=low_id))
     steps.run("providers.delete_custom_provider", lambda: providers.delete_custom_provider(low_id))
+    steps.run(
+        "providers.list_providers(after delete)",
+        lambda: providers.list_providers(identifier=low_id),
+    )
     ap = actions.providers
     # The typed requests accept only an https proxy_url (the SDK's own check); this provider
     # is made, read and deleted, never called.
@@ -472,6 +566,9 @@ def main() -> None:
         ),
     )
     steps.run("connection.delete_connection", lambda: cn.delete_connection("org_none", env_id))
+
+    # User verification after an OAuth authorization (the test plays the user)
+    verification(steps, sk, cfg)
 
     # Error paths
     steps.run(

@@ -11,6 +11,7 @@ import shutil
 import ssl
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.scalekit_sdk.conftest import (
@@ -19,20 +20,30 @@ from tests.scalekit_sdk.conftest import (
     run_driver,
     sdk_env,
     trusting,
+    verifying_user,
     world,
 )
+from tests.support.oauth_server import OAuthServer
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 
 
 def node_run(url: str, verify: ssl.SSLContext | bool, server: Server, upstream: RecordingUpstream,
-             **env: str) -> dict[str, Any]:  # fmt: skip
+             oauth_as: OAuthServer, **env: str) -> dict[str, Any]:  # fmt: skip
     package = ensure_node_sdk()
-    cfg = world(url, verify, server.backend, upstream, secrets.token_hex(4))
+    cfg = world(url, verify, server.backend, upstream, secrets.token_hex(4), oauth_as)
     node = shutil.which("node")
     assert node is not None
-    results = run_driver([node, "node_sdk.js"], cfg, sdk_env(SCALEKIT_NODE_SDK=str(package), **env))
+    seen: list[dict[str, list[str]]] = []
+    env_vars = sdk_env(SCALEKIT_NODE_SDK=str(package), **env)
+    results = run_driver(
+        [node, "node_sdk.js"], cfg, env_vars, authorize=verifying_user(verify, seen)
+    )
     results["_cfg"] = cfg
+    results["_verify_queries"] = seen
+    results["_verify"] = verify
+    results["_bearer"] = {r.raw_path: r.header("Authorization") for r in upstream.requests}
+    results["_whoami"] = oauth_as.whoami_url
     return results
 
 
@@ -41,14 +52,14 @@ def node_results(
     request: pytest.FixtureRequest,
     server: Server,
     upstream: RecordingUpstream,
+    oauth_as: OAuthServer,
 ) -> dict[str, Any]:
     if request.param == "h2c":
-        return node_run(server.url, False, server, upstream)
+        return node_run(server.url, False, server, upstream, oauth_as)
     tls_server: TlsServer = request.getfixturevalue("tls_server")
     ca = str(tls_server.ca_file)
-    return node_run(
-        tls_server.url, trusting(tls_server.ca_file), tls_server, upstream, NODE_EXTRA_CA_CERTS=ca
-    )
+    verify = trusting(tls_server.ca_file)
+    return node_run(tls_server.url, verify, tls_server, upstream, oauth_as, NODE_EXTRA_CA_CERTS=ca)
 
 
 def ok(results: dict[str, Any], step: str) -> Any:
@@ -86,6 +97,38 @@ def test_connected_accounts(node_results: dict[str, Any]) -> None:
     other = ok(node_results, "connectedAccounts.getOrCreateConnectedAccount")["connectedAccount"]
     assert other["identifier"] == f"node-other-{cfg['unique']}" and other["id"] != made["id"]
     ok(node_results, "connectedAccounts.deleteConnectedAccount")
+    left = ok(node_results, "connectedAccounts.listConnectedAccounts(after delete)")
+    assert [a["identifier"] for a in left["connectedAccounts"]] == [cfg["identifier"]]
+
+
+def test_verify_user_after_an_oauth_authorization_activates_the_account(
+    node_results: dict[str, Any],
+) -> None:
+    cfg = node_results["_cfg"]
+    who = f"node-verified-{cfg['unique']}@example.com"
+    [query] = node_results["_verify_queries"]
+    assert query["state"] == ["st-node"] and query["auth_request_id"][0].startswith("flow_")
+    link = ok(node_results, "connectedAccounts.getMagicLinkForConnectedAccount(verify)")
+    assert link["link"].startswith(cfg["env_url"] + "/connect/")
+    done = ok(node_results, "connectedAccounts.verifyConnectedAccountUser(verified)")
+    assert done["postUserVerifyRedirectUrl"].startswith(cfg["env_url"] + "/")
+    page = httpx.get(done["postUserVerifyRedirectUrl"], verify=node_results["_verify"])
+    assert page.status_code == 200 and "connected" in page.text, page.text
+    got = ok(node_results, "connectedAccounts.getConnectedAccountByIdentifier(verified)")
+    account = got["connectedAccount"]
+    assert (account["identifier"], account["connector"]) == (who, cfg["oauth_connection"])
+    assert account["id"] and account["status"] in (1, "ACTIVE")
+    access_token = account["authorizationDetails"]["details"]["value"]["accessToken"]
+    executed = ok(node_results, "tools.executeTool(verified)")
+    assert executed["data"]["path"] == "/api/owners/verified-node/items"
+    proxied = ok(node_results, "actions.request(verified)")
+    assert proxied["status"] == 200
+    assert proxied["json"]["path"] == "/api/owners/verified-node-req/items"
+    for path in ("/api/owners/verified-node/items", "/api/owners/verified-node-req/items"):
+        bearer = node_results["_bearer"][path]
+        assert bearer == f"Bearer {access_token}"
+        answer = httpx.get(node_results["_whoami"], headers={"Authorization": bearer})
+        assert answer.status_code == 200 and answer.json()["sub"] == who, answer.text
 
 
 def test_tools_execute_and_connections(node_results: dict[str, Any]) -> None:

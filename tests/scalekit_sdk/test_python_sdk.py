@@ -9,26 +9,45 @@ import json
 import sys
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.scalekit_sdk.conftest import TlsServer, run_driver, sdk_env, trusting, world
+from tests.scalekit_sdk.conftest import (
+    TlsServer,
+    run_driver,
+    sdk_env,
+    trusting,
+    verifying_user,
+    world,
+)
+from tests.support.oauth_server import OAuthServer
 from tests.support.upstream import RecordingUpstream
 
 
 @pytest.fixture(scope="module")
-def py_run(tls_server: TlsServer, upstream: RecordingUpstream) -> dict[str, Any]:
+def py_run(
+    tls_server: TlsServer, upstream: RecordingUpstream, oauth_as: OAuthServer
+) -> dict[str, Any]:
     import secrets
 
     unique = secrets.token_hex(4)
-    cfg = world(tls_server.url, trusting(tls_server.ca_file), tls_server.backend, upstream, unique)
+    verify = trusting(tls_server.ca_file)
+    cfg = world(tls_server.url, verify, tls_server.backend, upstream, unique, oauth_as)
     ca = str(tls_server.ca_file)
     env = sdk_env(GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=ca, REQUESTS_CA_BUNDLE=ca)
-    results = run_driver([sys.executable, "python_sdk.py"], cfg, env)
+    seen: list[dict[str, list[str]]] = []
+    results = run_driver(
+        [sys.executable, "python_sdk.py"], cfg, env, authorize=verifying_user(verify, seen)
+    )
     results["_cfg"] = cfg
     results["_upstream"] = [
         (r.raw_path, r.header("X-Api-Key"), r.body.decode(errors="replace"))
         for r in upstream.requests
     ]
+    results["_bearer"] = {r.raw_path: r.header("Authorization") for r in upstream.requests}
+    results["_verify_queries"] = seen
+    results["_verify"] = verify
+    results["_whoami"] = oauth_as.whoami_url
     return results
 
 
@@ -81,6 +100,9 @@ def test_connected_accounts(py_run: dict[str, Any]) -> None:
     assert ok(py_run, "actions.get_authorization_link")["link"].startswith(cfg["env_url"])
     ok(py_run, "actions.delete_connected_account")
     ok(py_run, "connected_accounts.delete_connected_account")
+    # both deleted accounts are gone, the first one stays
+    left = ok(py_run, "actions.list_connected_accounts(after deletes)")["connected_accounts"]
+    assert [a["identifier"] for a in left] == [cfg["identifier"]]
 
 
 def test_verify_user_with_an_unknown_request_is_refused_as_the_sdk_expects(
@@ -93,6 +115,70 @@ def test_verify_user_with_an_unknown_request_is_refused_as_the_sdk_expects(
         error = py_run[step]["error"]
         assert error["class"] == "ScalekitNotFoundException", error
         assert "no pending authorization with that auth_request_id" in error["message"]
+
+
+def the_users_token_at_the_authorization_server(py_run: dict[str, Any], bearer: str) -> Any:
+    """What the authorization server says of a bearer token the upstream received."""
+    assert bearer.startswith("Bearer "), bearer
+    answer = httpx.get(py_run["_whoami"], headers={"Authorization": bearer})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_verify_user_after_an_oauth_authorization_activates_the_account(
+    py_run: dict[str, Any],
+) -> None:
+    cfg = py_run["_cfg"]
+    conn, u = cfg["oauth_connection"], cfg["unique"]
+    low, typed = f"verified-{u}@example.com", f"averified-{u}@example.com"
+    # the user came back to the app's verify URL with the link's state and a request id
+    assert [q["state"] for q in py_run["_verify_queries"]] == [["st-low"], ["st-typed"]]
+    request_ids = [q["auth_request_id"][0] for q in py_run["_verify_queries"]]
+    assert all(r.startswith("flow_") for r in request_ids) and len(set(request_ids)) == 2
+    link = ok(py_run, "connected_accounts.get_magic_link_for_connected_account(verify)")
+    assert link["link"].startswith(cfg["env_url"] + "/connect/")
+    pending = ok(py_run, "connected_accounts.get_connected_account_details_by_identifier(pending)")
+    assert pending["connected_account"]["status"] == "PENDING_VERIFICATION"
+
+    # low level: the answer is where to send the user next, then the account is ACTIVE
+    verified = ok(py_run, "connected_accounts.verify_connected_account_user(verified)")
+    done = verified["post_user_verify_redirect_url"]
+    assert done.startswith(cfg["env_url"] + "/")
+    page = httpx.get(done, verify=py_run["_verify"])
+    assert page.status_code == 200 and "connected" in page.text, page.text
+    account = ok(py_run, "connected_accounts.get_connected_account_by_identifier(verified)")
+    account = account["connected_account"]
+    assert account["id"] == pending["connected_account"]["id"]
+    assert (account["identifier"], account["connector"]) == (low, conn)
+    assert (account["status"], account["authorization_type"]) == ("ACTIVE", "OAUTH")
+    token = account["authorization_details"]["oauth_token"]
+    assert "read" in token["scopes"] and token["access_token"]
+    # the account works: execute_tool reaches the upstream with the user's access token
+    executed = ok(py_run, "tools.execute_tool(verified)")
+    path = "/api/owners/verified-low/items"
+    assert executed["data"]["path"] == path and executed["execution_id"].startswith("exe_")
+    assert py_run["_bearer"][path] == f"Bearer {token['access_token']}"
+    assert (
+        the_users_token_at_the_authorization_server(py_run, py_run["_bearer"][path])["sub"] == low
+    )
+
+    # through actions: the same, with typed answers
+    made = ok(py_run, "actions.get_authorization_link(verify)")
+    assert made["link"].startswith(cfg["env_url"] + "/connect/") and made["expiry"]
+    typed_done = ok(py_run, "actions.verify_connected_account_user(verified)")
+    assert typed_done["post_user_verify_redirect_url"].startswith(cfg["env_url"] + "/")
+    again = py_run["actions.verify_connected_account_user(again)"]["error"]
+    assert again["grpc_status"] == "FAILED_PRECONDITION", again
+    got = ok(py_run, "actions.get_connected_account(verified)")["connected_account"]
+    assert (got["identifier"], got["connector"], got["status"]) == (typed, conn, "ACTIVE")
+    assert got["id"] and got["id"] != account["id"]
+    act = ok(py_run, "actions.execute_tool(verified)")
+    assert act["data"]["path"] == "/api/owners/verified-act/items"
+    proxied = ok(py_run, "actions.request(verified)")
+    assert proxied["status"] == 200 and proxied["json"]["path"] == "/api/owners/verified-req/items"
+    for path in ("/api/owners/verified-act/items", "/api/owners/verified-req/items"):
+        who = the_users_token_at_the_authorization_server(py_run, py_run["_bearer"][path])
+        assert who["sub"] == typed and who["client_id"] == "sdk-app"
 
 
 def test_tools_and_execute_tool_reach_the_upstream_with_the_users_key(
@@ -151,7 +237,8 @@ def test_mcp_configs_instances_and_session_tokens(py_run: dict[str, Any]) -> Non
         assert [c["name"] for c in ok(py_run, step)["configs"]] == [f"acfg_{u}"]
     assert ok(py_run, "actions.mcp.update_config")["config"]["description"] == "typed 2"
     assert ok(py_run, "actions.update_config")["config"]["description"] == "typed 3"
-    ok(py_run, "actions.mcp.list_mcp_connected_accounts")
+    typed_accounts = ok(py_run, "actions.mcp.list_mcp_connected_accounts")["connected_accounts"]
+    assert [a["connection_name"] for a in typed_accounts] == [cfg["connection"]]
     assert ok(py_run, "actions.mcp.create_session_token")["token"]
     ainst = ok(py_run, "actions.mcp.ensure_instance")["instance"]
     assert ok(py_run, "actions.ensure_instance")["instance"]["id"] == ainst["id"]
@@ -180,6 +267,7 @@ def test_mcp_configs_instances_and_session_tokens(py_run: dict[str, Any]) -> Non
     empty = py_run["actions.create_config(no mappings)"]["error"]
     assert empty["class"] == "ScalekitBadRequestException", empty
     assert empty["field_violations"] == ["connection_tool_mappings"], empty
+    assert ok(py_run, "mcp.list_configs(after deletes)").get("configs", []) == []
     # the second delete of the same instance: the SDK's not-found exception
     assert "ScalekitNotFoundException" in py_run["actions.delete_instance"]["error"]["classes"]
 
@@ -193,6 +281,7 @@ def test_providers_and_connections(py_run: dict[str, Any]) -> None:
     listed = ok(py_run, "providers.list_providers")["providers"]
     assert [p["identifier"] for p in listed] == [low["identifier"]]
     ok(py_run, "providers.delete_custom_provider")
+    assert ok(py_run, "providers.list_providers(after delete)").get("providers", []) == []
     typed = ok(py_run, "actions.providers.create_custom_provider")["provider"]
     assert typed["display_name"] == f"Typed {u}" and typed["metadata"] == {"team": "sdk"}
     assert typed["proxy_url"] == f"https://widgets-{u}.example.com/api"

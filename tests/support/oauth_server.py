@@ -38,6 +38,7 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
+import ssl
 import subprocess
 import tempfile
 import time
@@ -45,7 +46,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
@@ -393,3 +394,55 @@ def _drive(client: httpx.Client, url: str, username: str, approve: bool) -> http
         else:
             raise OAuthServerError(f"unknown interaction prompt {prompt!r} at {resp.url}")
     raise OAuthServerError(f"login did not reach the client's redirect_uri: last at {resp.url}")
+
+
+# --------------------------------------------------------------------------------------------
+# authrelay against the server: providers and the user's way through a link
+# --------------------------------------------------------------------------------------------
+
+
+def oauth_provider(
+    name: str, oauth_as: OAuthServer, proxy_url: str | None = None, **oauth: Any
+) -> dict[str, Any]:
+    """The body of `POST /api/v1/custom-providers` for a provider that authorizes users at
+    ``oauth_as`` (scopes openid, required, read and write; ``oauth`` adds to its oauth_config)
+    and proxies to ``proxy_url`` (the authorization server itself by default)."""
+    config = {
+        "authorize_uri": oauth_as.authorize_url,
+        "token_uri": oauth_as.token_url,
+        "user_info_uri": oauth_as.userinfo_url,
+        "available_scopes": [
+            {"scope": "openid", "required": True},
+            {"scope": "read"},
+            {"scope": "write"},
+        ],
+        **oauth,
+    }
+    return {
+        "display_name": name,
+        "auth_patterns": [{"type": "OAUTH", "fields": [], "oauth_config": config}],
+        "proxy_url": oauth_as.url if proxy_url is None else proxy_url,
+        "proxy_enabled": True,
+    }
+
+
+def authorize_to_verification(
+    link: str, username: str, verify: ssl.SSLContext | bool = True
+) -> tuple[str, dict[str, list[str]]]:
+    """Play the user from an authorization link made with a ``user_verify_url``: open it
+    (authrelay answers 303 to the authorization server), sign in and approve as ``username``,
+    come back to authrelay's callback, which answers 303 to the verify URL. Returns that URL
+    and its query (``auth_request_id``, ``state``); the account waits in PENDING_VERIFICATION
+    until the app verifies the user with the ``auth_request_id``."""
+    with httpx.Client(timeout=10.0, verify=verify) as browser:
+        opened = browser.get(link)
+        if opened.status_code != 303:
+            raise OAuthServerError(f"the link answered {opened.status_code}: {opened.text[:2000]}")
+        back = complete_login(opened.headers["location"], username)
+        returned = browser.get(back.headers["location"])
+        if returned.status_code != 303:
+            raise OAuthServerError(
+                f"the callback answered {returned.status_code}: {returned.text[:2000]}"
+            )
+    target = returned.headers["location"]
+    return target, parse_qs(urlsplit(target).query)
