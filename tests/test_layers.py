@@ -101,6 +101,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.mcp.catalog": "services",
     "authrelay.mcp.instances": "services",
     "authrelay.mcp.oauth_settings": "services",
+    "authrelay.mcp.grants": "services",  # consent views and grants
     "authrelay.auth.clients": "services",
     "authrelay.auth.signing_keys": "services",
     "authrelay.keyrotation": "services",  # walks store/encrypted.py's registry
