@@ -151,6 +151,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.dashboard.web": "edges",
     "authrelay.dashboard.pages_accounts": "edges",
     "authrelay.dashboard.pages_auth": "edges",
+    "authrelay.dashboard.pages_mcp_oauth": "edges",
     "authrelay.dashboard.pages_connections": "edges",
     "authrelay.dashboard.pages_home": "edges",
     "authrelay.dashboard.pages_providers": "edges",
