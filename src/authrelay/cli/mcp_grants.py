@@ -12,18 +12,47 @@ import typer
 
 from authrelay.auth.principal import Principal
 from authrelay.cli._lazy import LazyModule
-from authrelay.cli.local import DatabaseUrl, DataDir, console, settings_for
-from authrelay.cli.mcp_clients import CLI_ACTOR, EnvArg, JsonOpt, _run
+from authrelay.cli.local import DatabaseUrl, DataDir, console, fail, settings_for, with_session
 
 if TYPE_CHECKING:
+    import asyncio
+
     from authrelay.mcp import grants
-else:  # imported when a command first needs it (fast --help)
+    from authrelay.store import environments as envs
+else:  # imported when a command first needs them (fast --help)
+    asyncio = LazyModule("asyncio")
+    envs = LazyModule("authrelay.store.environments")
     grants = LazyModule("authrelay.mcp.grants")
+
+CLI_ACTOR = "cli"  # the audit log's actor of these commands
+EnvArg = Annotated[str, typer.Argument(help="Environment name.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 app = typer.Typer(
     help="Grants users gave MCP clients on the consent page: list, revoke.",
     no_args_is_help=True,
 )
+
+
+def _run(environment: str, settings: Any, work: Any) -> Any:
+    """`work(session, environment id)` on the server's database; a missing environment or
+    grant ends the command with its message."""
+
+    async def in_env(session: Any) -> Any:
+        env = await envs.get_environment(session, environment)
+        if env is None:
+            return None
+        return (await work(session, env.id),)
+
+    from authrelay.errors import NotFound
+
+    try:
+        found = asyncio.run(with_session(settings, in_env))
+    except NotFound as exc:
+        raise fail(exc.message) from None
+    if found is None:
+        raise fail(f"no environment named {environment!r} (see: authrelay env list)")
+    return found[0]
 
 
 @app.command("list")
