@@ -218,3 +218,24 @@ async def test_cli_lists_and_revokes_grants(
     )
     refresh = await flow.refresh(body["refresh_token"])
     assert refresh.json()["error"] == "invalid_grant"
+
+
+async def test_consent_page_after_the_config_was_deleted(
+    server: Server, setup: tuple[Flow, TeamApp, SignInEnv, str]
+) -> None:
+    flow, _, env, _ = setup
+    page_url, _ = await to_consent(flow)
+    token = consent_token((await flow.http.get(page_url)).text)
+    unknown = await flow.http.post(
+        f"{page_url}/connect", data={"connection": "not-in-config", "csrf_token": token}
+    )
+    assert unknown.status_code == 400 and "not one of the MCP config" in unknown.text
+    with server.api(env.client) as api:
+        gone = api.delete(f"/api/v1/mcp/configs/{flow.resource.rsplit('/', 1)[1]}")
+        assert gone.status_code == 200, gone.text
+    shown = await flow.http.get(page_url)
+    assert shown.status_code == 400 and "MCP config" in shown.text
+    allowed = await flow.http.post(page_url, data={"decision": "allow", "csrf_token": token})
+    assert allowed.status_code == 400
+    with server.api(env.client) as api:
+        assert api.get("/api/v1/mcp/oauth/grants").json()["grants"] == []

@@ -23,7 +23,7 @@ import aiohttp
 from authrelay.auth.jwt_keys import KeySet
 from authrelay.auth.principal import Principal
 from authrelay.context import Invalidate, ServiceContext
-from authrelay.errors import NotFound
+from authrelay.errors import AuthrelayError, NotFound
 from authrelay.mcp import grants, oauth_clients, oauth_settings, redirect_uris, tokens
 from authrelay.mcp.configs import SERVERS_PATH, find
 from authrelay.mcp.oauth_errors import AuthorizePageError, AuthorizeRedirectError, OAuthError
@@ -217,8 +217,14 @@ async def _issue_code(
 async def _view(
     session: AsyncSession, parts: AuthServerParts, env_id: str, request: McpOAuthRequest
 ) -> grants.ConsentView:
-    config_id = await _check_resource(session, parts.base_url, env_id, request.resource)
-    config = await grants.config_of(session, env_id, config_id)
+    """What the consent page shows; the config deleted meanwhile ends the authorization."""
+    try:
+        config_id = await _check_resource(session, parts.base_url, env_id, request.resource)
+        config = await grants.config_of(session, env_id, config_id)
+    except OAuthError as exc:
+        raise AuthorizePageError(exc.description) from None
+    except NotFound as exc:
+        raise AuthorizePageError(exc.message) from None
     return await grants.consent_view(
         session,
         env_id,
@@ -249,12 +255,7 @@ async def handoff_return(
         raise AuthorizePageError("the sign-in is for no authorization in progress")
     identifier = str(claims["sub"])[:255]
     request.identifier = identifier  # for the view only; stored by advance_request
-    try:
-        view = await _view(session, parts, env_id, request)
-    except OAuthError as exc:
-        raise AuthorizePageError(exc.description) from None
-    except NotFound as exc:
-        raise AuthorizePageError(exc.message) from None
+    view = await _view(session, parts, env_id, request)
     known = await grants.unchanged_grant(session, env_id, view)
     if known is not None:
         await grants.touch(session, known.id)
@@ -369,14 +370,18 @@ async def connect_link(
     if name not in {c.name for c in view.connections if c.enabled}:
         raise AuthorizePageError("this connection is not one of the MCP config's")
     principal = Principal(env_id, f"mcp-user:{view.identifier}")
-    body = await flows.create_magic_link(
-        session,
-        principal,
-        ctx,
-        {"connector": name, "identifier": view.identifier},
-        link_ttl,
-        return_url=consent_url(parts.base_url, env_id, request.id),
-    )
+    try:
+        body = await flows.create_magic_link(
+            session,
+            principal,
+            ctx,
+            {"connector": name, "identifier": view.identifier},
+            link_ttl,
+            return_url=consent_url(parts.base_url, env_id, request.id),
+        )
+    except AuthrelayError as exc:  # e.g. the connection was disabled meanwhile
+        await session.rollback()
+        raise AuthorizePageError(f"{name} cannot be connected now: {exc.message}") from None
     return str(body["link"])
 
 
