@@ -239,3 +239,32 @@ async def test_consent_page_after_the_config_was_deleted(
     assert allowed.status_code == 400
     with server.api(env.client) as api:
         assert api.get("/api/v1/mcp/oauth/grants").json()["grants"] == []
+
+
+async def test_consent_page_shows_the_registered_name_and_https_logo(
+    setup: tuple[Flow, TeamApp, SignInEnv, str],
+) -> None:
+    flow, _, env, _ = setup
+    registered = await flow.http.post(
+        f"{env.issuer}/register",
+        json={
+            "redirect_uris": [REDIRECT],
+            "client_name": "Logo <Host>",
+            "logo_uri": "https://logo.example/l.png",
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    flow.client_id = registered.json()["client_id"]
+    page_url, _ = await to_consent(flow)
+    page = await flow.http.get(page_url)
+    assert "Logo &lt;Host&gt;" in page.text  # escaped
+    assert '<img src="https://logo.example/l.png"' in page.text
+    assert "img-src https:" in page.headers["content-security-policy"]
+    assert "form-action 'self' http://127.0.0.1:9" in page.headers["content-security-policy"]
+    plain = await flow.http.post(
+        f"{env.issuer}/register",
+        json={"redirect_uris": [REDIRECT], "client_name": "x", "logo_uri": "http://a/l.png"},
+    )
+    flow.client_id = plain.json()["client_id"]
+    page_url, _ = await to_consent(flow)
+    assert "<img" not in (await flow.http.get(page_url)).text  # only https logos
