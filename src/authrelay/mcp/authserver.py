@@ -253,7 +253,19 @@ async def handoff_return(
     request = await store.request(session, claims["rid"])
     if request is None or request.environment_id != env_id:
         raise AuthorizePageError("the sign-in is for no authorization in progress")
-    identifier = str(claims["sub"])[:255]
+    return await signed_in(session, parts, env_id, request, str(claims["sub"])[:255])
+
+
+async def signed_in(
+    session: AsyncSession,
+    parts: AuthServerParts,
+    env_id: str,
+    request: McpOAuthRequest,
+    identifier: str,
+) -> Next:
+    """The step after any sign-in (the hand-off, or another identity source): bind the
+    identifier to the pending authorization (once), then the code at once for an unchanged
+    grant, else the consent page with its cookie."""
     request.identifier = identifier  # for the view only; stored by advance_request
     view = await _view(session, parts, env_id, request)
     known = await grants.unchanged_grant(session, env_id, view)
