@@ -101,6 +101,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.mcp.catalog": "services",
     "authrelay.mcp.instances": "services",
     "authrelay.mcp.oauth_settings": "services",
+    "authrelay.mcp.grants": "services",  # consent views and grants
     "authrelay.auth.clients": "services",
     "authrelay.auth.signing_keys": "services",
     "authrelay.keyrotation": "services",  # walks store/encrypted.py's registry
@@ -150,6 +151,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.dashboard.web": "edges",
     "authrelay.dashboard.pages_accounts": "edges",
     "authrelay.dashboard.pages_auth": "edges",
+    "authrelay.dashboard.pages_mcp_oauth": "edges",
     "authrelay.dashboard.pages_connections": "edges",
     "authrelay.dashboard.pages_home": "edges",
     "authrelay.dashboard.pages_providers": "edges",

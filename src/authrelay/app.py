@@ -26,6 +26,7 @@ from authrelay.proxy.cache import run_periodically
 from authrelay.runtime import create_runtime
 from authrelay.tools.asgi import PATH as TOOL_PATH
 from authrelay.tools.asgi import ExecuteToolApp
+from authrelay.web import consent as web_consent
 from authrelay.web import docs as web_docs
 from authrelay.web import routes as web_routes
 
@@ -163,6 +164,7 @@ def create_app(settings: Settings) -> ASGIApp:
         mcp_routes.router,
         mcp_oauth_routes.router,
         web_routes.router,
+        web_consent.router,
         web_docs.router,
     ):
         app.include_router(router)

@@ -38,6 +38,7 @@ def _pages(ident: str, conn_id: str, account_id: str) -> list[tuple[str, str]]:
         ("tool", f"/dashboard/dev/tools/dash_tour_{ident}"),
         ("audit", "/dashboard/dev/audit"),
         ("clients", "/dashboard/dev/clients"),
+        ("mcp-oauth", "/dashboard/dev/mcp-oauth"),
     ]
 
 

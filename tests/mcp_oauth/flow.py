@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.mcp_oauth.team import SignInEnv, TeamApp
+from tests.mcp_oauth.team import SignInEnv, TeamApp, follow
 
 REDIRECT = "http://127.0.0.1:9/callback"
 
@@ -63,13 +63,7 @@ class Flow:
         verifier, challenge = pkce()
         first = await self.authorize(code_challenge=challenge)
         assert first.status_code == 302, first.text
-        back = await self.http.get(first.headers["location"])  # the team app
-        assert back.status_code == 302, back.text
-        done = await self.http.get(back.headers["location"])  # authrelay's /handoff
-        assert done.status_code == 302, done.text
-        location = done.headers["location"]
-        assert location.startswith(REDIRECT), location
-        got = query(location)
+        got, _ = await follow(self.http, first.headers["location"], REDIRECT)
         assert got["state"] == "st-1" and got["iss"] == self.env.issuer
         return got["code"], verifier
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -84,10 +85,41 @@ async def _close_after(request: web.Request, response: web.StreamResponse) -> No
     response.force_close()
 
 
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def consent_token(page: str) -> str:
+    """The consent form's CSRF token."""
+    found = _CSRF.search(page)
+    assert found, page
+    return found.group(1)
+
+
+async def follow(
+    http: httpx.AsyncClient, url: str, redirect_prefix: str, decision: str = "allow"
+) -> tuple[dict[str, str], httpx.Response | None]:
+    """GET `url` and follow redirects (with the client's cookies) until `redirect_prefix`;
+    a consent page on the way is answered with `decision`. (The query reached, the last
+    answer.)"""
+    last: httpx.Response | None = None
+    for _ in range(8):
+        if url.startswith(redirect_prefix):
+            return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}, last
+        last = await http.get(url)
+        if last.status_code == 200 and "/consent/" in url:
+            form = {"csrf_token": consent_token(last.text), "decision": decision}
+            last = await http.post(url, data=form)
+        if last.status_code not in (302, 303):
+            raise AssertionError(f"sign-in stopped: {last.status_code} {last.text}")
+        url = last.headers["location"]
+    raise AssertionError("too many redirects")
+
+
 @dataclass
 class Browser:
     """The MCP host's browser: GETs the authorization URL and follows redirects until the
-    host's redirect URI, whose query becomes the callback's result."""
+    host's redirect URI, whose query becomes the callback's result; it allows on the consent
+    page (the Playwright tests drive the page itself)."""
 
     redirect_prefix: str
     last: httpx.Response | None = None
@@ -95,18 +127,7 @@ class Browser:
 
     async def redirect(self, url: str) -> None:
         async with httpx.AsyncClient(timeout=30) as http:
-            for _ in range(6):
-                if url.startswith(self.redirect_prefix):
-                    query = parse_qs(urlsplit(url).query)
-                    self.result = {k: v[0] for k, v in query.items()}
-                    return
-                self.last = await http.get(url)
-                if self.last.status_code != 302:
-                    raise AssertionError(
-                        f"sign-in stopped: {self.last.status_code} {self.last.text}"
-                    )
-                url = self.last.headers["location"]
-        raise AssertionError("too many redirects")
+            self.result, self.last = await follow(http, url, self.redirect_prefix)
 
     async def callback(self) -> AuthorizationCodeResult:
         return AuthorizationCodeResult(

@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep, request_host
 from authrelay.errors import AuthrelayError, InvalidArgument, NotFound
-from authrelay.mcp import authserver, oauth_clients, oauth_settings
+from authrelay.mcp import authserver, grants, oauth_clients, oauth_settings
 from authrelay.mcp.oauth_errors import AuthorizePageError, AuthorizeRedirectError, OAuthError
 from authrelay.request_body import parse_json, read_body, read_json
 from authrelay.runtime import Runtime
@@ -121,10 +121,22 @@ async def handoff_return(
     env_id = await _environment(session, env_id)
     assertion = request.query_params.get("assertion", "")
     try:
-        target = await authserver.handoff_return(session, _parts(runtime), env_id, assertion)
+        step = await authserver.handoff_return(session, _parts(runtime), env_id, assertion)
     except AuthorizePageError as exc:
         return _page(exc)
-    return RedirectResponse(target, 302, headers=_NO_STORE)
+    response = RedirectResponse(step.url, 302, headers=_NO_STORE)
+    if step.cookie is not None:  # the consent page's: this browser's, for this authorization
+        name, value = step.cookie
+        response.set_cookie(
+            name,
+            value,
+            max_age=int(authserver.REQUEST_LIFETIME.total_seconds()),
+            path=authserver.ISSUER_PATH + env_id,
+            secure=runtime.settings.base_url.startswith("https://"),
+            httponly=True,
+            samesite="lax",  # sent on the top-level GET coming back from the team's app
+        )
+    return response
 
 
 @router.post(_BASE + "/token")
@@ -196,7 +208,7 @@ async def create_client(
 ) -> Response:
     """A pre-registered client: `{client_name, redirect_uris}`."""
     raw = await read_json(request, runtime.settings.max_body_bytes)
-    made = await oauth_clients.preregister(session, principal.environment_id, raw)
+    made = await oauth_clients.preregister(session, principal, raw)
     return JSONResponse({"client": made}, status_code=HTTPStatus.CREATED)
 
 
@@ -217,14 +229,42 @@ async def update_client(
     ):
         raise InvalidArgument.field("disabled", 'send {"disabled": true|false}')
     changed = await oauth_clients.set_disabled(
-        session, principal.environment_id, client_id, raw["disabled"]
+        session, principal, client_id, raw["disabled"], runtime.invalidate
     )
     return JSONResponse({"client": changed})
 
 
 @router.delete(_CLIENTS + "/{client_id:path}")
 async def delete_client(
-    client_id: str, principal: CurrentPrincipal, session: DbSession
+    client_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
 ) -> Response:
-    await oauth_clients.delete_client(session, principal.environment_id, client_id)
+    await oauth_clients.delete_client(session, principal, client_id, runtime.invalidate)
     return JSONResponse({})
+
+
+# What users allowed MCP clients (the consent page's grants), for the team.
+_GRANTS = "/api/v1/mcp/oauth/grants"
+
+
+@router.get(_GRANTS)
+async def list_grants(
+    request: Request, principal: CurrentPrincipal, session: DbSession
+) -> Response:
+    """`?identifier=…` one user's; `?include_revoked=true` revoked ones too."""
+    identifier = request.query_params.get("identifier") or None
+    revoked = request.query_params.get("include_revoked", "false").lower()
+    if revoked not in ("true", "false"):
+        raise InvalidArgument.field("include_revoked", "must be true or false")
+    found = await grants.list_grants(
+        session, principal.environment_id, identifier, revoked == "true"
+    )
+    return JSONResponse({"grants": found})
+
+
+@router.delete(_GRANTS + "/{grant_id}")
+async def revoke_grant(
+    grant_id: str, principal: CurrentPrincipal, runtime: RuntimeDep, session: DbSession
+) -> Response:
+    """Revoke a grant: its refresh tokens end now, its access tokens at their next use."""
+    ended = await grants.revoke(session, runtime.invalidate, principal, grant_id)
+    return JSONResponse({"grant": ended})

@@ -18,6 +18,7 @@ from authrelay.cli import env as env_cli
 from authrelay.cli import keys as keys_cli
 from authrelay.cli import mcp as mcp_cli
 from authrelay.cli import mcp_clients as mcp_clients_cli
+from authrelay.cli import mcp_grants as mcp_grants_cli
 from authrelay.cli import profile as profile_cli
 from authrelay.cli import providers as providers_cli
 from authrelay.cli import request as request_cli
@@ -38,6 +39,7 @@ app.add_typer(providers_cli.app, name="providers")
 app.add_typer(tools_cli.app, name="tools")
 app.add_typer(mcp_cli.app, name="mcp")
 mcp_cli.app.add_typer(mcp_clients_cli.app, name="clients")
+mcp_cli.app.add_typer(mcp_grants_cli.app, name="grants")
 app.add_typer(connections_cli.app, name="connections")
 app.add_typer(accounts_cli.app, name="accounts")
 app.command("request")(request_cli.request_command)

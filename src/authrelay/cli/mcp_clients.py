@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from authrelay.auth.principal import Principal
 from authrelay.cli._lazy import LazyModule
 from authrelay.cli.local import DatabaseUrl, DataDir, console, fail, settings_for, with_session
 
@@ -27,6 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 EnvArg = Annotated[str, typer.Argument(help="Environment name.")]
+CLI_ACTOR = "cli"  # the audit log's actor of these commands
 ClientArg = Annotated[str, typer.Argument(help="The client_id (an mcpc_… id or a URL).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -80,7 +82,9 @@ def _set(environment: str, client_id: str, disabled: bool, data_dir: Any, url: A
     settings = settings_for(data_dir, url)
 
     async def work(session: Any, env_id: str) -> Any:
-        return await oauth_clients.set_disabled(session, env_id, client_id, disabled)
+        return await oauth_clients.set_disabled(
+            session, Principal(env_id, CLI_ACTOR), client_id, disabled, lambda _moved: None
+        )
 
     _run(environment, settings, work)
     console.print(f"✅ {'disabled' if disabled else 'enabled'} {client_id}", markup=False)
@@ -119,7 +123,9 @@ def clients_delete(
     settings = settings_for(data_dir, database_url)
 
     async def work(session: Any, env_id: str) -> None:
-        await oauth_clients.delete_client(session, env_id, client_id)
+        await oauth_clients.delete_client(
+            session, Principal(env_id, CLI_ACTOR), client_id, lambda _moved: None
+        )
 
     _run(environment, settings, work)
     console.print(f"✅ deleted {client_id}", markup=False)

@@ -15,6 +15,7 @@ from authrelay.dashboard import (
     pages_auth,
     pages_connections,
     pages_home,
+    pages_mcp_oauth,
     pages_providers,
     pages_tools,
 )
@@ -82,7 +83,7 @@ def install(app: FastAPI) -> None:
         name="dashboard-static",
     )
     pages = (pages_auth, pages_home, pages_providers, pages_connections, pages_accounts)
-    for module in (*pages, pages_tools):
+    for module in (*pages, pages_tools, pages_mcp_oauth):
         app.include_router(module.router)
     app.add_exception_handler(SignInRequired, _to_signin)
     app.add_exception_handler(CsrfRejected, _csrf)

@@ -14,16 +14,21 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 
 from authrelay.auth.jwt_keys import KeySet
-from authrelay.mcp import oauth_clients, oauth_settings, redirect_uris, tokens
+from authrelay.auth.principal import Principal
+from authrelay.context import Invalidate, ServiceContext
+from authrelay.errors import AuthrelayError, NotFound
+from authrelay.mcp import grants, oauth_clients, oauth_settings, redirect_uris, tokens
 from authrelay.mcp.configs import SERVERS_PATH, find
 from authrelay.mcp.oauth_errors import AuthorizePageError, AuthorizeRedirectError, OAuthError
 from authrelay.mcp.sessions import account_ids
+from authrelay.oauth import flows
 from authrelay.store import AsyncSession
 from authrelay.store import mcp_oauth as store
 from authrelay.store.models import McpOAuthRefreshToken, McpOAuthRequest
@@ -78,12 +83,6 @@ def metadata(base_url: str, env_id: str, sign_in: oauth_settings.SignIn) -> dict
     if sign_in.dcr_enabled:
         data["registration_endpoint"] = f"{iss}/register"
     return data
-
-
-def consent_required(request: McpOAuthRequest) -> bool:
-    """The consent hook: where the consent page (issue 23, part 4) will step in between the
-    sign-in and the code. Until then a successful hand-off issues the code directly."""
-    return False
 
 
 async def _check_resource(session: AsyncSession, base_url: str, env_id: str, resource: str) -> str:
@@ -166,11 +165,84 @@ def redirect_with(redirect_uri: str, values: dict[str, str]) -> str:
     return f"{redirect_uri}{glue}{urlencode({k: v for k, v in values.items() if v})}"
 
 
+@dataclass(frozen=True)
+class Next:
+    """Where the browser goes next, and the consent cookie to set (name, value) if any."""
+
+    url: str
+    cookie: tuple[str, str] | None = None
+
+
+CONSENT_COOKIE = "authrelay_mcp_consent"
+
+
+def consent_url(base_url: str, env_id: str, request_id: str) -> str:
+    return f"{issuer(base_url, env_id)}/consent/{request_id}"
+
+
+async def _issue_code(
+    session: AsyncSession,
+    parts: AuthServerParts,
+    env_id: str,
+    request: McpOAuthRequest,
+    before: str,
+    grant_id: str,
+    identifier: str | None = None,
+) -> str:
+    """Move the request to `code` with a new code bound to `grant_id`; the client's
+    redirect URL."""
+    code = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    moved = await store.advance_request(
+        session,
+        request.id,
+        before=before,
+        after="code",
+        now=now,
+        identifier=identifier,
+        code_hash=_hash(code),
+        expires_at=now + CODE_LIFETIME,
+        grant_id=grant_id,
+    )
+    if not moved:
+        await session.rollback()
+        raise AuthorizePageError("this sign-in was already used or has expired; start again")
+    await session.commit()
+    return redirect_with(
+        request.redirect_uri,
+        {"code": code, "state": request.state, "iss": issuer(parts.base_url, env_id)},
+    )
+
+
+async def _view(
+    session: AsyncSession, parts: AuthServerParts, env_id: str, request: McpOAuthRequest
+) -> grants.ConsentView:
+    """What the consent page shows; the config deleted meanwhile ends the authorization."""
+    try:
+        config_id = await _check_resource(session, parts.base_url, env_id, request.resource)
+        config = await grants.config_of(session, env_id, config_id)
+    except OAuthError as exc:
+        raise AuthorizePageError(exc.description) from None
+    except NotFound as exc:
+        raise AuthorizePageError(exc.message) from None
+    return await grants.consent_view(
+        session,
+        env_id,
+        request.client_id,
+        request.redirect_uri,
+        request.identifier or "",
+        config,
+        request.scope,
+    )
+
+
 async def handoff_return(
     session: AsyncSession, parts: AuthServerParts, env_id: str, assertion: str
-) -> str:
-    """The team's app sent the user back: verify its assertion, bind it to the pending
-    authorization (once), issue the code; the client's redirect URL."""
+) -> Next:
+    """The team's app sent the user back: verify its assertion and bind it to the pending
+    authorization (once). An unchanged grant of this client, user and config with every
+    connection connected issues the code at once; else the consent page, with a cookie
+    holding the form's token (docs/mcp-authorization.md, "Consent and grants")."""
     sign_in = await oauth_settings.load(session, parts.keyring, env_id)
     if not sign_in.handoff_secret:
         raise AuthorizePageError("no sign-in is configured for this environment")
@@ -181,29 +253,148 @@ async def handoff_return(
     request = await store.request(session, claims["rid"])
     if request is None or request.environment_id != env_id:
         raise AuthorizePageError("the sign-in is for no authorization in progress")
-    identifier = str(claims["sub"])[:255]
-    if consent_required(request):  # pragma: no cover - the consent page comes later
-        raise AuthorizePageError("consent is required")
-    code = secrets.token_urlsafe(32)
+    return await signed_in(session, parts, env_id, request, str(claims["sub"])[:255])
+
+
+async def signed_in(
+    session: AsyncSession,
+    parts: AuthServerParts,
+    env_id: str,
+    request: McpOAuthRequest,
+    identifier: str,
+) -> Next:
+    """The step after any sign-in (the hand-off, or another identity source): bind the
+    identifier to the pending authorization (once), then the code at once for an unchanged
+    grant, else the consent page with its cookie."""
+    request.identifier = identifier  # for the view only; stored by advance_request
+    view = await _view(session, parts, env_id, request)
+    known = await grants.unchanged_grant(session, env_id, view)
+    if known is not None:
+        await grants.touch(session, known.id)
+        url = await _issue_code(session, parts, env_id, request, "handoff", known.id, identifier)
+        return Next(url)
+    csrf = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     moved = await store.advance_request(
         session,
         request.id,
         before="handoff",
-        after="code",
+        after="consent",
         now=now,
         identifier=identifier,
-        code_hash=_hash(code),
-        expires_at=now + CODE_LIFETIME,
+        csrf_hash=_hash(csrf),
+        expires_at=now + REQUEST_LIFETIME,
     )
     if not moved:
         await session.rollback()
         raise AuthorizePageError("this sign-in was already used or has expired; start again")
     await session.commit()
-    return redirect_with(
-        request.redirect_uri,
-        {"code": code, "state": request.state, "iss": issuer(parts.base_url, env_id)},
-    )
+    return Next(consent_url(parts.base_url, env_id, request.id), (CONSENT_COOKIE, csrf))
+
+
+async def consent_request(
+    session: AsyncSession, env_id: str, request_id: str, cookie: str, form_token: str | None
+) -> McpOAuthRequest:
+    """The authorization waiting for consent, for the browser that signed in: its cookie
+    holds the token whose hash the request keeps; a form must carry the same token (CSRF)."""
+    request = await store.request(session, request_id)
+    now = datetime.now(UTC)
+    if request is None or request.environment_id != env_id or request.status != "consent":
+        raise AuthorizePageError("no authorization is waiting for consent here; start again")
+    expires = request.expires_at
+    if (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) <= now:
+        raise AuthorizePageError("this authorization has expired; start again")
+    if (
+        not cookie
+        or not request.csrf_hash
+        or not hmac.compare_digest(_hash(cookie), request.csrf_hash)
+    ):
+        raise AuthorizePageError(
+            "open this page in the browser that signed in (its consent cookie is missing)",
+            HTTPStatus.FORBIDDEN,
+        )
+    if form_token is not None and not hmac.compare_digest(form_token, cookie):
+        raise AuthorizePageError(
+            "the form's token does not match this authorization", HTTPStatus.FORBIDDEN
+        )
+    return request
+
+
+async def consent_page(
+    session: AsyncSession, parts: AuthServerParts, env_id: str, request_id: str, cookie: str
+) -> tuple[McpOAuthRequest, grants.ConsentView]:
+    """The authorization waiting for this browser's consent, and what the page shows."""
+    request = await consent_request(session, env_id, request_id, cookie, None)
+    return request, await _view(session, parts, env_id, request)
+
+
+async def decide(
+    session: AsyncSession,
+    parts: AuthServerParts,
+    invalidate: Invalidate,
+    env_id: str,
+    request_id: str,
+    cookie: str,
+    form: dict[str, str],
+) -> str:
+    """Allow (a grant, then the code) or Deny (`access_denied`, RFC 6749 §4.1.2.1); the
+    client's redirect URL."""
+    request = await consent_request(session, env_id, request_id, cookie, form.get("csrf_token", ""))
+    decision = form.get("decision", "")
+    if decision == "deny":
+        moved = await store.advance_request(
+            session, request.id, before="consent", after="denied", now=datetime.now(UTC)
+        )
+        if not moved:
+            await session.rollback()
+            raise AuthorizePageError("this authorization was already decided; start again")
+        await session.commit()
+        values = {
+            "error": "access_denied",
+            "error_description": "the user denied the request",
+            "state": request.state,
+            "iss": issuer(parts.base_url, env_id),
+        }
+        return redirect_with(request.redirect_uri, values)
+    if decision != "allow":
+        raise AuthorizePageError("choose Allow or Deny")
+    view = await _view(session, parts, env_id, request)
+    grant = await grants.allow(session, invalidate, env_id, view)
+    await grants.touch(session, grant.id)
+    return await _issue_code(session, parts, env_id, request, "consent", grant.id)
+
+
+async def connect_link(
+    session: AsyncSession,
+    parts: AuthServerParts,
+    ctx: ServiceContext,
+    env_id: str,
+    request_id: str,
+    cookie: str,
+    form: dict[str, str],
+    link_ttl: int,
+) -> str:
+    """The hosted connect flow for one of the config's connections, as the signed-in user,
+    returning to the consent page when it is done."""
+    request = await consent_request(session, env_id, request_id, cookie, form.get("csrf_token", ""))
+    view = await _view(session, parts, env_id, request)
+    name = form.get("connection", "")
+    if name not in {c.name for c in view.connections if c.enabled}:
+        raise AuthorizePageError("this connection is not one of the MCP config's")
+    principal = Principal(env_id, f"mcp-user:{view.identifier}")
+    try:
+        body = await flows.create_magic_link(
+            session,
+            principal,
+            ctx,
+            {"connector": name, "identifier": view.identifier},
+            link_ttl,
+            return_url=consent_url(parts.base_url, env_id, request.id),
+        )
+    except AuthrelayError as exc:  # e.g. the connection was disabled meanwhile
+        await session.rollback()
+        raise AuthorizePageError(f"{name} cannot be connected now: {exc.message}") from None
+    return str(body["link"])
 
 
 def _pkce_ok(verifier: str, challenge: str) -> bool:
@@ -224,8 +415,10 @@ async def _tokens(
     resource: str,
     scope: str,
     family: str,
+    grant_id: str,
 ) -> dict[str, Any]:
-    """A new access token for `resource` and the next refresh token of `family`."""
+    """A new access token for `resource` and the next refresh token of `family`, both of
+    `grant_id` (the user's consent; '' for an authorization from before consent existed)."""
     client = await store.client(session, env_id, client_id)
     if client is None or client.disabled:
         raise OAuthError("invalid_client", "this client is disabled or was deleted", 401)
@@ -241,6 +434,7 @@ async def _tokens(
         connection="",
         account_ids=await account_ids(session, env_id, identifier, names),
         seconds=ACCESS_TOKEN_SECONDS,
+        grant_id=grant_id,
     )
     refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
     now = datetime.now(UTC)
@@ -256,8 +450,11 @@ async def _tokens(
             revoked=False,
             created_at=now,
             expires_at=now + REFRESH_TOKEN_LIFETIME,
+            grant_id=grant_id or None,
         )
     )
+    if grant_id:
+        await grants.touch(session, grant_id)
     await session.commit()
     answer: dict[str, Any] = {
         "access_token": access,
@@ -326,6 +523,7 @@ async def _code_grant(
         resource=request.resource,
         scope=request.scope,
         family=request.id,
+        grant_id=request.grant_id or "",
     )
 
 
@@ -342,6 +540,8 @@ async def _refresh_grant(
         raise OAuthError("invalid_grant", "the refresh token was revoked or has expired")
     if resource != row.resource:
         raise OAuthError("invalid_target", "resource differs from the one granted")
+    if row.grant_id and not await grants.live(session, env_id, row.grant_id):
+        raise OAuthError("invalid_grant", "the grant was revoked")
     if not await store.use_refresh_token(session, row.token_hash, now):
         # reuse of a used refresh token: someone else holds a copy; end the whole grant
         await store.revoke_family(session, row.family_id)
@@ -356,6 +556,7 @@ async def _refresh_grant(
         resource=row.resource,
         scope=row.scope,
         family=row.family_id,
+        grant_id=row.grant_id or "",
     )
 
 

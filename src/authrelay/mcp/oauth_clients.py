@@ -16,8 +16,11 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from authrelay.auth.principal import Principal
+from authrelay.changes import Change, record
+from authrelay.context import Invalidate
 from authrelay.errors import InvalidArgument, NotFound
-from authrelay.mcp import redirect_uris
+from authrelay.mcp import grants, redirect_uris
 from authrelay.mcp.oauth_errors import OAuthError
 from authrelay.netguard import blocked_cause
 from authrelay.store import AsyncSession
@@ -48,6 +51,7 @@ class KnownClient:
     client_id: str
     name: str
     redirect_uris: list[str]
+    logo_uri: str = ""
 
 
 def is_document_url(client_id: str) -> bool:
@@ -95,6 +99,15 @@ def _metadata(raw: Any) -> tuple[str, list[str]]:
     return name, list(uris)
 
 
+def logo_of(raw: dict[str, Any]) -> str:
+    """The metadata's `logo_uri` when it is an https URL (the consent page shows it), else
+    ''."""
+    logo = raw.get("logo_uri")
+    if isinstance(logo, str) and len(logo) <= 2048 and urlsplit(logo).scheme == "https":
+        return logo
+    return ""
+
+
 async def register(session: AsyncSession, env_id: str, raw: Any) -> dict[str, Any]:
     """RFC 7591 registration of a public client (PKCE is its proof; a request for a secret
     method gets `none`, RFC 7591 §3.2.1)."""
@@ -108,8 +121,11 @@ async def register(session: AsyncSession, env_id: str, raw: Any) -> dict[str, An
         redirect_uris=uris,
         disabled=False,
         created_at=now,
+        logo_uri=logo_of(raw) or None,
     )
     session.add(row)
+    change = Change("mcp_client.register", row.client_id, None, _public(row))
+    await record(session, Principal(env_id, "mcp-oauth:registration"), change)
     await session.commit()
     return {
         "client_id": row.client_id,
@@ -181,6 +197,7 @@ async def _document_client(
         )
         session.add(row)
     row.name, row.redirect_uris, row.fetched_at = name, uris, now
+    row.logo_uri = logo_of(raw) or None
     await session.commit()
     return row
 
@@ -207,7 +224,7 @@ async def find(
         row = found
     if row.disabled:
         raise OAuthError("invalid_client", "this client is disabled")
-    return KnownClient(row.client_id, row.name, list(row.redirect_uris))
+    return KnownClient(row.client_id, row.name, list(row.redirect_uris), row.logo_uri or "")
 
 
 async def list_clients(session: AsyncSession, env_id: str) -> list[ClientJson]:
@@ -215,7 +232,7 @@ async def list_clients(session: AsyncSession, env_id: str) -> list[ClientJson]:
     return [client_json(row) for row in await store.clients(session, env_id)]
 
 
-async def preregister(session: AsyncSession, env_id: str, raw: Any) -> ClientJson:
+async def preregister(session: AsyncSession, principal: Principal, raw: Any) -> ClientJson:
     """A client created by the team (`POST /api/v1/mcp/oauth/clients`), public like the
     others; it works whether or not dynamic registration is open."""
     try:
@@ -223,7 +240,7 @@ async def preregister(session: AsyncSession, env_id: str, raw: Any) -> ClientJso
     except OAuthError as exc:
         raise InvalidArgument.field("redirect_uris", exc.description) from None
     row = McpOAuthClient(
-        environment_id=env_id,
+        environment_id=principal.environment_id,
         client_id="mcpc_" + secrets.token_urlsafe(18),
         kind="preregistered",
         name=name,
@@ -232,27 +249,51 @@ async def preregister(session: AsyncSession, env_id: str, raw: Any) -> ClientJso
         created_at=datetime.now(UTC),
     )
     session.add(row)
+    await record(session, principal, Change("mcp_client.create", row.client_id, None, _public(row)))
     await session.commit()
     return client_json(row)
+
+
+def _public(row: McpOAuthClient) -> dict[str, Any]:
+    return {k: v for k, v in client_json(row).items() if k != "created_at"}
 
 
 async def set_disabled(
-    session: AsyncSession, env_id: str, client_id: str, disabled: bool
+    session: AsyncSession,
+    principal: Principal,
+    client_id: str,
+    disabled: bool,
+    invalidate: Invalidate,
 ) -> ClientJson:
-    """Disable a client (its authorizations and refreshes are refused) or enable it again."""
+    """Disable a client (its authorizations and refreshes are refused, its grants end) or
+    enable it again. Audited (`mcp_client.disable` / `mcp_client.enable`)."""
+    env_id = principal.environment_id
     row = await store.client(session, env_id, client_id)
     if row is None:
         raise NotFound(f"no MCP OAuth client {client_id!r} in this environment")
+    before = _public(row)
     row.disabled = disabled
+    ended: list[Change] = []
     if disabled:
         for family in await store.client_families(session, env_id, client_id):
             await store.revoke_family(session, family)
-    await session.commit()
+        ended = await grants.end_client_grants(session, env_id, client_id)
+    verb = "disable" if disabled else "enable"
+    change = Change(f"mcp_client.{verb}", client_id, before, _public(row))
+    await grants.commit(session, principal, invalidate, change, *ended)
     return client_json(row)
 
 
-async def delete_client(session: AsyncSession, env_id: str, client_id: str) -> None:
-    """Delete a client and the refresh tokens it holds."""
-    if not await store.delete_client(session, env_id, client_id):
+async def delete_client(
+    session: AsyncSession, principal: Principal, client_id: str, invalidate: Invalidate
+) -> None:
+    """Delete a client and the refresh tokens it holds; its grants end. Audited."""
+    env_id = principal.environment_id
+    row = await store.client(session, env_id, client_id)
+    if row is None:
         raise NotFound(f"no MCP OAuth client {client_id!r} in this environment")
-    await session.commit()
+    before = _public(row)
+    ended = await grants.end_client_grants(session, env_id, client_id)
+    await store.delete_client(session, env_id, client_id)
+    change = Change("mcp_client.delete", client_id, before, None)
+    await grants.commit(session, principal, invalidate, change, *ended)

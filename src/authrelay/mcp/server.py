@@ -44,7 +44,7 @@ from authrelay.errors import (
     Unavailable,
 )
 from authrelay.http_headers import bearer_token
-from authrelay.mcp import accounts, configs, edge, instances
+from authrelay.mcp import accounts, configs, edge, grants, instances
 from authrelay.mcp.authserver import issuer
 from authrelay.mcp.catalog import Served, served_tools
 from authrelay.mcp.tokens import McpGrant, verify
@@ -252,6 +252,11 @@ class McpApp:
             grant = self._verify(runtime, token, base + path, token_route(kind, key))
             if grant.config_id != key if kind == "servers" else grant.connection != key:
                 raise Unauthenticated(f"the MCP token is not for {path}")
+            if grant.grant_id and not await self._grant_live(runtime, grant):
+                raise Unauthenticated(
+                    "the MCP token's grant was revoked: sign in again (the MCP host's "
+                    "authorization)"
+                )
         except Unauthenticated as exc:  # RFC 6750: no error code when no token was sent
             metadata = f"{base}{METADATA_PREFIX}{path}"
             error = "invalid_token" if token else ""
@@ -297,6 +302,23 @@ class McpApp:
         )
         served_key = ("servers", row.config_id)
         return McpRequest(runtime, grant, mappings, read_only, f"mcp:{row.id}", served_key)
+
+    @staticmethod
+    async def _grant_live(runtime: Runtime, grant: McpGrant) -> bool:
+        """Whether the grant (consent) of an OAuth-issued token still stands: read once per
+        grant and cache generation (a revocation moves the generation, so this process sees
+        it at once and others at their next poll); no database read per request."""
+        cache = runtime.tool_cache
+        key = ("grant", grant.environment_id, grant.grant_id)
+        entry = cache.mcp.get(key)
+        if entry is not None:
+            live: bool = entry[0]
+            return live
+        read_at = cache.mcp.clears
+        async with runtime.sessions() as session:
+            live = await grants.live(session, grant.environment_id, grant.grant_id)
+        cache.mcp.put(key, (live,), read_at)
+        return live
 
     @staticmethod
     async def _config(

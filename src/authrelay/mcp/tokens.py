@@ -44,6 +44,7 @@ class McpGrant:
     account_ids: tuple[str, ...]
     expires_at: int
     access_level: str = "FULL"  # READ_ONLY: read-only tools only (`tools.model.is_read_only`)
+    grant_id: str = ""  # a token of the MCP authorization server: the user's grant (consent)
 
     @property
     def read_only(self) -> bool:
@@ -95,6 +96,7 @@ def issue(
     seconds: int,
     access_level: str = "FULL",
     issuer: str = "authrelay",
+    grant_id: str = "",
 ) -> tuple[str, int]:
     """(the token, its expiry as a Unix time)."""
     now = int(time.time())
@@ -113,7 +115,10 @@ def issue(
         "exp": now + seconds,
         "jti": secrets.token_urlsafe(12),
     }
-    return keys.sign(claims), now + seconds
+    signed: dict[str, Any] = dict(claims)
+    if grant_id:
+        signed["mcp_grant"] = grant_id
+    return keys.sign(signed), now + seconds
 
 
 def verify(
@@ -152,4 +157,5 @@ def verify(
         account_ids=tuple(ids),
         expires_at=int(data["exp"]),
         access_level=str(access),
+        grant_id=str(data.get("mcp_grant") or ""),
     )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authrelay.store.models import (
     McpConfig,
     McpOAuthClient,
+    McpOAuthGrant,
     McpOAuthRefreshToken,
     McpOAuthRequest,
     McpOAuthSettings,
@@ -60,6 +61,8 @@ async def advance_request(
     identifier: str | None = None,
     code_hash: str | None = None,
     expires_at: datetime | None = None,
+    csrf_hash: str | None = None,
+    grant_id: str | None = None,
 ) -> bool:
     """Move a live request from status `before` to `after` (at most once: the UPDATE's
     condition is the single-use check, also between replicas)."""
@@ -70,6 +73,10 @@ async def advance_request(
         values["code_hash"] = code_hash
     if expires_at is not None:
         values["expires_at"] = expires_at
+    if csrf_hash is not None:
+        values["csrf_hash"] = csrf_hash
+    if grant_id is not None:
+        values["grant_id"] = grant_id
     result = await session.execute(
         update(McpOAuthRequest)
         .where(
@@ -152,3 +159,58 @@ async def client_families(session: AsyncSession, env_id: str, client_id: str) ->
         .distinct()
     )
     return list(rows)
+
+
+async def grant(session: AsyncSession, grant_id: str) -> McpOAuthGrant | None:
+    return await session.get(McpOAuthGrant, grant_id)
+
+
+async def live_grant(
+    session: AsyncSession, env_id: str, client_id: str, identifier: str, config_id: str
+) -> McpOAuthGrant | None:
+    """The unrevoked grant of (client, user, config), if there is one."""
+    return await session.scalar(
+        select(McpOAuthGrant)
+        .where(
+            McpOAuthGrant.environment_id == env_id,
+            McpOAuthGrant.client_id == client_id,
+            McpOAuthGrant.identifier == identifier,
+            McpOAuthGrant.config_id == config_id,
+            McpOAuthGrant.revoked_at.is_(None),
+        )
+        .order_by(McpOAuthGrant.created_at.desc())
+        .limit(1)
+    )
+
+
+async def grants(
+    session: AsyncSession, env_id: str, identifier: str | None, *, include_revoked: bool
+) -> list[McpOAuthGrant]:
+    query = select(McpOAuthGrant).where(McpOAuthGrant.environment_id == env_id)
+    if identifier is not None:
+        query = query.where(McpOAuthGrant.identifier == identifier)
+    if not include_revoked:
+        query = query.where(McpOAuthGrant.revoked_at.is_(None))
+    rows = await session.scalars(query.order_by(McpOAuthGrant.created_at, McpOAuthGrant.id))
+    return list(rows)
+
+
+async def client_grants(session: AsyncSession, env_id: str, client_id: str) -> list[McpOAuthGrant]:
+    rows = await session.scalars(
+        select(McpOAuthGrant).where(
+            McpOAuthGrant.environment_id == env_id,
+            McpOAuthGrant.client_id == client_id,
+            McpOAuthGrant.revoked_at.is_(None),
+        )
+    )
+    return list(rows)
+
+
+async def revoke_grant_tokens(session: AsyncSession, grant_id: str) -> None:
+    """End every refresh token of a grant."""
+    await session.execute(
+        update(McpOAuthRefreshToken)
+        .where(McpOAuthRefreshToken.grant_id == grant_id)
+        .values(revoked=True)
+        .execution_options(synchronize_session=False)
+    )

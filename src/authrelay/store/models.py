@@ -177,6 +177,7 @@ class AuthFlow(Base):
     csrf_hash: Mapped[str | None] = mapped_column(String(64))
     caller_state: Mapped[str | None] = mapped_column(Text)
     user_verify_url: Mapped[str | None] = mapped_column(Text)
+    return_url: Mapped[str | None] = mapped_column(Text)  # a flow started by the MCP consent page
     secret_ct: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
@@ -365,12 +366,14 @@ class McpOAuthClient(Base):
     redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    logo_uri: Mapped[str | None] = mapped_column(Text)  # https only; shown on the consent page
     fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class McpOAuthRequest(Base):
     """An authorization in progress: what the client asked for, then who signed in and the
-    hash of the code issued for it (`status`: handoff → code → used)."""
+    hash of the code issued for it (`status`: handoff → consent → code → used, or denied).
+    `csrf_hash`: the consent form's token (its cookie's); `grant_id`: the grant it issues."""
 
     __tablename__ = "mcp_oauth_requests"
 
@@ -386,6 +389,8 @@ class McpOAuthRequest(Base):
     identifier: Mapped[str | None] = mapped_column(String(255))
     code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    csrf_hash: Mapped[str | None] = mapped_column(String(64))
+    grant_id: Mapped[str | None] = mapped_column(String(40))
 
 
 class McpOAuthRefreshToken(Base):
@@ -405,3 +410,26 @@ class McpOAuthRefreshToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    grant_id: Mapped[str | None] = mapped_column(String(40), index=True)
+
+
+class McpOAuthGrant(Base):
+    """What a user allowed an MCP client: `identifier`'s accounts behind one MCP config.
+    `consented`: a digest of what the consent page showed (config, its connections, scope),
+    so an unchanged consent can skip the page. Revoked grants are kept (audit, listing)."""
+
+    __tablename__ = "mcp_oauth_grants"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"))
+    client_id: Mapped[str] = mapped_column(String(512))
+    identifier: Mapped[str] = mapped_column(String(255))
+    config_id: Mapped[str] = mapped_column(String(40))
+    scope: Mapped[str] = mapped_column(Text, default="")
+    consented: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+Index("ix_mcp_oauth_grants_user", McpOAuthGrant.environment_id, McpOAuthGrant.identifier)

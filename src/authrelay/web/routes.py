@@ -14,10 +14,10 @@ from authrelay.oauth.flows import LINK_PATH, Page
 from authrelay.request_body import parse_form, read_body
 
 router = APIRouter(include_in_schema=False)
-_templates = Environment(
+templates = Environment(
     loader=PackageLoader("authrelay.web", "templates"), autoescape=select_autoescape(["html"])
 )
-_SECURITY_HEADERS = {
+SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "Referrer-Policy": "no-referrer",
@@ -31,9 +31,9 @@ def render(page: Page, secure: bool) -> Response:
     if page.redirect is not None:
         response: Response = RedirectResponse(page.redirect, status_code=page.status)
     else:
-        html = _templates.get_template(page.template).render(**page.context)
+        html = templates.get_template(page.template).render(**page.context)
         response = HTMLResponse(html, status_code=page.status)
-    response.headers.update(_SECURITY_HEADERS)
+    response.headers.update(SECURITY_HEADERS)
     for name, value in page.cookies.items():
         response.set_cookie(
             name,
@@ -45,6 +45,18 @@ def render(page: Page, secure: bool) -> Response:
             max_age=3600,
         )
     return response
+
+
+def page_error(message: str, status: int) -> Response:
+    """A hosted page saying why it cannot go on."""
+    return render(
+        Page(
+            "message.html",
+            status,
+            {"title": "This cannot continue", "message": message, "ok": False},
+        ),
+        False,
+    )
 
 
 def _secure(runtime: Any) -> bool:

@@ -229,7 +229,7 @@ async def _complete(claimed: _Claimed, grant: _Grant) -> Page:
     flow.completed_at = utcnow()
     flow.secret_ct = None
     await finish(claimed.session, claimed.ctx, flow, account, "connected_account.authorize")
-    return done_page(claimed.name)
+    return done_page(claimed.name, flow.return_url)
 
 
 async def _fail(claimed: _Claimed, error: str, title: str, message: str) -> _Stop:

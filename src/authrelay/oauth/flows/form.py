@@ -71,7 +71,7 @@ async def submit_form(
         account.token_expires_at = None  # a TOKEN_EXCHANGE account's token was for the old values
         account.updated_at = utcnow()
     await finish(session, ctx, flow, account, "connected_account.authorize")
-    return done_page(name)
+    return done_page(name, flow.return_url)
 
 
 async def _submit_oauth_fields(

@@ -50,16 +50,29 @@ class MagicLinkRequest(StrictModel):
 
 
 async def create_magic_link(
-    session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any, ttl: int
+    session: AsyncSession,
+    principal: Principal,
+    ctx: ServiceContext,
+    raw: Any,
+    ttl: int,
+    *,
+    return_url: str | None = None,
 ) -> dict[str, Any]:
+    """A magic link; `return_url` (the server's own, never a caller's): where the browser
+    goes when the flow is done, instead of the "connected" page."""
     # Two links for a new account at once: the other request created it; the retry uses it.
     return await flow_store.once_more_after_conflict(
-        session, lambda: _create_magic_link(session, principal, ctx, raw, ttl)
+        session, lambda: _create_magic_link(session, principal, ctx, raw, ttl, return_url)
     )
 
 
 async def _create_magic_link(
-    session: AsyncSession, principal: Principal, ctx: ServiceContext, raw: Any, ttl: int
+    session: AsyncSession,
+    principal: Principal,
+    ctx: ServiceContext,
+    raw: Any,
+    ttl: int,
+    return_url: str | None,
 ) -> dict[str, Any]:
     body = parse_strict(MagicLinkRequest, raw)
     if body.user_verify_url:
@@ -111,6 +124,7 @@ async def _create_magic_link(
             link_hash=digest(token),
             caller_state=body.state,
             user_verify_url=body.user_verify_url,
+            return_url=return_url,
             status="ISSUED",
             expires_at=expires,
             created_at=utcnow(),

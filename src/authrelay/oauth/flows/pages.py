@@ -28,7 +28,11 @@ def error_page(title: str, message: str, status: int = HTTPStatus.BAD_REQUEST) -
     return Page("message.html", status, {"title": title, "message": message, "ok": False})
 
 
-def done_page(name: str) -> Page:
+def done_page(name: str, return_url: str | None = None) -> Page:
+    """The flow is done: a message, or back to where it was started from (`return_url`,
+    set by the server only: the MCP consent page)."""
+    if return_url:
+        return Page("redirect", HTTPStatus.SEE_OTHER, redirect=return_url)
     return Page(
         "message.html",
         HTTPStatus.OK,
