@@ -83,7 +83,7 @@ async def insert_batch(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
                 Connection.name.in_({name for _, name in wanted}),
             )
         )
-        ids = {(env, name): cid for env, name, cid in found.tuples()}
+        ids = {(env, name): cid for env, name, cid in found.all()}
     for row in rows:
         row["connection_id"] = ids.get((row["environment_id"], row["connection_name"]), "")
     await session.execute(insert(ToolCallLog), rows)
