@@ -90,6 +90,7 @@ def test_rest_calls_are_listed_filtered_paged_and_fetched(
         assert upstream_error["error_message"] == "the upstream answered 404"
         success = rows[-1]
         assert success["execution_id"] == made["ok_ids"][0]
+        assert success["id"] == "tcl_" + success["execution_id"].removeprefix("exe_")
         assert success["status"] == "SUCCESS" and success["error_code"] == ""
         assert success["source"] == "REST" and success["tool_name"] == made["tool"]
         assert success["provider"] == made["provider"]
@@ -363,7 +364,6 @@ def test_rows_past_the_retention_time_are_deleted(
     }  # fmt: skip
     old_id = f"exe_old{unique}"
     old.update(
-        id=f"tcl_old{unique}",
         execution_id=old_id,
         started_at=datetime.now(UTC) - timedelta(days=31),
     )

@@ -416,8 +416,8 @@ class ToolCallLog(Base):
     __tablename__ = "tool_call_logs"
 
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
-    id: Mapped[str] = mapped_column(String(40), unique=True)
     environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"))
+    # the message's `id` is derived from it (tcl_…), not stored: one unique index less
     execution_id: Mapped[str] = mapped_column(String(40), unique=True)
     agent_run_id: Mapped[str] = mapped_column(String(200), default="")
     tool_name: Mapped[str] = mapped_column(String(200))

@@ -111,7 +111,7 @@ def filters_of(environment_id: str, q: Query) -> store.Filters:
 def body_of(row: ToolCallLog) -> ToolCallLogBody:
     """The ToolCallLog message's JSON (proto field names), plus `upstream_status`."""
     return {
-        "id": row.id,
+        "id": "tcl_" + row.execution_id.removeprefix("exe_"),
         "environment_id": row.environment_id,
         "execution_id": row.execution_id,
         "agent_run_id": row.agent_run_id,

@@ -20,7 +20,6 @@ def upgrade() -> None:
     op.create_table(
         "tool_call_logs",
         sa.Column("seq", SEQ, primary_key=True, autoincrement=True),
-        sa.Column("id", sa.String(40), nullable=False, unique=True),
         sa.Column(
             "environment_id", sa.String(40), sa.ForeignKey("environments.id"), nullable=False
         ),
