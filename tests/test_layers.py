@@ -96,6 +96,8 @@ LAYER_OF: dict[str, str] = {
     "authrelay.tools.listing": "services",
     "authrelay.tools.index": "services",
     "authrelay.tools.views": "services",
+    "authrelay.tools.call_log": "services",  # the tool-call log's queue and writer
+    "authrelay.tools.call_logs": "services",  # reading it: list, get, overview
     "authrelay.mcp.configs": "services",
     "authrelay.mcp.sessions": "services",
     "authrelay.mcp.catalog": "services",

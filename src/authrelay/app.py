@@ -11,7 +11,17 @@ from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authrelay import __version__
-from authrelay.api import accounts, audit, connections, errors, health, providers, token, tools
+from authrelay.api import (
+    accounts,
+    audit,
+    call_logs,
+    connections,
+    errors,
+    health,
+    providers,
+    token,
+    tools,
+)
 from authrelay.api import mcp as mcp_routes
 from authrelay.api import mcp_oauth as mcp_oauth_routes
 from authrelay.api.nul import refuse_nul_parameters
@@ -160,6 +170,7 @@ def create_app(settings: Settings) -> ASGIApp:
         connections.router,
         accounts.router,
         audit.router,
+        call_logs.router,
         tools.router,
         mcp_routes.router,
         mcp_oauth_routes.router,

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     cache_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     last_used_flush_seconds: float = Field(default=5.0, gt=0, le=3600)
+    tool_call_log_flush_seconds: float = Field(default=1.0, gt=0, le=3600)
+    tool_call_log_queue_max: int = Field(default=10_000, ge=1, le=10_000_000)
+    tool_call_log_retention_days: int = Field(default=30, ge=1, le=36_500)
     gc_full_collection_seconds: float = Field(default=60.0, ge=0, le=3600)
     proxy_connect_timeout: float = Field(default=10.0, gt=0)
     proxy_read_timeout: float = Field(default=60.0, gt=0)

@@ -183,6 +183,8 @@ class Metrics:
         self.truncated = [0]  # upstream answers cut off before their body ended
         self.retries = [0]  # extra upstream attempts made under providers' retry policies
         self.registry.register(_ProxyCollector(self.proxied, self.truncated, self.retries))
+        self.tool_call_logs_dropped = [0]  # tool calls not logged: the queue was full
+        self.registry.register(_DroppedCollector(self.tool_call_logs_dropped))
         self.registry.register(_ClosedCollector())
         self.password_checks = Counter(
             "authrelay_dashboard_password_checks",
@@ -204,6 +206,21 @@ class Metrics:
 
     def count_retries(self, n: int) -> None:
         self.retries[0] += n
+
+
+class _DroppedCollector(Collector):
+    """`authrelay_tool_call_logs_dropped_total`: tool calls whose log row was dropped because
+    the queue of rows waiting to be written was full (tools/call_log.py)."""
+
+    def __init__(self, dropped: list[int]) -> None:
+        self.dropped = dropped
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "authrelay_tool_call_logs_dropped",
+            "Tool calls left out of the tool-call log because its write queue was full",
+            value=self.dropped[0],
+        )
 
 
 class _ProxyCollector(Collector):

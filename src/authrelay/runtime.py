@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import ssl
+import time
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -34,9 +36,12 @@ from authrelay.store.proxy_targets import (
     target_reader,
 )
 from authrelay.tools.cache import ToolCache
+from authrelay.tools.call_log import CallLog
 from authrelay.tools.index import IndexCache
 from authrelay.vault import KeyRing, load_keyring
 from authrelay.vault.keyring import VaultError
+
+log = logging.getLogger("authrelay")
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Runtime:
     tool_index: IndexCache = field(init=False)  # tool lists, per cache generation
     tool_cache: ToolCache = field(init=False)  # tool calls' and MCP's lookups
     passwords: PasswordChecks = field(init=False)  # dashboard sign-ins' hashes, off the loop
+    call_log: CallLog = field(init=False)  # tool calls queued for the tool_call_logs table
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -71,6 +77,7 @@ class Runtime:
         )
         self.last_used = LastUsed()
         self.tool_cache = ToolCache(s.tool_cache_max_entries, s.tool_cache_max_bytes)
+        self.call_log = CallLog(s.tool_call_log_queue_max, self.metrics.tool_call_logs_dropped)
         self.read_sessions = db.read_only_session_factory(self.engine)
         self.targets = target_reader(self.engine, s.resolved_database_url)
         self.tool_index = IndexCache(self.fresh_generation)
@@ -136,6 +143,14 @@ class Runtime:
             asyncio.create_task(
                 run_periodically(s.last_used_flush_seconds, self._flush, "last-used-flush")
             ),
+            asyncio.create_task(
+                self.call_log.run(
+                    self.sessions,
+                    s.tool_call_log_flush_seconds,
+                    s.tool_call_log_retention_days,
+                    time.time,
+                )
+            ),
         ]
 
     async def _poll(self) -> None:
@@ -152,6 +167,10 @@ class Runtime:
                 await task
         with contextlib.suppress(Exception):
             await self.last_used.flush(self.sessions)
+        try:
+            await self.call_log.flush(self.sessions)
+        except Exception:
+            log.warning("tool call logs not written at shutdown", exc_info=True)
         self.passwords.close()
         await self.proxy_http.close()
         await self.http.close()  # closes the shared connector too

@@ -18,11 +18,6 @@ from tests.support.scalekit_messages import ca, cn, pv, tl
 # parts' work): the gateway answers each UNIMPLEMENTED naming it. Trim this list as routes
 # land; the mapping picks them up by itself.
 UNIMPLEMENTED = {
-    "scalekit.v1.agentkit_logs.AgentkitAnalyticsService/GetCurrentOverviewStats",
-    "scalekit.v1.agentkit_logs.AgentkitAnalyticsService/GetOverviewStats",
-    "scalekit.v1.agentkit_logs.AgentkitLogsService/GetToolCallLog",
-    "scalekit.v1.agentkit_logs.AgentkitLogsService/ListCurrentToolCallLogs",
-    "scalekit.v1.agentkit_logs.AgentkitLogsService/ListToolCallLogs",
     "scalekit.v1.connected_accounts.ConnectedAccountService/AuthorizeOrgWideCredential",
     "scalekit.v1.connected_accounts.ConnectedAccountService/CreateRedirectUrl",
     "scalekit.v1.connected_accounts.ConnectedAccountService/DisconnectMyConnectedAccount",

@@ -13,6 +13,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import scalekit  # noqa: F401
     from scalekit.common import exceptions
+    from scalekit.v1.agentkit_logs import agentkit_analytics_pb2 as an
+    from scalekit.v1.agentkit_logs import agentkit_logs_pb2 as al
     from scalekit.v1.connected_accounts import connected_accounts_pb2 as ca
     from scalekit.v1.connections import connections_pb2 as cn
     from scalekit.v1.errdetails import errdetails_pb2 as errdetails
@@ -25,13 +27,19 @@ TOOLS = "/scalekit.v1.tools.ToolService/"
 PROVIDERS = "/scalekit.v1.providers.ProviderService/"
 CONNECTIONS = "/scalekit.v1.connections.ConnectionService/"
 MCP = "/scalekit.v1.mcp.McpService/"
+LOGS = "/scalekit.v1.agentkit_logs.AgentkitLogsService/"
+ANALYTICS = "/scalekit.v1.agentkit_logs.AgentkitAnalyticsService/"
 
 __all__ = [
+    "ANALYTICS",
     "CA",
     "CONNECTIONS",
+    "LOGS",
     "MCP",
     "PROVIDERS",
     "TOOLS",
+    "al",
+    "an",
     "ca",
     "cn",
     "errdetails",

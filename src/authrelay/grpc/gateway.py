@@ -29,6 +29,7 @@ from authrelay.grpc.descriptors import Binding, Catalog, GrpcMethod, shipped
 from authrelay.grpc.framing import PREFIX, frame, timeout_seconds, unframe
 from authrelay.grpc.mapping import RestRequest, as_json, rest_request, sample_path, variables
 from authrelay.grpc.status import UPSTREAM_RESPONSE, GrpcError, trailers
+from authrelay.tools.asgi import GRPC_EXTENSION
 from authrelay_client.codes import Code
 
 log = logging.getLogger("authrelay.grpc")
@@ -262,7 +263,8 @@ class GrpcGateway:
             "headers": headers,
             "client": scope.get("client"),
             "server": scope.get("server"),
-            "extensions": {},
+            # marks the call as the gateway's (the tool-call log's source: tools/asgi.py)
+            "extensions": {GRPC_EXTENSION: {}},
         }
         if "state" in scope:
             inner["state"] = dict(scope["state"])

@@ -421,6 +421,7 @@ class McpApp:
             identifier=req.grant.identifier,
             connector=served.connection,
             read_only=req.grant.read_only,
+            source="MCP",
         )
         try:
             result = await execute_tool(req.runtime, req.grant.environment_id, call)

@@ -224,6 +224,31 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", f"{P}/audit-logs"): Operation(
         "List the audit log, newest first", response="ListAuditLogsResponse", errors=LIST
     ),
+    ("get", f"{P}/agentkit/tool_call_logs"): Operation(
+        "List the tool-call log, newest first (ListToolCallLogs)",
+        response="ListToolCallLogsResponse",
+        errors=LIST,
+    ),
+    ("get", f"{P}/agentkit/tool_call_logs:this"): Operation(
+        "List the caller's tool-call log: the environment's (ListCurrentToolCallLogs)",
+        response="ListToolCallLogsResponse",
+        errors=LIST,
+    ),
+    ("get", f"{P}/agentkit/tool_call_logs/{{execution_id}}"): Operation(
+        "One tool call by its execution id (GetToolCallLog)",
+        response="ToolCallLog",
+        errors=(*AUTH, 404),
+    ),
+    ("get", f"{P}/agentkit/analytics/overview"): Operation(
+        "Tool-call counts: totals, errors by tier, top error codes, per provider, over time",
+        response="OverviewStats",
+        errors=LIST,
+    ),
+    ("get", f"{P}/agentkit/analytics/overview:this"): Operation(
+        "The caller's tool-call counts: the environment's (GetCurrentOverviewStats)",
+        response="OverviewStats",
+        errors=LIST,
+    ),
     ("get", f"{P}/tools"): Operation("List tools", response="ListToolsResponse", errors=LIST),
     ("get", f"{P}/tools/scoped"): Operation(
         "The tools one end user can call now, per connected account",

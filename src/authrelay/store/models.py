@@ -433,3 +433,39 @@ class McpOAuthGrant(Base):
 
 
 Index("ix_mcp_oauth_grants_user", McpOAuthGrant.environment_id, McpOAuthGrant.identifier)
+
+
+class ToolCallLog(Base):
+    """One tool call (`execute_tool`, MCP `tools/call`, gRPC `ExecuteTool`): who called which
+    tool on whose account, how it ended and how long it took. Never the tool's inputs or
+    outputs; `error_message` is the message the caller was answered (authrelay's own, never
+    the upstream's body). Written in batches off the request path (tools/call_log.py)."""
+
+    __tablename__ = "tool_call_logs"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"))
+    # the message's `id` is derived from it (tcl_…), not stored: one unique index less
+    execution_id: Mapped[str] = mapped_column(String(40), unique=True)
+    agent_run_id: Mapped[str] = mapped_column(String(200), default="")
+    tool_name: Mapped[str] = mapped_column(String(200))
+    provider: Mapped[str] = mapped_column(String(200), default="")
+    connection_id: Mapped[str] = mapped_column(String(40), default="")
+    connection_name: Mapped[str] = mapped_column(String(200), default="")
+    connected_account_id: Mapped[str] = mapped_column(String(40), default="")
+    identifier: Mapped[str] = mapped_column(String(255), default="")
+    user_id: Mapped[str] = mapped_column(String(200), default="")
+    organization_id: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(8))
+    error_tier: Mapped[str] = mapped_column(String(16), default="")
+    error_code: Mapped[str] = mapped_column(String(32), default="")
+    error_message: Mapped[str] = mapped_column(Text, default="")
+    upstream_status: Mapped[int] = mapped_column(Integer, default=0)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# Lists read an environment's calls newest first; retention deletes by time.
+Index("ix_tool_call_logs_env_started", ToolCallLog.environment_id, ToolCallLog.started_at)
+Index("ix_tool_call_logs_started", ToolCallLog.started_at)

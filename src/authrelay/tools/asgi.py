@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from authrelay.runtime import Runtime
 
 PATH = "/api/v1/execute_tool"
+#: the ASGI scope extension the gRPC gateway sets on the REST calls it makes
+GRPC_EXTENSION = "authrelay.grpc"
 log = logging.getLogger("authrelay.tools")
 
 
@@ -61,4 +63,6 @@ class ExecuteToolApp:
         raw = await read_json(
             Request(scope, receive), settings.max_body_bytes, settings.max_discard_bytes
         )
-        return await execute_tool(runtime, env_id, parse_execute(raw))
+        # the gRPC gateway marks the calls it makes in-process (grpc/gateway.py)
+        source = "GRPC" if GRPC_EXTENSION in scope.get("extensions", ()) else "REST"
+        return await execute_tool(runtime, env_id, parse_execute(raw, source))

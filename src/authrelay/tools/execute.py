@@ -29,8 +29,10 @@ from authrelay.store import tools as store
 from authrelay.store.db import new_id
 from authrelay.tools.binding import Request, build_request, fill_path, path_segment
 from authrelay.tools.cache import CachedTool, ToolCache
+from authrelay.tools.call_log import CallLog, CallRecord
 from authrelay.tools.model import PLACEHOLDER, Binding, is_read_only
-from authrelay.tools.upstream import result_of
+from authrelay.tools.upstream import UpstreamError, result_of
+from authrelay_client.codes import Code
 from authrelay_client.providers.identifiers import derive_identifier
 from authrelay_client.wire import ExecuteToolResponse, JSONObject
 
@@ -42,6 +44,9 @@ class ToolParts(ProxyParts, Protocol):
 
     @property
     def tool_cache(self) -> ToolCache: ...
+
+    @property
+    def call_log(self) -> CallLog: ...
 
 
 _FIELDS = {
@@ -67,6 +72,9 @@ class ExecuteRequest:
     agent_run_id: str = ""
     #: a READ_ONLY MCP session token's call: only read-only tools run
     read_only: bool = False
+    user_id: str = ""  # as the caller sent them: kept in the tool-call log
+    organization_id: str = ""
+    source: str = "REST"  # the tool-call log's source: REST, MCP or GRPC
 
 
 def read_only_refusal(tool_name: str) -> PermissionDenied:
@@ -78,8 +86,9 @@ def read_only_refusal(tool_name: str) -> PermissionDenied:
     )
 
 
-def parse_execute(raw: Any) -> ExecuteRequest:
-    """The body of `POST /api/v1/execute_tool`, every bad field named."""
+def parse_execute(raw: Any, source: str = "REST") -> ExecuteRequest:
+    """The body of `POST /api/v1/execute_tool`, every bad field named; `source` is where the
+    call came from (the tool-call log's REST or GRPC)."""
     if not isinstance(raw, dict):
         raise InvalidArgument.field("body", "must be a JSON object")
     violations = [FieldViolation(k, f"unknown field {k!r}") for k in sorted(set(raw) - _FIELDS)]
@@ -113,6 +122,9 @@ def parse_execute(raw: Any) -> ExecuteRequest:
         identifier=strings.get("identifier", ""),
         connector=strings.get("connector", ""),
         agent_run_id=strings.get("agent_run_id", ""),
+        user_id=strings.get("user_id", ""),
+        organization_id=strings.get("organization_id", ""),
+        source=source,
     )
 
 
@@ -295,9 +307,14 @@ async def _resolve_target(
     return chosen[0][1].name, req.identifier
 
 
+#: failures of the upstream itself (after the call went out): the provider's, not authrelay's
+_PROVIDER_CODES = frozenset({Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED})
+
+
 async def execute_tool(runtime: ToolParts, env_id: str, req: ExecuteRequest) -> ExecuteToolResponse:
     """Run one tool call: `{"data": …, "execution_id": "exe_…"}`. Raises AuthrelayError
-    subclasses (the upstream's errors as `UpstreamError`)."""
+    subclasses (the upstream's errors as `UpstreamError`). Every call, answered or not,
+    is queued for the tool-call log (`tools.call_log`)."""
     start = time.perf_counter()
     execution_id = new_id("exe")
     info: dict[str, Any] = {
@@ -308,8 +325,25 @@ async def execute_tool(runtime: ToolParts, env_id: str, req: ExecuteRequest) -> 
         "identifier": req.identifier,
         "status": 0,
     }
+    record = CallRecord(
+        env_id,
+        execution_id,
+        req.tool_name,
+        req.source,
+        time.time(),
+        0,
+        status="ERROR",
+        connected_account_id=req.connected_account_id,
+        identifier=req.identifier,
+        agent_run_id=req.agent_run_id,
+        user_id=req.user_id,
+        organization_id=req.organization_id,
+        error_tier="PLATFORM",
+        error_code=Code.CANCELLED.name,  # until the call ends one way or the other
+    )
     try:
         tool = await _tool(runtime, env_id, req.tool_name)
+        record.provider = tool.provider
         if req.read_only and not tool.read_only:
             raise read_only_refusal(req.tool_name)
         check_inputs(tool, req.params)
@@ -317,8 +351,9 @@ async def execute_tool(runtime: ToolParts, env_id: str, req: ExecuteRequest) -> 
         check_request(tool.binding, req.params, request)
         connection, identifier = await _target(runtime, env_id, tool, req)
         info["connection"], info["identifier"] = connection, identifier
+        record.connection_name, record.identifier = connection, identifier
         info["method"], info["path"] = request.method, request.path
-        answer, _account = await call_upstream(
+        answer, account = await call_upstream(
             runtime,
             env_id,
             connection,
@@ -330,12 +365,26 @@ async def execute_tool(runtime: ToolParts, env_id: str, req: ExecuteRequest) -> 
             body=request.body,
             max_bytes=tool.binding.response.max_bytes,
         )
-        info["status"] = answer.status
+        info["status"] = record.upstream_status = answer.status
+        record.connected_account_id = account
         data = result_of(answer, tool.binding.response.select)
+        record.status, record.error_tier, record.error_code = "SUCCESS", "", ""
     except AuthrelayError as exc:
         info["error"] = exc.http_status
+        upstream = isinstance(exc, UpstreamError) or (
+            "method" in info and exc.code in _PROVIDER_CODES
+        )
+        record.error_tier = "PROVIDER" if upstream else "PLATFORM"
+        record.error_code = exc.code.name
+        record.error_message = exc.message
+        raise
+    except Exception:
+        record.error_code = Code.INTERNAL.name
         raise
     finally:
-        info["duration_ms"] = round((time.perf_counter() - start) * 1000, 2)
+        elapsed = time.perf_counter() - start
+        info["duration_ms"] = round(elapsed * 1000, 2)
         log_line(log, "tool call", info)
+        record.duration_ms = int(elapsed * 1000)
+        runtime.call_log.record(record)
     return {"data": data, "execution_id": execution_id}
