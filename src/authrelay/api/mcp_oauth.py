@@ -31,7 +31,11 @@ _FORM_MAX = 16_384
 
 def _parts(runtime: Runtime) -> authserver.AuthServerParts:
     return authserver.AuthServerParts(
-        runtime.keyring, runtime.tokens.keys, runtime.http, runtime.settings.base_url
+        runtime.keyring,
+        runtime.tokens.keys,
+        runtime.http,
+        runtime.settings.base_url,
+        runtime.remote_docs,
     )
 
 
@@ -122,6 +126,20 @@ async def handoff_return(
     assertion = request.query_params.get("assertion", "")
     try:
         target = await authserver.handoff_return(session, _parts(runtime), env_id, assertion)
+    except AuthorizePageError as exc:
+        return _page(exc)
+    return RedirectResponse(target, 302, headers=_NO_STORE)
+
+
+@router.get(_BASE + "/oidc/callback")
+async def oidc_return(
+    env_id: str, request: Request, runtime: RuntimeDep, session: DbSession
+) -> Response:
+    """Where the environment's OpenID Connect provider sends the user back (`?code&state`)."""
+    env_id = await _environment(session, env_id)
+    params = {k: request.query_params.get(k, "") for k in ("code", "state", "error")}
+    try:
+        target = await authserver.oidc_return(session, _parts(runtime), env_id, params)
     except AuthorizePageError as exc:
         return _page(exc)
     return RedirectResponse(target, 302, headers=_NO_STORE)
