@@ -95,6 +95,8 @@ REVIEWED: dict[str, str] = {
     + " (runtime.http via RemoteDocuments.http, allow_redirects=False)",
     "mcp/oidc.py:exchange_code:http.post": OAUTH_SESSION
     + " (runtime.http via AuthServerParts.http, allow_redirects=False)",
+    "mcp/oidc.py:user_info:http.get": OAUTH_SESSION
+    + " (runtime.http via AuthServerParts.http, allow_redirects=False)",
     # the proxy and tools (tools send through proxy/call.py -> proxy/send.py)
     "proxy/send.py:send_once:runtime.proxy_http.request": PROXY_SESSION,
     # not the server

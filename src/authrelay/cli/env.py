@@ -284,9 +284,8 @@ def env_login(
     registration; without options, show the settings (never a secret stored earlier)."""
     from authrelay.errors import InvalidArgument
     from authrelay.mcp import oauth_settings
-    from authrelay.vault.keyring import load_keyring
-
     from authrelay.mcp.authserver import oidc_redirect_uri
+    from authrelay.vault.keyring import load_keyring
 
     if handoff_url is not None and oidc_issuer is not None:
         raise fail("use either --handoff-url or --oidc-issuer: users sign in one way")

@@ -254,7 +254,7 @@ async def oidc_return(
     secret = json.loads(parts.keyring.decrypt(request.oidc_ct, oidc_request_context(request.id)))
     try:
         provider = await oidc.discover(parts.docs, sign_in.oidc_issuer)
-        id_token = await oidc.exchange_code(
+        id_token, access_token = await oidc.exchange_code(
             parts.http,
             provider,
             client_id=sign_in.oidc_client_id,
@@ -266,6 +266,9 @@ async def oidc_return(
         claims = await oidc.verify_id_token(
             parts.docs, provider, id_token, sign_in.oidc_client_id, secret["nonce"]
         )
+        if sign_in.identifier_claim not in claims:
+            more = await oidc.user_info(parts.http, provider, access_token, claims["sub"])
+            claims = {**more, **claims}  # the signed ID token's claims win
         identifier = oidc.identifier(claims, sign_in.identifier_claim)
     except oidc.OidcError as exc:
         raise AuthorizePageError(f"the sign-in could not be verified: {exc}") from None

@@ -135,6 +135,7 @@ class Provider:
     token_endpoint: str
     jwks_uri: str
     basic_auth: bool  # client_secret_basic (else client_secret_post)
+    userinfo_endpoint: str = ""  # for claims the ID token leaves out (Core §5.4, §5.5)
 
 
 async def discover(docs: RemoteDocuments, issuer: str) -> Provider:
@@ -151,7 +152,9 @@ async def discover(docs: RemoteDocuments, issuer: str) -> Provider:
     basic = "client_secret_basic" in methods
     if not basic and "client_secret_post" not in methods:
         raise OidcError("the provider accepts neither client_secret_basic nor _post")
-    return Provider(issuer, str(values[0]), str(values[1]), str(values[2]), basic)
+    userinfo = document.get("userinfo_endpoint")
+    userinfo = userinfo if isinstance(userinfo, str) and userinfo.startswith("http") else ""
+    return Provider(issuer, str(values[0]), str(values[1]), str(values[2]), basic, userinfo)
 
 
 def pkce_pair(verifier: str) -> str:
@@ -189,8 +192,9 @@ async def exchange_code(
     code: str,
     verifier: str,
     redirect_uri: str,
-) -> str:
-    """The ID token the provider returns for `code` (RFC 6749 §4.1.3 with PKCE)."""
+) -> tuple[str, str]:
+    """The ID token and access token the provider returns for `code` (RFC 6749 §4.1.3
+    with PKCE)."""
     form = {
         "grant_type": "authorization_code",
         "code": code,
@@ -222,10 +226,39 @@ async def exchange_code(
     if status != HTTPStatus.OK or not isinstance(answer, dict):
         error = answer.get("error") if isinstance(answer, dict) else None
         raise OidcError(f"the provider refused the code ({status} {error or ''})".rstrip())
-    id_token = answer.get("id_token")
+    id_token, access_token = answer.get("id_token"), answer.get("access_token")
     if not isinstance(id_token, str) or not id_token:
         raise OidcError("the provider returned no ID token")
-    return id_token
+    return id_token, access_token if isinstance(access_token, str) else ""
+
+
+async def user_info(
+    http: aiohttp.ClientSession, provider: Provider, access_token: str, sub: str
+) -> dict[str, Any]:
+    """The UserInfo claims (Core §5.3), for a claim the ID token does not carry (providers
+    that conform to Core §5.4 put `email` there only). Its `sub` must be the ID token's."""
+    if not provider.userinfo_endpoint or not access_token:
+        return {}
+    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+    try:
+        async with asyncio.timeout(DOCUMENT_TIMEOUT):
+            async with http.get(
+                provider.userinfo_endpoint, headers=headers, allow_redirects=False
+            ) as response:
+                body = await response.content.read(DOCUMENT_MAX_BYTES + 1)
+                status = response.status
+    except TimeoutError:
+        raise OidcError("the provider's userinfo endpoint did not answer in time") from None
+    except aiohttp.ClientError as exc:
+        reason = "is not allowed" if blocked_cause(exc) else "cannot be reached"
+        raise OidcError(f"the provider's userinfo endpoint {reason}") from None
+    try:
+        claims = json.loads(body) if status == HTTPStatus.OK else None
+    except ValueError:
+        claims = None
+    if not isinstance(claims, dict) or claims.get("sub") != sub:
+        raise OidcError("the provider's userinfo answer is not about the signed-in user")
+    return claims
 
 
 async def verify_id_token(
