@@ -149,6 +149,18 @@ def build_jwt_assertion(
     return str(_pyjwt().encode(claims, private_key, algorithm=algorithm, headers=headers))
 
 
+def public_jwks(private_key: Any, kid: str, algorithm: str = "ES256") -> dict[str, Any]:
+    """The JWKS the app publishes at its `--handoff-jwks-url`: the public half of
+    `private_key` (a `cryptography` private key), named `kid`."""
+    jwt = _pyjwt()
+    if algorithm not in JWT_ALGORITHMS:
+        raise HandoffError(f"algorithm must be one of {', '.join(JWT_ALGORITHMS)}")
+    family = jwt.get_algorithm_by_name(algorithm)
+    key = dict(family.to_jwk(private_key.public_key(), as_dict=True))
+    key.update(kid=kid, alg=algorithm, use="sig")
+    return {"keys": [key]}
+
+
 def jwt_header(message: str) -> dict[str, Any]:
     """The unverified header of a JWT assertion (to pick the key by `kid`), or HandoffError."""
     jwt = _pyjwt()
