@@ -26,6 +26,17 @@ _AS = "/.well-known/oauth-authorization-server"
 _OIDC = "/.well-known/openid-configuration"
 _BASE = authserver.ISSUER_PATH + "{env_id}"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# Browser-based MCP clients (MCP Inspector) call metadata, registration, token and revocation
+# from their page: any origin may, without credentials (clients are public; PKCE and the
+# code are their proof, no cookie is involved).
+_CORS = {"Access-Control-Allow-Origin": "*"}
+_PREFLIGHT = {
+    **_CORS,
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, MCP-Protocol-Version",
+    "Access-Control-Max-Age": "600",
+}
+_API = {**_NO_STORE, **_CORS}
 _FORM_MAX = 16_384
 
 
@@ -47,7 +58,7 @@ async def _environment(session: AsyncSession, env_id: str) -> str:
 
 
 def _oauth_json(exc: OAuthError) -> JSONResponse:
-    headers = dict(_NO_STORE)
+    headers = dict(_API)
     if exc.status == HTTPStatus.UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_client"'
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
@@ -75,7 +86,9 @@ async def _form(request: Request) -> dict[str, str]:
 async def _metadata(runtime: Runtime, session: AsyncSession, env_id: str) -> JSONResponse:
     env_id = await _environment(session, env_id)
     sign_in = await oauth_settings.load(session, runtime.keyring, env_id)
-    return JSONResponse(authserver.metadata(runtime.settings.base_url, env_id, sign_in))
+    return JSONResponse(
+        authserver.metadata(runtime.settings.base_url, env_id, sign_in), headers=_CORS
+    )
 
 
 @router.get(_AS + _BASE)
@@ -152,7 +165,7 @@ async def token(env_id: str, request: Request, runtime: RuntimeDep, session: DbS
         answer = await authserver.token(session, _parts(runtime), env_id, await _form(request))
     except OAuthError as exc:
         return _oauth_json(exc)
-    return JSONResponse(answer, headers=_NO_STORE)
+    return JSONResponse(answer, headers=_API)
 
 
 @router.post(_BASE + "/revoke")
@@ -162,7 +175,7 @@ async def revoke(env_id: str, request: Request, session: DbSession) -> Response:
         await authserver.revoke(session, env_id, await _form(request))
     except OAuthError as exc:
         return _oauth_json(exc)
-    return Response(status_code=HTTPStatus.OK, headers=_NO_STORE)
+    return Response(status_code=HTTPStatus.OK, headers=_API)
 
 
 @router.post(_BASE + "/register")
@@ -186,7 +199,20 @@ async def register(
         answer = await oauth_clients.register(session, env_id, raw)
     except OAuthError as exc:
         return _oauth_json(exc)
-    return JSONResponse(answer, status_code=HTTPStatus.CREATED, headers=_NO_STORE)
+    return JSONResponse(answer, status_code=HTTPStatus.CREATED, headers=_API)
+
+
+@router.options(_AS + _BASE)
+@router.options(_OIDC + _BASE)
+@router.options(_BASE + _OIDC)
+@router.options(_AS)
+@router.options(_OIDC)
+@router.options(_BASE + "/token")
+@router.options(_BASE + "/register")
+@router.options(_BASE + "/revoke")
+async def preflight() -> Response:
+    """CORS preflight of the endpoints a browser-based client calls."""
+    return Response(status_code=HTTPStatus.NO_CONTENT, headers=_PREFLIGHT)
 
 
 def _page(exc: AuthorizePageError) -> HTMLResponse:
