@@ -3,14 +3,18 @@ access token issued by the MCP authorization server against the same call with a
 token minted through the API (the two are the same kind of JWT, so they should cost the
 same), and the latency of the authorization server's metadata and dynamic registration.
 
-    .venv/bin/python bench/mcp_oauth.py [--rounds 7] [--requests 300] [--out FILE]
+    .venv/bin/python bench/mcp_oauth.py [--rounds 7] [--requests 300] [--instructions]
+                                        [--out FILE]
 
 The server, its tool and the MCP config come from bench/tool_setup.py. The OAuth token is
 obtained the way an MCP host does: the protected resource metadata names the issuer,
 dynamic registration, the authorization endpoint with PKCE, the login hand-off (played here
 with the SDK's `authrelay_client.handoff` and the secret `authrelay env login` printed), the
 token endpoint. Latencies are taken in interleaved rounds; the medians of the rounds' p50s
-are reported. Each registration creates a client row, as a real one does.
+are reported. Each registration creates a client row, as a real one does. With
+`--instructions` the server runs under callgrind and the instructions per request of each
+call are counted instead (bench/instructions.py): the comparison that a busy machine does not
+blur.
 """
 
 from __future__ import annotations
@@ -30,7 +34,16 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from mcp_server import MCP_HEADERS, _rpc
 from run import IDENTIFIER, VENV_BIN, HarnessError
-from tool_setup import TOOL, Call, add_tools, interleaved, machine_load, mcp_config, tool_bench
+from tool_setup import (
+    TOOL,
+    Call,
+    add_tools,
+    count_instructions,
+    interleaved,
+    machine_load,
+    mcp_config,
+    tool_bench,
+)
 
 from authrelay_client import handoff
 
@@ -150,14 +163,24 @@ def render(latency: dict[str, list[float]], load: str) -> str:
     return "\n".join(lines)
 
 
+def render_instructions(counts: dict[str, float]) -> str:
+    diff = counts["tools/call, OAuth token"] - counts["tools/call, session token"]
+    return "\n".join(
+        ["| call | instructions per request |", "|---|---:|"]
+        + [f"| {k} | {v:,.0f} |" for k, v in counts.items()]
+        + [f"| tools/call: OAuth − session token | {diff:+,.0f} |"]
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--instructions", action="store_true")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     try:
-        with tool_bench(False) as bench:
+        with tool_bench(args.instructions) as bench:
             load = machine_load()
             add_tools(bench.api, 1)
             url, session = mcp_config(bench.api)
@@ -165,9 +188,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             issuer, oauth = oauth_token(bench.api, url, secret)
             named = calls(bench.api, url, issuer, session, oauth)
             check(named)
-            sizes = dict.fromkeys(named, args.requests)
-            latency = interleaved(named, args.rounds, sizes)
-            text = render(latency, load) + "\n\nraw: " + json.dumps(latency)
+            if args.instructions:
+                pid = bench.server.process.pid
+                counts = count_instructions(pid, bench.tmp, named, args.requests)
+                text = render_instructions(counts)
+            else:
+                sizes = dict.fromkeys(named, args.requests)
+                latency = interleaved(named, args.rounds, sizes)
+                text = render(latency, load) + "\n\nraw: " + json.dumps(latency)
     except HarnessError as exc:
         print(f"MCP OAuth benchmark failed: {exc}", file=sys.stderr)
         return 1

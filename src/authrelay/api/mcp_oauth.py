@@ -84,8 +84,9 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 async def _metadata(runtime: Runtime, session: AsyncSession, env_id: str) -> JSONResponse:
-    env_id = await _environment(session, env_id)
-    sign_in = await oauth_settings.load(session, runtime.keyring, env_id)
+    sign_in = await oauth_settings.registration(session, env_id)  # one query, no decryption
+    if sign_in is None:
+        raise NotFound(f"no environment {env_id!r}")
     return JSONResponse(
         authserver.metadata(runtime.settings.base_url, env_id, sign_in), headers=_CORS
     )
@@ -179,12 +180,11 @@ async def revoke(env_id: str, request: Request, session: DbSession) -> Response:
 
 
 @router.post(_BASE + "/register")
-async def register(
-    env_id: str, request: Request, runtime: RuntimeDep, session: DbSession
-) -> Response:
+async def register(env_id: str, request: Request, session: DbSession) -> Response:
     """RFC 7591 dynamic client registration, when the environment allows it."""
-    env_id = await _environment(session, env_id)
-    sign_in = await oauth_settings.load(session, runtime.keyring, env_id)
+    sign_in = await oauth_settings.registration(session, env_id)  # one query, no decryption
+    if sign_in is None:
+        raise NotFound(f"no environment {env_id!r}")
     try:
         if not sign_in.dcr_enabled:
             raise OAuthError(

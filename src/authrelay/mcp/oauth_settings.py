@@ -88,6 +88,22 @@ async def load(session: AsyncSession, keyring: KeyRing, env_id: str) -> SignIn:
     )
 
 
+async def registration(session: AsyncSession, env_id: str) -> SignIn | None:
+    """What metadata and registration need, in one query and without decrypting anything:
+    the environment's registration switches (sign-in fields left empty); None when there is
+    no environment `env_id`."""
+    flags = await store.registration_flags(session, env_id)
+    if flags is None:
+        return None
+    dcr, cimd = flags
+    return SignIn(
+        "",
+        "",
+        DEFAULT.dcr_enabled if dcr is None else dcr,
+        DEFAULT.cimd_enabled if cimd is None else cimd,
+    )
+
+
 async def _row(session: AsyncSession, env_id: str) -> McpOAuthSettings:
     row = await store.settings(session, env_id)
     if row is None:
