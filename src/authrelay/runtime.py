@@ -17,6 +17,7 @@ from authrelay.auth.tokens import TokenService
 from authrelay.config import ConfigError, Settings
 from authrelay.context import ServiceContext
 from authrelay.dashboard.passwords import PasswordChecks
+from authrelay.mcp.authserver import MetadataCache
 from authrelay.mcp.oidc import RemoteDocuments
 from authrelay.netguard import GuardedResolver, guard_middleware
 from authrelay.oauth.refresh import Refresher
@@ -64,6 +65,7 @@ class Runtime:
     tool_cache: ToolCache = field(init=False)  # tool calls' and MCP's lookups
     passwords: PasswordChecks = field(init=False)  # dashboard sign-ins' hashes, off the loop
     remote_docs: RemoteDocuments = field(init=False)  # MCP sign-in: OIDC discovery, JWKS
+    as_metadata: MetadataCache = field(init=False)  # MCP authorization server metadata
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -87,6 +89,7 @@ class Runtime:
         self.proxy_http = create_proxy_client(self.settings, self.http)
         self.passwords = PasswordChecks(self.metrics.password_checks.inc)
         self.remote_docs = RemoteDocuments(self.http)
+        self.as_metadata = MetadataCache()
         self.services = ServiceContext(
             self.catalog,
             self.settings.allowlist,

@@ -84,12 +84,14 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 async def _metadata(runtime: Runtime, session: AsyncSession, env_id: str) -> JSONResponse:
-    sign_in = await oauth_settings.registration(session, env_id)  # one query, no decryption
-    if sign_in is None:
-        raise NotFound(f"no environment {env_id!r}")
-    return JSONResponse(
-        authserver.metadata(runtime.settings.base_url, env_id, sign_in), headers=_CORS
-    )
+    document = runtime.as_metadata.get(env_id)
+    if document is None:
+        sign_in = await oauth_settings.registration(session, env_id)  # one query, no secrets
+        if sign_in is None:
+            raise NotFound(f"no environment {env_id!r}")
+        document = authserver.metadata(runtime.settings.base_url, env_id, sign_in)
+        runtime.as_metadata.put(env_id, document)
+    return JSONResponse(document, headers=_CORS)
 
 
 @router.get(_AS + _BASE)

@@ -14,6 +14,7 @@ import hmac
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,6 +40,7 @@ REFRESH_TOKEN_LIFETIME = timedelta(days=30)
 REQUEST_LIFETIME = timedelta(minutes=10)
 CODE_LIFETIME = timedelta(seconds=60)
 REFRESH_PREFIX = "mcprt_"
+METADATA_SECONDS = 10.0
 _CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43,128}$")
 _VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 
@@ -87,6 +89,28 @@ def metadata(base_url: str, env_id: str, sign_in: oauth_settings.SignIn) -> dict
     if sign_in.dcr_enabled:
         data["registration_endpoint"] = f"{iss}/register"
     return data
+
+
+class MetadataCache:
+    """Each environment's metadata document for METADATA_SECONDS in this process: hosts read
+    it on every sign-in, and it changes only with `authrelay env login --dcr/--cimd` (the
+    registration endpoint itself reads the switch, so a stale document never lets a closed
+    registration through)."""
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self.max_entries = max_entries
+        self._data: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def get(self, env_id: str) -> dict[str, Any] | None:
+        entry = self._data.get(env_id)
+        if entry is None or time.monotonic() - entry[0] >= METADATA_SECONDS:
+            return None
+        return entry[1]
+
+    def put(self, env_id: str, document: dict[str, Any]) -> None:
+        if len(self._data) >= self.max_entries:
+            self._data.clear()  # rare (that many environments): start again
+        self._data[env_id] = (time.monotonic(), document)
 
 
 def consent_required(request: McpOAuthRequest) -> bool:
