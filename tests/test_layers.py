@@ -131,6 +131,7 @@ LAYER_OF: dict[str, str] = {
     "authrelay.mcp.accounts": "engines",  # account states with fresh OAuth links
     "authrelay.mcp.oauth_clients": "engines",  # fetches client ID metadata documents
     "authrelay.mcp.authserver": "engines",  # uses oauth_clients
+    "authrelay.mcp.oidc": "engines",  # fetches OIDC discovery, JWKS, the provider's tokens
     # ------------------------------------------------------------------ runtime
     "authrelay.runtime": "runtime",
     # ------------------------------------------------------------------ edges

@@ -90,6 +90,13 @@ REVIEWED: dict[str, str] = {
     # MCP authorization server: a client ID metadata document (no redirects, 5 KB, 3 s)
     "mcp/oauth_clients.py:fetch_document:http.get": OAUTH_SESSION
     + " (runtime.http via AuthServerParts.http, allow_redirects=False)",
+    # MCP sign-in: OIDC discovery and JWKS documents, the OIDC provider's token endpoint
+    "mcp/oidc.py:fetch_json:http.get": OAUTH_SESSION
+    + " (runtime.http via RemoteDocuments.http, allow_redirects=False)",
+    "mcp/oidc.py:exchange_code:http.post": OAUTH_SESSION
+    + " (runtime.http via AuthServerParts.http, allow_redirects=False)",
+    "mcp/oidc.py:user_info:http.get": OAUTH_SESSION
+    + " (runtime.http via AuthServerParts.http, allow_redirects=False)",
     # the proxy and tools (tools send through proxy/call.py -> proxy/send.py)
     "proxy/send.py:send_once:runtime.proxy_http.request": PROXY_SESSION,
     # not the server

@@ -19,6 +19,8 @@ from authrelay.auth.tokens import TokenService
 from authrelay.config import ConfigError, Settings
 from authrelay.context import ServiceContext
 from authrelay.dashboard.passwords import PasswordChecks
+from authrelay.mcp.authserver import MetadataCache
+from authrelay.mcp.oidc import RemoteDocuments
 from authrelay.netguard import GuardedResolver, guard_middleware
 from authrelay.oauth.refresh import Refresher
 from authrelay.observability import Metrics
@@ -68,6 +70,8 @@ class Runtime:
     tool_cache: ToolCache = field(init=False)  # tool calls' and MCP's lookups
     passwords: PasswordChecks = field(init=False)  # dashboard sign-ins' hashes, off the loop
     call_log: CallLog = field(init=False)  # tool calls queued for the tool_call_logs table
+    remote_docs: RemoteDocuments = field(init=False)  # MCP sign-in: OIDC discovery, JWKS
+    as_metadata: MetadataCache = field(init=False)  # MCP authorization server metadata
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -91,6 +95,8 @@ class Runtime:
         )
         self.proxy_http = create_proxy_client(self.settings, self.http)
         self.passwords = PasswordChecks(self.metrics.password_checks.inc)
+        self.remote_docs = RemoteDocuments(self.http)
+        self.as_metadata = MetadataCache()
         self.services = ServiceContext(
             self.catalog,
             self.settings.allowlist,

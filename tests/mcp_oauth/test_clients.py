@@ -65,10 +65,17 @@ async def test_registration_switches(server: Server, unique: str) -> None:
         shown = json.loads(run_cli(server.backend, "env", "login", env.name, "--json").stdout)
         assert shown == {
             "environment": env.name,
+            "sign_in": "handoff",
             "handoff_url": team.url,
+            "handoff_jwks_url": None,
+            "oidc_issuer": None,
+            "oidc_client_id": None,
+            "identifier_claim": None,
+            "oidc_redirect_uri": shown["oidc_redirect_uri"],
             "dynamic_client_registration": True,
             "client_id_metadata_documents": True,
         }
+        assert shown["oidc_redirect_uri"].endswith(f"/mcp-oauth/{env.id}/oidc/callback")
         run_cli(server.backend, "env", "login", env.name, "--no-dcr", "--no-cimd")
         meta = (
             await http.get(

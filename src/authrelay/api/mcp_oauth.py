@@ -26,12 +26,28 @@ _AS = "/.well-known/oauth-authorization-server"
 _OIDC = "/.well-known/openid-configuration"
 _BASE = authserver.ISSUER_PATH + "{env_id}"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# Browser-based MCP clients (MCP Inspector) call metadata, registration, token and revocation
+# from their page: any origin may, without credentials (clients are public; PKCE and the
+# code are their proof, no cookie is involved).
+_CORS = {"Access-Control-Allow-Origin": "*"}
+_PREFLIGHT = {
+    **_CORS,
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, MCP-Protocol-Version",
+    "Access-Control-Max-Age": "600",
+}
+_API = {**_NO_STORE, **_CORS}
 _FORM_MAX = 16_384
 
 
-def _parts(runtime: Runtime) -> authserver.AuthServerParts:
+def server_parts(runtime: Runtime) -> authserver.AuthServerParts:
+    """What the authorization server uses of the running server (also the consent page's)."""
     return authserver.AuthServerParts(
-        runtime.keyring, runtime.tokens.keys, runtime.http, runtime.settings.base_url
+        runtime.keyring,
+        runtime.tokens.keys,
+        runtime.http,
+        runtime.settings.base_url,
+        runtime.remote_docs,
     )
 
 
@@ -43,7 +59,7 @@ async def _environment(session: AsyncSession, env_id: str) -> str:
 
 
 def _oauth_json(exc: OAuthError) -> JSONResponse:
-    headers = dict(_NO_STORE)
+    headers = dict(_API)
     if exc.status == HTTPStatus.UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_client"'
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
@@ -69,9 +85,14 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 async def _metadata(runtime: Runtime, session: AsyncSession, env_id: str) -> JSONResponse:
-    env_id = await _environment(session, env_id)
-    sign_in = await oauth_settings.load(session, runtime.keyring, env_id)
-    return JSONResponse(authserver.metadata(runtime.settings.base_url, env_id, sign_in))
+    document = runtime.as_metadata.get(env_id)
+    if document is None:
+        sign_in = await oauth_settings.registration(session, env_id)  # one query, no secrets
+        if sign_in is None:
+            raise NotFound(f"no environment {env_id!r}")
+        document = authserver.metadata(runtime.settings.base_url, env_id, sign_in)
+        runtime.as_metadata.put(env_id, document)
+    return JSONResponse(document, headers=_CORS)
 
 
 @router.get(_AS + _BASE)
@@ -103,7 +124,7 @@ async def authorize(
             return _page(AuthorizePageError(f"parameter {key!r} sent more than once"))
         params[key] = value
     try:
-        target = await authserver.authorize(session, _parts(runtime), env_id, params)
+        target = await authserver.authorize(session, server_parts(runtime), env_id, params)
     except AuthorizePageError as exc:
         return _page(exc)
     except AuthorizeRedirectError as exc:
@@ -121,9 +142,14 @@ async def handoff_return(
     env_id = await _environment(session, env_id)
     assertion = request.query_params.get("assertion", "")
     try:
-        step = await authserver.handoff_return(session, _parts(runtime), env_id, assertion)
+        step = await authserver.handoff_return(session, server_parts(runtime), env_id, assertion)
     except AuthorizePageError as exc:
         return _page(exc)
+    return _next(runtime, env_id, step)
+
+
+def _next(runtime: Runtime, env_id: str, step: authserver.Next) -> Response:
+    """The redirect after a sign-in, with the consent page's cookie when it comes next."""
     response = RedirectResponse(step.url, 302, headers=_NO_STORE)
     if step.cookie is not None:  # the consent page's: this browser's, for this authorization
         name, value = step.cookie
@@ -134,19 +160,35 @@ async def handoff_return(
             path=authserver.ISSUER_PATH + env_id,
             secure=runtime.settings.base_url.startswith("https://"),
             httponly=True,
-            samesite="lax",  # sent on the top-level GET coming back from the team's app
+            samesite="lax",  # sent on the top-level GET coming back from the sign-in
         )
     return response
+
+
+@router.get(_BASE + "/oidc/callback")
+async def oidc_return(
+    env_id: str, request: Request, runtime: RuntimeDep, session: DbSession
+) -> Response:
+    """Where the environment's OpenID Connect provider sends the user back (`?code&state`)."""
+    env_id = await _environment(session, env_id)
+    params = {k: request.query_params.get(k, "") for k in ("code", "state", "error")}
+    try:
+        step = await authserver.oidc_return(session, server_parts(runtime), env_id, params)
+    except AuthorizePageError as exc:
+        return _page(exc)
+    return _next(runtime, env_id, step)
 
 
 @router.post(_BASE + "/token")
 async def token(env_id: str, request: Request, runtime: RuntimeDep, session: DbSession) -> Response:
     env_id = await _environment(session, env_id)
     try:
-        answer = await authserver.token(session, _parts(runtime), env_id, await _form(request))
+        answer = await authserver.token(
+            session, server_parts(runtime), env_id, await _form(request)
+        )
     except OAuthError as exc:
         return _oauth_json(exc)
-    return JSONResponse(answer, headers=_NO_STORE)
+    return JSONResponse(answer, headers=_API)
 
 
 @router.post(_BASE + "/revoke")
@@ -156,16 +198,15 @@ async def revoke(env_id: str, request: Request, session: DbSession) -> Response:
         await authserver.revoke(session, env_id, await _form(request))
     except OAuthError as exc:
         return _oauth_json(exc)
-    return Response(status_code=HTTPStatus.OK, headers=_NO_STORE)
+    return Response(status_code=HTTPStatus.OK, headers=_API)
 
 
 @router.post(_BASE + "/register")
-async def register(
-    env_id: str, request: Request, runtime: RuntimeDep, session: DbSession
-) -> Response:
+async def register(env_id: str, request: Request, session: DbSession) -> Response:
     """RFC 7591 dynamic client registration, when the environment allows it."""
-    env_id = await _environment(session, env_id)
-    sign_in = await oauth_settings.load(session, runtime.keyring, env_id)
+    sign_in = await oauth_settings.registration(session, env_id)  # one query, no decryption
+    if sign_in is None:
+        raise NotFound(f"no environment {env_id!r}")
     try:
         if not sign_in.dcr_enabled:
             raise OAuthError(
@@ -180,7 +221,20 @@ async def register(
         answer = await oauth_clients.register(session, env_id, raw)
     except OAuthError as exc:
         return _oauth_json(exc)
-    return JSONResponse(answer, status_code=HTTPStatus.CREATED, headers=_NO_STORE)
+    return JSONResponse(answer, status_code=HTTPStatus.CREATED, headers=_API)
+
+
+@router.options(_AS + _BASE)
+@router.options(_OIDC + _BASE)
+@router.options(_BASE + _OIDC)
+@router.options(_AS)
+@router.options(_OIDC)
+@router.options(_BASE + "/token")
+@router.options(_BASE + "/register")
+@router.options(_BASE + "/revoke")
+async def preflight() -> Response:
+    """CORS preflight of the endpoints a browser-based client calls."""
+    return Response(status_code=HTTPStatus.NO_CONTENT, headers=_PREFLIGHT)
 
 
 def _page(exc: AuthorizePageError) -> HTMLResponse:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -222,6 +223,44 @@ def env_login(
             show_default=False,
         ),
     ] = None,
+    handoff_jwks_url: Annotated[
+        str | None,
+        typer.Option(
+            "--handoff-jwks-url",
+            help="Also accept hand-off assertions that are JWTs signed with a key of the "
+            "app's JWKS at this URL ('' turns it off).",
+            show_default=False,
+        ),
+    ] = None,
+    oidc_issuer: Annotated[
+        str | None,
+        typer.Option(
+            "--oidc-issuer",
+            help="Sign MCP users in with this OpenID Connect provider (instead of a hand-off).",
+            show_default=False,
+        ),
+    ] = None,
+    oidc_client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--oidc-client-id", help="authrelay's client id at the provider.", show_default=False
+        ),
+    ] = None,
+    oidc_client_secret_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--oidc-client-secret-stdin",
+            help="Read the client secret at the provider from standard input.",
+        ),
+    ] = False,
+    identifier_claim: Annotated[
+        str | None,
+        typer.Option(
+            "--identifier-claim",
+            help="The ID token claim naming the user (default email; e.g. sub).",
+            show_default=False,
+        ),
+    ] = None,
     dcr: Annotated[
         bool | None,
         typer.Option(
@@ -241,16 +280,25 @@ def env_login(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """How MCP users sign in to this environment (docs/mcp-authorization.md): set the login
-    hand-off URL (its secret is shown only now) or client registration; without options,
-    show the settings."""
+    hand-off URL (its secret is shown only now), or an OpenID Connect provider, or client
+    registration; without options, show the settings (never a secret stored earlier)."""
     from authrelay.errors import InvalidArgument
     from authrelay.mcp import oauth_settings
+    from authrelay.mcp.authserver import oidc_redirect_uri
     from authrelay.vault.keyring import load_keyring
 
+    if handoff_url is not None and oidc_issuer is not None:
+        raise fail("use either --handoff-url or --oidc-issuer: users sign in one way")
+    if oidc_issuer is None and (oidc_client_id or oidc_client_secret_stdin or identifier_claim):
+        raise fail(
+            "--oidc-client-id, --oidc-client-secret-stdin and --identifier-claim "
+            "go with --oidc-issuer"
+        )
+    client_secret = sys.stdin.read().strip() if oidc_client_secret_stdin else None
     settings = settings_for(data_dir, database_url)
     env_keys = settings.master_keys.get_secret_value() if settings.master_keys else None
 
-    async def work(session: Any) -> tuple[str, oauth_settings.SignIn] | None:
+    async def work(session: Any) -> tuple[str, str, oauth_settings.SignIn] | None:
         env = await envs.get_environment(session, environment)
         if env is None:
             return None
@@ -258,9 +306,21 @@ def env_login(
         secret = ""
         if handoff_url is not None:
             secret = await oauth_settings.set_handoff(session, keyring, env.id, handoff_url)
+        if handoff_jwks_url is not None:
+            await oauth_settings.set_handoff_jwks(session, env.id, handoff_jwks_url)
+        if oidc_issuer is not None:
+            await oauth_settings.set_oidc(
+                session,
+                keyring,
+                env.id,
+                issuer=oidc_issuer,
+                client_id=oidc_client_id or "",
+                client_secret=client_secret,
+                identifier_claim=identifier_claim,
+            )
         if dcr is not None or cimd is not None:
             await oauth_settings.set_registration(session, env.id, dcr=dcr, cimd=cimd)
-        return secret, await oauth_settings.load(session, keyring, env.id)
+        return secret, env.id, await oauth_settings.load(session, keyring, env.id)
 
     try:
         found = asyncio.run(with_session(settings, work))
@@ -268,10 +328,17 @@ def env_login(
         raise fail(exc.message) from None
     if found is None:
         raise fail(f"no environment named {environment!r} (see: authrelay env list)")
-    secret, sign_in = found
+    secret, env_id, sign_in = found
     data: dict[str, Any] = {
         "environment": environment,
+        "sign_in": sign_in.method or None,
         "handoff_url": sign_in.handoff_url or None,
+        "handoff_jwks_url": sign_in.handoff_jwks_url or None,
+        "oidc_issuer": sign_in.oidc_issuer or None,
+        "oidc_client_id": sign_in.oidc_client_id or None,
+        "identifier_claim": sign_in.identifier_claim if sign_in.oidc_issuer else None,
+        # what to register at the provider as the redirect URI
+        "oidc_redirect_uri": oidc_redirect_uri(settings.base_url, env_id),
         "dynamic_client_registration": sign_in.dcr_enabled,
         "client_id_metadata_documents": sign_in.cimd_enabled,
     }

@@ -1,6 +1,7 @@
 """The MCP endpoints' OAuth authorization server, one per environment (issuer
 `{public_url}/mcp-oauth/{environment_id}`; docs/mcp-authorization.md): metadata (RFC 8414),
-the authorization endpoint with the team's login hand-off, the token endpoint
+the authorization endpoint with the team's login hand-off or an OpenID Connect provider
+(`mcp.oidc`), the token endpoint
 (authorization_code, refresh_token; PKCE S256 and `resource` required) and revocation
 (RFC 7009). Access tokens are the MCP session-token JWTs (`mcp.tokens`), so the MCP server
 takes them unchanged."""
@@ -10,8 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -24,7 +27,7 @@ from authrelay.auth.jwt_keys import KeySet
 from authrelay.auth.principal import Principal
 from authrelay.context import Invalidate, ServiceContext
 from authrelay.errors import AuthrelayError, NotFound
-from authrelay.mcp import grants, oauth_clients, oauth_settings, redirect_uris, tokens
+from authrelay.mcp import grants, oauth_clients, oauth_settings, oidc, redirect_uris, tokens
 from authrelay.mcp.configs import SERVERS_PATH, find
 from authrelay.mcp.oauth_errors import AuthorizePageError, AuthorizeRedirectError, OAuthError
 from authrelay.mcp.sessions import account_ids
@@ -33,6 +36,7 @@ from authrelay.store import AsyncSession
 from authrelay.store import mcp_oauth as store
 from authrelay.store.models import McpOAuthRefreshToken, McpOAuthRequest
 from authrelay.vault import KeyRing
+from authrelay.vault.contexts import oidc_request_context
 from authrelay_client import handoff
 
 ISSUER_PATH = "/mcp-oauth/"
@@ -41,6 +45,7 @@ REFRESH_TOKEN_LIFETIME = timedelta(days=30)
 REQUEST_LIFETIME = timedelta(minutes=10)
 CODE_LIFETIME = timedelta(seconds=60)
 REFRESH_PREFIX = "mcprt_"
+METADATA_SECONDS = 10.0
 _CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43,128}$")
 _VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 
@@ -53,10 +58,16 @@ class AuthServerParts:
     keys: KeySet
     http: aiohttp.ClientSession
     base_url: str
+    docs: oidc.RemoteDocuments  # OIDC discovery and JWKS documents, cached
 
 
 def issuer(base_url: str, env_id: str) -> str:
     return f"{base_url}{ISSUER_PATH}{env_id}"
+
+
+def oidc_redirect_uri(base_url: str, env_id: str) -> str:
+    """The redirect URI to register at the environment's OpenID Connect provider."""
+    return f"{issuer(base_url, env_id)}/oidc/callback"
 
 
 def _hash(secret: str) -> str:
@@ -83,6 +94,28 @@ def metadata(base_url: str, env_id: str, sign_in: oauth_settings.SignIn) -> dict
     if sign_in.dcr_enabled:
         data["registration_endpoint"] = f"{iss}/register"
     return data
+
+
+class MetadataCache:
+    """Each environment's metadata document for METADATA_SECONDS in this process: hosts read
+    it on every sign-in, and it changes only with `authrelay env login --dcr/--cimd` (the
+    registration endpoint itself reads the switch, so a stale document never lets a closed
+    registration through)."""
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self.max_entries = max_entries
+        self._data: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def get(self, env_id: str) -> dict[str, Any] | None:
+        entry = self._data.get(env_id)
+        if entry is None or time.monotonic() - entry[0] >= METADATA_SECONDS:
+            return None
+        return entry[1]
+
+    def put(self, env_id: str, document: dict[str, Any]) -> None:
+        if len(self._data) >= self.max_entries:
+            self._data.clear()  # rare (that many environments): start again
+        self._data[env_id] = (time.monotonic(), document)
 
 
 async def _check_resource(session: AsyncSession, base_url: str, env_id: str, resource: str) -> str:
@@ -132,11 +165,17 @@ async def authorize(
         await _check_resource(session, parts.base_url, env_id, resource)
     except OAuthError as exc:
         raise refuse(exc.error, exc.description) from None
-    if not sign_in.handoff_secret:
+    if not sign_in.method:
         raise refuse(
             "temporarily_unavailable",
             "no sign-in is configured for this environment (authrelay env login)",
         )
+    provider = None
+    if sign_in.method == "oidc":
+        try:
+            provider = await oidc.discover(parts.docs, sign_in.oidc_issuer)
+        except oidc.OidcError as exc:
+            raise refuse("temporarily_unavailable", f"the sign-in provider: {exc}") from None
     row = McpOAuthRequest(
         id=secrets.token_urlsafe(24),
         environment_id=env_id,
@@ -149,9 +188,22 @@ async def authorize(
         status="handoff",
         expires_at=datetime.now(UTC) + REQUEST_LIFETIME,
     )
+    verifier, nonce = secrets.token_urlsafe(48), secrets.token_urlsafe(24)
+    if provider is not None:
+        secret = json.dumps({"verifier": verifier, "nonce": nonce})
+        row.oidc_ct = parts.keyring.encrypt(secret, oidc_request_context(row.id))
     session.add(row)
     await store.delete_expired(session, datetime.now(UTC))  # each new sign-in sweeps old ones
     await session.commit()
+    if provider is not None:
+        return oidc.authorization_url(
+            provider,
+            sign_in.oidc_client_id,
+            oidc_redirect_uri(parts.base_url, env_id),
+            row.id,  # the state: names this pending authorization, single use
+            nonce,
+            verifier,
+        )
     message = handoff.build_request(
         sign_in.handoff_secret, row.id, env_id, f"{issuer(parts.base_url, env_id)}/handoff"
     )
@@ -239,21 +291,84 @@ async def _view(
 async def handoff_return(
     session: AsyncSession, parts: AuthServerParts, env_id: str, assertion: str
 ) -> Next:
-    """The team's app sent the user back: verify its assertion and bind it to the pending
+    """The team's app sent the user back: verify its assertion (HMAC, or a JWT of the app's
+    JWKS) and bind it to the pending
     authorization (once). An unchanged grant of this client, user and config with every
     connection connected issues the code at once; else the consent page, with a cookie
     holding the form's token (docs/mcp-authorization.md, "Consent and grants")."""
     sign_in = await oauth_settings.load(session, parts.keyring, env_id)
-    if not sign_in.handoff_secret:
-        raise AuthorizePageError("no sign-in is configured for this environment")
+    if sign_in.method != "handoff":
+        raise AuthorizePageError("no sign-in hand-off is configured for this environment")
     try:
-        claims = handoff.verify_assertion(sign_in.handoff_secret, assertion)
+        if handoff.is_jwt(assertion) and sign_in.handoff_jwks_url:
+            claims = await _jwt_assertion(parts, env_id, sign_in.handoff_jwks_url, assertion)
+        else:
+            claims = handoff.verify_assertion(sign_in.handoff_secret, assertion)
     except handoff.HandoffError as exc:
         raise AuthorizePageError(f"the sign-in could not be verified: {exc}") from None
     request = await store.request(session, claims["rid"])
-    if request is None or request.environment_id != env_id:
+    if request is None or request.environment_id != env_id or request.oidc_ct:
         raise AuthorizePageError("the sign-in is for no authorization in progress")
     return await signed_in(session, parts, env_id, request, str(claims["sub"])[:255])
+
+
+async def _jwt_assertion(
+    parts: AuthServerParts, env_id: str, jwks_url: str, assertion: str
+) -> dict[str, Any]:
+    """A JWT assertion's claims, checked with the app's key (by `kid`) from its JWKS; the
+    audience is this environment's hand-off return URL."""
+    try:
+        key = await oidc.signing_key(parts.docs, jwks_url, assertion)
+    except oidc.OidcError as exc:
+        raise handoff.HandoffError(str(exc)) from None
+    return handoff.verify_jwt_assertion(key, assertion, f"{issuer(parts.base_url, env_id)}/handoff")
+
+
+async def oidc_return(
+    session: AsyncSession, parts: AuthServerParts, env_id: str, params: dict[str, str]
+) -> Next:
+    """The OpenID Connect provider sent the user back (`?code&state`, or `?error`): exchange
+    the code, verify the ID token, take the identifier from the configured claim, then as
+    after a hand-off (`signed_in`)."""
+    sign_in = await oauth_settings.load(session, parts.keyring, env_id)
+    if sign_in.method != "oidc":
+        raise AuthorizePageError("no OpenID Connect sign-in is configured for this environment")
+    request = await store.request(session, params.get("state", ""))
+    if request is None or request.environment_id != env_id or not request.oidc_ct:
+        raise AuthorizePageError("the sign-in is for no authorization in progress")
+    if request.status != "handoff":
+        raise AuthorizePageError("this sign-in was already used or has expired; start again")
+    if params.get("error"):  # the user cancelled at the provider, or it refused
+        await store.advance_request(
+            session, request.id, before="handoff", after="used", now=datetime.now(UTC)
+        )
+        await session.commit()
+        values = {"error": "access_denied", "state": request.state}
+        values["error_description"] = f"the sign-in provider answered {params['error']}"[:200]
+        values["iss"] = issuer(parts.base_url, env_id)
+        return Next(redirect_with(request.redirect_uri, values))
+    secret = json.loads(parts.keyring.decrypt(request.oidc_ct, oidc_request_context(request.id)))
+    try:
+        provider = await oidc.discover(parts.docs, sign_in.oidc_issuer)
+        id_token, access_token = await oidc.exchange_code(
+            parts.http,
+            provider,
+            client_id=sign_in.oidc_client_id,
+            client_secret=sign_in.oidc_client_secret,
+            code=params.get("code", ""),
+            verifier=secret["verifier"],
+            redirect_uri=oidc_redirect_uri(parts.base_url, env_id),
+        )
+        claims = await oidc.verify_id_token(
+            parts.docs, provider, id_token, sign_in.oidc_client_id, secret["nonce"]
+        )
+        if sign_in.identifier_claim not in claims:
+            more = await oidc.user_info(parts.http, provider, access_token, claims["sub"])
+            claims = {**more, **claims}  # the signed ID token's claims win
+        identifier = oidc.identifier(claims, sign_in.identifier_claim)
+    except oidc.OidcError as exc:
+        raise AuthorizePageError(f"the sign-in could not be verified: {exc}") from None
+    return await signed_in(session, parts, env_id, request, identifier[:255])
 
 
 async def signed_in(

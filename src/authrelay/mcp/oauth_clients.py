@@ -82,8 +82,8 @@ def _metadata(raw: Any) -> tuple[str, list[str]]:
         if not isinstance(uri, str) or not redirect_uris.acceptable(uri):
             raise OAuthError(
                 "invalid_redirect_uri",
-                f"redirect URI {uri!r} must be https, or http on a loopback host, without "
-                "a fragment",
+                f"redirect URI {uri!r} must be https, http on a loopback host, or a native "
+                "app's own scheme (app://…), without a fragment",
             )
     grants = raw.get("grant_types", ["authorization_code"])
     if not isinstance(grants, list) or not set(grants) <= _GRANTS:

@@ -1,7 +1,9 @@
-"""Per-environment MCP sign-in settings (`authrelay env login`): the team's login hand-off
-URL and its secret (encrypted at rest, shown once), and which client registrations are open.
-Defaults, for an environment never configured: no sign-in (the authorization endpoint
-refuses), dynamic registration on, client ID metadata documents on."""
+"""Per-environment MCP sign-in settings (`authrelay env login`): either the team's login
+hand-off (URL, secret encrypted at rest and shown once, optionally the app's JWKS URL for
+JWT assertions) or an OpenID Connect provider (issuer, client id, client secret encrypted at
+rest, the claim naming the user), and which client registrations are open. Defaults, for an
+environment never configured: no sign-in (the authorization endpoint refuses), dynamic
+registration on, client ID metadata documents on."""
 
 from __future__ import annotations
 
@@ -15,7 +17,10 @@ from authrelay.store import AsyncSession
 from authrelay.store import mcp_oauth as store
 from authrelay.store.models import McpOAuthSettings
 from authrelay.vault import KeyRing
-from authrelay.vault.contexts import handoff_context
+from authrelay.vault.contexts import handoff_context, oidc_client_context
+
+DEFAULT_IDENTIFIER_CLAIM = "email"
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -26,15 +31,38 @@ class SignIn:
     handoff_secret: str  # empty when no hand-off is configured
     dcr_enabled: bool
     cimd_enabled: bool
+    handoff_jwks_url: str = ""  # empty: HMAC assertions only
+    oidc_issuer: str = ""  # set: users sign in with this OpenID Connect provider
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    identifier_claim: str = DEFAULT_IDENTIFIER_CLAIM
+
+    @property
+    def method(self) -> str:
+        """`oidc`, `handoff`, or empty when no sign-in is configured."""
+        if self.oidc_issuer:
+            return "oidc"
+        return "handoff" if self.handoff_secret else ""
 
 
 DEFAULT = SignIn("", "", dcr_enabled=True, cimd_enabled=True)
 
 
-def _check_url(url: str) -> None:
+def _check_url(url: str, field: str = "handoff_url") -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment:
-        raise InvalidArgument.field("handoff_url", "must be an http(s) URL without a fragment")
+        raise InvalidArgument.field(field, "must be an http(s) URL without a fragment")
+
+
+def _check_fetched_url(url: str, field: str) -> None:
+    """A URL authrelay itself fetches keys or metadata from: https (http on loopback only,
+    for development), without query or fragment."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
+    if not secure or not parts.hostname or parts.query or parts.fragment:
+        raise InvalidArgument.field(
+            field, "must be an https URL (http only on a loopback host), without query"
+        )
 
 
 async def load(session: AsyncSession, keyring: KeyRing, env_id: str) -> SignIn:
@@ -44,7 +72,36 @@ async def load(session: AsyncSession, keyring: KeyRing, env_id: str) -> SignIn:
     secret = ""
     if row.handoff_secret_ct:
         secret = keyring.decrypt(row.handoff_secret_ct, handoff_context(env_id))
-    return SignIn(row.handoff_url or "", secret, row.dcr_enabled, row.cimd_enabled)
+    oidc_secret = ""
+    if row.oidc_client_secret_ct:
+        oidc_secret = keyring.decrypt(row.oidc_client_secret_ct, oidc_client_context(env_id))
+    return SignIn(
+        row.handoff_url or "",
+        secret,
+        row.dcr_enabled,
+        row.cimd_enabled,
+        handoff_jwks_url=row.handoff_jwks_url or "",
+        oidc_issuer=row.oidc_issuer or "",
+        oidc_client_id=row.oidc_client_id or "",
+        oidc_client_secret=oidc_secret,
+        identifier_claim=row.oidc_identifier_claim or DEFAULT_IDENTIFIER_CLAIM,
+    )
+
+
+async def registration(session: AsyncSession, env_id: str) -> SignIn | None:
+    """What metadata and registration need, in one query and without decrypting anything:
+    the environment's registration switches (sign-in fields left empty); None when there is
+    no environment `env_id`."""
+    flags = await store.registration_flags(session, env_id)
+    if flags is None:
+        return None
+    dcr, cimd = flags
+    return SignIn(
+        "",
+        "",
+        DEFAULT.dcr_enabled if dcr is None else dcr,
+        DEFAULT.cimd_enabled if cimd is None else cimd,
+    )
 
 
 async def _row(session: AsyncSession, env_id: str) -> McpOAuthSettings:
@@ -60,16 +117,69 @@ async def _row(session: AsyncSession, env_id: str) -> McpOAuthSettings:
     return row
 
 
+def _clear_oidc(row: McpOAuthSettings) -> None:
+    row.oidc_issuer = row.oidc_client_id = row.oidc_client_secret_ct = None
+    row.oidc_identifier_claim = None
+
+
 async def set_handoff(session: AsyncSession, keyring: KeyRing, env_id: str, url: str) -> str:
-    """Set the hand-off URL with a new secret; the secret is returned (shown once)."""
+    """Set the hand-off URL with a new secret (replacing an OpenID Connect provider); the
+    secret is returned (shown once)."""
     _check_url(url)
     secret = secrets.token_urlsafe(32)
     row = await _row(session, env_id)
     row.handoff_url = url
     row.handoff_secret_ct = keyring.encrypt(secret, handoff_context(env_id))
+    _clear_oidc(row)
     row.updated_at = datetime.now(UTC)
     await session.commit()
     return secret
+
+
+async def set_handoff_jwks(session: AsyncSession, env_id: str, url: str) -> None:
+    """Accept hand-off assertions that are JWTs signed with a key of the app's JWKS at `url`
+    (besides HMAC ones); an empty `url` turns that off."""
+    if url:
+        _check_fetched_url(url, "handoff_jwks_url")
+    row = await _row(session, env_id)
+    row.handoff_jwks_url = url or None
+    row.updated_at = datetime.now(UTC)
+    await session.commit()
+
+
+async def set_oidc(
+    session: AsyncSession,
+    keyring: KeyRing,
+    env_id: str,
+    *,
+    issuer: str,
+    client_id: str,
+    client_secret: str | None,
+    identifier_claim: str | None,
+) -> None:
+    """Sign users in with the OpenID Connect provider `issuer` (replacing the hand-off).
+    `client_secret` None keeps the stored one; `identifier_claim` None keeps it (or `email`)."""
+    _check_fetched_url(issuer, "oidc_issuer")
+    if not client_id:
+        raise InvalidArgument.field("oidc_client_id", "is required with an OIDC issuer")
+    row = await _row(session, env_id)
+    if client_secret is not None:
+        if not client_secret:
+            raise InvalidArgument.field("oidc_client_secret", "must not be empty")
+        row.oidc_client_secret_ct = keyring.encrypt(client_secret, oidc_client_context(env_id))
+    elif not row.oidc_client_secret_ct:
+        raise InvalidArgument.field(
+            "oidc_client_secret", "is required (--oidc-client-secret-stdin)"
+        )
+    claim = identifier_claim or row.oidc_identifier_claim or DEFAULT_IDENTIFIER_CLAIM
+    if not claim.replace("_", "").isalnum() or len(claim) > 64:
+        raise InvalidArgument.field("identifier_claim", "must be a claim name such as email")
+    row.oidc_issuer = issuer
+    row.oidc_client_id = client_id
+    row.oidc_identifier_claim = claim
+    row.handoff_url = row.handoff_secret_ct = row.handoff_jwks_url = None
+    row.updated_at = datetime.now(UTC)
+    await session.commit()
 
 
 async def set_registration(

@@ -22,6 +22,7 @@ from authrelay.store.models import (
     ConnectedAccount,
     Connection,
     McpInstance,
+    McpOAuthRequest,
     McpOAuthSettings,
     SigningKey,
 )
@@ -31,6 +32,8 @@ from authrelay.vault.contexts import (
     flow_context,
     handoff_context,
     mcp_instance_context,
+    oidc_client_context,
+    oidc_request_context,
     signing_key_context,
 )
 
@@ -63,6 +66,15 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
         McpOAuthSettings.environment_id,
         McpOAuthSettings.handoff_secret_ct,
         handoff_context,
+    ),
+    EncryptedColumn(
+        McpOAuthSettings,
+        McpOAuthSettings.environment_id,
+        McpOAuthSettings.oidc_client_secret_ct,
+        oidc_client_context,
+    ),
+    EncryptedColumn(
+        McpOAuthRequest, McpOAuthRequest.id, McpOAuthRequest.oidc_ct, oidc_request_context
     ),
 )
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authrelay.store.models import (
+    Environment,
     McpConfig,
     McpOAuthClient,
     McpOAuthGrant,
@@ -24,6 +25,21 @@ async def config_environment(session: AsyncSession, config_id: str) -> str | Non
         select(McpConfig.environment_id).where(McpConfig.id == config_id)
     )
     return found
+
+
+async def registration_flags(
+    session: AsyncSession, env_id: str
+) -> tuple[bool | None, bool | None] | None:
+    """(dcr_enabled, cimd_enabled) of environment `env_id` in one query (None each when the
+    environment was never configured); None when there is no such environment."""
+    row = (
+        await session.execute(
+            select(Environment.id, McpOAuthSettings.dcr_enabled, McpOAuthSettings.cimd_enabled)
+            .outerjoin(McpOAuthSettings, McpOAuthSettings.environment_id == Environment.id)
+            .where(Environment.id == env_id)
+        )
+    ).first()
+    return None if row is None else (row[1], row[2])
 
 
 async def settings(session: AsyncSession, env_id: str) -> McpOAuthSettings | None:

@@ -349,6 +349,13 @@ class McpOAuthSettings(Base):
     dcr_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     cimd_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # hand-off assertions may also be JWTs signed with a key of the app's JWKS
+    handoff_jwks_url: Mapped[str | None] = mapped_column(Text)
+    # or the users sign in with an OpenID Connect provider (instead of the hand-off)
+    oidc_issuer: Mapped[str | None] = mapped_column(Text)
+    oidc_client_id: Mapped[str | None] = mapped_column(Text)
+    oidc_client_secret_ct: Mapped[str | None] = mapped_column(Text)
+    oidc_identifier_claim: Mapped[str | None] = mapped_column(String(64))
 
 
 class McpOAuthClient(Base):
@@ -391,6 +398,8 @@ class McpOAuthRequest(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     csrf_hash: Mapped[str | None] = mapped_column(String(64))
     grant_id: Mapped[str | None] = mapped_column(String(40))
+    # sign-in through an OpenID Connect provider: its PKCE verifier and nonce, encrypted
+    oidc_ct: Mapped[str | None] = mapped_column(Text)
 
 
 class McpOAuthRefreshToken(Base):

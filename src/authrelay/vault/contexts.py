@@ -34,3 +34,15 @@ def mcp_instance_context(instance_id: str) -> str:
 def handoff_context(environment_id: str) -> str:
     """An environment's login hand-off secret (`mcp_oauth_settings.handoff_secret_ct`)."""
     return f"mcp_handoff:{environment_id}"
+
+
+def oidc_client_context(environment_id: str) -> str:
+    """An environment's OpenID Connect client secret
+    (`mcp_oauth_settings.oidc_client_secret_ct`)."""
+    return f"mcp_oidc_client:{environment_id}"
+
+
+def oidc_request_context(request_id: str) -> str:
+    """An MCP sign-in's PKCE verifier and nonce at its OpenID Connect provider
+    (`mcp_oauth_requests.oidc_ct`)."""
+    return f"mcp_oidc_request:{request_id}"

@@ -15,21 +15,15 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from authrelay.api.deps import DbSession, RuntimeDep
+from authrelay.api.mcp_oauth import server_parts
 from authrelay.mcp import authserver
 from authrelay.mcp.oauth_errors import AuthorizePageError
 from authrelay.request_body import parse_form, read_body
-from authrelay.runtime import Runtime
 from authrelay.web.routes import SECURITY_HEADERS, page_error, templates
 
 router = APIRouter(include_in_schema=False)
 _PATH = authserver.ISSUER_PATH + "{env_id}/consent/{request_id}"
 _FORM_MAX = 16_384
-
-
-def _parts(runtime: Runtime) -> authserver.AuthServerParts:
-    return authserver.AuthServerParts(
-        runtime.keyring, runtime.tokens.keys, runtime.http, runtime.settings.base_url
-    )
 
 
 def _origin(url: str) -> str:
@@ -58,7 +52,7 @@ def _cookie(request: Request) -> str:
 async def consent(
     env_id: str, request_id: str, request: Request, runtime: RuntimeDep, session: DbSession
 ) -> Response:
-    parts = _parts(runtime)
+    parts = server_parts(runtime)
     try:
         waiting, view = await authserver.consent_page(
             session, parts, env_id, request_id, _cookie(request)
@@ -88,7 +82,7 @@ async def decide(
     try:
         target = await authserver.decide(
             session,
-            _parts(runtime),
+            server_parts(runtime),
             runtime.invalidate,
             env_id,
             request_id,
@@ -111,7 +105,7 @@ async def connect(
     try:
         link = await authserver.connect_link(
             session,
-            _parts(runtime),
+            server_parts(runtime),
             runtime.services,
             env_id,
             request_id,
