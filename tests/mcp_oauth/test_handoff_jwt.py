@@ -23,9 +23,10 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from authrelay.mcp import authserver
 from authrelay_client import handoff
-from tests.mcp_oauth.flow import Flow, query
-from tests.mcp_oauth.team import Browser, SignInEnv, setup_config
+from tests.mcp_oauth.flow import REDIRECT, Flow, query
+from tests.mcp_oauth.team import Browser, SignInEnv, follow, setup_config
 from tests.mcp_oauth.test_flow import MemoryStorage, call_tools, host_provider
 from tests.mcp_oauth.test_oidc import _environment_id
 from tests.support.servers import Server, create_client, create_environment, free_port, run_cli
@@ -241,10 +242,20 @@ async def test_jwt_assertions_refused(
             }
             for case, assertion in cases.items():
                 answer = await send(assertion)
+                # refused before any consent page: no redirect, no consent cookie
                 assert answer.status_code == 400, (case, answer.text)
                 assert "could not be verified" in answer.text, (case, answer.text)
+                assert authserver.CONSENT_COOKIE not in answer.headers.get("set-cookie", "")
+            assert authserver.CONSENT_COOKIE not in http.cookies
             accepted = await send(handoff.build_jwt_assertion(good, rid, "alice", back, kid="k1"))
             assert accepted.status_code == 302, accepted.text
-            assert "code=" in accepted.headers["location"]
+            consent = accepted.headers["location"]
+            assert consent == f"{env.issuer}/consent/{rid}", consent
+            # the same assertion again while the consent page waits, and after Allow (the
+            # grant now exists): both refused
             replayed = await send(handoff.build_jwt_assertion(good, rid, "alice", back, kid="k1"))
-            assert replayed.status_code == 400
+            assert replayed.status_code == 400, replayed.text
+            got, _ = await follow(http, consent, REDIRECT)
+            assert got["state"] == "st-1" and got["code"] and got["iss"] == env.issuer
+            replayed = await send(handoff.build_jwt_assertion(good, rid, "alice", back, kid="k1"))
+            assert replayed.status_code == 400, replayed.text

@@ -15,14 +15,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
 
 from authrelay.mcp import oidc
-from tests.mcp_oauth.flow import Flow, query
-from tests.mcp_oauth.team import Browser, SignInEnv, setup_config
+from tests.mcp_oauth.flow import REDIRECT, Flow, query
+from tests.mcp_oauth.team import Browser, SignInEnv, follow, setup_config
 from tests.mcp_oauth.test_flow import MemoryStorage, call_tools, host_provider
 from tests.support.cli import run_authrelay
 from tests.support.oauth_server import OAuthServer, complete_login, start_oauth_server
@@ -46,12 +46,14 @@ class OidcBrowser(Browser):
             first = await http.get(url)  # authrelay's authorization endpoint
             assert first.status_code == 302, first.text
             back = await asyncio.to_thread(complete_login, first.headers["location"], self.user)
-            # the provider sends the browser back to authrelay's callback
-            self.last = await http.get(urljoin(str(back.url), back.headers["location"]))
-        assert self.last.status_code == 302, self.last.text
-        location = self.last.headers["location"]
-        assert location.startswith(self.redirect_prefix), location
-        self.result = query(location)
+            # the provider sends the browser back to authrelay's callback, which signs the
+            # user in and shows the consent page; the user allows
+            signed_in = await http.get(urljoin(str(back.url), back.headers["location"]))
+            assert signed_in.status_code == 302, signed_in.text
+            consent = signed_in.headers["location"]
+            assert "/consent/" in urlsplit(consent).path, consent
+            self.result, self.last = await follow(http, consent, self.redirect_prefix)
+        assert self.last is not None and self.last.status_code == 303, self.last
 
 
 def _environment_id(server: Server, client: dict[str, str]) -> str:
@@ -141,11 +143,13 @@ async def test_identifier_claim_sub_and_a_user_without_accounts(
         back = await asyncio.to_thread(complete_login, target, "bob")
         done = await http.get(urljoin(str(back.url), back.headers["location"]))
         assert done.status_code == 302, done.text
-        got = query(done.headers["location"])
-        assert got["state"] == "st-1" and got["code"]
+        state = query(target)["state"]
+        assert done.headers["location"] == f"{env.issuer}/consent/{state}"
         # the same callback again: the pending sign-in is used up
         again = await http.get(urljoin(str(back.url), back.headers["location"]))
         assert again.status_code == 400 and "already used" in again.text
+        got, _ = await follow(http, done.headers["location"], REDIRECT)
+        assert got["state"] == "st-1" and got["code"] and got["iss"] == env.issuer
 
 
 async def test_callback_refusals_and_cancel(

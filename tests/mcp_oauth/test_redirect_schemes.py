@@ -7,7 +7,13 @@ from __future__ import annotations
 import httpx
 
 from tests.mcp_oauth.flow import Flow, query
-from tests.mcp_oauth.team import TeamApp, running, setup_config, sign_in_environment
+from tests.mcp_oauth.team import (
+    TeamApp,
+    consent_token,
+    running,
+    setup_config,
+    sign_in_environment,
+)
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 
@@ -28,8 +34,17 @@ async def test_cursor_registration_and_its_scheme(
         first = await flow.authorize(redirect_uri=CURSOR)
         assert first.status_code == 302 and first.headers["location"].startswith(team.url)
         back = await http.get(first.headers["location"])
-        done = await http.get(back.headers["location"])
-        assert done.status_code == 302 and done.headers["location"].startswith(CURSOR + "?")
+        signed_in = await http.get(back.headers["location"])
+        assert signed_in.status_code == 302, signed_in.text
+        consent = signed_in.headers["location"]
+        assert consent.startswith(f"{env.issuer}/consent/"), consent
+        page = await http.get(consent)
+        assert page.status_code == 200, page.text
+        # the form's answer redirects to the custom scheme: the page's CSP allows it
+        assert "form-action 'self' cursor:;" in page.headers["content-security-policy"]
+        form = {"csrf_token": consent_token(page.text), "decision": "allow"}
+        done = await http.post(consent, data=form)
+        assert done.status_code == 303 and done.headers["location"].startswith(CURSOR + "?")
         assert query(done.headers["location"])["state"] == "st-1"
         # exact match only: another path or a port on the custom scheme is not this client's
         for other in ("cursor://anysphere.cursor-mcp/other", "cursor://anysphere.cursor-mcp:1/oauth/callback"):  # fmt: skip

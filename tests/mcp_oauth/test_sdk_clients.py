@@ -6,8 +6,8 @@ its own runtime, installed at test time into .cache/ (pinned, under a file lock,
 * the `mcp` Python SDK 1.x in a virtual environment of its own (drivers/mcp_py1_host.py).
 
 Each is given only the MCP URL: discovery from the 401, dynamic registration, sign-in through
-a test team app (login hand-off), then tools/list and tools/call reaching the recording
-upstream with the signed-in user's credential."""
+a test team app (login hand-off) and Allow on authrelay's consent page, then tools/list and
+tools/call reaching the recording upstream with the signed-in user's credential."""
 
 from __future__ import annotations
 
@@ -127,6 +127,7 @@ async def test_typescript_sdk_host(
     assert results["refresh_rotated"] is True
     assert results["callback"]["iss"] == env.issuer
     assert f"{env.issuer}/authorize" in results["visited"] and team.url in results["visited"]
+    assert [u for u in results["visited"] if u.startswith(f"{env.issuer}/consent/")]
     # both calls (before and after the refresh) with alice's API key
     assert [r.header("X-Api-Key") for r in upstream.requests] == ["k-secret-1", "k-secret-1"]
 
@@ -148,4 +149,6 @@ async def test_python_sdk_1x_host(server: Server, upstream: RecordingUpstream, u
     assert results["client_id"].startswith("mcpc_") and results["refresh_token"] is True
     assert f"items_{unique}" in results["tools"] and results["is_error"] is False
     assert results["callback_iss"] == env.issuer
+    assert f"{env.issuer}/authorize" in results["visited"] and team.url in results["visited"]
+    assert [u for u in results["visited"] if u.startswith(f"{env.issuer}/consent/")]
     assert [r.header("X-Api-Key") for r in upstream.requests] == ["k-secret-1"]

@@ -2,11 +2,12 @@
 tests/mcp_oauth/test_sdk_clients.py in its own virtual environment under .cache/): given only
 the MCP URL on stdin ({url, tool, redirect}), its OAuthClientProvider discovers the
 authorization server from the 401, registers dynamically, signs in (the "browser" follows the
-redirects through the team's login hand-off), then tools/list and tools/call. Prints one JSON
-object of results. Not imported by the suite (it runs under another `mcp`)."""
+redirects through the team's login hand-off and allows on authrelay's consent page), then
+tools/list and tools/call. Prints one JSON object of results. Not imported by the suite (it runs under another `mcp`)."""
 
 import asyncio
 import json
+import re
 import sys
 from importlib.metadata import version
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -21,6 +22,7 @@ from mcp import ClientSession
 
 CFG = json.loads(sys.stdin.read())
 CALLBACK: dict[str, str] = {}
+VISITED: list[str] = []
 
 
 class Storage:
@@ -42,13 +44,22 @@ class Storage:
 
 
 async def browser(url: str) -> None:
+    """Follow the redirects (with the cookies set on the way) up to the redirect URI; on
+    authrelay's consent page the user clicks Allow."""
     async with httpx.AsyncClient(timeout=30) as http:
-        for _ in range(6):
+        for _ in range(8):
             if url.startswith(CFG["redirect"]):
                 CALLBACK.update({k: v[0] for k, v in parse_qs(urlsplit(url).query).items()})
                 return
+            VISITED.append(url.split("?")[0])
             answer = await http.get(url)
-            if answer.status_code != 302:
+            if answer.status_code == 200 and "/consent/" in urlsplit(url).path:
+                token = re.search(r'name="csrf_token" value="([^"]+)"', answer.text)
+                if token is None:
+                    raise RuntimeError(f"no csrf_token on the consent page: {answer.text}")
+                form = {"csrf_token": token.group(1), "decision": "allow"}
+                answer = await http.post(url, data=form)
+            if answer.status_code not in (302, 303):
                 raise RuntimeError(f"sign-in stopped: {answer.status_code} {answer.text}")
             url = urljoin(url, answer.headers["location"])
     raise RuntimeError("too many redirects")
@@ -82,6 +93,7 @@ async def main() -> dict[str, object]:
         "client_id": storage.client.client_id if storage.client else None,
         "refresh_token": bool(storage.tokens and storage.tokens.refresh_token),
         "callback_iss": CALLBACK.get("iss"),
+        "visited": VISITED,
     }
 
 

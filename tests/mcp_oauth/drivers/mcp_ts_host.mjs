@@ -2,7 +2,8 @@
 // version tests/mcp_oauth/test_sdk_clients.py pins and installs under .cache/): given only the
 // MCP URL on stdin ({url, tool, redirect, sdk}), its OAuth provider discovers the
 // authorization server from the 401, registers dynamically, signs in (the "browser" follows
-// the redirects through the team's login hand-off), then tools/list and tools/call; then it
+// the redirects through the team's login hand-off and allows on authrelay's consent page),
+// then tools/list and tools/call; then it
 // spoils its access token so the SDK must refresh. Prints one JSON object of results.
 import { pathToFileURL } from 'node:url';
 
@@ -42,21 +43,54 @@ class HostProvider {
   saveTokens(tokens) { this.saved = tokens; }
   saveCodeVerifier(verifier) { this.verifier = verifier; }
   codeVerifier() { return this.verifier; }
-  // The user's browser: follow the redirects up to the host's redirect URI.
+  // The user's browser: follow the redirects up to the host's redirect URI, keeping the
+  // cookies set on the way; on authrelay's consent page the user clicks Allow.
   async redirectToAuthorization(url) {
+    const jar = new Jar();
     let next = url.toString();
-    for (let step = 0; step < 6; step += 1) {
+    for (let step = 0; step < 8; step += 1) {
       if (next.startsWith(cfg.redirect)) {
         this.callback = Object.fromEntries(new URL(next).searchParams);
         return;
       }
       const parsed = new URL(next);
       this.visited.push(parsed.origin + parsed.pathname);
-      const answer = await fetch(next, { redirect: 'manual' });
-      if (answer.status !== 302) throw new Error(`sign-in stopped: ${answer.status} ${await answer.text()}`);
+      let answer = await jar.fetch(next, {});
+      if (answer.status === 200 && parsed.pathname.includes('/consent/')) {
+        const page = await answer.text();
+        const token = page.match(/name="csrf_token" value="([^"]+)"/);
+        if (!token) throw new Error(`no csrf_token on the consent page: ${page}`);
+        const form = new URLSearchParams({ csrf_token: token[1], decision: 'allow' });
+        answer = await jar.fetch(next, { method: 'POST', body: form });
+      }
+      if (answer.status !== 302 && answer.status !== 303) {
+        throw new Error(`sign-in stopped: ${answer.status} ${await answer.text()}`);
+      }
       next = new URL(answer.headers.get('location'), next).toString();
     }
     throw new Error('too many redirects');
+  }
+}
+
+// Just enough of a browser's cookie jar: name=value per origin and path prefix.
+class Jar {
+  constructor() { this.cookies = []; }
+  async fetch(url, init) {
+    const target = new URL(url);
+    const sent = this.cookies
+      .filter((c) => c.origin === target.origin && target.pathname.startsWith(c.path))
+      .map((c) => `${c.name}=${c.value}`);
+    const headers = sent.length ? { cookie: sent.join('; ') } : {};
+    const answer = await fetch(url, { ...init, headers, redirect: 'manual' });
+    for (const line of answer.headers.getSetCookie()) {
+      const [pair, ...attributes] = line.split(';').map((part) => part.trim());
+      const at = pair.indexOf('=');
+      const name = pair.slice(0, at);
+      const path = attributes.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) || '/';
+      this.cookies = this.cookies.filter((c) => !(c.origin === target.origin && c.name === name && c.path === path));
+      this.cookies.push({ origin: target.origin, name, path, value: pair.slice(at + 1) });
+    }
+    return answer;
   }
 }
 
