@@ -304,9 +304,11 @@ def env_login(
             return None
         keyring = load_keyring(env_keys, settings.data_dir, create=False)
         secret = ""
-        if handoff_url is not None:
-            secret = await oauth_settings.set_handoff(session, keyring, env.id, handoff_url)
-        if handoff_jwks_url is not None:
+        if handoff_url is not None:  # with the JWKS URL, checked before either is written
+            secret = await oauth_settings.set_handoff(
+                session, keyring, env.id, handoff_url, handoff_jwks_url
+            )
+        elif handoff_jwks_url is not None:
             await oauth_settings.set_handoff_jwks(session, env.id, handoff_jwks_url)
         if oidc_issuer is not None:
             await oauth_settings.set_oidc(
@@ -331,16 +333,7 @@ def env_login(
     secret, env_id, sign_in = found
     data: dict[str, Any] = {
         "environment": environment,
-        "sign_in": sign_in.method or None,
-        "handoff_url": sign_in.handoff_url or None,
-        "handoff_jwks_url": sign_in.handoff_jwks_url or None,
-        "oidc_issuer": sign_in.oidc_issuer or None,
-        "oidc_client_id": sign_in.oidc_client_id or None,
-        "identifier_claim": sign_in.identifier_claim if sign_in.oidc_issuer else None,
-        # what to register at the provider as the redirect URI
-        "oidc_redirect_uri": oidc_redirect_uri(settings.base_url, env_id),
-        "dynamic_client_registration": sign_in.dcr_enabled,
-        "client_id_metadata_documents": sign_in.cimd_enabled,
+        **oauth_settings.shown(sign_in, oidc_redirect_uri(settings.base_url, env_id)),
     }
     if secret:
         data["handoff_secret"] = secret

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from authrelay.errors import InvalidArgument
@@ -122,14 +123,37 @@ def _clear_oidc(row: McpOAuthSettings) -> None:
     row.oidc_identifier_claim = None
 
 
-async def set_handoff(session: AsyncSession, keyring: KeyRing, env_id: str, url: str) -> str:
-    """Set the hand-off URL with a new secret (replacing an OpenID Connect provider); the
-    secret is returned (shown once)."""
+def shown(sign_in: SignIn, oidc_redirect_uri: str) -> dict[str, Any]:
+    """The settings as `authrelay env login --json` and the dashboard show them: never a
+    secret; `oidc_redirect_uri` is what to register at the provider."""
+    return {
+        "sign_in": sign_in.method or None,
+        "handoff_url": sign_in.handoff_url or None,
+        "handoff_jwks_url": sign_in.handoff_jwks_url or None,
+        "oidc_issuer": sign_in.oidc_issuer or None,
+        "oidc_client_id": sign_in.oidc_client_id or None,
+        "identifier_claim": sign_in.identifier_claim if sign_in.oidc_issuer else None,
+        "oidc_redirect_uri": oidc_redirect_uri,
+        "dynamic_client_registration": sign_in.dcr_enabled,
+        "client_id_metadata_documents": sign_in.cimd_enabled,
+    }
+
+
+async def set_handoff(
+    session: AsyncSession, keyring: KeyRing, env_id: str, url: str, jwks_url: str | None = None
+) -> str:
+    """Set the hand-off URL with a new secret (replacing an OpenID Connect provider), and
+    with `jwks_url` not None the JWKS URL too (as `set_handoff_jwks`), both checked before
+    anything is written; the secret is returned (shown once)."""
     _check_url(url)
+    if jwks_url:
+        _check_fetched_url(jwks_url, "handoff_jwks_url")
     secret = secrets.token_urlsafe(32)
     row = await _row(session, env_id)
     row.handoff_url = url
     row.handoff_secret_ct = keyring.encrypt(secret, handoff_context(env_id))
+    if jwks_url is not None:
+        row.handoff_jwks_url = jwks_url or None
     _clear_oidc(row)
     row.updated_at = datetime.now(UTC)
     await session.commit()
@@ -168,9 +192,7 @@ async def set_oidc(
             raise InvalidArgument.field("oidc_client_secret", "must not be empty")
         row.oidc_client_secret_ct = keyring.encrypt(client_secret, oidc_client_context(env_id))
     elif not row.oidc_client_secret_ct:
-        raise InvalidArgument.field(
-            "oidc_client_secret", "is required (--oidc-client-secret-stdin)"
-        )
+        raise InvalidArgument.field("oidc_client_secret", "is required (none is stored yet)")
     claim = identifier_claim or row.oidc_identifier_claim or DEFAULT_IDENTIFIER_CLAIM
     if not claim.replace("_", "").isalnum() or len(claim) > 64:
         raise InvalidArgument.field("identifier_claim", "must be a claim name such as email")
