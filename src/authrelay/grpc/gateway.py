@@ -338,6 +338,8 @@ def _choose(served: tuple[Binding, ...], fields: dict[str, Any]) -> Binding:
     """The binding whose path the request fills best: every path field set, and the most
     of them (GetConnectedAccount's `/connected_accounts/{id}` when an id is given, its
     `/connected_accounts/this` otherwise); the first served one when none is filled."""
+    if len(served) == 1:
+        return served[0]
     best: Binding | None = None
     best_count = -1
     for binding in served:
