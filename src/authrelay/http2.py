@@ -19,7 +19,10 @@ reopen only as the application reads, a header list of at most `max_header_bytes
 stream; twice that is a connection error, as the compression state is then lost), at most
 `http2_max_reset_streams` streams reset by the client or refused within 10 seconds (rapid
 reset, CVE-2023-44487: GOAWAY ENHANCE_YOUR_CALM), and the `h2` library's own bound on
-CONTINUATION frames per header block.
+CONTINUATION frames per header block. A malformed request header block (RFC 9113 8.2
+and 8.3: field names and values, connection-specific fields, pseudo-headers, host and
+:authority) resets its stream with PROTOCOL_ERROR and counts as a reset; these checks are
+done in `_scope`'s one pass instead of h2's, and h2 still checks content-length.
 
 The ASGI scope has `http_version` "2" and the `http.response.trailers` extension: a response
 started with `trailers: True` ends with the trailers message's HEADERS frame.
@@ -30,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import ssl
 from collections import deque
 from collections.abc import Callable
@@ -84,6 +88,15 @@ def _outbound(headers: Any) -> list[tuple[bytes, bytes]]:
             out.append((lower, bytes(value).strip()))
     return out
 
+
+# RFC 9113 8.2.1: a field name holds none of 0x00-0x20, A-Z, 0x7f-0xff and (but for a
+# pseudo-header's leading one) no colon; a value no NUL, CR or LF, and no space or tab at
+# either end. 8.2.2: no connection-specific field, and `te` only as "trailers".
+_BAD_NAME = re.compile(rb"[^\x21-\x39\x3b-\x40\x5b-\x7e]")
+_BAD_VALUE = re.compile(rb"[\x00\r\n]|\A[ \t]|[ \t]\Z")
+_CONNECTION_SPECIFIC = frozenset(
+    {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"}
+)
 
 _UNLIMITED_STREAMS = 2**31 - 1
 
@@ -226,6 +239,8 @@ class Http2Protocol(asyncio.Protocol):
                 header_encoding=None,
                 validate_outbound_headers=False,  # _outbound() does what matters of it
                 normalize_outbound_headers=False,
+                validate_inbound_headers=False,  # _scope() checks them (RFC 9113 8.2, 8.3)
+                normalize_inbound_headers=False,
             )
         )
         advertised = {
@@ -351,6 +366,11 @@ class Http2Protocol(asyncio.Protocol):
             self._count_reset(now)
             return
         scope = self._scope(event.headers or [])
+        if scope is _MALFORMED:  # RFC 9113 8.1.1: a stream error of type PROTOCOL_ERROR
+            count_closed("http2_malformed")
+            self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)
+            self._count_reset(now)
+            return
         if scope is None:
             self._answer(stream_id, HTTPStatus.BAD_REQUEST)
             return
@@ -374,30 +394,61 @@ class Http2Protocol(asyncio.Protocol):
         task.add_done_callback(self.tasks.discard)
 
     def _scope(self, headers: Any) -> dict[str, Any] | None:
-        method = path = authority = b""
+        """The ASGI scope of a request's header block; `_MALFORMED` for a block RFC 9113
+        8.2 and 8.3 call malformed (checked here in one pass: h2's own inbound checks, a
+        chain of generators per header, are off), `_TOO_LARGE` over the header-list cap,
+        None for a request this server does not take (CONNECT, a non-ASCII path)."""
+        method = path = scheme = authority = host = None
+        regular = False
         fields: list[tuple[bytes, bytes]] = []
         cookies: list[bytes] = []
         size = 0
         for name, value in headers:
             size += len(name) + len(value) + 32
+            if value and _BAD_VALUE.search(value) is not None:
+                return _MALFORMED
             if name[:1] == b":":
-                if name == b":method":
+                if regular:  # pseudo-header fields come first
+                    return _MALFORMED
+                if name == b":method" and method is None:
                     method = value
-                elif name == b":path":
+                elif name == b":path" and path is None:
                     path = value
-                elif name == b":authority":
+                elif name == b":scheme" and scheme is None:
+                    scheme = value
+                elif name == b":authority" and authority is None:
                     authority = value
-            elif name == b"cookie":
+                else:  # repeated, unknown, or a response's (:status) or CONNECT's (:protocol)
+                    return _MALFORMED
+                continue
+            regular = True
+            if not name or _BAD_NAME.search(name) is not None or name in _CONNECTION_SPECIFIC:
+                return _MALFORMED
+            if name == b"cookie":
                 cookies.append(value)
-            else:
-                fields.append((name, value))
+                continue
+            if name == b"host":
+                if host is not None:
+                    return _MALFORMED
+                host = value
+            elif name == b"te" and value.lower() != b"trailers":
+                return _MALFORMED
+            fields.append((name, value))
+        if method is None:
+            return _MALFORMED
+        if method == b"CONNECT":  # not served (and its pseudo-header rules differ)
+            return None
+        if path is None or scheme is None or not path:
+            return _MALFORMED
+        if authority is None and host is None:
+            return _MALFORMED
+        if authority is not None and host is not None and authority != host:
+            return _MALFORMED
         if size > self.limits.max_header_bytes:
             return _TOO_LARGE
-        if not method or not path or method == b"CONNECT":
-            return None
         if cookies:  # RFC 9113 8.2.3: one header again for HTTP/1.1-minded applications
             fields.append((b"cookie", b"; ".join(cookies)))
-        if authority and not any(name == b"host" for name, _ in fields):
+        if authority and host is None:
             fields.insert(0, (b"host", authority))
         raw_path, _, query = path.partition(b"?")
         try:
@@ -720,3 +771,4 @@ class Http2Protocol(asyncio.Protocol):
 
 
 _TOO_LARGE: dict[str, Any] = {}
+_MALFORMED: dict[str, Any] = {}

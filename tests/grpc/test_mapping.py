@@ -4,12 +4,15 @@ method either mapped onto a route authrelay serves or answered UNIMPLEMENTED by 
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from authrelay.grpc.descriptors import Binding, shipped
-from authrelay.grpc.mapping import as_json, rest_request
+from authrelay.grpc.mapping import _whole, as_json, from_json, rest_request
 from authrelay.grpc.status import GrpcError
 from tests.support.grpc_asgi import InProcessApp, frame
 from tests.support.scalekit_messages import ca, cn, pv, tl
@@ -121,3 +124,63 @@ def test_struct_numbers_stay_integers() -> None:
     message = tl.ExecuteToolRequest(tool_name="t")
     message.params.update({"n": 5, "x": 1.5, "deep": {"list": [1, 2.0]}})
     assert as_json(message)["params"] == {"n": 5, "x": 1.5, "deep": {"list": [1, 2]}}
+
+
+def _reference_json(message: Message) -> dict[str, Any]:
+    """What as_json gave before its fast path: json_format, whole numbers as integers."""
+    return _whole(json_format.MessageToDict(message, preserving_proto_field_name=True))
+
+
+STRUCT_VALUES = {
+    "n": 5,
+    "x": 1.5,
+    "big": 2.0**60,
+    "neg": -3,
+    "s": "é\u2028",
+    "t": True,
+    "f": False,
+    "null": None,
+    "deep": {"list": [1, 2.0, "a", None, {"k": []}], "empty": {}},
+}
+
+
+def test_as_json_fast_path_gives_what_json_format_gives() -> None:
+    fast = tl.ExecuteToolRequest(tool_name="t", identifier="", connector="c")
+    fast.params.update(STRUCT_VALUES)
+    empty_struct = tl.ExecuteToolRequest(tool_name="t")
+    empty_struct.params.SetInParent()
+    slow = pv.ListProvidersRequest(filter=pv.ListProvidersRequest.Filter(provider_type=pv.ALL))
+    for message in (fast, empty_struct, tl.ExecuteToolRequest(), slow):
+        assert as_json(message) == _reference_json(message)
+    assert as_json(empty_struct)["params"] == {}
+
+
+def test_as_json_refuses_a_non_finite_struct_number_as_json_format_does() -> None:
+    message = tl.ExecuteToolRequest(tool_name="t")
+    message.params.update({"x": float("nan")})
+    with pytest.raises((ValueError, json_format.Error)):
+        _reference_json(message)
+    with pytest.raises((ValueError, json_format.Error)):
+        as_json(message)
+
+
+def test_from_json_sets_what_parse_dict_sets() -> None:
+    answer = {
+        "data": STRUCT_VALUES,
+        "execution_id": "e-1",
+        "unknown_field": {"ignored": True},
+    }
+    fast = tl.ExecuteToolResponse()
+    from_json(json.loads(json.dumps(answer)), fast)
+    reference = tl.ExecuteToolResponse()
+    json_format.ParseDict(answer, reference, ignore_unknown_fields=True)
+    assert fast == reference
+    assert fast.SerializeToString(deterministic=True) == reference.SerializeToString(
+        deterministic=True
+    )
+    # Other shapes (a number for a string field, camelCase names) go through ParseDict.
+    with pytest.raises(json_format.ParseError):
+        from_json({"execution_id": 5}, tl.ExecuteToolResponse())
+    camel = tl.ExecuteToolResponse()
+    from_json({"executionId": "e-2"}, camel)
+    assert camel.execution_id == "e-2"

@@ -35,8 +35,15 @@ class H2Response:
 
 class H2Client:
     def __init__(
-        self, port: int, *, ca_file: Path | None = None, send_settings: bool = True
+        self,
+        port: int,
+        *,
+        ca_file: Path | None = None,
+        send_settings: bool = True,
+        checked: bool = True,
     ) -> None:
+        """`checked=False`: headers go out exactly as given (h2's outbound checks and
+        normalisation off), for sending malformed requests."""
         sock = socket.create_connection(("127.0.0.1", port))
         sock.settimeout(30)  # a bound on the wait for the server, not a measurement
         if ca_file is not None:
@@ -45,7 +52,14 @@ class H2Client:
             sock = context.wrap_socket(sock, server_hostname="localhost")
             assert sock.selected_alpn_protocol() == "h2"
         self.sock = sock
-        self.conn = H2Connection(H2Configuration(client_side=True, header_encoding=None))
+        self.conn = H2Connection(
+            H2Configuration(
+                client_side=True,
+                header_encoding=None,
+                validate_outbound_headers=checked,
+                normalize_outbound_headers=checked,
+            )
+        )
         self.conn.initiate_connection()
         self.events: list[Event] = []
         self.closed = False
@@ -83,6 +97,13 @@ class H2Client:
             self.conn.send_data(stream_id, body, end_stream=end)
         if flush:
             self.flush()
+        return stream_id
+
+    def raw_request(self, fields: list[tuple[str, str]]) -> int:
+        """Open a stream with exactly `fields` as its header block (pseudo-headers too)."""
+        stream_id = self.conn.get_next_available_stream_id()
+        self.conn.send_headers(stream_id, fields, end_stream=True)
+        self.flush()
         return stream_id
 
     def send_body(self, stream_id: int, data: bytes, end: bool = True) -> None:

@@ -152,6 +152,83 @@ def test_oversized_headers_get_431_on_the_stream(guarded: Server) -> None:
         assert client.response(client.request("/healthz")).status == 200
 
 
+_GOOD = [(":method", "GET"), (":scheme", "http"), (":path", "/healthz"), (":authority", "x")]
+
+
+def _but(*changes: tuple[str, str | None], extra: list[tuple[str, str]] | None = None) -> list:
+    """`_GOOD` with each named pseudo-header replaced (None: removed), then `extra`."""
+    fields = [(n, dict(changes).get(n, v)) for n, v in _GOOD if dict(changes).get(n, v) is not None]
+    return fields + (extra or [])
+
+
+# RFC 9113 8.2 and 8.3: each of these header blocks is malformed (h2's inbound checks are
+# off on the server; http2._scope does them in one pass).
+MALFORMED = {
+    "uppercase name": _but(extra=[("X-Upper", "1")]),
+    "space in a name": _but(extra=[("x bad", "1")]),
+    "colon inside a name": _but(extra=[("x:y", "1")]),
+    "non-ASCII name": _but(extra=[("x-\u00e9", "1")]),
+    "empty name": _but(extra=[("", "1")]),
+    "NUL in a value": _but(extra=[("x-v", "a\x00b")]),
+    "LF in a value": _but(extra=[("x-v", "a\nb")]),
+    "CR in a value": _but(extra=[("x-v", "a\rb")]),
+    "leading space in a value": _but(extra=[("x-v", " a")]),
+    "trailing tab in a value": _but(extra=[("x-v", "a\t")]),
+    "connection": _but(extra=[("connection", "close")]),
+    "keep-alive": _but(extra=[("keep-alive", "5")]),
+    "proxy-connection": _but(extra=[("proxy-connection", "x")]),
+    "transfer-encoding": _but(extra=[("transfer-encoding", "chunked")]),
+    "upgrade": _but(extra=[("upgrade", "h2c")]),
+    "te other than trailers": _but(extra=[("te", "gzip")]),
+    "pseudo-header after a regular one": [*_GOOD[:3], ("x-a", "1"), _GOOD[3]],
+    "repeated :path": [*_GOOD[:3], (":path", "/other"), _GOOD[3]],
+    "unknown pseudo-header": [(":custom", "1"), *_GOOD],
+    ":status in a request": [(":status", "200"), *_GOOD],
+    ":protocol outside CONNECT": [(":protocol", "websocket"), *_GOOD],
+    "no :method": _but((":method", None)),
+    "no :scheme": _but((":scheme", None)),
+    "no :path": _but((":path", None)),
+    "empty :path": _but((":path", "")),
+    "neither :authority nor host": _but((":authority", None)),
+    "host differing from :authority": _but(extra=[("host", "y")]),
+    "two host fields": _but((":authority", None), extra=[("host", "x"), ("host", "x")]),
+}
+
+
+@pytest.mark.parametrize("fields", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_header_blocks_are_refused_on_their_stream(
+    guarded: Server, fields: list[tuple[str, str]]
+) -> None:
+    with H2Client(guarded.port, checked=False) as client:
+        refused = client.response(client.raw_request(fields))
+        assert refused.reset == ErrorCodes.PROTOCOL_ERROR
+        assert refused.status == 0  # nothing reached the application
+        # The connection stays up, and a well-formed request on it is answered.
+        assert client.response(client.request("/healthz")).status == 200
+
+
+def test_well_formed_edge_cases_are_accepted(guarded: Server) -> None:
+    with H2Client(guarded.port, checked=False) as client:
+        for fields in (
+            _but(extra=[("te", "trailers")]),
+            _but(extra=[("host", "x")]),  # host equal to :authority
+            _but((":authority", None), extra=[("host", "x")]),
+            _but(extra=[("x-empty", ""), ("cookie", "a=1"), ("cookie", "b=2")]),
+        ):
+            assert client.response(client.raw_request(fields)).status == 200, fields
+
+
+def test_a_body_longer_than_its_content_length_is_refused(guarded: Server) -> None:
+    with H2Client(guarded.port, checked=False) as client:
+        stream = client.request(
+            "/oauth/token", "POST", [("content-length", "3")], body=b"abcdef", end=True
+        )
+        answer = client.response(stream)
+        # h2 checks content-length itself (a connection error): nothing was answered.
+        assert answer.status == 0
+        assert client.wait_closed()
+
+
 def test_far_too_large_headers_end_the_connection(guarded: Server) -> None:
     with H2Client(guarded.port) as client:
         client.request("/healthz", headers=[("x-big", "a" * 9000)])

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -27,7 +26,14 @@ from starlette.types import Message as AsgiMessage
 from authrelay.grpc.adapters import ADAPTERS
 from authrelay.grpc.descriptors import Binding, Catalog, GrpcMethod, shipped
 from authrelay.grpc.framing import PREFIX, frame, timeout_seconds, unframe
-from authrelay.grpc.mapping import RestRequest, as_json, rest_request, sample_path, variables
+from authrelay.grpc.mapping import (
+    RestRequest,
+    as_json,
+    from_json,
+    rest_request,
+    sample_path,
+    variables,
+)
 from authrelay.grpc.status import UPSTREAM_RESPONSE, GrpcError, trailers
 from authrelay.tools.asgi import GRPC_EXTENSION
 from authrelay_client.codes import Code
@@ -313,7 +319,7 @@ class GrpcGateway:
             adapter = ADAPTERS.get(method.path)
             if adapter is not None and adapter.response is not None:
                 fields = adapter.response(fields)
-            json_format.ParseDict(fields, out, ignore_unknown_fields=True)
+            from_json(fields, out)
         raw = out.SerializeToString()
         if len(raw) > self.max_message_bytes:
             raise self._too_large()
@@ -334,6 +340,8 @@ def _choose(served: tuple[Binding, ...], fields: dict[str, Any]) -> Binding:
     """The binding whose path the request fills best: every path field set, and the most
     of them (GetConnectedAccount's `/connected_accounts/{id}` when an id is given, its
     `/connected_accounts/this` otherwise); the first served one when none is filled."""
+    if len(served) == 1:
+        return served[0]
     best: Binding | None = None
     best_count = -1
     for binding in served:
