@@ -17,8 +17,8 @@ from playwright.sync_api import expect
 
 from authrelay_client import handoff
 from tests.dashboard.conftest import ADMIN, Visit, off_loop
-from tests.mcp_oauth.flow import Flow, query
-from tests.mcp_oauth.team import (
+from tests.support.mcp_oauth_flow import Flow, query
+from tests.support.mcp_oauth_team import (
     SignInEnv,
     TeamApp,
     running,

@@ -25,7 +25,7 @@ from tests.support.scalekit_messages import (
     tl,
 )
 from tests.support.servers import Backend, create_client
-from tests.support.upstream import RecordingUpstream
+from tests.support.upstream import RecordingUpstream, provider_definition
 
 
 def test_list_providers(inproc: InProcessApp, token: str, setup: dict[str, str]) -> None:
@@ -302,3 +302,42 @@ def test_an_upstream_401_is_not_retried_with_the_other_token(
     assert answer.grpc_status == 16
     assert error_info(status_of(answer)).error_code == "TOOL_ERROR"
     assert len(upstream.requests) == 1
+
+
+def test_select_options_are_objects_over_grpc(
+    inproc: InProcessApp, token: str, upstream: RecordingUpstream
+) -> None:
+    """Scalekit's messages carry each select option as an object (its SDK reads them so);
+    authrelay keeps the value: objects sent are stored as values, values answered as objects."""
+    definition = provider_definition("Grpc Regions", upstream, type="API_KEY")
+    region = {"field_name": "region", "label": "Region", "input_type": "select"}
+    region["options"] = [{"value": "eu", "display_name": "Europe"}, "us"]
+    definition["auth_patterns"][0]["fields"].append(region)
+    provider = pv.CreateCustomProvider(
+        display_name=definition["display_name"], proxy_url=definition["proxy_url"]
+    )
+    provider.auth_patterns.extend(definition["auth_patterns"])
+    call(
+        inproc,
+        PROVIDERS + "CreateCustomProvider",
+        pv.CreateCustomProviderRequest(provider=provider),
+        token,
+        pv.CreateProviderResponse,
+    )
+    listed = call(
+        inproc,
+        PROVIDERS + "ListProviders",
+        pv.ListProvidersRequest(identifier="grpcregions"),
+        token,
+        pv.ListProvidersResponse,
+    )
+    (found,) = listed.providers
+    fields = found.auth_patterns.values[0].struct_value.fields["fields"].list_value.values
+    options = fields[-1].struct_value.fields["options"].list_value.values
+    assert [dict(o.struct_value.fields.items()) for o in options] == [
+        {
+            "value": struct_pb2.Value(string_value=v),
+            "display_name": struct_pb2.Value(string_value=v),
+        }
+        for v in ("eu", "us")
+    ]

@@ -15,8 +15,14 @@ import pytest
 from aiohttp import web
 
 from authrelay_client import handoff
-from tests.mcp_oauth.flow import REDIRECT, Flow, query
-from tests.mcp_oauth.team import TeamApp, running, serve_json, setup_config, sign_in_environment
+from tests.support.mcp_oauth_flow import REDIRECT, Flow, query
+from tests.support.mcp_oauth_team import (
+    TeamApp,
+    running,
+    serve_json,
+    setup_config,
+    sign_in_environment,
+)
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 

@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import httpx
 
-from tests.mcp_oauth.flow import REDIRECT, Flow
-from tests.mcp_oauth.team import TeamApp, running, setup_config, sign_in_environment
+from tests.support.mcp_oauth_flow import REDIRECT, Flow
+from tests.support.mcp_oauth_team import TeamApp, running, setup_config, sign_in_environment
 from tests.support.servers import Server, run_cli
 from tests.support.upstream import RecordingUpstream
 

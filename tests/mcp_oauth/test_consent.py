@@ -19,8 +19,8 @@ from mcp.client.auth import OAuthFlowError
 from mcp.shared.auth import AuthorizationCodeResult
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.mcp_oauth.team import TeamApp, running, sign_in_environment
 from tests.mcp_oauth.test_flow import MemoryStorage, call_tools, host_provider
+from tests.support.mcp_oauth_team import TeamApp, running, sign_in_environment
 from tests.support.servers import Server, free_port
 from tests.support.tools import setup_provider, tool_body
 from tests.support.upstream import RecordingUpstream

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.mcp_oauth.flow import REDIRECT
-from tests.mcp_oauth.team import TeamApp, running, sign_in_environment
+from tests.support.mcp_oauth_flow import REDIRECT
+from tests.support.mcp_oauth_team import TeamApp, running, sign_in_environment
 from tests.support.servers import Server
 
 ORIGIN = {"Origin": "http://localhost:6274"}

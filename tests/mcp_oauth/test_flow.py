@@ -18,7 +18,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from pydantic import AnyUrl
 
-from tests.mcp_oauth.team import (
+from tests.support.mcp_oauth_team import (
     Browser,
     TeamApp,
     running,

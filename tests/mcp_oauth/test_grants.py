@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.mcp_oauth.flow import REDIRECT, Flow, pkce, query
-from tests.mcp_oauth.team import (
+from tests.support.mcp_oauth_flow import REDIRECT, Flow, pkce, query
+from tests.support.mcp_oauth_team import (
     SignInEnv,
     TeamApp,
     consent_token,

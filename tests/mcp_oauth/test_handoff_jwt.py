@@ -25,10 +25,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from authrelay.mcp import authserver
 from authrelay_client import handoff
-from tests.mcp_oauth.flow import REDIRECT, Flow, query
-from tests.mcp_oauth.team import Browser, SignInEnv, follow, setup_config
 from tests.mcp_oauth.test_flow import MemoryStorage, call_tools, host_provider
 from tests.mcp_oauth.test_oidc import _environment_id
+from tests.support.mcp_oauth_flow import REDIRECT, Flow, query
+from tests.support.mcp_oauth_team import Browser, SignInEnv, follow, setup_config
 from tests.support.servers import Server, create_client, create_environment, free_port, run_cli
 from tests.support.upstream import RecordingUpstream
 

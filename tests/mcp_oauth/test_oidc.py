@@ -21,10 +21,10 @@ import httpx
 import pytest
 
 from authrelay.mcp import oidc
-from tests.mcp_oauth.flow import REDIRECT, Flow, query
-from tests.mcp_oauth.team import Browser, SignInEnv, follow, setup_config
 from tests.mcp_oauth.test_flow import MemoryStorage, call_tools, host_provider
 from tests.support.cli import run_authrelay
+from tests.support.mcp_oauth_flow import REDIRECT, Flow, query
+from tests.support.mcp_oauth_team import Browser, SignInEnv, follow, setup_config
 from tests.support.oauth_server import OAuthServer, complete_login, start_oauth_server
 from tests.support.rawdb import raw_bytes
 from tests.support.servers import Server, create_client, create_environment, free_port, run_cli

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.mcp_oauth.flow import Flow, query
-from tests.mcp_oauth.team import (
+from tests.support.mcp_oauth_flow import Flow, query
+from tests.support.mcp_oauth_team import (
     TeamApp,
     consent_token,
     running,

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.mcp_oauth.team import TeamApp, running, setup_config, sign_in_environment
+from tests.support.mcp_oauth_team import TeamApp, running, setup_config, sign_in_environment
 from tests.support.servers import Server, free_port
 from tests.support.upstream import RecordingUpstream
 

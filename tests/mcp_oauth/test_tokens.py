@@ -9,8 +9,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.mcp_oauth.flow import Flow
-from tests.mcp_oauth.team import SignInEnv, TeamApp, running, setup_config, sign_in_environment
+from tests.support.mcp_oauth_flow import Flow
+from tests.support.mcp_oauth_team import (
+    SignInEnv,
+    TeamApp,
+    running,
+    setup_config,
+    sign_in_environment,
+)
 from tests.support.rawdb import rows
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import secrets
 from typing import Any
 
 import pytest
@@ -75,15 +76,17 @@ HOSTILE_PATHS = [
 def hostile_setup(
     server: Server, dev_client: dict[str, str], upstream: RecordingUpstream
 ) -> dict[str, str]:
+    # Unique names: under worksteal a worker may set this module up twice on its server.
+    suffix = secrets.token_hex(4)
     with server.api(dev_client) as api:
         enable(
             api,
-            provider_definition("Hostile Target", upstream),
-            "hostile",
+            provider_definition(f"Hostile Target {suffix}", upstream),
+            f"hostile-{suffix}",
             "victim",
             {"api_key": "k"},
         )
-        return {"token": str(api.headers["Authorization"])}
+        return {"token": str(api.headers["Authorization"]), "connection": f"hostile-{suffix}"}
 
 
 @pytest.mark.parametrize("target", HOSTILE_PATHS)
@@ -96,7 +99,7 @@ def test_path_escapes_are_refused(
         target,
         [
             ("Authorization", hostile_setup["token"]),
-            ("connection_name", "hostile"),
+            ("connection_name", hostile_setup["connection"]),
             ("identifier", "victim"),
         ],
     )
@@ -124,7 +127,7 @@ def test_crlf_in_headers_is_refused(
     upstream.clear()
     headers = [
         ("Authorization", hostile_setup["token"]),
-        ("connection_name", "hostile"),
+        ("connection_name", hostile_setup["connection"]),
         ("identifier", "victim"),
     ]
     headers = [h for h in headers if h[0] != header_line[0]] + [header_line]
@@ -447,7 +450,7 @@ def test_matrix_parameters_on_ordinary_segments_are_forwarded(
             target,
             [
                 ("Authorization", hostile_setup["token"]),
-                ("connection_name", "hostile"),
+                ("connection_name", hostile_setup["connection"]),
                 ("identifier", "victim"),
             ],
         )

@@ -1,7 +1,7 @@
 """docs/scalekit-sdks.md's quickstarts, the Python and the Node code blocks extracted from
 the page and run as written against `authrelay serve --dev-tls` (a fresh store), with the
 trust variables the server printed and the setup the page's bash block makes (the README
-tour's echo provider and `echoapi` connection, examples/echo-tool.json), done here over
+tour's echo provider and `echoapi` connection, examples/tools/echo-tool.json), done here over
 REST against the recording upstream instead of the echo API on :9911."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def quickstart_env(dev_server: TlsServer, upstream: RecordingUpstream) -> dict[s
     ).json()["access_token"]
     provider = json.loads((REPO / "examples" / "echo-provider.json").read_text())
     provider["proxy_url"] = upstream.url + "/echo"
-    tool = json.loads((REPO / "examples" / "echo-tool.json").read_text())
+    tool = json.loads((REPO / "examples" / "tools" / "echo-tool.json").read_text())
     with httpx.Client(
         base_url=dev_server.url, headers={"Authorization": f"Bearer {token}"}, verify=trust
     ) as api:

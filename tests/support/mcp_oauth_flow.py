@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.mcp_oauth.team import SignInEnv, TeamApp, follow
+from tests.support.mcp_oauth_team import SignInEnv, TeamApp, follow
 
 REDIRECT = "http://127.0.0.1:9/callback"
 
