@@ -58,10 +58,11 @@ class Flow:
             f"{self.env.issuer}/authorize", params={k: v for k, v in params.items() if v}
         )
 
-    async def code(self, team: TeamApp) -> tuple[str, str]:
-        """(code, verifier) after a successful sign-in through `team`."""
+    async def code(self, team: TeamApp, **overrides: str) -> tuple[str, str]:
+        """(code, verifier) after a successful sign-in through `team` (`overrides`: more
+        authorization parameters, such as `scope`)."""
         verifier, challenge = pkce()
-        first = await self.authorize(code_challenge=challenge)
+        first = await self.authorize(code_challenge=challenge, **overrides)
         assert first.status_code == 302, first.text
         got, _ = await follow(self.http, first.headers["location"], REDIRECT)
         assert got["state"] == "st-1" and got["iss"] == self.env.issuer

@@ -86,6 +86,7 @@ def metadata(base_url: str, env_id: str, sign_in: oauth_settings.SignIn) -> dict
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": list(tokens.SCOPES),
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
         "client_id_metadata_document_supported": sign_in.cimd_enabled,
@@ -158,6 +159,10 @@ async def authorize(
     challenge = params.get("code_challenge", "")
     if not _CHALLENGE.match(challenge):
         raise refuse("invalid_request", "code_challenge must be a base64url SHA-256 digest")
+    try:
+        scope = tokens.parse_scope(params.get("scope", ""))
+    except ValueError as exc:
+        raise refuse("invalid_scope", str(exc)) from None
     resource = params.get("resource", "")
     if not resource:
         raise refuse("invalid_target", "resource (RFC 8707) is required: the MCP server URL")
@@ -184,7 +189,7 @@ async def authorize(
         state=state,
         code_challenge=challenge,
         resource=resource,
-        scope=params.get("scope", ""),
+        scope=scope,
         status="handoff",
         expires_at=datetime.now(UTC) + REQUEST_LIFETIME,
     )
@@ -531,9 +536,13 @@ async def _tokens(
     scope: str,
     family: str,
     grant_id: str,
+    access_scope: str | None = None,
 ) -> dict[str, Any]:
     """A new access token for `resource` and the next refresh token of `family`, both of
-    `grant_id` (the user's consent; '' for an authorization from before consent existed)."""
+    `grant_id` (the user's consent; '' for an authorization from before consent existed).
+    The refresh token keeps `scope`; the access token has `access_scope` (a narrower one
+    asked for at refresh, RFC 6749 §6), else `scope`: READ_ONLY without `mcp:write`."""
+    access_scope = scope if access_scope is None else access_scope
     client = await store.client(session, env_id, client_id)
     if client is None or client.disabled:
         raise OAuthError("invalid_client", "this client is disabled or was deleted", 401)
@@ -549,6 +558,7 @@ async def _tokens(
         connection="",
         account_ids=await account_ids(session, env_id, identifier, names),
         seconds=ACCESS_TOKEN_SECONDS,
+        access_level=tokens.scope_access_level(access_scope),
         grant_id=grant_id,
     )
     refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
@@ -571,15 +581,13 @@ async def _tokens(
     if grant_id:
         await grants.touch(session, grant_id)
     await session.commit()
-    answer: dict[str, Any] = {
+    return {
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": ACCESS_TOKEN_SECONDS,
         "refresh_token": refresh,
+        "scope": " ".join(s for s in tokens.SCOPES if s in tokens.granted_scopes(access_scope)),
     }
-    if scope:
-        answer["scope"] = scope
-    return answer
 
 
 def _required(form: dict[str, str], *names: str) -> list[str]:
@@ -657,6 +665,7 @@ async def _refresh_grant(
         raise OAuthError("invalid_target", "resource differs from the one granted")
     if row.grant_id and not await grants.live(session, env_id, row.grant_id):
         raise OAuthError("invalid_grant", "the grant was revoked")
+    access_scope = _refresh_scope(form.get("scope", ""), row.scope)
     if not await store.use_refresh_token(session, row.token_hash, now):
         # reuse of a used refresh token: someone else holds a copy; end the whole grant
         await store.revoke_family(session, row.family_id)
@@ -672,7 +681,25 @@ async def _refresh_grant(
         scope=row.scope,
         family=row.family_id,
         grant_id=row.grant_id or "",
+        access_scope=access_scope,
     )
+
+
+def _refresh_scope(asked: str, granted: str) -> str:
+    """The access token's scope at a refresh: the one granted, or a narrower one asked for;
+    a wider or unknown one is `invalid_scope` (RFC 6749 §6)."""
+    if not asked:
+        return granted
+    try:
+        scope = tokens.parse_scope(asked)
+    except ValueError as exc:
+        raise OAuthError("invalid_scope", str(exc)) from None
+    wider = sorted(set(scope.split()) - tokens.granted_scopes(granted))
+    if wider:
+        raise OAuthError(
+            "invalid_scope", f"scope {', '.join(wider)} was not granted: sign in again for it"
+        )
+    return scope
 
 
 async def revoke(session: AsyncSession, env_id: str, form: dict[str, str]) -> None:

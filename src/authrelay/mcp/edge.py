@@ -13,10 +13,16 @@
   `AUTHRELAY_MCP_ALLOWED_ORIGINS` is refused `403`. Allowed origins get CORS headers, and
   their preflight `OPTIONS` is answered. The RFC 9728 metadata is public: any origin.
 - **Batches** (a JSON array body; JSON-RPC batching left MCP in 2025-06-18) get a short
-  `400` error instead of the SDK's long validation message."""
+  `400` error instead of the SDK's long validation message.
+- **Scope** (the MCP authorization spec's scope challenge): a READ_ONLY token's `tools/call`
+  of a tool that is not read-only is answered `403` with `error="insufficient_scope"` and
+  the scope that would do, before the SDK sees it (`read_request` reads the request's
+  method and tool name)."""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -37,6 +43,7 @@ PREFLIGHT_HEADERS = (
 EXPOSED_HEADERS = "Mcp-Session-Id, WWW-Authenticate"
 _MAX_AGE = "86400"
 _WHITESPACE = b" \t\r\n"
+_QUOTED_UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")  # RFC 6750 §3's error_description
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,14 @@ class OriginRefused(PermissionDenied):
     """A browser's request from an origin not allowed (DNS-rebinding protection)."""
 
 
+class InsufficientScope(PermissionDenied):
+    """A request the token's scope does not cover; answered with the request's id."""
+
+    def __init__(self, message: str, request_id: str | int | None, challenge: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": challenge})
+        self.request_id = request_id
+
+
 def method_not_allowed(method: str) -> MethodNotAllowed:
     return MethodNotAllowed(
         f"{method} is not served on MCP URLs: send JSON-RPC messages with POST "
@@ -93,10 +108,10 @@ def jsonrpc_code(http_status: int) -> int:
 
 
 def jsonrpc_error(error: AuthrelayError) -> dict[str, Any]:
-    """`error` as a JSON-RPC error response with no id (the request's is not known)."""
+    """`error` as a JSON-RPC error response, with no id unless the edge read the request's."""
     return {
         "jsonrpc": "2.0",
-        "id": None,
+        "id": error.request_id if isinstance(error, InsufficientScope) else None,
         "error": {
             "code": jsonrpc_code(error.http_status),
             "message": error.message,
@@ -105,11 +120,17 @@ def jsonrpc_error(error: AuthrelayError) -> dict[str, Any]:
     }
 
 
-def challenge(metadata_url: str, error: str = "") -> str:
+def challenge(metadata_url: str, error: str = "", scope: str = "", description: str = "") -> str:
     """The `WWW-Authenticate` value: RFC 6750's `error` when a token was sent and refused
-    (`invalid_token`) or is not enough (`insufficient_scope`); none when there was no token."""
-    error_part = f'error="{error}", ' if error else ""
-    return f'Bearer {error_part}resource_metadata="{metadata_url}"'
+    (`invalid_token`) or is not enough (`insufficient_scope`, with the `scope` that would do);
+    none when there was no token."""
+    parts = [f'error="{error}"'] if error else []
+    if scope:
+        parts.append(f'scope="{scope}"')
+    parts.append(f'resource_metadata="{metadata_url}"')
+    if description:
+        parts.append(f'error_description="{_QUOTED_UNSAFE.sub("?", description)}"')
+    return "Bearer " + ", ".join(parts)
 
 
 def _origin_of(url: str) -> str:
@@ -166,22 +187,63 @@ async def answer_preflight(send: Send, cross_origin: bool) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-async def refuse_batch(receive: Receive) -> Receive:
+@dataclass(frozen=True)
+class Call:
+    """What the edge reads of a JSON-RPC request: its id, method and `params.name`."""
+
+    id: str | int | None
+    method: str
+    name: str
+
+
+def _call(body: bytes) -> Call | None:
+    """The request in `body`, or None for anything else (the SDK answers it)."""
+    try:
+        message = json.loads(body)
+    except ValueError:  # not JSON (or not UTF-8)
+        return None
+    if not isinstance(message, dict) or not isinstance(message.get("method"), str):
+        return None
+    request_id = message.get("id")
+    params = message.get("params")
+    name = params.get("name") if isinstance(params, dict) else None
+    return Call(
+        request_id if isinstance(request_id, (str, int)) else None,
+        message["method"],
+        name if isinstance(name, str) else "",
+    )
+
+
+async def read_request(receive: Receive, *, parse: bool, limit: int) -> tuple[Receive, Call | None]:
     """Raise `batch_refused()` when the body is a JSON array; else a `receive` that gives the
-    SDK the body again. Reads only up to the first byte that is not white space."""
+    SDK the body again, and with `parse` the request read from it (None when it is not one,
+    or is larger than `limit`: the SDK answers those). Without `parse`, reads only up to the
+    first byte that is not white space."""
     seen: list[Message] = []
+    chunks: list[bytes] = []
+    size, checked, whole = 0, False, False
     while True:
         message = await receive()
         seen.append(message)
         if message["type"] != "http.request":
             break
-        first = message.get("body", b"").lstrip(_WHITESPACE)[:1]
-        if first == b"[":
-            raise batch_refused()
-        if first or not message.get("more_body", False):
+        body: bytes = message.get("body", b"")
+        if not checked:
+            first = body.lstrip(_WHITESPACE)[:1]
+            if first == b"[":
+                raise batch_refused()
+            checked = bool(first)
+        more = bool(message.get("more_body", False))
+        if parse:
+            chunks.append(body)
+            size += len(body)
+        if not more:
+            whole = parse and size <= limit
+            break
+        if (checked and not parse) or size > limit:
             break
 
     async def replay() -> Message:
         return seen.pop(0) if seen else await receive()
 
-    return replay
+    return replay, _call(b"".join(chunks)) if whole else None

@@ -10,8 +10,10 @@ the token, so any replica answers).
 
 Every request to a server or connection URL needs an MCP session token for exactly that
 URL; without one the answer is `401` with `WWW-Authenticate: Bearer resource_metadata="…"`.
-A token's `access_level` READ_ONLY lists only read-only tools and refuses the others
-(`execute_tool` checks it)."""
+A token's `access_level` READ_ONLY (a session token's, or an OAuth-issued token without scope
+`mcp:write`) lists only read-only tools; a `tools/call` of another is answered `403`
+`insufficient_scope` before the SDK sees it (`_check_scope`), and `execute_tool` checks it
+again."""
 
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ from authrelay.http_headers import bearer_token
 from authrelay.mcp import accounts, configs, edge, grants, instances
 from authrelay.mcp.authserver import issuer
 from authrelay.mcp.catalog import Served, served_tools
-from authrelay.mcp.tokens import McpGrant, verify
+from authrelay.mcp.tokens import ALL_SCOPES, READ_SCOPE, SCOPES, WRITE_SCOPE, McpGrant, verify
 from authrelay.store import accounts as account_store
 from authrelay.store import connections as connection_store
 from authrelay.store import mcp_oauth as oauth_store
@@ -187,10 +189,15 @@ class McpApp:
                 raise edge.method_not_allowed(scope["method"])
             kind, key = resource
             if kind == "instances":
-                scope[_SCOPE_KEY] = await self._instance(runtime, key)
+                req = await self._instance(runtime, key)
             else:
-                scope[_SCOPE_KEY] = await self._authorize(runtime, scope, kind, key)
-            receive = await edge.refuse_batch(receive)
+                req = await self._authorize(runtime, scope, kind, key)
+            scope[_SCOPE_KEY] = req
+            receive, call = await edge.read_request(
+                receive, parse=req.grant.read_only, limit=runtime.settings.max_body_bytes
+            )
+            if call is not None and call.method == "tools/call":
+                await self._check_scope(req, call, f"{METADATA_PREFIX}/mcp/v3/{kind}/{key}")
             await manager.handle_request(scope, receive, watched)
         except Exception as exc:
             await answer_error(
@@ -222,6 +229,7 @@ class McpApp:
                 "resource_name": "authrelay MCP server",
                 "bearer_methods_supported": ["header"],
                 "authorization_servers": servers,
+                "scopes_supported": list(SCOPES),
                 "resource_documentation": f"{base}/docs",
                 "authrelay_token_endpoint": base + token_route(*resource),
             },
@@ -276,6 +284,28 @@ class McpApp:
             False,
             f"mcp:{key}",
             ("connections", key),
+        )
+
+    async def _check_scope(self, req: McpRequest, call: edge.Call, metadata_path: str) -> None:
+        """A READ_ONLY token's `tools/call` of a served tool that is not read-only: `403`
+        with the scope challenge (MCP authorization, "Scope challenge handling"), from the
+        served catalog (cached with the URL's tools). Unknown tools go on to the SDK's
+        error; `execute_tool` still refuses what gets past (REST, gRPC)."""
+        served = (await self._served(req))[0].get(call.name)
+        if served is None or is_read_only(served.definition):
+            return
+        challenge = edge.challenge(
+            req.runtime.settings.base_url + metadata_path,
+            "insufficient_scope",
+            ALL_SCOPES,
+            f"tool {call.name!r} is not read-only: it needs scope {WRITE_SCOPE}",
+        )
+        raise edge.InsufficientScope(
+            f"this MCP token is READ_ONLY (scope {READ_SCOPE}) and tool {call.name!r} is not "
+            f"read-only: it needs scope {WRITE_SCOPE} (sign in again with it, or use a FULL "
+            "session token)",
+            call.id,
+            challenge,
         )
 
     async def _instance(self, runtime: Runtime, key: str) -> McpRequest:

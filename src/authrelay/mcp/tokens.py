@@ -20,6 +20,34 @@ MAX_EXPIRY = 86_400
 DEFAULT_EXPIRY = 3_600
 _DURATION = re.compile(r"^\s*(\d{1,9})s?\s*$")
 ACCESS_LEVELS = ("FULL", "READ_ONLY")
+# OAuth scopes of the MCP authorization server, mapped onto the access levels: `mcp:write`
+# is FULL, `mcp:read` alone READ_ONLY (docs/mcp-authorization.md, "Scopes").
+READ_SCOPE = "mcp:read"
+WRITE_SCOPE = "mcp:write"
+SCOPES = (READ_SCOPE, WRITE_SCOPE)
+ALL_SCOPES = " ".join(SCOPES)
+
+
+def parse_scope(raw: str) -> str:
+    """A requested `scope` (RFC 6749 §3.3) in its normal form (known scopes, in SCOPES'
+    order); none asked for is both. ValueError naming the unknown scopes."""
+    asked = set(raw.split())
+    unknown = sorted(asked - set(SCOPES))
+    if unknown:
+        raise ValueError(f"unknown scope {', '.join(unknown)}: use {ALL_SCOPES}")
+    return " ".join(s for s in SCOPES if s in asked) if asked else ALL_SCOPES
+
+
+def granted_scopes(stored: str) -> frozenset[str]:
+    """The scopes a stored grant, request or refresh token holds; one stored before scopes
+    were checked (empty, or none known) holds both, as such tokens were FULL."""
+    known = frozenset(stored.split()) & frozenset(SCOPES)
+    return known or frozenset(SCOPES)
+
+
+def scope_access_level(scope: str) -> str:
+    """The access level of an OAuth-issued token of `scope`: FULL with `mcp:write`."""
+    return "FULL" if WRITE_SCOPE in granted_scopes(scope) else "READ_ONLY"
 
 
 def parse_access_level(raw: Any) -> str:
