@@ -71,7 +71,7 @@ async def test_unknown_scope_is_refused_at_authorize(
     setup: tuple[Flow, TeamApp, SignInEnv, dict[str, Any]],
 ) -> None:
     flow = setup[0]
-    for scope in ("mcp:admin", "mcp:read openid"):
+    for scope in ("mcp:admin", "mcp:read tools:all"):
         answer = await flow.authorize(scope=scope)
         assert answer.status_code == 302, answer.text
         location = answer.headers["location"]
@@ -88,7 +88,8 @@ async def test_read_scope_signs_in_read_only(
     unique: str,
 ) -> None:
     flow, team, _, config = setup
-    body = await _tokens(flow, team, scope="mcp:read")
+    # the OpenID Connect and offline_access names hosts add are ignored (RFC 6749 section 3.3)
+    body = await _tokens(flow, team, scope="openid mcp:read offline_access")
     assert body["scope"] == "mcp:read" and _access(body["access_token"]) == "READ_ONLY"
     url = config["mcp_server_url"]
     upstream.clear()

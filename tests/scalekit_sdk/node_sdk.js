@@ -120,7 +120,17 @@ async function main() {
   await run("tools.listScopedTools", () =>
     tools.listScopedTools(who, { filter: { connectionNames: [conn] } }),
   );
-  await run("tools.listAvailableTools", () => tools.listAvailableTools(who));
+  // every page: the server's store is shared with other tests, so the tool may be on any
+  await run("tools.listAvailableTools", async () => {
+    const pages = [];
+    let pageToken;
+    do {
+      const page = await tools.listAvailableTools(who, { pageSize: 100, pageToken });
+      pages.push(page);
+      pageToken = page.nextPageToken;
+    } while (pageToken && pages.length < 100);
+    return { pages: pages.length, tools: pages.flatMap((page) => page.tools) };
+  });
   await run("tools.executeTool", () =>
     tools.executeTool({
       toolName: tool,

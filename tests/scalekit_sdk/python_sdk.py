@@ -523,7 +523,7 @@ def main() -> None:
     )
     steps.run(
         "actions.providers.list_providers",
-        lambda: ap.list_providers(ListProvidersRequest(provider_type=1)),
+        lambda: ap.list_providers(ListProvidersRequest(provider_type=1, identifier=typed_id)),
     )
     steps.run(
         "actions.providers.delete_custom_provider",

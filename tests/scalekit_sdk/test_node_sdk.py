@@ -138,7 +138,7 @@ def test_tools_execute_and_connections(node_results: dict[str, Any]) -> None:
     scoped = ok(node_results, "tools.listScopedTools")["tools"]
     assert cfg["tool"] in [t["tool"]["definition"]["name"] for t in scoped]
     available = ok(node_results, "tools.listAvailableTools")
-    assert cfg["tool"] in json.dumps(available)
+    assert cfg["tool"] in json.dumps(available["tools"])
     executed = ok(node_results, "tools.executeTool")
     assert executed["executionId"].startswith("exe_")
     assert executed["data"]["path"] == "/api/owners/node/items?per_page=3"

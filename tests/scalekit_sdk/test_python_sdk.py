@@ -288,7 +288,7 @@ def test_providers_and_connections(py_run: dict[str, Any]) -> None:
     updated = ok(py_run, "actions.providers.update_custom_provider")["provider"]
     assert updated["description"] == "typed 2" and updated["metadata"] == {"team": "sdk"}
     names = [p["display_name"] for p in ok(py_run, "actions.providers.list_providers")["providers"]]
-    assert f"Typed {u}" in names
+    assert names == [f"Typed {u}"]
     ok(py_run, "actions.providers.delete_custom_provider")
     conns = ok(py_run, "connection.list_app_connections")["connections"]
     assert [(c["key_id"], c["provider_key"], c["type"]) for c in conns] == [

@@ -28,10 +28,16 @@ SCOPES = (READ_SCOPE, WRITE_SCOPE)
 ALL_SCOPES = " ".join(SCOPES)
 
 
+# Names MCP hosts add out of habit (OpenID Connect's, and `offline_access` for a refresh
+# token, which authrelay always issues): ignored, as RFC 6749 §3.3 lets a server do.
+IGNORED_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
+
+
 def parse_scope(raw: str) -> str:
     """A requested `scope` (RFC 6749 §3.3) in its normal form (known scopes, in SCOPES'
-    order); none asked for is both. ValueError naming the unknown scopes."""
-    asked = set(raw.split())
+    order); none asked for is both. IGNORED_SCOPES are left out; ValueError naming any
+    other unknown scope."""
+    asked = set(raw.split()) - IGNORED_SCOPES
     unknown = sorted(asked - set(SCOPES))
     if unknown:
         raise ValueError(f"unknown scope {', '.join(unknown)}: use {ALL_SCOPES}")
