@@ -5,7 +5,9 @@ belongs to one environment, and authrelay has no narrower principal to scope the
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from dataclasses import replace
+
+from fastapi import APIRouter, Depends, Query
 
 from authrelay.api.deps import CurrentPrincipal, DbSession, RuntimeDep
 from authrelay.tools import call_logs
@@ -63,31 +65,10 @@ async def list_tool_call_logs(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
+    q: call_logs.Query = Depends(_query),
     page_size: str | None = Query(None),
     page_token: str | None = Query(None),
-    start_time: str | None = Query(None),
-    end_time: str | None = Query(None),
-    status: list[str] = Query([]),
-    provider: list[str] = Query([]),
-    source: list[str] = Query([]),
-    connection_id: str | None = Query(None),
-    connected_account_id: str | None = Query(None),
-    identifier: str | None = Query(None),
-    agent_run_id: str | None = Query(None),
-    connection_name: str | None = Query(None),
 ) -> ListToolCallLogsResponse:
-    q = _query(
-        start_time,
-        end_time,
-        status,
-        provider,
-        source,
-        connection_id,
-        connected_account_id,
-        identifier,
-        agent_run_id,
-        connection_name,
-    )
     return await _list(principal, session, runtime, q, page_size, page_token)
 
 
@@ -96,30 +77,12 @@ async def list_current_tool_call_logs(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
+    q: call_logs.Query = Depends(_query),
     page_size: str | None = Query(None),
     page_token: str | None = Query(None),
-    start_time: str | None = Query(None),
-    end_time: str | None = Query(None),
-    status: list[str] = Query([]),
-    provider: list[str] = Query([]),
-    source: list[str] = Query([]),
-    connection_id: str | None = Query(None),
-    connected_account_id: str | None = Query(None),
-    agent_run_id: str | None = Query(None),
-    connection_name: str | None = Query(None),
 ) -> ListToolCallLogsResponse:
-    q = _query(
-        start_time,
-        end_time,
-        status,
-        provider,
-        source,
-        connection_id,
-        connected_account_id,
-        None,
-        agent_run_id,
-        connection_name,
-    )
+    # ListCurrentToolCallLogsRequest has no `identifier`: the caller's own calls
+    q = replace(q, identifier=None)
     return await _list(principal, session, runtime, q, page_size, page_token)
 
 

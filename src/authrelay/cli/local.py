@@ -154,6 +154,31 @@ async def with_session(settings: Settings, work: Callable[[Any], Awaitable[T]]) 
         await engine.dispose()
 
 
+def run_in_environment(
+    environment: str, settings: Settings, work: Callable[[Any, str], Awaitable[T]]
+) -> T:
+    """`work(session, environment id)` on the server's database, committed; a missing
+    environment, or a NotFound from `work`, ends the command with its message."""
+    import asyncio
+
+    from authrelay.errors import NotFound
+    from authrelay.store import environments as envs
+
+    async def in_env(session: Any) -> tuple[T] | None:
+        env = await envs.get_environment(session, environment)
+        if env is None:
+            return None
+        return (await work(session, env.id),)
+
+    try:
+        found = asyncio.run(with_session(settings, in_env))
+    except NotFound as exc:
+        raise fail(exc.message) from None
+    if found is None:
+        raise fail(f"no environment named {environment!r} (see: authrelay env list)")
+    return found[0]
+
+
 # ---------------------------------------------------------------------------- served URL
 
 

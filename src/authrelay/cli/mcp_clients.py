@@ -11,16 +11,17 @@ import typer
 
 from authrelay.auth.principal import Principal
 from authrelay.cli._lazy import LazyModule
-from authrelay.cli.local import DatabaseUrl, DataDir, console, fail, settings_for, with_session
+from authrelay.cli.local import (
+    DatabaseUrl,
+    DataDir,
+    console,
+    run_in_environment,
+    settings_for,
+)
 
 if TYPE_CHECKING:
-    import asyncio
-
     from authrelay.mcp import oauth_clients
-    from authrelay.store import environments as envs
 else:  # imported when a command first needs them (fast --help)
-    asyncio = LazyModule("asyncio")
-    envs = LazyModule("authrelay.store.environments")
     oauth_clients = LazyModule("authrelay.mcp.oauth_clients")
 
 app = typer.Typer(
@@ -33,24 +34,6 @@ ClientArg = Annotated[str, typer.Argument(help="The client_id (an mcpc_… id or
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def _run(environment: str, settings: Any, work: Any) -> Any:
-    async def in_env(session: Any) -> Any:
-        env = await envs.get_environment(session, environment)
-        if env is None:
-            return None
-        return (await work(session, env.id),)
-
-    from authrelay.errors import NotFound
-
-    try:
-        found = asyncio.run(with_session(settings, in_env))
-    except NotFound as exc:
-        raise fail(exc.message) from None
-    if found is None:
-        raise fail(f"no environment named {environment!r} (see: authrelay env list)")
-    return found[0]
-
-
 @app.command("list")
 def clients_list(
     environment: EnvArg,
@@ -60,7 +43,7 @@ def clients_list(
 ) -> None:
     """List the environment's MCP OAuth clients."""
     settings = settings_for(data_dir, database_url)
-    rows = _run(environment, settings, oauth_clients.list_clients)
+    rows = run_in_environment(environment, settings, oauth_clients.list_clients)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -86,7 +69,7 @@ def _set(environment: str, client_id: str, disabled: bool, data_dir: Any, url: A
             session, Principal(env_id, CLI_ACTOR), client_id, disabled, lambda _moved: None
         )
 
-    _run(environment, settings, work)
+    run_in_environment(environment, settings, work)
     console.print(f"✅ {'disabled' if disabled else 'enabled'} {client_id}", markup=False)
 
 
@@ -127,5 +110,5 @@ def clients_delete(
             session, Principal(env_id, CLI_ACTOR), client_id, lambda _moved: None
         )
 
-    _run(environment, settings, work)
+    run_in_environment(environment, settings, work)
     console.print(f"✅ deleted {client_id}", markup=False)

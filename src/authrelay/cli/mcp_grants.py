@@ -12,16 +12,17 @@ import typer
 
 from authrelay.auth.principal import Principal
 from authrelay.cli._lazy import LazyModule
-from authrelay.cli.local import DatabaseUrl, DataDir, console, fail, settings_for, with_session
+from authrelay.cli.local import (
+    DatabaseUrl,
+    DataDir,
+    console,
+    run_in_environment,
+    settings_for,
+)
 
 if TYPE_CHECKING:
-    import asyncio
-
     from authrelay.mcp import grants
-    from authrelay.store import environments as envs
 else:  # imported when a command first needs them (fast --help)
-    asyncio = LazyModule("asyncio")
-    envs = LazyModule("authrelay.store.environments")
     grants = LazyModule("authrelay.mcp.grants")
 
 CLI_ACTOR = "cli"  # the audit log's actor of these commands
@@ -32,27 +33,6 @@ app = typer.Typer(
     help="Grants users gave MCP clients on the consent page: list, revoke.",
     no_args_is_help=True,
 )
-
-
-def _run(environment: str, settings: Any, work: Any) -> Any:
-    """`work(session, environment id)` on the server's database; a missing environment or
-    grant ends the command with its message."""
-
-    async def in_env(session: Any) -> Any:
-        env = await envs.get_environment(session, environment)
-        if env is None:
-            return None
-        return (await work(session, env.id),)
-
-    from authrelay.errors import NotFound
-
-    try:
-        found = asyncio.run(with_session(settings, in_env))
-    except NotFound as exc:
-        raise fail(exc.message) from None
-    if found is None:
-        raise fail(f"no environment named {environment!r} (see: authrelay env list)")
-    return found[0]
 
 
 @app.command("list")
@@ -72,7 +52,7 @@ def grants_list(
     async def work(session: Any, env_id: str) -> Any:
         return await grants.list_grants(session, env_id, identifier, include_revoked)
 
-    rows = _run(environment, settings, work)
+    rows = run_in_environment(environment, settings, work)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -106,5 +86,5 @@ def grants_revoke(
         principal = Principal(env_id, CLI_ACTOR)
         return await grants.revoke(session, lambda _moved: None, principal, grant_id)
 
-    _run(environment, settings, work)
+    run_in_environment(environment, settings, work)
     console.print(f"✅ revoked {grant_id}", markup=False)
