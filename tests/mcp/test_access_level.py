@@ -13,8 +13,8 @@ import jwt
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from tests.mcp.helpers import mcp_session, setup_config
 from tests.mcp.test_server import MCP_HEADERS
+from tests.support.mcp import mcp_session, setup_config
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 

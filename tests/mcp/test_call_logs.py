@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import Any
 
-from tests.mcp.helpers import mcp_session, session_token, setup_config
+from tests.support.mcp import mcp_session, session_token, setup_config
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.mcp.helpers import setup_config
 from tests.mcp.test_server import INITIALIZE, MCP_HEADERS
+from tests.support.mcp import setup_config
 from tests.support.profiles import cli_wide as cli
 from tests.support.profiles import profiles  # noqa: F401 (fixture)
 from tests.support.servers import Server

@@ -7,7 +7,7 @@ import pytest
 
 import authrelay_client
 from authrelay_client._exceptions import InvalidArgumentError, NotFoundError
-from tests.mcp.helpers import mcp_session, setup_config
+from tests.support.mcp import mcp_session, setup_config
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 

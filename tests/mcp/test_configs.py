@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.mcp.helpers import mcp_session, setup_config
+from tests.support.mcp import mcp_session, setup_config
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 

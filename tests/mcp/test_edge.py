@@ -15,9 +15,9 @@ import httpx
 import jwt
 import pytest
 
-from tests.mcp.helpers import mcp_session, session_token, setup_config
 from tests.mcp.test_server import INITIALIZE, MCP_HEADERS
 from tests.support.keys import environment_id, server_signing_key
+from tests.support.mcp import mcp_session, session_token, setup_config
 from tests.support.servers import Server, create_client, start_server
 from tests.support.tools import tool_body
 from tests.support.upstream import RecordingUpstream

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.mcp.helpers import mcp_session, setup_config
+from tests.support.mcp import mcp_session, setup_config
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.mcp.helpers import mcp_session, session_token, setup_config
+from tests.support.mcp import mcp_session, session_token, setup_config
 from tests.support.servers import Server
 from tests.support.tools import tool_body
 from tests.support.upstream import RecordingUpstream

@@ -11,8 +11,8 @@ import sys
 import venv
 from pathlib import Path
 
-from tests.mcp.helpers import session_token, setup_config
 from tests.support.locks import interprocess_lock
+from tests.support.mcp import session_token, setup_config
 from tests.support.servers import Server
 from tests.support.upstream import RecordingUpstream
 

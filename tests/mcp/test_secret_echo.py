@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.mcp.helpers import mcp_session, session_token
 from tests.support.echo_upstream import ENCODINGS, EchoUpstream, leaks
+from tests.support.mcp import mcp_session, session_token
 from tests.support.servers import Server
 
 API_KEY = 'mk/Echo+Mcp="1"&k~key'

@@ -11,8 +11,8 @@ import jwt
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from tests.mcp.helpers import mcp_session, session_token, setup_config
 from tests.support.keys import environment_id, server_signing_key
+from tests.support.mcp import mcp_session, session_token, setup_config
 from tests.support.servers import Server, create_client
 from tests.support.tools import tool_body
 from tests.support.upstream import RecordingUpstream

@@ -13,7 +13,7 @@ import jwt
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from tests.mcp.helpers import mcp_session, setup_config
+from tests.support.mcp import mcp_session, setup_config
 from tests.support.mcp_oauth_flow import REDIRECT, Flow, query
 from tests.support.mcp_oauth_team import SignInEnv, TeamApp, running, sign_in_environment
 from tests.support.servers import Server

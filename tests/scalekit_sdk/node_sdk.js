@@ -129,7 +129,9 @@ async function main() {
       pages.push(page);
       pageToken = page.nextPageToken;
     } while (pageToken && pages.length < 100);
-    return { pages: pages.length, tools: pages.flatMap((page) => page.tools) };
+    const all = pages.flatMap((page) => page.tools);
+    const mine = all.filter((t) => JSON.stringify(plain(t)).includes(tool));
+    return { pages: pages.length, count: all.length, tools: mine };
   });
   await run("tools.executeTool", () =>
     tools.executeTool({
@@ -215,7 +217,8 @@ async function main() {
       renewed: core.accessToken !== cfg.expired_token,
     },
   };
-  process.stdout.write(JSON.stringify(results));
+  // exit only once the results are written: process.exit() drops what a pipe has not taken
+  await new Promise((done) => process.stdout.write(JSON.stringify(results), done));
 }
 
 main().then(
