@@ -6,20 +6,15 @@ is refused on bob's config; disabling a client ends its grants; all audited; the
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.support.mcp_oauth_flow import REDIRECT, Flow, pkce, query
 from tests.support.mcp_oauth_team import (
     SignInEnv,
     TeamApp,
     consent_token,
-    running,
-    setup_config,
-    sign_in_environment,
 )
 from tests.support.servers import Server, run_cli
 from tests.support.tools import setup_provider
@@ -27,28 +22,6 @@ from tests.support.upstream import RecordingUpstream
 
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
-
-
-@pytest.fixture
-async def setup(
-    server: Server, upstream: RecordingUpstream, unique: str
-) -> AsyncIterator[tuple[Flow, TeamApp, SignInEnv, str]]:
-    """(flow with a registered client, team app, environment, bob's config URL)."""
-    async with running(TeamApp(user="alice")) as team, httpx.AsyncClient(timeout=30) as http:
-        env = sign_in_environment(server, f"gr-{unique}", team)
-        with server.api(env.client) as api:
-            _, conn, config = setup_config(api, upstream, unique, "alice")
-            other = api.post(
-                "/api/v1/mcp/configs",
-                json={
-                    "name": f"bob-{unique}",
-                    "connection_tool_mappings": [{"connection_name": conn}],
-                },
-            )
-            assert other.status_code == 201, other.text
-        flow = Flow(http, env, config["mcp_server_url"])
-        await flow.register()
-        yield flow, team, env, other.json()["config"]["mcp_server_url"]
 
 
 async def to_consent(flow: Flow) -> tuple[str, str]:

@@ -4,47 +4,17 @@ refresh tokens rotate and a reused one ends the grant, revocation, replayed code
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-
-import httpx
-import pytest
 
 from tests.support.mcp_oauth_flow import Flow
 from tests.support.mcp_oauth_team import (
     SignInEnv,
     TeamApp,
-    running,
-    setup_config,
-    sign_in_environment,
 )
 from tests.support.rawdb import rows
 from tests.support.servers import Server
-from tests.support.upstream import RecordingUpstream
 
 PING = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
-
-
-@pytest.fixture
-async def setup(
-    server: Server, upstream: RecordingUpstream, unique: str
-) -> AsyncIterator[tuple[Flow, TeamApp, SignInEnv, str]]:
-    """(flow with a registered client, team app, environment, a second config's URL)."""
-    async with running(TeamApp(user="alice")) as team, httpx.AsyncClient(timeout=30) as http:
-        env = sign_in_environment(server, f"tk-{unique}", team)
-        with server.api(env.client) as api:
-            _, conn, config = setup_config(api, upstream, unique, "alice")
-            other = api.post(
-                "/api/v1/mcp/configs",
-                json={
-                    "name": f"bob-{unique}",
-                    "connection_tool_mappings": [{"connection_name": conn}],
-                },
-            )
-            assert other.status_code == 201, other.text
-        flow = Flow(http, env, config["mcp_server_url"])
-        await flow.register()
-        yield flow, team, env, other.json()["config"]["mcp_server_url"]
 
 
 async def test_access_token_opens_only_its_mcp_url(

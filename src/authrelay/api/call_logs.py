@@ -93,18 +93,16 @@ async def get_tool_call_log(
     return await call_logs.get_call(session, principal.environment_id, execution_id)
 
 
-async def _overview(
-    principal: CurrentPrincipal,
-    session: DbSession,
-    start_time: str | None,
-    end_time: str | None,
-    provider: list[str],
-    status: list[str],
-    error_code: list[str],
-    connection_name: str | None,
-    source: list[str],
-) -> OverviewStatsBody:
-    q = call_logs.Query(
+def _overview_query(
+    start_time: str | None = Query(None),
+    end_time: str | None = Query(None),
+    provider: list[str] = Query([]),
+    status: list[str] = Query([]),
+    error_code: list[str] = Query([]),
+    connection_name: str | None = Query(None),
+    source: list[str] = Query([]),
+) -> call_logs.Query:
+    return call_logs.Query(
         start_time=start_time,
         end_time=end_time,
         status=status,
@@ -113,54 +111,21 @@ async def _overview(
         error_code=error_code,
         connection_name=connection_name,
     )
-    return await call_logs.overview(session, principal.environment_id, q)
 
 
 @router.get("/analytics/overview", response_model=None)
 async def overview_stats(
     principal: CurrentPrincipal,
     session: DbSession,
-    start_time: str | None = Query(None),
-    end_time: str | None = Query(None),
-    provider: list[str] = Query([]),
-    status: list[str] = Query([]),
-    error_code: list[str] = Query([]),
-    connection_name: str | None = Query(None),
-    source: list[str] = Query([]),
+    q: call_logs.Query = Depends(_overview_query),
 ) -> OverviewStatsBody:
-    return await _overview(
-        principal,
-        session,
-        start_time,
-        end_time,
-        provider,
-        status,
-        error_code,
-        connection_name,
-        source,
-    )
+    return await call_logs.overview(session, principal.environment_id, q)
 
 
 @router.get("/analytics/overview:this", response_model=None)
 async def current_overview_stats(
     principal: CurrentPrincipal,
     session: DbSession,
-    start_time: str | None = Query(None),
-    end_time: str | None = Query(None),
-    provider: list[str] = Query([]),
-    status: list[str] = Query([]),
-    error_code: list[str] = Query([]),
-    connection_name: str | None = Query(None),
-    source: list[str] = Query([]),
+    q: call_logs.Query = Depends(_overview_query),
 ) -> OverviewStatsBody:
-    return await _overview(
-        principal,
-        session,
-        start_time,
-        end_time,
-        provider,
-        status,
-        error_code,
-        connection_name,
-        source,
-    )
+    return await call_logs.overview(session, principal.environment_id, q)
